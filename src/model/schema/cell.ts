@@ -1,0 +1,94 @@
+/** @module v1beta1 Cell: a pod whose containers share one network namespace. */
+import * as v from "valibot";
+import {
+  apiVersionSchema, commonStatusEntries, ignoredStatus, labelsSchema, nameSchema, optionalName,
+} from "./common.ts";
+import { containerSpecSchema, containerStatusSchema } from "./container.ts";
+
+export const cellMetadataSchema = v.strictObject({
+  name: nameSchema,
+  labels: v.optional(labelsSchema),
+  annotations: v.optional(v.record(v.string(), v.string())),
+  generation: v.optional(v.unknown()),
+});
+
+export const cellSpecSchema = v.pipe(
+  v.strictObject({
+    id: optionalName,
+    realmId: nameSchema,
+    spaceId: nameSchema,
+    stackId: nameSchema,
+    rootContainerId: optionalName,
+    containers: v.optional(v.array(containerSpecSchema), []),
+    tty: v.optional(v.strictObject({ default: optionalName })),
+    autoDelete: v.optional(v.boolean()),
+    nestedCgroupRuntime: v.optional(v.boolean()),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const spec = dataset.value;
+    const seen = new Set<string>();
+    spec.containers.forEach((c, i) => {
+      if (seen.has(c.id)) {
+        addIssue({
+          message: `duplicate container id '${c.id}'`,
+          path: [{ type: "object", origin: "value", input: spec, key: "containers", value: spec.containers },
+            { type: "array", origin: "value", input: spec.containers, key: i, value: c },
+            { type: "object", origin: "value", input: c, key: "id", value: c.id }],
+        });
+      }
+      seen.add(c.id);
+    });
+    const roots = spec.containers.filter((c) => c.root === true);
+    if (roots.length > 1) {
+      addIssue({
+        message: "at most one container may have root: true",
+        path: [{ type: "object", origin: "value", input: spec, key: "containers", value: spec.containers }],
+      });
+    }
+    const root = roots[0];
+    if (spec.rootContainerId && root && root.id !== spec.rootContainerId) {
+      addIssue({
+        message: `rootContainerId '${spec.rootContainerId}' disagrees with the container marked root ('${root.id}')`,
+        path: [{ type: "object", origin: "value", input: spec, key: "rootContainerId", value: spec.rootContainerId }],
+      });
+    }
+    if (spec.rootContainerId && !root && !seen.has(spec.rootContainerId)) {
+      addIssue({
+        message: `rootContainerId '${spec.rootContainerId}' names no container of this cell`,
+        path: [{ type: "object", origin: "value", input: spec, key: "rootContainerId", value: spec.rootContainerId }],
+      });
+    }
+    if (spec.tty?.default && !seen.has(spec.tty.default)) {
+      addIssue({
+        message: `tty.default '${spec.tty.default}' names no container of this cell`,
+        path: [{ type: "object", origin: "value", input: spec, key: "tty", value: spec.tty }],
+      });
+    }
+  }),
+);
+
+export const CELL_STATES = [
+  "Pending", "Ready", "Stopped", "Paused", "Failed", "Exited", "Error", "Degraded", "Unknown",
+] as const;
+
+export const cellStatusSchema = v.strictObject({
+  state: v.picklist(CELL_STATES),
+  ...commonStatusEntries,
+  network: v.optional(v.strictObject({ bridgeName: v.optional(v.string()), ip: v.optional(v.string()) })),
+  containers: v.optional(v.array(containerStatusSchema)),
+  readyObserved: v.optional(v.boolean()),
+});
+
+export const cellDocumentSchema = v.strictObject({
+  apiVersion: apiVersionSchema,
+  kind: v.literal("Cell"),
+  metadata: cellMetadataSchema,
+  spec: cellSpecSchema,
+  status: ignoredStatus,
+});
+
+export type CellSpec = v.InferOutput<typeof cellSpecSchema>;
+export type CellStatus = v.InferOutput<typeof cellStatusSchema>;
+export type CellDocument = v.InferOutput<typeof cellDocumentSchema>;
+export type CellState = (typeof CELL_STATES)[number];

@@ -1,0 +1,66 @@
+/**
+ * @module
+ * Building blocks shared by every v1beta1 document schema: names, label maps,
+ * absolute paths, and the status fields common to the hierarchy kinds.
+ */
+import * as v from "valibot";
+
+/** Lowercase DNS-label style; `_`, `/`, `.` are refused because they join parts of containerd IDs and cgroup paths. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const nameSchema = v.pipe(
+  v.string(),
+  v.regex(
+    NAME_PATTERN,
+    "must be lowercase letters, digits and '-', start and end with a letter or digit, at most 63 characters",
+  ),
+);
+
+/** Empty string is accepted where kukeon writes "" for "unset". */
+export const optionalName = v.optional(v.union([v.literal(""), nameSchema], "must be a valid name"));
+
+const LABEL_KEY_PATTERN = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+export const labelsSchema = v.record(
+  v.pipe(v.string(), v.regex(LABEL_KEY_PATTERN, "label key must be [prefix/]name, name at most 63 of [A-Za-z0-9._-]")),
+  v.pipe(v.string(), v.maxLength(4096, "label value must be at most 4096 characters")),
+);
+
+export const absolutePath = v.pipe(
+  v.string(),
+  v.startsWith("/", "must be an absolute path"),
+  v.check((p) => !p.split("/").includes(".."), "must not contain '..'"),
+  v.check((p) => !p.includes("\0"), "must not contain NUL"),
+);
+
+export const nonNegativeInt = v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be >= 0"));
+
+export const apiVersionSchema = v.optional(
+  v.union([v.literal("v1beta1"), v.literal("")], "apiVersion must be v1beta1 (or empty)"),
+);
+
+/** Server-written status is accepted on input (so `get -o yaml` applies back) and ignored. */
+export const ignoredStatus = v.optional(v.unknown());
+
+/** metadata of realm, space and stack documents. */
+export const hierarchyMetadataSchema = v.strictObject({
+  name: nameSchema,
+  labels: v.optional(labelsSchema),
+  /** Server-owned: accepted on input, ignored. */
+  generation: v.optional(v.unknown()),
+});
+
+export const timestamp = v.optional(v.string());
+
+/** Status fields shared by realm, space, stack and cell. */
+export const commonStatusEntries = {
+  cgroupPath: v.optional(v.string()),
+  subtreeControllers: v.optional(v.array(v.string())),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  readyAt: timestamp,
+  reason: v.optional(v.string()),
+  message: v.optional(v.string()),
+  cgroupReady: v.optional(v.boolean()),
+  observedGeneration: v.optional(v.number()),
+};

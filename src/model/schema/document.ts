@@ -1,0 +1,35 @@
+/** @module Any v1beta1 document, discriminated by `kind`. */
+import * as v from "valibot";
+import { cellDocumentSchema } from "./cell.ts";
+import { containerDocumentSchema } from "./container-document.ts";
+import { realmDocumentSchema } from "./realm.ts";
+import { secretDocumentSchema } from "./secret.ts";
+import { spaceDocumentSchema } from "./space.ts";
+import { stackDocumentSchema } from "./stack.ts";
+import { volumeDocumentSchema } from "./volume.ts";
+
+export const DOCUMENT_SCHEMAS = {
+  Realm: realmDocumentSchema,
+  Space: spaceDocumentSchema,
+  Stack: stackDocumentSchema,
+  Cell: cellDocumentSchema,
+  Container: containerDocumentSchema,
+  Secret: secretDocumentSchema,
+  Volume: volumeDocumentSchema,
+} as const;
+
+export type DocumentKind = keyof typeof DOCUMENT_SCHEMAS;
+export const DOCUMENT_KINDS = Object.keys(DOCUMENT_SCHEMAS) as DocumentKind[];
+
+export const documentSchema = v.variant("kind", [
+  realmDocumentSchema,
+  spaceDocumentSchema,
+  stackDocumentSchema,
+  cellDocumentSchema,
+  containerDocumentSchema,
+  secretDocumentSchema,
+  volumeDocumentSchema,
+]);
+
+export type Document = v.InferOutput<typeof documentSchema>;
+export type DocumentOf<K extends DocumentKind> = Extract<Document, { kind: K }>;

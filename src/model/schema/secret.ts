@@ -1,0 +1,26 @@
+/** @module v1beta1 Secret: a write-only value scoped to realm, space, stack or cell. */
+import * as v from "valibot";
+import { apiVersionSchema, labelsSchema, nameSchema, optionalName } from "./common.ts";
+
+export const secretMetadataSchema = v.pipe(
+  v.strictObject({
+    name: nameSchema,
+    realm: nameSchema,
+    space: optionalName,
+    stack: optionalName,
+    cell: optionalName,
+    labels: v.optional(labelsSchema),
+    generation: v.optional(v.unknown()),
+  }),
+  v.check((m) => !(m.stack && !m.space) && !(m.cell && !m.stack), "each deeper scope needs all shallower ones (cell needs stack, stack needs space)"),
+);
+
+export const secretDocumentSchema = v.strictObject({
+  apiVersion: apiVersionSchema,
+  kind: v.literal("Secret"),
+  metadata: secretMetadataSchema,
+  /** `data` is write-only: it is optional so that a read (which omits it) applies back. */
+  spec: v.strictObject({ data: v.optional(v.string()) }),
+});
+
+export type SecretDocument = v.InferOutput<typeof secretDocumentSchema>;

@@ -1,0 +1,24 @@
+/** @module v1beta1 Volume: a managed directory scoped to realm, space or stack. */
+import * as v from "valibot";
+import { apiVersionSchema, labelsSchema, nameSchema, optionalName } from "./common.ts";
+
+export const volumeMetadataSchema = v.pipe(
+  v.strictObject({
+    name: nameSchema,
+    realm: nameSchema,
+    space: optionalName,
+    stack: optionalName,
+    labels: v.optional(labelsSchema),
+    generation: v.optional(v.unknown()),
+  }),
+  v.check((m) => !(m.stack && !m.space), "stack scope needs space"),
+);
+
+export const volumeDocumentSchema = v.strictObject({
+  apiVersion: apiVersionSchema,
+  kind: v.literal("Volume"),
+  metadata: volumeMetadataSchema,
+  spec: v.optional(v.strictObject({ reclaimPolicy: v.optional(v.picklist(["Delete", "Retain"], "must be Delete or Retain")) }), {}),
+});
+
+export type VolumeDocument = v.InferOutput<typeof volumeDocumentSchema>;
