@@ -1,0 +1,24 @@
+/**
+ * @module
+ * Spec annotations that say where a container belongs, so anyone reading a
+ * bundle's config.json (or `ctr c info`) sees its realm, space, stack and cell
+ * without decoding the containerd ID.
+ */
+import type { CellContext } from "./inputs.ts";
+
+export const ANNOTATION_PREFIX = "io.keon.";
+
+export function keonAnnotations(ctx: CellContext, root: boolean): Record<string, string> {
+  const annotations: Record<string, string> = {
+    "io.keon.realm": ctx.realm,
+    "io.keon.space": ctx.space,
+    "io.keon.stack": ctx.stack,
+    "io.keon.cell": ctx.cell,
+    "io.keon.container-id": ctx.containerId,
+    "io.keon.root": root ? "true" : "false",
+  };
+  if (ctx.cellProfileName !== undefined && ctx.cellProfileName !== "") {
+    annotations["io.keon.cell-profile"] = ctx.cellProfileName;
+  }
+  return annotations;
+}
