@@ -1,0 +1,140 @@
+/**
+ * @module
+ * Versioned schema migrations. The schema version is SQLite's
+ * `PRAGMA user_version` (stored in the file header, so it commits or rolls back
+ * with the migration that sets it). Migrations are applied in order, each in
+ * its own IMMEDIATE transaction that re-reads the version first: keond's main
+ * thread and its realm Workers may open the file at the same moment, and only
+ * one of them must run a given step.
+ *
+ * Append new migrations; never edit or reorder a released one.
+ */
+import type { Database } from "bun:sqlite";
+import { KeonError } from "../model/errors.ts";
+
+export interface Migration {
+  /** 1, 2, 3… in array order. */
+  version: number;
+  description: string;
+  up(db: Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "resources, secret values, restart counters, events",
+    up(db) {
+      db.run(`
+        -- AUTOINCREMENT so an id is never reused: it tells one incarnation of a
+        -- name from a later re-creation of the same name.
+        CREATE TABLE resources (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          kind TEXT NOT NULL,
+          realm TEXT NOT NULL,
+          space TEXT NOT NULL,
+          stack TEXT NOT NULL,
+          cell TEXT NOT NULL,
+          name TEXT NOT NULL,
+          spec TEXT NOT NULL,
+          labels TEXT NOT NULL,
+          annotations TEXT NOT NULL,
+          generation INTEGER NOT NULL CHECK (generation >= 1),
+          status TEXT,
+          observed_generation INTEGER,
+          deletion_requested INTEGER NOT NULL DEFAULT 0 CHECK (deletion_requested IN (0, 1)),
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          UNIQUE (kind, realm, space, stack, cell, name)
+        ) STRICT;
+        CREATE INDEX resources_by_scope ON resources (realm, space, stack, cell);
+
+        CREATE TABLE secret_values (
+          resource_id INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+          slot TEXT NOT NULL,
+          value TEXT NOT NULL,
+          PRIMARY KEY (resource_id, slot)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE restart_counters (
+          resource_id INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+          container TEXT NOT NULL,
+          count INTEGER NOT NULL CHECK (count >= 0),
+          last_restart_at TEXT,
+          backoff_seconds REAL NOT NULL CHECK (backoff_seconds >= 0),
+          next_restart_at TEXT,
+          PRIMARY KEY (resource_id, container)
+        ) STRICT, WITHOUT ROWID;
+
+        -- AUTOINCREMENT so pruned ids are never handed out again: a client
+        -- following the stream "since id N" must never see an old id reused.
+        CREATE TABLE events (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          time TEXT NOT NULL,
+          realm TEXT NOT NULL,
+          space TEXT NOT NULL,
+          stack TEXT NOT NULL,
+          cell TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          name TEXT NOT NULL,
+          type TEXT NOT NULL CHECK (type IN ('Normal', 'Warning')),
+          reason TEXT NOT NULL,
+          message TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX events_by_realm ON events (realm, id);
+      `);
+    },
+  },
+];
+
+export function schemaVersion(db: Database): number {
+  return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new KeonError("INTERNAL", `migration at index ${i} has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+}
+
+/**
+ * Bring the schema up to the newest migration. Returns the versions before and
+ * after. A database whose version is beyond the newest migration was written
+ * by a newer keond: refused, since this code would misread its tables.
+ */
+export function migrate(
+  db: Database,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  checkOrder(migrations);
+  const latest = migrations.length;
+  const from = schemaVersion(db);
+  if (from > latest) {
+    throw new KeonError(
+      "STORE_ERROR",
+      `the state database ${path} has schema version ${from}, newer than this keond knows (${latest}): ` +
+        "it was written by a newer keond; run that version or restore a backup taken before the upgrade",
+      { details: { schemaVersion: from, supportedVersion: latest } },
+    );
+  }
+  for (const migration of migrations.slice(from)) {
+    const step = db.transaction(() => {
+      if (schemaVersion(db) >= migration.version) return; // another connection got here first
+      migration.up(db);
+      db.run(`PRAGMA user_version = ${migration.version}`);
+    });
+    try {
+      step.immediate();
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new KeonError(
+        "STORE_ERROR",
+        `migration ${migration.version} (${migration.description}) of ${path} failed: ${why}`,
+        { cause: error },
+      );
+    }
+  }
+  return { from, to: latest };
+}
