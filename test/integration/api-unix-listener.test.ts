@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listenUnix } from "../../src/api/unix-listener.ts";
 import { KeonError } from "../../src/model/errors.ts";
@@ -34,9 +34,11 @@ describe("listenUnix", () => {
 
   test("replaces a stale socket left by a dead process", async () => {
     const path = join(tempDir(), "keond.sock");
-    // A process that bound the socket and died without unlinking it, as a crashed keond does.
-    const crashed = Bun.spawnSync(["python3", "-c", `import socket; socket.socket(socket.AF_UNIX).bind("${path}")`]);
-    expect(crashed.exitCode).toBe(0);
+    // A listener SIGKILLed before it could unlink its socket, as a crashed keond.
+    const child = Bun.spawn([process.execPath, "-e", `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`]);
+    for (let i = 0; i < 100 && !existsSync(path); i++) await Bun.sleep(20);
+    child.kill("SIGKILL");
+    await child.exited;
     expect(statSync(path).isSocket()).toBe(true);
     const server = await listenUnix({ path, fetch: hello });
     cleanups.push(() => server.stop(true));
