@@ -19,7 +19,8 @@ export const cellSpecSchema = v.pipe(
     spaceId: nameSchema,
     stackId: nameSchema,
     rootContainerId: optionalName,
-    containers: v.optional(v.array(containerSpecSchema), []),
+    // A factory, not a literal: a literal default would be one array shared by every parsed cell.
+    containers: v.optional(v.array(containerSpecSchema), () => []),
     tty: v.optional(v.strictObject({ default: optionalName })),
     autoDelete: v.optional(v.boolean()),
     nestedCgroupRuntime: v.optional(v.boolean()),
@@ -40,12 +41,16 @@ export const cellSpecSchema = v.pipe(
       seen.add(c.id);
     });
     const roots = spec.containers.filter((c) => c.root === true);
-    if (roots.length > 1) {
+    // Reported at each extra root, so the path points at a line to fix.
+    spec.containers.forEach((c, i) => {
+      if (c.root !== true || c === roots[0]) return;
       addIssue({
-        message: "at most one container may have root: true",
-        path: [{ type: "object", origin: "value", input: spec, key: "containers", value: spec.containers }],
+        message: `at most one container may have root: true ('${roots[0]?.id}' already has it)`,
+        path: [{ type: "object", origin: "value", input: spec, key: "containers", value: spec.containers },
+          { type: "array", origin: "value", input: spec.containers, key: i, value: c },
+          { type: "object", origin: "value", input: c, key: "root", value: c.root }],
       });
-    }
+    });
     const root = roots[0];
     if (spec.rootContainerId && root && root.id !== spec.rootContainerId) {
       addIssue({
@@ -62,7 +67,8 @@ export const cellSpecSchema = v.pipe(
     if (spec.tty?.default && !seen.has(spec.tty.default)) {
       addIssue({
         message: `tty.default '${spec.tty.default}' names no container of this cell`,
-        path: [{ type: "object", origin: "value", input: spec, key: "tty", value: spec.tty }],
+        path: [{ type: "object", origin: "value", input: spec, key: "tty", value: spec.tty },
+          { type: "object", origin: "value", input: spec.tty, key: "default", value: spec.tty.default }],
       });
     }
   }),

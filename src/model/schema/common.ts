@@ -4,16 +4,15 @@
  * absolute paths, and the status fields common to the hierarchy kinds.
  */
 import * as v from "valibot";
+import { NAME_PATTERN, nameProblem } from "../names.ts";
 
 /** Lowercase DNS-label style; `_`, `/`, `.` are refused because they join parts of containerd IDs and cgroup paths. */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export { NAME_PATTERN };
 
+/** The message says which rule a name broke (names.ts `nameProblem`), not just that it is invalid. */
 export const nameSchema = v.pipe(
   v.string(),
-  v.regex(
-    NAME_PATTERN,
-    "must be lowercase letters, digits and '-', start and end with a letter or digit, at most 63 characters",
-  ),
+  v.check((s) => NAME_PATTERN.test(s), (issue) => nameProblem(issue.input) ?? "invalid name"),
 );
 
 /** Empty string is accepted where kukeon writes "" for "unset". */
@@ -33,7 +32,13 @@ export const absolutePath = v.pipe(
   v.check((p) => !p.includes("\0"), "must not contain NUL"),
 );
 
-export const nonNegativeInt = v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be >= 0"));
+/** Capped at 2^53-1: YAML/JSON numbers past it lose precision silently. */
+export const nonNegativeInt = v.pipe(
+  v.number(),
+  v.integer("must be an integer"),
+  v.minValue(0, "must be >= 0"),
+  v.maxValue(Number.MAX_SAFE_INTEGER, "must be at most 2^53-1"),
+);
 
 export const apiVersionSchema = v.optional(
   v.union([v.literal("v1beta1"), v.literal("")], "apiVersion must be v1beta1 (or empty)"),

@@ -32,7 +32,8 @@ export const realmDocumentSchema = v.strictObject({
   apiVersion: apiVersionSchema,
   kind: v.literal("Realm"),
   metadata: hierarchyMetadataSchema,
-  spec: v.optional(realmSpecSchema, {}),
+  // A factory so parsed documents never share one default object.
+  spec: v.optional(realmSpecSchema, () => ({})),
   status: ignoredStatus,
 });
 

@@ -12,7 +12,9 @@ export const secretMetadataSchema = v.pipe(
     labels: v.optional(labelsSchema),
     generation: v.optional(v.unknown()),
   }),
-  v.check((m) => !(m.stack && !m.space) && !(m.cell && !m.stack), "each deeper scope needs all shallower ones (cell needs stack, stack needs space)"),
+  // Forwarded to the deeper field so the path names the line to fix.
+  v.forward(v.check((m) => !(m.stack && !m.space), "a stack scope needs metadata.space"), ["stack"]),
+  v.forward(v.check((m) => !(m.cell && !m.stack), "a cell scope needs metadata.stack"), ["cell"]),
 );
 
 export const secretDocumentSchema = v.strictObject({

@@ -11,14 +11,15 @@ export const volumeMetadataSchema = v.pipe(
     labels: v.optional(labelsSchema),
     generation: v.optional(v.unknown()),
   }),
-  v.check((m) => !(m.stack && !m.space), "stack scope needs space"),
+  v.forward(v.check((m) => !(m.stack && !m.space), "a stack scope needs metadata.space"), ["stack"]),
 );
 
 export const volumeDocumentSchema = v.strictObject({
   apiVersion: apiVersionSchema,
   kind: v.literal("Volume"),
   metadata: volumeMetadataSchema,
-  spec: v.optional(v.strictObject({ reclaimPolicy: v.optional(v.picklist(["Delete", "Retain"], "must be Delete or Retain")) }), {}),
+  // A factory so parsed documents never share one default object.
+  spec: v.optional(v.strictObject({ reclaimPolicy: v.optional(v.picklist(["Delete", "Retain"], "must be Delete or Retain")) }), () => ({})),
 });
 
 export type VolumeDocument = v.InferOutput<typeof volumeDocumentSchema>;
