@@ -5,8 +5,9 @@
  * one SQLite file under the daemon's run path.
  *
  * Generation rule: `metadata.generation` starts at 1 and rises only when the
- * spec really changes, judged on canonical JSON (key order is irrelevant) plus
- * the write-only values that belong to it. Labels and annotations update in
+ * spec really changes, judged by the model's canonical equality (key order,
+ * zero values written for unset fields, and the order of a cell's containers
+ * do not count) plus the write-only values that belong to it. Labels and annotations update in
  * place without raising it, so a worker comparing `observedGeneration` with
  * `generation` reconciles only for changes that need it.
  */
@@ -14,6 +15,7 @@ import type { Database } from "bun:sqlite";
 import { KeonError } from "../model/errors.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "./canonical-json.ts";
+import { specGenerationChanged } from "../model/diff.ts";
 import { openDatabase } from "./database.ts";
 import { DEFAULT_MAX_EVENTS, EventLog } from "./event-log.ts";
 import { matchesLabelSelector, parseLabelSelector } from "./label-selector.ts";
@@ -160,7 +162,6 @@ export class Store {
     const key = toStoredKey(kind, keyOf(document));
     const split = splitSecrets(document, options.containerSecretValues);
     const spec = JSON.stringify(split.spec);
-    const canonicalSpec = canonicalJson(split.spec);
     const labels = canonicalJson(labelsOf(document));
     const annotations = canonicalJson(annotationsOf(document));
     return this.transaction(() => {
@@ -190,7 +191,9 @@ export class Store {
       const changedValues = [...split.provided].filter(([slot, value]) => stored.get(slot) !== value);
       const staleSlots = [...stored.keys()].filter((slot) => !split.slots.has(slot));
       const specChanged =
-        canonicalSpec !== canonicalJson(JSON.parse(row.spec)) || changedValues.length > 0 || staleSlots.length > 0;
+        specGenerationChanged({ kind, spec: JSON.parse(row.spec) }, { kind, spec: split.spec }) ||
+        changedValues.length > 0 ||
+        staleSlots.length > 0;
       const metadataChanged = labels !== row.labels || annotations !== row.annotations;
       if (!specChanged && !metadataChanged) return { result: "unchanged", generation: row.generation };
       const generation = specChanged ? row.generation + 1 : row.generation;
