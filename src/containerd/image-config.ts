@@ -1,0 +1,137 @@
+/**
+ * @module
+ * What a container needs from an imported image: its runtime config
+ * (entrypoint, cmd, env, user, workdir) and the chain ID of its top layer,
+ * read back from the content store; and the container's writable rootfs
+ * snapshot on top of that chain ID.
+ */
+import { KeonError, isKeonError } from "../model/errors.ts";
+import { chainId as chainIdOf } from "./chain-id.ts";
+import type { ContainerdClient } from "./client.ts";
+import type { CallOptions } from "./connection.ts";
+import type { Mount } from "./generated/containerd-types.ts";
+import {
+  isIndexType,
+  isManifestType,
+  parseImageConfig,
+  parseIndex,
+  parseManifest,
+  pickManifest,
+  type OciImageConfig,
+} from "./oci-image.ts";
+import { hostPlatform, type Platform } from "./platform.ts";
+import { DEFAULT_SNAPSHOTTER } from "./services/snapshots.ts";
+
+export interface ImageRuntimeConfig {
+  name: string;
+  manifestDigest: string;
+  configDigest: string;
+  /** Parent for the container's rootfs snapshot; "" for an image without layers. */
+  chainId: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  /** "" means the runtime default (root). */
+  user: string;
+  workingDir: string;
+  labels: Record<string, string>;
+  stopSignal: string;
+  os: string;
+  architecture: string;
+  /** The whole parsed config, for anything else. */
+  config: OciImageConfig;
+}
+
+/** The runtime config of image `name` for `platform` (default: this host's). IMAGE_NOT_FOUND if absent. */
+export async function readImageConfig(
+  client: ContainerdClient,
+  name: string,
+  platform: Platform = hostPlatform(),
+  options?: CallOptions,
+): Promise<ImageRuntimeConfig> {
+  let image;
+  try {
+    image = await client.images.get(name, options);
+  } catch (error) {
+    if (isKeonError(error, "NOT_FOUND")) {
+      throw new KeonError("IMAGE_NOT_FOUND", `image ${name} not found in namespace ${options?.namespace ?? client.namespace}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (image.target === null) throw new KeonError("IMAGE_NOT_FOUND", `image ${name} has no target`);
+  let manifestDescriptor = { mediaType: image.target.media_type, digest: image.target.digest };
+  if (isIndexType(manifestDescriptor.mediaType)) {
+    const index = parseIndex(await client.content.readAll(manifestDescriptor.digest, options), `${name} index`);
+    manifestDescriptor = pickManifest(index, platform, name);
+  } else if (!isManifestType(manifestDescriptor.mediaType)) {
+    throw new KeonError("IMAGE_NOT_FOUND", `image ${name}: unsupported media type ${manifestDescriptor.mediaType}`);
+  }
+  const manifest = parseManifest(await client.content.readAll(manifestDescriptor.digest, options), `${name} manifest`);
+  const config = parseImageConfig(await client.content.readAll(manifest.config.digest, options), `${name} config`);
+  const runtime = config.config ?? {};
+  return {
+    name,
+    manifestDigest: manifestDescriptor.digest,
+    configDigest: manifest.config.digest,
+    chainId: chainIdOf(config.rootfs.diff_ids),
+    entrypoint: runtime.Entrypoint ?? [],
+    cmd: runtime.Cmd ?? [],
+    env: runtime.Env ?? [],
+    user: runtime.User ?? "",
+    workingDir: runtime.WorkingDir ?? "",
+    labels: runtime.Labels ?? {},
+    stopSignal: runtime.StopSignal ?? "",
+    os: config.os,
+    architecture: config.architecture,
+    config,
+  };
+}
+
+export interface RootfsRequest {
+  /** The snapshot key; Keon uses the container ID. */
+  containerId: string;
+  /** Top chain ID of the image (ImageRuntimeConfig.chainId). */
+  chainId: string;
+  snapshotter?: string;
+  labels?: Record<string, string>;
+}
+
+/**
+ * The writable rootfs snapshot of a container (key = container ID, parent =
+ * the image's chain ID); returns its mounts. Idempotent: an existing snapshot
+ * with the same parent is reused; one with another parent is a CONFLICT.
+ * Until a container record names it as snapshot_key nothing references it,
+ * so pass a lease in `options` if GC could run in between.
+ */
+export async function prepareContainerRootfs(
+  client: ContainerdClient,
+  request: RootfsRequest,
+  options?: CallOptions,
+): Promise<Mount[]> {
+  const snapshots = client.snapshotter(request.snapshotter ?? DEFAULT_SNAPSHOTTER);
+  try {
+    return await snapshots.prepare(request.containerId, request.chainId, request.labels ?? {}, options);
+  } catch (error) {
+    if (!isKeonError(error, "CONFLICT")) throw error;
+  }
+  const existing = await snapshots.stat(request.containerId, options);
+  if (existing.parent !== request.chainId || existing.kind !== "ACTIVE") {
+    throw new KeonError(
+      "CONFLICT",
+      `snapshot ${request.containerId} exists with parent ${existing.parent || "(none)"} (${existing.kind}), wanted ${request.chainId}`,
+    );
+  }
+  return await snapshots.mounts(request.containerId, options);
+}
+
+/** Remove a container's rootfs snapshot; false if it was already gone. */
+export async function removeContainerRootfs(
+  client: ContainerdClient,
+  containerId: string,
+  snapshotter: string = DEFAULT_SNAPSHOTTER,
+  options?: CallOptions,
+): Promise<boolean> {
+  return await client.snapshotter(snapshotter).remove(containerId, options);
+}
