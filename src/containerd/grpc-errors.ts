@@ -7,8 +7,15 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { KeonError, type ErrorCode } from "../model/errors.ts";
 
-/** The KeonError code for a gRPC status code. */
-export function keonCodeForGrpcStatus(code: number): ErrorCode {
+/**
+ * The KeonError code for a gRPC status code (and its details). A call's
+ * deadline travels to containerd (grpc-timeout); when it expires inside the
+ * shim, containerd 1.6 answers UNKNOWN "context deadline exceeded" (the
+ * error crossed ttrpc and errdefs.ToGRPC no longer recognises it), racing
+ * the client's own DEADLINE_EXCEEDED. Both mean the same to callers.
+ */
+export function keonCodeForGrpcStatus(code: number, details = ""): ErrorCode {
+  if (code === GrpcStatus.UNKNOWN && details.includes("context deadline exceeded")) return "DEADLINE_EXCEEDED";
   switch (code) {
     case GrpcStatus.NOT_FOUND:
       return "NOT_FOUND";
@@ -40,9 +47,9 @@ function isGrpcLikeError(error: unknown): error is GrpcLikeError {
 export function toKeonError(error: unknown, what: string): KeonError {
   if (error instanceof KeonError) return error;
   if (isGrpcLikeError(error)) {
-    const code = keonCodeForGrpcStatus(error.code);
     const statusName = GrpcStatus[error.code] ?? String(error.code);
     const detail = error.details ?? error.message ?? "";
+    const code = keonCodeForGrpcStatus(error.code, detail);
     return new KeonError(code, `containerd ${what}: ${statusName}: ${detail}`, {
       cause: error,
       details: { call: what, grpcStatus: statusName },

@@ -1,15 +1,14 @@
 /**
  * @module
  * What a container needs from an imported image: its runtime config
- * (entrypoint, cmd, env, user, workdir) and the chain ID of its top layer,
- * read back from the content store; and the container's writable rootfs
- * snapshot on top of that chain ID.
+ * (entrypoint, cmd, env, user, workdir) and the chain ID of its top layer
+ * (the parent of the container's rootfs snapshot, see container-rootfs.ts),
+ * read back from the content store.
  */
 import { KeonError, isKeonError } from "../model/errors.ts";
 import { chainId as chainIdOf } from "./chain-id.ts";
 import type { ContainerdClient } from "./client.ts";
 import type { CallOptions } from "./connection.ts";
-import type { Mount } from "./generated/containerd-types.ts";
 import {
   isIndexType,
   isManifestType,
@@ -20,7 +19,6 @@ import {
   type OciImageConfig,
 } from "./oci-image.ts";
 import { hostPlatform, type Platform } from "./platform.ts";
-import { DEFAULT_SNAPSHOTTER } from "./services/snapshots.ts";
 
 export interface ImageRuntimeConfig {
   name: string;
@@ -87,51 +85,4 @@ export async function readImageConfig(
     architecture: config.architecture,
     config,
   };
-}
-
-export interface RootfsRequest {
-  /** The snapshot key; Keon uses the container ID. */
-  containerId: string;
-  /** Top chain ID of the image (ImageRuntimeConfig.chainId). */
-  chainId: string;
-  snapshotter?: string;
-  labels?: Record<string, string>;
-}
-
-/**
- * The writable rootfs snapshot of a container (key = container ID, parent =
- * the image's chain ID); returns its mounts. Idempotent: an existing snapshot
- * with the same parent is reused; one with another parent is a CONFLICT.
- * Until a container record names it as snapshot_key nothing references it,
- * so pass a lease in `options` if GC could run in between.
- */
-export async function prepareContainerRootfs(
-  client: ContainerdClient,
-  request: RootfsRequest,
-  options?: CallOptions,
-): Promise<Mount[]> {
-  const snapshots = client.snapshotter(request.snapshotter ?? DEFAULT_SNAPSHOTTER);
-  try {
-    return await snapshots.prepare(request.containerId, request.chainId, request.labels ?? {}, options);
-  } catch (error) {
-    if (!isKeonError(error, "CONFLICT")) throw error;
-  }
-  const existing = await snapshots.stat(request.containerId, options);
-  if (existing.parent !== request.chainId || existing.kind !== "ACTIVE") {
-    throw new KeonError(
-      "CONFLICT",
-      `snapshot ${request.containerId} exists with parent ${existing.parent || "(none)"} (${existing.kind}), wanted ${request.chainId}`,
-    );
-  }
-  return await snapshots.mounts(request.containerId, options);
-}
-
-/** Remove a container's rootfs snapshot; false if it was already gone. */
-export async function removeContainerRootfs(
-  client: ContainerdClient,
-  containerId: string,
-  snapshotter: string = DEFAULT_SNAPSHOTTER,
-  options?: CallOptions,
-): Promise<boolean> {
-  return await client.snapshotter(snapshotter).remove(containerId, options);
 }

@@ -251,7 +251,9 @@ async function failImport(client: ContainerdClient, state: ImportState, error: u
   if (state.tempKey !== undefined) {
     await client.snapshots.remove(state.tempKey).catch((e: unknown) => cleanupErrors.push(e));
   }
-  await client.leases.delete(state.leaseId).catch((e: unknown) => cleanupErrors.push(e));
+  // sync: wait for the collection, so when the import reports failure its
+  // blobs and snapshots are already gone rather than "at the next GC".
+  await client.leases.delete(state.leaseId, true).catch((e: unknown) => cleanupErrors.push(e));
   const cause = cleanupErrors.length === 0 ? error : new AggregateError([error, ...cleanupErrors], "import and its cleanup failed");
   // Transient containerd trouble keeps its code so callers can retry.
   if (isKeonError(error, "CONTAINERD_UNAVAILABLE") || isKeonError(error, "DEADLINE_EXCEEDED")) {

@@ -15,13 +15,14 @@ export { keonCodeForGrpcStatus, toKeonError } from "./grpc-errors.ts";
 export { OCI_PROCESS_TYPE_URL, OCI_SPEC_TYPE_URL, decodeJsonAny, jsonAny, messageNameOf } from "./any.ts";
 export { chainId, chainIds } from "./chain-id.ts";
 export { importImageArchive, type ImportOptions, type ImportedImage } from "./image-import.ts";
+export { readImageConfig, type ImageRuntimeConfig } from "./image-config.ts";
 export {
+  createContainerWithRootfs,
   prepareContainerRootfs,
-  readImageConfig,
   removeContainerRootfs,
-  type ImageRuntimeConfig,
+  type ContainerWithRootfs,
   type RootfsRequest,
-} from "./image-config.ts";
+} from "./container-rootfs.ts";
 export { listImages, removeImage, type ImageSummary } from "./image-store.ts";
 export { hostPlatform, platformMatches, type Platform } from "./platform.ts";
 export { RUNC_RUNTIME, containerSpec, type NewContainer } from "./services/containers.ts";

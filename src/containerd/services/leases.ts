@@ -4,6 +4,7 @@
  * (calls carrying `containerd-lease`) is safe from garbage collection. Keon
  * holds one for the duration of an image import.
  */
+import { randomUUID } from "node:crypto";
 import { KeonError, isKeonError } from "../../model/errors.ts";
 import type { CallOptions, ContainerdConnection } from "../connection.ts";
 import type { Lease, Resource } from "../generated/containerd-services-leases-v1.ts";
@@ -42,6 +43,17 @@ export class LeasesService {
       if (isKeonError(error, "NOT_FOUND")) return false;
       throw error;
     }
+  }
+
+  /**
+   * Run containerd's garbage collection now and wait for it. containerd 1.6
+   * has no GC call; deleting a lease with `sync` triggers a collection and
+   * waits, so an empty throwaway lease does it.
+   */
+  async collectGarbage(options?: CallOptions): Promise<void> {
+    const id = `keon-gc-${randomUUID()}`;
+    await this.create({ id, expireAfterMs: 60_000 }, options);
+    await this.delete(id, true, options);
   }
 
   async list(filters: string[] = [], options?: CallOptions): Promise<Lease[]> {

@@ -46,7 +46,13 @@ export class SnapshotsService {
     await this.conn.unary(SERVICE, "Commit", { snapshotter: this.snapshotter, name, key, labels }, options);
   }
 
-  /** Remove; false if it was already gone. Fails while it has children. */
+  /**
+   * Remove; false if it was already gone. Fails (CONTAINERD_ERROR,
+   * FailedPrecondition) while it has children. Beware containerd 1.6: when
+   * GC collects a child it leaves the parent's child link behind
+   * (metadata/gc.go), so the parent then refuses removal although it is
+   * garbage itself; leases.collectGarbage() takes it.
+   */
   async remove(key: string, options?: CallOptions): Promise<boolean> {
     try {
       await this.conn.unary(SERVICE, "Remove", { snapshotter: this.snapshotter, key }, options);

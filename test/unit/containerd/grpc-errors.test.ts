@@ -18,6 +18,11 @@ describe("gRPC status → KeonError", () => {
     expect(keonCodeForGrpcStatus(code)).toBe(expected);
   });
 
+  test("containerd's UNKNOWN 'context deadline exceeded' is a deadline too", () => {
+    expect(keonCodeForGrpcStatus(status.UNKNOWN, "context deadline exceeded: unknown")).toBe("DEADLINE_EXCEEDED");
+    expect(keonCodeForGrpcStatus(status.UNKNOWN, "something else")).toBe("CONTAINERD_ERROR");
+  });
+
   test("keeps the gRPC error as cause and names the call", () => {
     const grpcError = Object.assign(new Error("5 NOT_FOUND: container x not found"), {
       code: status.NOT_FOUND,
