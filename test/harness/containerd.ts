@@ -138,16 +138,26 @@ export async function cleanNamespace(client: ContainerdClient, namespace: string
   }
   for (const image of await c.images.list()) await attempt(`delete image ${image.name}`, () => c.images.delete(image.name));
   for (const lease of await c.leases.list()) await attempt(`delete lease ${lease.id}`, () => c.leases.delete(lease.id));
-  for (let round = 0; round < 100; round++) {
+  // Unreferenced snapshots and content go with a synchronous GC. Removing
+  // them one by one races GC, which leaves stale child links on parents
+  // (containerd 1.6 metadata/gc.go), making those parents refuse Remove.
+  await attempt("collect garbage", () => c.leases.collectGarbage());
+  // What is still referenced goes leaves first; a refusal is retried after the next GC.
+  const refusals: unknown[] = [];
+  for (let round = 0; round < 20; round++) {
     const snapshots = await c.snapshots.list();
     if (snapshots.length === 0) break;
     const parents = new Set(snapshots.map((s) => s.parent));
-    const leaves = snapshots.filter((s) => !parents.has(s.name));
-    if (leaves.length === 0) {
-      errors.push(new Error(`${namespace}: snapshots form no removable leaf: ${snapshots.map((s) => s.name).join(", ")}`));
-      break;
+    for (const leaf of snapshots.filter((s) => !parents.has(s.name))) {
+      await c.snapshots.remove(leaf.name).catch((error: unknown) => refusals.push(error));
     }
-    for (const leaf of leaves) await attempt(`remove snapshot ${leaf.name}`, () => c.snapshots.remove(leaf.name));
+    await attempt("collect garbage", () => c.leases.collectGarbage());
+  }
+  const snapshotsLeft = await c.snapshots.list();
+  if (snapshotsLeft.length > 0) {
+    errors.push(
+      new AggregateError(refusals, `${namespace}: snapshots left: ${snapshotsLeft.map((s) => s.name).join(", ")}`),
+    );
   }
   for (const info of await c.content.list()) await attempt(`delete content ${info.digest}`, () => c.content.delete(info.digest));
   await attempt("delete namespace", () => c.namespaces.delete(namespace));

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { importImageArchive, prepareContainerRootfs } from "../../src/containerd/index.ts";
+import { createContainerWithRootfs, importImageArchive } from "../../src/containerd/index.ts";
 import {
   CONTAINERD_BINARIES,
   buildBusyboxImage,
@@ -30,12 +30,10 @@ describe.skipIf(!ready)(SUITE, () => {
       const [image] = await importImageArchive(cd.client, await buildBusyboxImage(), { name: "keon.test/busybox:h" });
       if (image === undefined) throw new Error("no image");
       const id = "abandoned";
-      const mounts = await prepareContainerRootfs(cd.client, { containerId: id, chainId: image.chainId });
-      await cd.client.containers.create({
+      const { mounts } = await createContainerWithRootfs(cd.client, {
         id,
         spec: minimalSpec({ args: ["/bin/sleep", "300"], cgroupsPath: `${cd.cgroupParent}/${id}` }),
-        snapshotter: "overlayfs",
-        snapshotKey: id,
+        chainId: image.chainId,
       });
       taskPid = (await cd.client.tasks.create({ containerId: id, rootfs: mounts })).pid;
       await cd.client.tasks.start(id);

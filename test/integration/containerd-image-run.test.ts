@@ -8,11 +8,12 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   containerSpec,
+  createContainerWithRootfs,
   importImageArchive,
+  prepareContainerRootfs,
   isEvent,
   listImages,
   namespaceFilter,
-  prepareContainerRootfs,
   readImageConfig,
   removeContainerRootfs,
   removeImage,
@@ -20,6 +21,7 @@ import {
   type Subscription,
 } from "../../src/containerd/index.ts";
 import { isKeonError, type KeonError } from "../../src/model/errors.ts";
+import { buildOciSpec } from "../../src/oci/spec.ts";
 import {
   BUSYBOX_TAG,
   CONTAINERD_BINARIES,
@@ -36,6 +38,15 @@ import {
 const SUITE = "containerd image import and run";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, CONTAINERD_BINARIES);
 const IMAGE = "keon.test/busybox:latest";
+
+/** RLIMIT_NOFILE of this process, which containerd (our child) inherits. */
+function hostNofile(): { soft: number; hard: number } {
+  const line = readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  const [soft, hard] = (line ?? "").split(/\s{2,}/).slice(1, 3).map(Number);
+  return { soft: soft ?? 1024, hard: hard ?? 1024 };
+}
 
 describe.skipIf(!ready)(SUITE, () => {
   let cd: TestContainerd;
@@ -62,14 +73,12 @@ describe.skipIf(!ready)(SUITE, () => {
   /** Create a container on the image and its rootfs; proves the event stream is live by its /containers/create event. */
   async function createContainer(id: string, args: string[]): Promise<{ spec: Record<string, unknown> }> {
     const image = await readImageConfig(cd.client, IMAGE);
-    await prepareContainerRootfs(cd.client, { containerId: id, chainId: image.chainId });
     const spec = minimalSpec({ args, env: image.env, cgroupsPath: `${cd.cgroupParent}/${id}` });
-    await cd.client.containers.create({
+    await createContainerWithRootfs(cd.client, {
       id,
       spec,
       image: IMAGE,
-      snapshotter: "overlayfs",
-      snapshotKey: id,
+      chainId: image.chainId,
       labels: { "keon.test/case": id },
     });
     await waitUntil(
@@ -137,6 +146,30 @@ describe.skipIf(!ready)(SUITE, () => {
   test("a missing image is IMAGE_NOT_FOUND", async () => {
     const error = await readImageConfig(cd.client, "keon.test/nothing:here").catch((e: unknown) => e);
     expect(isKeonError(error, "IMAGE_NOT_FOUND")).toBe(true);
+  });
+
+  test("rootfs: prepare is idempotent, refuses another parent, and a failed create undoes it", async () => {
+    const image = await readImageConfig(cd.client, IMAGE);
+    const id = `rootfs-${randomId()}`;
+    const lease = `lease-${id}`;
+    await cd.client.leases.create({ id: lease, expireAfterMs: 60_000 });
+    const first = await prepareContainerRootfs(cd.client, { containerId: id, chainId: image.chainId }, { lease });
+    const again = await prepareContainerRootfs(cd.client, { containerId: id, chainId: image.chainId }, { lease });
+    expect(again).toEqual(first);
+    const other = await prepareContainerRootfs(cd.client, { containerId: id, chainId: "" }).catch((e: unknown) => e);
+    expect(isKeonError(other, "CONFLICT")).toBe(true);
+    expect(await removeContainerRootfs(cd.client, id)).toBe(true);
+    expect(await removeContainerRootfs(cd.client, id)).toBe(false);
+    await cd.client.leases.delete(lease);
+
+    // containerd refuses the record (invalid ID): the snapshot made for it goes too.
+    const bad = "Not A Valid ID!";
+    const refused = await createContainerWithRootfs(cd.client, { id: bad, spec: {}, chainId: image.chainId }).catch(
+      (e: unknown) => e,
+    );
+    expect(isKeonError(refused)).toBe(true);
+    expect(await cd.client.snapshots.find(bad)).toBeNull();
+    expect((await cd.client.leases.list()).map((l) => l.id)).toEqual([]);
   });
 
   test("runs a container to a known exit code, seen by Wait and by the TaskExit event", async () => {
@@ -225,6 +258,33 @@ describe.skipIf(!ready)(SUITE, () => {
     const waited = cd.client.tasks.wait(id, "", { deadlineMs: 30_000 });
     await cd.client.tasks.kill(id, 9, { all: true });
     expect((await waited).exit_status).toBe(137);
+    await removeContainer(id);
+  });
+
+  test("runs a container whose spec src/oci's buildOciSpec made from the image config", async () => {
+    const id = `oci-${randomId()}`;
+    const image = await readImageConfig(cd.client, IMAGE);
+    const spec = buildOciSpec(
+      { id, command: "/bin/sh", args: ["-c", "test \"$(id -u)\" = 1000 && exit 5"], user: "1000:1000" },
+      {
+        realm: "r",
+        space: "s",
+        stack: "st",
+        cell: "c",
+        containerId: id,
+        cgroupsPath: `${cd.cgroupParent}/${id}`,
+        nestedCgroupRuntime: false,
+        rootfsPath: "rootfs",
+      },
+      { entrypoint: image.entrypoint, cmd: image.cmd, env: image.env, workingDir: image.workingDir },
+      { nofile: hostNofile(), devices: {}, defaultSeccomp: true },
+    );
+    const { mounts } = await createContainerWithRootfs(cd.client, { id, spec, image: IMAGE, chainId: image.chainId });
+    expect(containerSpec(await cd.client.containers.get(id))).toEqual(JSON.parse(JSON.stringify(spec)));
+    await cd.client.tasks.create({ containerId: id, rootfs: mounts });
+    const waited = cd.client.tasks.wait(id, "", { deadlineMs: 30_000 });
+    await cd.client.tasks.start(id);
+    expect((await waited).exit_status).toBe(5);
     await removeContainer(id);
   });
 

@@ -10,7 +10,7 @@ import {
   importImageArchive,
   isEvent,
   namespaceFilter,
-  prepareContainerRootfs,
+  createContainerWithRootfs,
   readImageConfig,
   removeContainerRootfs,
   type ContainerdEvent,
@@ -65,13 +65,11 @@ describe.skipIf(!ready)(SUITE, () => {
     const image = await cd.client.images.get(IMAGE);
     expect(image.name).toBe(IMAGE);
     const { chainId } = await readImageConfig(cd.client, IMAGE);
-    const mounts = await prepareContainerRootfs(cd.client, { containerId: id, chainId });
-    await cd.client.containers.create({
+    const { mounts } = await createContainerWithRootfs(cd.client, {
       id,
       spec: minimalSpec({ args: ["/bin/sleep", "300"], cgroupsPath: `${cd.cgroupParent}/${id}` }),
       image: IMAGE,
-      snapshotter: "overlayfs",
-      snapshotKey: id,
+      chainId,
     });
     // The stream is live once it delivered this container's create event.
     await waitUntil(() => events.some((e) => e.topic === "/containers/create"), "ContainerCreate event");
