@@ -264,7 +264,14 @@ export class ContainerdConnection {
       exchange: async (request) => {
         if (failure !== undefined) throw failure;
         if (ended) throw new KeonError("CONTAINERD_ERROR", `containerd ${what}: stream already ended`);
-        if (!call.write(request as object)) await waitFor(() => call.writableNeedDrain === false, "drain");
+        if (!call.write(request as object)) {
+          let drained = false;
+          call.once("drain", () => {
+            drained = true;
+            notify();
+          });
+          await waitFor(() => drained, "drain");
+        }
         // Wait for the answer or the call's final status (grpc-js emits the
         // stream end before the error that carries the status code).
         await waitFor(() => received.length > 0 || finished, "request");

@@ -113,7 +113,8 @@ export class EventsService {
     const loop = async (): Promise<void> => {
       let delay = initialMs;
       let lostBefore = false;
-      while (!closed) {
+      // A closed connection never comes back: stop instead of retrying forever.
+      while (!closed && !this.conn.closed) {
         const abort = new AbortController();
         current = abort;
         const events = this.stream(options.filters, { signal: abort.signal })[Symbol.asyncIterator]();
