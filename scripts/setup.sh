@@ -9,7 +9,7 @@ APT_PACKAGES=(
   containerd runc containernetworking-plugins catatonit nftables iptables iproute2
   umoci busybox-static docker-registry
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
-  ca-certificates procps util-linux npm
+  ca-certificates procps util-linux curl
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -31,6 +31,11 @@ fi
 # its managed mode run private ones, so the system one is left as it is.
 
 if [ "$(bun --version 2>/dev/null || true)" != "$BUN_VERSION" ]; then
+  # npm comes with the machine's Node.js; Debian's npm is the fallback on a bare host.
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
   echo "setup: installing bun@$BUN_VERSION from the npm registry"
   npm install -g --no-fund --no-audit "bun@$BUN_VERSION" >/dev/null 2>&1 || npm install -g "bun@$BUN_VERSION"
 fi
