@@ -11,7 +11,7 @@ trap 'rm -rf "$report_dir"' EXIT
 typecheck_failed=0
 if ! bun run typecheck; then typecheck_failed=1; fi
 
-bun test --timeout 180000 --reporter=junit --reporter-outfile="$report_dir/junit.xml" test/unit test/integration
+bun test --timeout 180000 --reporter=junit --reporter-outfile="$report_dir/junit.xml" test/unit test/integration test/e2e
 test_status=$?
 
 bun run scripts/junit-summary.ts "$report_dir/junit.xml" "$typecheck_failed"

@@ -10,6 +10,7 @@ import { KeonError } from "../model/errors.ts";
 export interface DaemonConfig {
   runPath: string;
   socketPath: string;
+  /** External containerd socket; empty means keond runs its own (managed) containerd. */
   containerdSocket: string;
   containerdNamespaceSuffix: string;
   cgroupRoot: string;
@@ -19,7 +20,7 @@ export interface DaemonConfig {
 export const DEFAULT_CONFIG: DaemonConfig = {
   runPath: "/var/lib/keon",
   socketPath: "/run/keon/keond.sock",
-  containerdSocket: "/run/containerd/containerd.sock",
+  containerdSocket: "",
   containerdNamespaceSuffix: "keon",
   cgroupRoot: "/keon",
   logLevel: "info",
@@ -64,6 +65,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     if (value !== undefined && value !== "") config[key] = value.trim();
   }
   for (const key of ["runPath", "socketPath", "containerdSocket", "cgroupRoot"] as const) {
+    if (key === "containerdSocket" && config[key] === "") continue;
     if (!config[key].startsWith("/")) {
       throw new KeonError("INVALID_CONFIGURATION", `${FLAG_NAMES[key]} must be an absolute path, got '${config[key]}'`, {
         details: { field: FLAG_NAMES[key] },

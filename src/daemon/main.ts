@@ -3,7 +3,8 @@
  * @module
  * keond's entry point. It checks the run-path instance contract, opens the
  * state store, connects to containerd and serves the control API on its unix
- * socket. Reconcile workers join with the daemon issue.
+ * socket. Without an external containerd socket it runs its own containerd
+ * under the run path. Reconcile workers join with the daemon issue.
  */
 import { mkdirSync } from "node:fs";
 import { connectContainerd } from "../containerd/client.ts";
@@ -14,6 +15,7 @@ import { Store } from "../store/store.ts";
 import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
 import { loadConfig } from "./config.ts";
+import { ManagedContainerd } from "./managed-containerd.ts";
 import { createLogger } from "./logger.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
@@ -25,7 +27,17 @@ async function main(): Promise<void> {
   log.info({ runPath: config.runPath, instance: instance.action }, "instance contract checked");
 
   const store = new Store(`${config.runPath}/${STATE_DATABASE_FILE}`);
-  const containerd = connectContainerd({ socket: config.containerdSocket, namespace: "keon-system" });
+  const managed =
+    config.containerdSocket === ""
+      ? new ManagedContainerd({
+          runPath: config.runPath,
+          log: log.child({ component: "containerd" }),
+          probe: { ready: (timeoutMs) => containerd.waitUntilReady(timeoutMs) },
+        })
+      : undefined;
+  const containerdSocket = managed?.layout.socket ?? config.containerdSocket;
+  const containerd = connectContainerd({ socket: containerdSocket, namespace: "keon-system" });
+  await managed?.start();
 
   const app = createApp({
     version: packageJson.version,
@@ -38,20 +50,21 @@ async function main(): Promise<void> {
     },
   });
   const server = await listenUnix({ path: config.socketPath, fetch: app.fetch });
-  log.info({ socket: config.socketPath, containerd: config.containerdSocket }, "keond listening");
+  log.info({ socket: config.socketPath, containerd: containerdSocket, managed: managed !== undefined }, "keond listening");
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "keond stopping; workloads keep running");
     void server.stop(true);
     containerd.close();
+    await managed?.stop();
     store.close();
     process.exit(0);
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
 }
 
 main().catch((err: unknown) => {

@@ -9,26 +9,11 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 import { KeonError, isKeonError } from "../../src/model/errors.ts";
 import { connectContainerd, type ContainerdClient } from "../../src/containerd/index.ts";
+import { containerdConfigToml } from "../../src/daemon/managed-containerd.ts";
 import { cgroupDirs, cgroupPids, removeCgroups } from "./cgroups.ts";
 import { mountsUnder, unmountUnder } from "./mounts.ts";
 import { findShims, isAlive, killPids, waitForExit } from "./processes.ts";
 import { RUN_ID, TEST_DIR_PREFIX, randomId } from "./run-id.ts";
-
-/**
- * Plugins this harness cannot or need not run: CRI (Keon drives containerd
- * directly), snapshotters needing filesystems or kernel modules we lack,
- * the opt plugin (installs into /opt/containerd) and tracing exporters.
- */
-const DISABLED_PLUGINS = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.internal.v1.opt",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-];
 
 /** Where the runc v2 shim keeps runc state unless runtime options say otherwise (containerd 1.6). */
 const RUNC_ROOT = "/run/containerd/runc";
@@ -56,27 +41,7 @@ export interface TestContainerd {
 }
 
 function configToml(dir: string, socket: string): string {
-  const q = (s: string): string => JSON.stringify(s);
-  return [
-    "version = 2",
-    `root = ${q(join(dir, "root"))}`,
-    `state = ${q(join(dir, "state"))}`,
-    `disabled_plugins = [${DISABLED_PLUGINS.map(q).join(", ")}]`,
-    "",
-    "[grpc]",
-    `  address = ${q(socket)}`,
-    "",
-    "[ttrpc]",
-    `  address = ${q(`${socket}.ttrpc`)}`,
-    "",
-    "[debug]",
-    `  address = ""`,
-    `  level = "info"`,
-    "",
-    "[metrics]",
-    `  address = ""`,
-    "",
-  ].join("\n");
+  return containerdConfigToml({ root: join(dir, "root"), state: join(dir, "state"), socket });
 }
 
 function logTail(path: string): string {
