@@ -1,0 +1,181 @@
+/**
+ * @module
+ * A cell on the host: start (cgroup, root container, CNI ADD on the root's
+ * network namespace, /etc files, workloads), stop (SIGTERM then SIGKILL,
+ * CNI DEL; containers and snapshots stay), kill, delete, purge, recreate and
+ * refresh. A failing start undoes what it did, CNI DEL with the cached
+ * result included, and rethrows.
+ */
+import { performance } from "node:perf_hooks";
+import { KeonError } from "../model/errors.ts";
+import { netnsPathOfPid } from "../network/netns.ts";
+import { parsePortMappings } from "../network/ports.ts";
+import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writeCellRecord } from "./cell-etc.ts";
+import { purgeCellRemains } from "./cell-purge.ts";
+import { cellStatusOf, type CellRuntimeStatus } from "./cell-status.ts";
+import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
+import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
+import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
+import { containerLogPathOf } from "./run-layout.ts";
+import type { RuntimeContext } from "./runtime-context.ts";
+import { removeCellSecrets } from "./secrets.ts";
+import { refuseUnenforcedEgress } from "./space-ops.ts";
+import { spaceNetworkOf } from "./space-network.ts";
+import { startTask, stopTask } from "./task-control.ts";
+
+export interface StartOutcome extends CellRuntimeStatus {
+  /** Wall time of the start, for status and benchmarks. */
+  startMs: number;
+}
+
+function aliasesOf(layout: CellLayout): string[] {
+  return [...new Set(layout.spec.containers.flatMap((c) => c.networksAliases ?? []))];
+}
+
+function etcContainersOf(layout: CellLayout): string[] {
+  return layout.spec.containers.filter((c) => c.hostNetwork !== true).map((c) => c.id);
+}
+
+function workloadsOf(layout: CellLayout) {
+  return layout.spec.containers.filter((c) => c.id !== layout.rootId);
+}
+
+/** Idempotent: running containers are left running; stopped ones get new tasks on their existing records. */
+export async function startCell(ctx: RuntimeContext, target: CellTarget): Promise<StartOutcome> {
+  const begun = performance.now();
+  refuseUnenforcedEgress(target.space);
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const { scope } = layout;
+  const runPath = ctx.config.runPath;
+  const client = ctx.containerd.withNamespace(target.namespace);
+  const network = spaceNetworkOf(ctx, scope.realm, scope.space);
+  const portMappings = parsePortMappings(layout.spec.containers.flatMap((c) => c.ports ?? []));
+  const rootCid = containerdIdOf(scope, layout.rootId);
+  const userRoot = layout.spec.containers.find((c) => c.id === layout.rootId);
+  const record = { cell: scope.cell, stack: scope.stack, aliases: aliasesOf(layout), etcContainers: etcContainersOf(layout) };
+
+  const undo: Array<() => unknown> = [];
+  try {
+    // Registered first, so it runs last: every task is gone by then.
+    undo.push(() => removeCgroupLevel(ctx, layout.cgroupPath));
+    undo.push(() => removeCellSecrets(runPath, scope));
+    const cgroup = await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
+
+    // The bind sources of /etc files must exist before any task is created; the address comes later.
+    undo.push(() => {
+      removeCellRecord(runPath, scope);
+      refreshSpaceHosts(runPath, scope.realm, scope.space);
+    });
+    writeCellEtc(runPath, scope, { ...record, ip: readCellRecord(runPath, scope)?.ip });
+
+    const root = layout.keonRoot ? await buildPauseRoot(ctx, layout) : await buildContainer(ctx, target, layout, userRoot!, undefined);
+    if (await ensureContainerRecord(client, root, keonLabels(scope, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
+    undo.push(() => stopTask(client, rootCid, 0));
+    const rootPid = await startTask(client, rootCid, {
+      withSnapshot: !layout.keonRoot,
+      ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId) }),
+    });
+
+    let ip: string | undefined;
+    if (userRoot?.hostNetwork !== true) {
+      try {
+        ip = (await ctx.network.attacher.attach({ conflist: network.conflist, containerId: rootCid, netns: netnsPathOfPid(rootPid), portMappings })).ip;
+      } finally {
+        // On success, undo detaches; on failure attach rolled back, and only a kept cache entry needs a detach.
+        if (ctx.network.attacher.cached(network.conflist, rootCid) !== undefined) {
+          undo.push(() => ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid }));
+        }
+      }
+    }
+    writeCellRecord(runPath, scope, { ...record, ip });
+    refreshSpaceHosts(runPath, scope.realm, scope.space);
+
+    for (const container of workloadsOf(layout)) {
+      const cid = containerdIdOf(scope, container.id);
+      const built = await buildContainer(ctx, target, layout, container, rootPid);
+      if (await ensureContainerRecord(client, built, keonLabels(scope, container.id))) undo.push(() => removeContainerRecord(client, cid));
+      undo.push(() => stopTask(client, cid, 0));
+      await startTask(client, cid, { withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id) });
+    }
+    const status = await cellStatusOf(ctx, target.namespace, layout, cgroup);
+    return { ...status, startMs: performance.now() - begun };
+  } catch (error) {
+    const undoErrors: string[] = [];
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (undoError) {
+        undoErrors.push((undoError as Error).message);
+      }
+    }
+    if (undoErrors.length === 0) throw error;
+    throw new KeonError(error instanceof KeonError ? error.code : "INTERNAL", `start of cell ${scope.cell} failed (${(error as Error).message}), and undoing it failed too: ${undoErrors.join("; ")}`, {
+      cause: error,
+      details: { ...scope, undoErrors },
+    });
+  }
+}
+
+/**
+ * Stops every task (workloads first, the root last), SIGTERM then SIGKILL
+ * after `graceMs`; then CNI DEL with the cached result. Containers and
+ * snapshots stay, so a later start keeps the writable layers.
+ */
+export async function stopCell(ctx: RuntimeContext, target: CellTarget, options: { graceMs?: number } = {}): Promise<CellRuntimeStatus> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const { scope } = layout;
+  const client = ctx.containerd.withNamespace(target.namespace);
+  const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
+  await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), graceMs)));
+  await stopTask(client, containerdIdOf(scope, layout.rootId), graceMs);
+  const network = spaceNetworkOf(ctx, scope.realm, scope.space);
+  await ctx.network.attacher.detach({ conflist: network.conflist, containerId: containerdIdOf(scope, layout.rootId) });
+  const record = readCellRecord(ctx.config.runPath, scope);
+  if (record !== undefined) {
+    writeCellRecord(ctx.config.runPath, scope, { ...record, ip: undefined });
+    refreshSpaceHosts(ctx.config.runPath, scope.realm, scope.space);
+  }
+  return await cellStatusOf(ctx, target.namespace, layout, await cgroupFacts(ctx, layout), { operatorStopped: true });
+}
+
+/** SIGKILL at once. */
+export async function killCell(ctx: RuntimeContext, target: CellTarget): Promise<CellRuntimeStatus> {
+  return await stopCell(ctx, target, { graceMs: 0 });
+}
+
+/** Stops the cell (with the grace period), then removes everything it has on the host. */
+export async function deleteCell(ctx: RuntimeContext, target: CellTarget, options: { graceMs?: number } = {}): Promise<void> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  if ((await ctx.containerd.namespaces.find(target.namespace)) !== null) {
+    const client = ctx.containerd.withNamespace(target.namespace);
+    const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
+    await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(layout.scope, c.id), graceMs)));
+    await stopTask(client, containerdIdOf(layout.scope, layout.rootId), graceMs);
+  }
+  await purgeCellRemains(ctx, { namespace: target.namespace, scope: layout.scope });
+}
+
+/** Everything Keon made for the cell, found by prefix and cache, whatever its records say. */
+export async function purgeCell(ctx: RuntimeContext, target: Pick<CellTarget, "cell" | "namespace">): Promise<void> {
+  const spec = target.cell.spec;
+  await purgeCellRemains(ctx, {
+    namespace: target.namespace,
+    scope: { realm: spec.realmId, space: spec.spaceId, stack: spec.stackId, cell: target.cell.metadata.name },
+  });
+}
+
+/** A change to the root container: the whole cell goes and comes back (new writable layers). */
+export async function recreateCell(ctx: RuntimeContext, old: CellTarget, next: CellTarget): Promise<StartOutcome> {
+  await deleteCell(ctx, old);
+  return await startCell(ctx, next);
+}
+
+async function cgroupFacts(ctx: RuntimeContext, layout: CellLayout): Promise<CgroupLevelStatus> {
+  return await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
+}
+
+/** The cell's status as the host shows it now. */
+export async function refreshCell(ctx: RuntimeContext, target: CellTarget, flags: { operatorStopped?: boolean } = {}): Promise<CellRuntimeStatus> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  return await cellStatusOf(ctx, target.namespace, layout, await cgroupFacts(ctx, layout), flags);
+}

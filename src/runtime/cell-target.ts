@@ -1,0 +1,69 @@
+/**
+ * @module
+ * What a cell operation is given (the cell, its space, its realm's containerd
+ * namespace, where secret values come from) and what follows from it: the
+ * cell's scope, its effective (space-defaulted) spec, its containerd IDs and labels.
+ */
+import { cgroupPathOf, containerdId, rootContainerIdOf } from "../model/names.ts";
+import { effectiveCellSpec, spaceContainerDefaultsOf } from "../model/defaults.ts";
+import type { CellDocument, CellSpec } from "../model/schema/cell.ts";
+import type { SpaceDocument } from "../model/schema/space.ts";
+import type { CellScope } from "./run-layout.ts";
+import type { SecretValueSource } from "./secrets.ts";
+
+export interface CellTarget {
+  cell: CellDocument;
+  space: SpaceDocument;
+  /** The realm's containerd namespace (realm-ops realmNamespaceOf). */
+  namespace: string;
+  secrets?: SecretValueSource | undefined;
+}
+
+export function scopeOfCell(cell: CellDocument): CellScope {
+  return { realm: cell.spec.realmId, space: cell.spec.spaceId, stack: cell.spec.stackId, cell: cell.metadata.name };
+}
+
+export function effectiveSpecOf(target: Pick<CellTarget, "cell" | "space">): CellSpec {
+  return effectiveCellSpec(target.cell.spec, spaceContainerDefaultsOf(target.space));
+}
+
+export interface CellLayout {
+  scope: CellScope;
+  spec: CellSpec;
+  rootId: string;
+  /** True when no container of the spec is the root: Keon supplies the pause root. */
+  keonRoot: boolean;
+  cgroupPath: string;
+}
+
+export function cellLayoutOf(target: Pick<CellTarget, "cell" | "space">, cgroupRoot: string): CellLayout {
+  const scope = scopeOfCell(target.cell);
+  const spec = effectiveSpecOf(target);
+  const rootId = rootContainerIdOf(spec);
+  return {
+    scope,
+    spec,
+    rootId,
+    keonRoot: !spec.containers.some((c) => c.id === rootId),
+    cgroupPath: cgroupPathOf({ root: cgroupRoot, ...scope }),
+  };
+}
+
+export function containerdIdOf(scope: CellScope, containerId: string): string {
+  return containerdId(scope.space, scope.stack, scope.cell, containerId);
+}
+
+/** Prefix of every containerd ID of the cell: purge finds its containers, tasks and snapshots by it. */
+export function containerdPrefixOf(scope: CellScope): string {
+  return `${scope.space}_${scope.stack}_${scope.cell}_`;
+}
+
+/** Labels on Keon's containerd records: where they belong, never a value of a secret. */
+export function keonLabels(scope: CellScope, containerId: string): Record<string, string> {
+  return {
+    "io.keon.managed": "true",
+    "io.keon.realm": scope.realm,
+    "io.keon.cell": `${scope.space}/${scope.stack}/${scope.cell}`,
+    "io.keon.container-id": containerId,
+  };
+}

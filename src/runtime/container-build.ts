@@ -1,0 +1,117 @@
+/**
+ * @module
+ * One container of a cell, from its effective spec to a containerd record:
+ * resolve volumes and secrets, gather host facts and the image config, build
+ * the OCI spec, then create the record with its rootfs snapshot, or update
+ * the spec of an existing one (a restart after stop: the root's pid, hence the
+ * namespace paths, changed; the writable layer stays).
+ */
+import type { ContainerdClient } from "../containerd/client.ts";
+import { createContainerWithRootfs } from "../containerd/container-rootfs.ts";
+import { readImageConfig } from "../containerd/image-config.ts";
+import { isKeonError, KeonError } from "../model/errors.ts";
+import { containerCgroupPathOf } from "../model/names.ts";
+import type { ContainerSpec } from "../model/schema/container.ts";
+import { buildOciSpec, buildRootContainerSpec, type CellContext, type OciSpec } from "../oci/spec.ts";
+import { etcPathsOf } from "./cell-etc.ts";
+import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
+import { ensurePauseRootfs } from "./pause-rootfs.ts";
+import type { RuntimeContext } from "./runtime-context.ts";
+import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
+import { resolveVolumes } from "./volumes.ts";
+
+export interface BuiltContainer {
+  containerdId: string;
+  spec: OciSpec;
+  /** Image name and chain ID for the rootfs; absent for the pause root. */
+  image?: { name: string; chainId: string };
+}
+
+function baseContext(ctx: RuntimeContext, layout: CellLayout, containerId: string): CellContext {
+  return {
+    ...layout.scope,
+    containerId,
+    cgroupsPath: containerCgroupPathOf({ root: ctx.config.cgroupRoot, ...layout.scope, container: containerId }),
+    nestedCgroupRuntime: layout.spec.nestedCgroupRuntime === true,
+    rootfsPath: "rootfs",
+  };
+}
+
+/** Keon's pause root: catatonit from a directory under the run path, no image. */
+export async function buildPauseRoot(ctx: RuntimeContext, layout: CellLayout): Promise<BuiltContainer> {
+  const rootfs = ensurePauseRootfs(ctx.config.runPath, ctx.config.catatonit);
+  const spec = buildRootContainerSpec({ ...baseContext(ctx, layout, layout.rootId), rootfsPath: rootfs }, await ctx.hostFacts([]));
+  return { containerdId: containerdIdOf(layout.scope, layout.rootId), spec };
+}
+
+/**
+ * A container of the spec (a workload, or the cell's own root when
+ * `rootTaskPid` is undefined). Secret files are written here, after the spec
+ * says which user reads them.
+ */
+export async function buildContainer(
+  ctx: RuntimeContext,
+  target: CellTarget,
+  layout: CellLayout,
+  container: ContainerSpec,
+  rootTaskPid: number | undefined,
+): Promise<BuiltContainer> {
+  const index = layout.spec.containers.findIndex((c) => c.id === container.id);
+  const field = `spec.containers[${index}]`;
+  if (container.image === undefined || container.image === "") {
+    throw new KeonError("INVALID_DOCUMENT", `${field}.image: container ${container.id} names no image`, { details: { field: `${field}.image` } });
+  }
+  const client = ctx.containerd.withNamespace(target.namespace);
+  const image = await readImageConfig(client, container.image);
+  const volumeSources = resolveVolumes(ctx.config.runPath, container, field);
+  const secrets = resolveSecrets(ctx.config.runPath, layout.scope, container, target.secrets);
+  const etc = container.hostNetwork === true ? {} : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
+  const cellContext: CellContext = {
+    ...baseContext(ctx, layout, container.id),
+    ...(rootTaskPid === undefined ? {} : { rootTaskPid }),
+    ...etc,
+    volumeSources,
+    extraMounts: secrets.mounts,
+    secretEnv: secrets.env,
+  };
+  const spec = buildOciSpec(
+    container,
+    cellContext,
+    { entrypoint: image.entrypoint, cmd: image.cmd, env: image.env, user: image.user, workingDir: image.workingDir },
+    await ctx.hostFacts(container.devices ?? []),
+  );
+  await writeSecretFiles(ctx.config.runPath, secrets.files, spec.process.user);
+  return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: container.image, chainId: image.chainId } };
+}
+
+/** Creates the record (and rootfs snapshot), or replaces the spec of the existing one. Returns whether it was created. */
+export async function ensureContainerRecord(
+  client: ContainerdClient,
+  built: BuiltContainer,
+  labels: Record<string, string>,
+): Promise<boolean> {
+  try {
+    await client.containers.get(built.containerdId);
+    await client.containers.updateSpec(built.containerdId, built.spec);
+    return false;
+  } catch (error) {
+    if (!isKeonError(error, "NOT_FOUND")) throw error;
+  }
+  if (built.image === undefined) {
+    await client.containers.create({ id: built.containerdId, spec: built.spec, labels });
+  } else {
+    await createContainerWithRootfs(client, { id: built.containerdId, spec: built.spec, image: built.image.name, chainId: built.image.chainId, labels });
+  }
+  return true;
+}
+
+/** Deletes a container's task, record and snapshot; each already gone is fine. */
+export async function removeContainerRecord(client: ContainerdClient, containerdId: string): Promise<void> {
+  await client.tasks.delete(containerdId).catch((error: unknown) => {
+    if (!isKeonError(error, "NOT_FOUND")) throw error;
+  });
+  await client.containers.delete(containerdId);
+  await client.snapshots.remove(containerdId);
+}
+
+export { keonLabels };

@@ -1,0 +1,72 @@
+/**
+ * @module
+ * Where the runtime keeps a cell's files under the run path. One place, so
+ * that purge finds exactly what start wrote even when the records are gone.
+ *
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/cell.json        the cell's network record (IP, aliases)
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>/     hosts, hostname, resolv.conf
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
+ *   <runPath>/secrets/<realm>/<space>/<stack>/<cell>/<container>/   secret files (on a tmpfs)
+ *   <runPath>/volumes/<realm>[/<space>[/<stack>]]/_<name>           managed volumes
+ *
+ * Container ids never hold `.` or `_`, so `cell.json`, `<id>.log` and
+ * `_<name>` never collide with a directory named after a resource.
+ */
+import { join } from "node:path";
+import { validateName } from "../model/names.ts";
+
+export interface CellScope {
+  realm: string;
+  space: string;
+  stack: string;
+  cell: string;
+}
+
+export function cellsRootOf(runPath: string): string {
+  return join(runPath, "cells");
+}
+
+export function spaceCellsDirOf(runPath: string, realm: string, space: string): string {
+  return join(cellsRootOf(runPath), validateName("realm", realm), validateName("space", space));
+}
+
+export function cellDirOf(runPath: string, scope: CellScope): string {
+  return join(spaceCellsDirOf(runPath, scope.realm, scope.space), validateName("stack", scope.stack), validateName("cell", scope.cell));
+}
+
+export function containerEtcDirOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellDirOf(runPath, scope), validateName("container", containerId));
+}
+
+export function containerLogPathOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.log`);
+}
+
+export function cellRecordPathOf(runPath: string, scope: CellScope): string {
+  return join(cellDirOf(runPath, scope), "cell.json");
+}
+
+export function secretsRootOf(runPath: string): string {
+  return join(runPath, "secrets");
+}
+
+export function cellSecretsDirOf(runPath: string, scope: CellScope): string {
+  return join(secretsRootOf(runPath), scope.realm, scope.space, scope.stack, validateName("cell", scope.cell));
+}
+
+export function containerSecretsDirOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellSecretsDirOf(runPath, scope), validateName("container", containerId));
+}
+
+export interface VolumeScope {
+  realm: string;
+  space?: string | undefined;
+  stack?: string | undefined;
+}
+
+export function volumeDirOf(runPath: string, scope: VolumeScope, name: string): string {
+  const parts = [validateName("realm", scope.realm)];
+  if (scope.space) parts.push(validateName("space", scope.space));
+  if (scope.stack) parts.push(validateName("stack", scope.stack));
+  return join(runPath, "volumes", ...parts, `_${validateName("volume", name)}`);
+}

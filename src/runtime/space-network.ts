@@ -1,0 +1,54 @@
+/**
+ * @module
+ * A space's CNI network as the runtime uses it: names derived from realm and
+ * space, the subnet from the persistent pool, and the conflist Keon writes.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { KeonError } from "../model/errors.ts";
+import { writeFileAtomic } from "../network/atomic-file.ts";
+import { buildSpaceConflist, serializeConflist, type CniConflist } from "../network/conflist.ts";
+import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";
+import { conflistPathOf } from "../network/network-paths.ts";
+import type { RuntimeContext } from "./runtime-context.ts";
+
+export interface SpaceNetwork {
+  networkName: string;
+  bridgeName: string;
+  subnet: string;
+  conflist: CniConflist;
+  conflistPath: string;
+}
+
+function networkWith(ctx: RuntimeContext, realm: string, space: string, subnet: string): SpaceNetwork {
+  const networkName = networkNameOf(realm, space);
+  const bridgeName = bridgeNameOf(realm, space);
+  const conflist = buildSpaceConflist({ networkName, bridgeName, subnet, ipamDataDir: ctx.network.paths.ipamDataDir });
+  return { networkName, bridgeName, subnet, conflist, conflistPath: conflistPathOf(ctx.network.paths, networkName) };
+}
+
+/** Allocates the subnet (first time only) and writes the conflist when its bytes change. */
+export function ensureSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): SpaceNetwork {
+  const subnet = ctx.network.subnets.allocate(spaceKeyOf(realm, space));
+  const network = networkWith(ctx, realm, space, subnet);
+  const bytes = serializeConflist(network.conflist);
+  const current = existsSync(network.conflistPath) ? readFileSync(network.conflistPath, "utf8") : undefined;
+  if (current !== bytes) writeFileAtomic(network.conflistPath, bytes, 0o644);
+  return network;
+}
+
+/** The network of a space that was ensured; NETWORK_ERROR when it holds no subnet. */
+export function spaceNetworkOf(ctx: RuntimeContext, realm: string, space: string): SpaceNetwork {
+  const subnet = ctx.network.subnets.lookup(spaceKeyOf(realm, space));
+  if (subnet === undefined) {
+    throw new KeonError("NETWORK_ERROR", `space ${realm}/${space} has no network yet: ensure the space before starting its cells`, {
+      details: { realm, space },
+    });
+  }
+  return networkWith(ctx, realm, space, subnet);
+}
+
+/** Like spaceNetworkOf, but undefined when the space never got a subnet (purge of half-gone records). */
+export function findSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): SpaceNetwork | undefined {
+  const subnet = ctx.network.subnets.lookup(spaceKeyOf(realm, space));
+  return subnet === undefined ? undefined : networkWith(ctx, realm, space, subnet);
+}

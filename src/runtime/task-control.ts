@@ -1,0 +1,101 @@
+/**
+ * @module
+ * The running side of one container: create and start its task, stop it
+ * (SIGTERM, SIGKILL after the grace period) or kill it, and delete the task.
+ * The container record and its snapshot are left alone, so a stopped cell
+ * keeps its writable layers.
+ */
+import type { ContainerdClient } from "../containerd/client.ts";
+import { isKeonError, KeonError } from "../model/errors.ts";
+
+const SIGKILL = 9;
+const SIGTERM = 15;
+/** How long a SIGKILLed task may take to be reaped before we call it stuck. */
+const KILL_WAIT_MS = 10_000;
+
+export type TaskStatus = "RUNNING" | "CREATED" | "STOPPED" | "PAUSED" | "PAUSING" | "UNKNOWN";
+
+export interface TaskObservation {
+  status: TaskStatus | "MISSING";
+  pid?: number;
+  exitStatus?: number;
+}
+
+export async function observeTask(client: ContainerdClient, id: string): Promise<TaskObservation> {
+  try {
+    const process = await client.tasks.get(id);
+    const status: TaskStatus = process.status;
+    return { status, pid: process.pid, ...(status === "STOPPED" ? { exitStatus: process.exit_status } : {}) };
+  } catch (error) {
+    if (isKeonError(error, "NOT_FOUND")) return { status: "MISSING" };
+    throw error;
+  }
+}
+
+/**
+ * Creates and starts the task of an existing container record; a task left
+ * from an earlier run (stopped, or created and never started) is deleted
+ * first. Returns the init's pid. `rootfs` mounts come from the container's
+ * snapshot; a container without one (the pause root) runs from spec.root.path.
+ */
+export async function startTask(client: ContainerdClient, id: string, options: { logFile?: string; withSnapshot: boolean }): Promise<number> {
+  const existing = await observeTask(client, id);
+  if (existing.status === "RUNNING" && existing.pid !== undefined) return existing.pid;
+  if (existing.status !== "MISSING") await stopTask(client, id, 0);
+  const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
+  const created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
+  try {
+    await client.tasks.start(id);
+  } catch (error) {
+    await stopTask(client, id, 0).catch(() => undefined);
+    throw error;
+  }
+  return created.pid;
+}
+
+/**
+ * Ends the task and deletes it; idempotent (no task is success). With
+ * `graceMs` 0 this is a kill: SIGKILL at once. Returns the exit status when
+ * there was a task.
+ */
+export async function stopTask(client: ContainerdClient, id: string, graceMs: number): Promise<number | undefined> {
+  const task = await observeTask(client, id);
+  if (task.status === "MISSING") return undefined;
+  if (task.status !== "STOPPED") {
+    if (task.status === "PAUSED" || task.status === "PAUSING") await client.tasks.resume(id).catch(() => undefined);
+    let exited = false;
+    if (graceMs > 0 && task.status !== "CREATED") {
+      await signal(client, id, SIGTERM, false);
+      exited = await waitExit(client, id, graceMs);
+    }
+    if (!exited) {
+      await signal(client, id, SIGKILL, true);
+      if (!(await waitExit(client, id, KILL_WAIT_MS))) {
+        throw new KeonError("CONTAINERD_ERROR", `task ${id} did not exit ${KILL_WAIT_MS} ms after SIGKILL`, { details: { containerId: id } });
+      }
+    }
+  }
+  const deleted = await client.tasks.delete(id);
+  return deleted?.exit_status ?? task.exitStatus;
+}
+
+async function signal(client: ContainerdClient, id: string, sig: number, all: boolean): Promise<void> {
+  try {
+    await client.tasks.kill(id, sig, { all });
+  } catch (error) {
+    // The process finished between our look and the signal: that is what we wanted.
+    if (isKeonError(error, "NOT_FOUND") || /already finished|not running|process already/.test((error as Error).message)) return;
+    throw error;
+  }
+}
+
+async function waitExit(client: ContainerdClient, id: string, timeoutMs: number): Promise<boolean> {
+  try {
+    await client.tasks.wait(id, "", { deadlineMs: timeoutMs });
+    return true;
+  } catch (error) {
+    if (isKeonError(error, "DEADLINE_EXCEEDED")) return false;
+    if (isKeonError(error, "NOT_FOUND")) return true;
+    throw error;
+  }
+}

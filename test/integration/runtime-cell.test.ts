@@ -1,0 +1,100 @@
+/**
+ * Cells end to end on real containerd, runc and CNI: pause root, shared
+ * network namespace, per-container /etc files, peers, ports, stop/start/kill,
+ * space defaults, and a teardown that leaves nothing on the host.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { deleteRealm } from "../../src/runtime/realm-ops.ts";
+import { ensureSpace, deleteSpace } from "../../src/runtime/space-ops.ts";
+import { ensureStack } from "../../src/runtime/stack-ops.ts";
+import { deleteCell, killCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { containerdIdOf } from "../../src/runtime/cell-target.ts";
+import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
+import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
+import {
+  cellDoc, cgroupDirsOf, execIn, hostNetworkState, shContainer, spaceDoc, startRuntimeEnv, type RuntimeEnv,
+} from "./runtime-helpers.ts";
+
+const SUITE = "runtime: cells end to end";
+const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "catatonit"]);
+
+describe.skipIf(!ready)(SUITE, () => {
+  let env: RuntimeEnv;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>;
+  let scratch: string;
+  const realmName = () => env.realm.metadata.name;
+
+  beforeAll(async () => {
+    before = await hostNetworkState();
+    env = await startRuntimeEnv();
+    scratch = join(env.runPath, "scratch");
+    mkdirSync(scratch, { recursive: true });
+  });
+
+  afterAll(async () => {
+    if (env === undefined) return;
+    await deleteRealm(env.ctx, env.realm, { cascade: true });
+    await unmountSecretsTmpfs(env.runPath);
+    const after = await hostNetworkState();
+    await env.cd.stop();
+    expect(after).toEqual(before);
+    expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
+    expect(readdirSync(join(env.runPath, "cells"))).toEqual([]);
+    expect(readdirSync(env.runPath).sort()).toEqual(["cells", "network", "pause", "scratch"]);
+    rmSync(env.runPath, { recursive: true, force: true });
+  });
+
+  const LISTENER = "while true; do echo hello-from-a | nc -l -p 8080; done";
+
+  test("three containers, no root: Keon's pause root, one IP, loopback between them, own /etc files, peers appear in place", async () => {
+    const space = spaceDoc(realmName(), "one");
+    await ensureSpace(env.ctx, space);
+    await ensureStack(env.ctx, { realm: realmName(), space: "one", stack: "st" });
+    const cell = cellDoc(realmName(), "one", "st", "web", [
+      shContainer("a", LISTENER),
+      shContainer("b", "sleep 3600"),
+      shContainer("c", "sleep 3600"),
+    ]);
+    const target = { cell, space, namespace: env.namespace };
+    const status = await startCell(env.ctx, target);
+    console.log(`[measure] cell start (pause root + CNI ADD + 3 busybox containers): ${status.startMs.toFixed(0)} ms`);
+    expect(status.state).toBe("Ready");
+    expect(status.root.id).toBe("root");
+    expect(status.ip).toMatch(/^10\.213\.\d+\.\d+$/);
+    const client = env.cd.client.withNamespace(env.namespace);
+    const root = await client.containers.get(containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "web" }, "root"));
+    expect(root.snapshot_key).toBe("");
+    const id = (c: string) => containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "web" }, c);
+
+    for (const c of ["a", "b", "c"]) {
+      const addr = await execIn(client, id(c), ["ip", "-4", "-o", "addr", "show", "eth0"], scratch);
+      expect(addr.output).toContain(`inet ${status.ip}/`);
+      expect((await execIn(client, id(c), ["cat", "/etc/hostname"], scratch)).output).toBe("web\n");
+      expect((await execIn(client, id(c), ["cat", "/etc/hosts"], scratch)).output).toContain(`${status.ip}\tweb`);
+    }
+    const reach = await execIn(client, id("b"), ["sh", "-c", "for i in $(seq 1 50); do r=$(nc 127.0.0.1 8080 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
+    expect(reach.output.trim()).toBe("hello-from-a");
+
+    // One container's edit stays its own.
+    await execIn(client, id("a"), ["sh", "-c", "echo '10.9.9.9 only-in-a' >> /etc/hosts"], scratch);
+    expect((await execIn(client, id("a"), ["cat", "/etc/hosts"], scratch)).output).toContain("only-in-a");
+    expect((await execIn(client, id("b"), ["cat", "/etc/hosts"], scratch)).output).not.toContain("only-in-a");
+
+    // Another cell joins: a running container of the first sees it, with no restart; they reach each other by name.
+    const peer = cellDoc(realmName(), "one", "st", "peer", [shContainer("p", "sleep 3600")]);
+    const peerStatus = await startCell(env.ctx, { cell: peer, space, namespace: env.namespace });
+    const hostsOfB = (await execIn(client, id("b"), ["cat", "/etc/hosts"], scratch)).output;
+    expect(hostsOfB).toContain(`${peerStatus.ip}\tpeer`);
+    const peerId = containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "peer" }, "p");
+    const byName = await execIn(client, peerId, ["sh", "-c", "for i in $(seq 1 50); do r=$(nc web 8080 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
+    expect(byName.output.trim()).toBe("hello-from-a");
+    expect((await execIn(client, id("a"), ["cat", "/etc/hosts"], scratch)).output).toContain(`${peerStatus.ip}\tpeer`);
+
+    await deleteCell(env.ctx, { cell: peer, space, namespace: env.namespace });
+    expect((await execIn(client, id("b"), ["cat", "/etc/hosts"], scratch)).output).not.toContain("\tpeer");
+    await deleteCell(env.ctx, target);
+    await deleteSpace(env.ctx, { realm: realmName(), space: "one", namespace: env.namespace });
+  }, 120_000);
+});

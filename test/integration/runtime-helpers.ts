@@ -1,0 +1,97 @@
+/**
+ * Shared setup of the runtime integration suites: a private containerd, a
+ * Keon runtime context on a private run path, cgroup root and subnet pool,
+ * busybox imported into a realm, exec-in-container, and snapshots of the
+ * host's network state to prove a teardown left nothing.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { containerSpec, importImageArchive } from "../../src/containerd/index.ts";
+import type { ContainerdClient } from "../../src/containerd/client.ts";
+import { parseDocument } from "../../src/model/parse.ts";
+import type { CellDocument } from "../../src/model/schema/cell.ts";
+import type { RealmDocument } from "../../src/model/schema/realm.ts";
+import type { SpaceDocument } from "../../src/model/schema/space.ts";
+import { runCommand } from "../../src/network/run-command.ts";
+import { gatherHostFacts } from "../../src/runtime/host-facts.ts";
+import { createRuntimeContext, type RuntimeConfig, type RuntimeContext } from "../../src/runtime/runtime-context.ts";
+import { buildBusyboxImage, randomId, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
+
+export const IMAGE = "keon.test/busybox:latest";
+export const SUBNET_POOL = { ranges: ["10.213.0.0/16"], blockPrefix: 24 };
+
+export interface RuntimeEnv {
+  cd: TestContainerd;
+  ctx: RuntimeContext;
+  runPath: string;
+  realm: RealmDocument;
+  namespace: string;
+}
+
+export async function startRuntimeEnv(overrides: Partial<RuntimeConfig> = {}): Promise<RuntimeEnv> {
+  const archive = await buildBusyboxImage();
+  const cd = await startContainerd();
+  const runPath = `/tmp/keon-rt-${RUN_ID}-${randomId()}`;
+  const ctx = createRuntimeContext({
+    config: { runPath, cgroupRoot: cd.cgroupParent, namespaceSuffix: "rt", subnetPool: SUBNET_POOL, stopGraceMs: 2_000, ...overrides },
+    containerd: cd.client,
+    hostFacts: (devices) => gatherHostFacts({ containerdPid: cd.pid, devices }),
+  });
+  const realm = doc<RealmDocument>({ kind: "Realm", metadata: { name: `rt${randomId(3)}` }, spec: {} });
+  const namespace = `${realm.metadata.name}.rt`;
+  await cd.client.namespaces.ensure(namespace, {});
+  await importImageArchive(cd.client.withNamespace(namespace), archive, { name: IMAGE });
+  return { cd, ctx, runPath, realm, namespace };
+}
+
+export function doc<T>(value: unknown): T {
+  return parseDocument(value) as T;
+}
+
+export function spaceDoc(realm: string, name: string, spec: Record<string, unknown> = {}): SpaceDocument {
+  return doc<SpaceDocument>({ kind: "Space", metadata: { name }, spec: { realmId: realm, ...spec } });
+}
+
+export function cellDoc(realm: string, space: string, stack: string, name: string, containers: unknown[]): CellDocument {
+  return doc<CellDocument>({ kind: "Cell", metadata: { name }, spec: { realmId: realm, spaceId: space, stackId: stack, containers } });
+}
+
+/** A busybox container running `script` under sh. */
+export function shContainer(id: string, script: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, image: IMAGE, command: "/bin/sh", args: ["-c", script], ...extra };
+}
+
+/** Runs `args` in a running container (with its own process spec, so its user and env) and returns exit code and output. */
+export async function execIn(client: ContainerdClient, containerdId: string, args: string[], dir: string): Promise<{ code: number; output: string }> {
+  const spec = containerSpec(await client.containers.get(containerdId)) as { process: Record<string, unknown> };
+  const execId = `x${randomUUID().slice(0, 8)}`;
+  const log = join(dir, `${execId}.log`);
+  await client.tasks.exec({ containerId: containerdId, execId, process: { ...spec.process, args, terminal: false }, logFile: log });
+  const waited = client.tasks.wait(containerdId, execId, { deadlineMs: 30_000 });
+  await client.tasks.start(containerdId, execId);
+  const exit = await waited;
+  await client.tasks.deleteProcess(containerdId, execId);
+  const output = existsSync(log) ? readFileSync(log, "utf8") : "";
+  rmSync(log, { force: true });
+  return { code: exit.exit_status, output };
+}
+
+async function lines(argv: string[]): Promise<string[]> {
+  const run = await runCommand(argv, { timeoutMs: 10_000 });
+  return run.stdout.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** What the host shows of networks, compared before and after a suite. */
+export async function hostNetworkState(): Promise<{ links: string[]; netns: string[]; iptables: number; nft: number }> {
+  const links = (await lines(["ip", "-o", "link", "show"])).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+  const netns = (await lines(["ip", "netns", "list"])).sort();
+  const iptables = (await lines(["iptables-save"])).filter((l) => l.startsWith("-A ")).length;
+  const nft = (await lines(["nft", "list", "ruleset"])).length;
+  return { links, netns, iptables, nft };
+}
+
+export function cgroupDirsOf(path: string): string[] {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => / - cgroup2? /.test(l));
+  return mounts.map((l) => join(l.split(" ")[4]!, path)).filter((dir) => existsSync(dir));
+}
