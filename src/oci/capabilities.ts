@@ -63,11 +63,29 @@ export function effectiveCapabilities(
 }
 
 /**
- * Bounding, effective and permitted alike, as containerd does. Inheritable and
- * ambient stay empty: filling them lets an exec'd non-root binary regain
- * capabilities (CVE-2022-24769 made containerd 1.6.2 stop doing it).
+ * Capabilities the operator added by name (not through ALL), as short names
+ * in kernel order, limited to the effective set.
  */
-export function ociCapabilities(short: readonly string[]): OciCapabilities {
+export function explicitlyAddedCapabilities(caps: ContainerCapabilities | undefined, effective: readonly string[]): string[] {
+  const added = new Set((caps?.add ?? []).map(normalizeCapability));
+  return effective.filter((c) => added.has(c));
+}
+
+/**
+ * Bounding, effective and permitted alike, as containerd does. Inheritable and
+ * ambient stay empty by default: filling them lets an exec'd non-root binary
+ * regain capabilities (CVE-2022-24769 made containerd 1.6.2 stop doing it).
+ * The exception is `ambient`: capabilities the operator explicitly added for a
+ * non-root user. The kernel clears a non-root process's effective set at
+ * execve unless a capability is ambient, so without this `user: 1000` with
+ * `add: [NET_BIND_SERVICE]` would silently get nothing (podman does the same).
+ */
+export function ociCapabilities(short: readonly string[], ambient: readonly string[] = []): OciCapabilities {
   const names = short.map((c) => `CAP_${c}`);
-  return { bounding: [...names], effective: [...names], permitted: [...names] };
+  const result: OciCapabilities = { bounding: [...names], effective: [...names], permitted: [...names] };
+  if (ambient.length > 0) {
+    result.inheritable = ambient.map((c) => `CAP_${c}`);
+    result.ambient = ambient.map((c) => `CAP_${c}`);
+  }
+  return result;
 }

@@ -11,7 +11,7 @@
  */
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { keonAnnotations } from "./annotations.ts";
-import { effectiveCapabilities, ociCapabilities } from "./capabilities.ts";
+import { effectiveCapabilities, explicitlyAddedCapabilities, ociCapabilities } from "./capabilities.ts";
 import { defaultMaskedPaths, defaultReadonlyPaths } from "./defaults.ts";
 import { containerDevices } from "./devices.ts";
 import { processEnv } from "./env.ts";
@@ -81,16 +81,18 @@ export function buildOciSpec(
   const { devices, rules } = containerDevices(container, host);
   const seccomp = seccompFor(security, privileged, caps, ctx, host);
   const isRoot = ctx.rootTaskPid === undefined;
+  const user = resolveUser(container.user, image);
+  const ambient = user.uid !== 0 && !privileged ? explicitlyAddedCapabilities(container.capabilities, caps) : [];
 
   const spec: OciSpec = {
     ociVersion: OCI_VERSION,
     process: {
       ...(ctx.terminal === true ? { terminal: true } : {}),
-      user: resolveUser(container.user, image),
+      user,
       args: processArgs(container, image),
       env: processEnv(container, ctx, image),
       cwd: processCwd(container, image),
-      capabilities: ociCapabilities(caps),
+      capabilities: ociCapabilities(caps, ambient),
       rlimits: [nofileRlimit(host)],
       // containerd defaults to true; a privileged container defaults to false
       // so setuid helpers of an inner runtime (newuidmap, sudo) keep working.

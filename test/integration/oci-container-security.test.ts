@@ -159,17 +159,9 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(probed("CapBnd")).toBe(NET_BIND_SERVICE_ONLY);
   });
 
-  /**
-   * Known gap of src/oci (capabilities.ts), kept as the exact assertion the
-   * issue asks for: for a non-root user the kernel clears the permitted and
-   * effective sets at execve unless the capability is also ambient (and so
-   * inheritable), and the builder leaves both empty. Measured here: CapEff
-   * 0 with CapBnd 0x400. With NET_BIND_SERVICE in inheritable and ambient
-   * (podman's rule for non-root users: explicitly added capabilities become
-   * ambient) the same container shows CapEff 0x400 and binds port 80.
-   * Flip to `test` once the builder does that: `test.failing` then fails.
-   */
-  test.failing("CapEff is exactly NET_BIND_SERVICE (0x400) for user 1000", () => {
+  // A non-root user keeps an added capability only because the builder makes
+  // explicitly added capabilities ambient (the kernel clears CapEff at execve otherwise).
+  test("CapEff is exactly NET_BIND_SERVICE (0x400) for user 1000", () => {
     expect(probed("CapEff")).toBe(NET_BIND_SERVICE_ONLY);
   });
 
