@@ -6,6 +6,7 @@
  * refresh. A failing start undoes what it did, CNI DEL with the cached
  * result included, and rethrows.
  */
+import { existsSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { KeonError } from "../model/errors.ts";
 import { netnsPathOfPid } from "../network/netns.ts";
@@ -16,7 +17,7 @@ import { cellStatusOf, type CellRuntimeStatus } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
-import { containerLogPathOf } from "./run-layout.ts";
+import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { refuseUnenforcedEgress } from "./space-ops.ts";
@@ -59,6 +60,8 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     // Registered first, so it runs last: every task is gone by then.
     undo.push(() => removeCgroupLevel(ctx, layout.cgroupPath));
     undo.push(() => removeCellSecrets(runPath, scope));
+    // A first start that fails leaves no directory; a restart keeps the logs of earlier runs.
+    if (!existsSync(cellDirOf(runPath, scope))) undo.push(() => rmSync(cellDirOf(runPath, scope), { recursive: true, force: true }));
     const cgroup = await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
 
     // The bind sources of /etc files must exist before any task is created; the address comes later.

@@ -7,7 +7,7 @@
  * keeps values off the disk. Values are never logged, labelled or returned:
  * only their paths and names leave this module.
  */
-import { chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeonError } from "../model/errors.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
@@ -117,7 +117,9 @@ export async function writeSecretFiles(runPath: string, files: readonly SecretFi
     const dir = join(file.hostPath, "..");
     mkdirSync(dir, { recursive: true, mode: 0o711 });
     rmSync(file.hostPath, { force: true });
-    await Bun.write(file.hostPath, file.value, { mode: 0o400 });
+    // "wx": a file that appeared since the rm is not ours to overwrite; chmod because umask may narrow the mode.
+    writeFileSync(file.hostPath, file.value, { mode: 0o400, flag: "wx" });
+    chmodSync(file.hostPath, 0o400);
     chownSync(file.hostPath, owner.uid, owner.gid);
   }
 }

@@ -87,7 +87,8 @@ export async function hostNetworkState(): Promise<{ links: string[]; netns: stri
   const links = (await lines(["ip", "-o", "link", "show"])).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
   const netns = (await lines(["ip", "netns", "list"])).sort();
   const iptables = (await lines(["iptables-save"])).filter((l) => l.startsWith("-A ")).length;
-  const nft = (await lines(["nft", "list", "ruleset"])).length;
+  // Rules only: iptables-nft leaves an empty `nat` table with its base chains once anything used it.
+  const nft = (await lines(["nft", "-a", "list", "ruleset"])).filter((l) => /# handle \d+$/.test(l) && !/^\s*(table|chain) /.test(l)).length;
   return { links, netns, iptables, nft };
 }
 

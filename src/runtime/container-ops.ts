@@ -1,0 +1,111 @@
+/**
+ * @module
+ * One container of a running cell: create, start, stop, kill and delete it
+ * without touching its siblings or the cell's root (V1BETA1: adding,
+ * removing or changing a non-root container recreates only that container).
+ */
+import { rmSync } from "node:fs";
+import { KeonError } from "../model/errors.ts";
+import type { ContainerSpec } from "../model/schema/container.ts";
+import { readCellRecord, refreshSpaceHosts, writeCellRecord } from "./cell-etc.ts";
+import { observeContainer, type ContainerRuntimeStatus } from "./cell-status.ts";
+import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
+import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
+import { containerEtcDirOf, containerLogPathOf, containerSecretsDirOf } from "./run-layout.ts";
+import type { RuntimeContext } from "./runtime-context.ts";
+import { observeTask, startTask, stopTask } from "./task-control.ts";
+
+function workloadOf(layout: CellLayout, containerId: string): ContainerSpec {
+  if (containerId === layout.rootId) {
+    throw new KeonError("CHANGE_REFUSED", `container ${containerId} is the root of cell ${layout.scope.cell}: recreate the cell instead`, {
+      details: { container: containerId },
+    });
+  }
+  const container = layout.spec.containers.find((c) => c.id === containerId);
+  if (container === undefined) {
+    throw new KeonError("CONTAINER_NOT_FOUND", `cell ${layout.scope.cell} has no container ${containerId}`, { details: { container: containerId } });
+  }
+  return container;
+}
+
+async function rootPidOf(ctx: RuntimeContext, target: CellTarget, layout: CellLayout): Promise<number> {
+  const root = await observeTask(ctx.containerd.withNamespace(target.namespace), containerdIdOf(layout.scope, layout.rootId));
+  if (root.status !== "RUNNING" || root.pid === undefined) {
+    throw new KeonError("CONFLICT", `cell ${layout.scope.cell} is not running: start the cell first`, { details: { cell: layout.scope.cell } });
+  }
+  return root.pid;
+}
+
+/** Lists the container among the cell's rendered-file owners and writes its files (peers included). */
+function ensureEtc(ctx: RuntimeContext, layout: CellLayout, container: ContainerSpec): void {
+  if (container.hostNetwork === true) return;
+  const record = readCellRecord(ctx.config.runPath, layout.scope);
+  if (record === undefined) return;
+  if (!record.etcContainers.includes(container.id)) {
+    writeCellRecord(ctx.config.runPath, layout.scope, { ...record, etcContainers: [...record.etcContainers, container.id] });
+  }
+  refreshSpaceHosts(ctx.config.runPath, layout.scope.realm, layout.scope.space);
+}
+
+/** Creates the record (rootfs snapshot included) without starting it. */
+export async function createCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const container = workloadOf(layout, containerId);
+  const built = await buildContainer(ctx, target, layout, container, await rootPidOf(ctx, target, layout));
+  ensureEtc(ctx, layout, container);
+  const client = ctx.containerd.withNamespace(target.namespace);
+  await ensureContainerRecord(client, built, keonLabels(layout.scope, containerId));
+  return await observeContainer(client, built.containerdId, containerId);
+}
+
+/** Creates (if needed) and starts the container, joining the running root's namespaces. */
+export async function startCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const container = workloadOf(layout, containerId);
+  const client = ctx.containerd.withNamespace(target.namespace);
+  const built = await buildContainer(ctx, target, layout, container, await rootPidOf(ctx, target, layout));
+  ensureEtc(ctx, layout, container);
+  const created = await ensureContainerRecord(client, built, keonLabels(layout.scope, containerId));
+  try {
+    await startTask(client, built.containerdId, { withSnapshot: true, logFile: containerLogPathOf(ctx.config.runPath, layout.scope, containerId) });
+  } catch (error) {
+    if (created) await removeContainerRecord(client, built.containerdId).catch(() => undefined);
+    throw error;
+  }
+  return await observeContainer(client, built.containerdId, containerId);
+}
+
+/** SIGTERM, SIGKILL after `graceMs` (default: the configured grace); the record and its layer stay. */
+export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<ContainerRuntimeStatus> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const cid = containerdIdOf(layout.scope, containerId);
+  const client = ctx.containerd.withNamespace(target.namespace);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  return await observeContainer(client, cid, containerId);
+}
+
+export async function killCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
+  return await stopCellContainer(ctx, target, containerId, { graceMs: 0 });
+}
+
+/**
+ * Stops and removes one container: task, record, snapshot, rendered files,
+ * secret files, log. `containerId` may name a container no longer in the
+ * spec (the update removed it).
+ */
+export async function deleteCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<void> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  if (containerId === layout.rootId) workloadOf(layout, containerId);
+  const cid = containerdIdOf(layout.scope, containerId);
+  const client = ctx.containerd.withNamespace(target.namespace);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  await removeContainerRecord(client, cid);
+  const runPath = ctx.config.runPath;
+  rmSync(containerEtcDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
+  rmSync(containerSecretsDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
+  rmSync(containerLogPathOf(runPath, layout.scope, containerId), { force: true });
+  const record = readCellRecord(runPath, layout.scope);
+  if (record?.etcContainers.includes(containerId)) {
+    writeCellRecord(runPath, layout.scope, { ...record, etcContainers: record.etcContainers.filter((c) => c !== containerId) });
+  }
+}
