@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "STORE_ERROR",
   "COMMAND_FAILED",
   "INTERNAL",
+  "RESOURCE_EXHAUSTED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
