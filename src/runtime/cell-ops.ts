@@ -15,7 +15,7 @@ import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writ
 import { purgeCellRemains } from "./cell-purge.ts";
 import { cellStatusOf, type CellRuntimeStatus } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
+import { ensureCgroupLevel, observeCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
 import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
@@ -174,7 +174,7 @@ export async function recreateCell(ctx: RuntimeContext, old: CellTarget, next: C
 }
 
 async function cgroupFacts(ctx: RuntimeContext, layout: CellLayout): Promise<CgroupLevelStatus> {
-  return await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
+  return await observeCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
 }
 
 /** The cell's status as the host shows it now. */

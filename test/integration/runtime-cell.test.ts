@@ -4,12 +4,13 @@
  * space defaults, and a teardown that leaves nothing on the host.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { deleteRealm } from "../../src/runtime/realm-ops.ts";
 import { ensureSpace, deleteSpace } from "../../src/runtime/space-ops.ts";
-import { ensureStack } from "../../src/runtime/stack-ops.ts";
-import { deleteCell, killCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { deleteStack, ensureStack } from "../../src/runtime/stack-ops.ts";
+import { isKeonError } from "../../src/model/errors.ts";
+import { deleteCell, refreshCell, startCell } from "../../src/runtime/cell-ops.ts";
 import { containerdIdOf } from "../../src/runtime/cell-target.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
@@ -20,6 +21,8 @@ import {
 const SUITE = "runtime: cells end to end";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "catatonit"]);
 
+const SPACES = ["one"];
+
 describe.skipIf(!ready)(SUITE, () => {
   let env: RuntimeEnv;
   let before: Awaited<ReturnType<typeof hostNetworkState>>;
@@ -27,8 +30,8 @@ describe.skipIf(!ready)(SUITE, () => {
   const realmName = () => env.realm.metadata.name;
 
   beforeAll(async () => {
-    before = await hostNetworkState();
     env = await startRuntimeEnv();
+    before = await hostNetworkState(env.realm.metadata.name, SPACES);
     scratch = join(env.runPath, "scratch");
     mkdirSync(scratch, { recursive: true });
   });
@@ -37,7 +40,7 @@ describe.skipIf(!ready)(SUITE, () => {
     if (env === undefined) return;
     await deleteRealm(env.ctx, env.realm, { cascade: true });
     await unmountSecretsTmpfs(env.runPath);
-    const after = await hostNetworkState();
+    const after = await hostNetworkState(env.realm.metadata.name, SPACES);
     await env.cd.stop();
     expect(after).toEqual(before);
     expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
@@ -64,6 +67,17 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(status.root.id).toBe("root");
     expect(status.ip).toMatch(/^10\.213\.\d+\.\d+$/);
     const client = env.cd.client.withNamespace(env.namespace);
+    expect((await env.cd.client.namespaces.get(env.namespace)).labels["io.keon.managed"]).toBe("true");
+    // This host is a cgroup v1 hybrid: status says what is not delegated, and why, instead of pretending.
+    if (env.ctx.cgroupHost.mode !== "v2") {
+      expect(status.subtreeControllers).toEqual([]);
+      expect(status.notDelegated.map((n) => n.controller).sort()).toEqual(["cpu", "io", "memory", "pids"]);
+    }
+    const aPid = status.containers.find((c) => c.id === "a")?.pid;
+    expect(readFileSync(`/proc/${aPid}/cgroup`, "utf8")).toContain(`${env.ctx.config.cgroupRoot}/${realmName()}/one/st/web/a`);
+    const refreshed = await refreshCell(env.ctx, target);
+    expect(refreshed.state).toBe("Ready");
+    expect(refreshed.ip).toBe(status.ip);
     const root = await client.containers.get(containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "web" }, "root"));
     expect(root.snapshot_key).toBe("");
     const id = (c: string) => containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "web" }, c);
@@ -94,7 +108,16 @@ describe.skipIf(!ready)(SUITE, () => {
 
     await deleteCell(env.ctx, { cell: peer, space, namespace: env.namespace });
     expect((await execIn(client, id("b"), ["cat", "/etc/hosts"], scratch)).output).not.toContain("\tpeer");
+    // Parents with children are refused unless cascade is asked for.
+    const refused = [
+      await deleteSpace(env.ctx, { realm: realmName(), space: "one", namespace: env.namespace }).catch((e: unknown) => e),
+      await deleteStack(env.ctx, { realm: realmName(), space: "one", stack: "st", namespace: env.namespace }).catch((e: unknown) => e),
+      await deleteRealm(env.ctx, env.realm).catch((e: unknown) => e),
+    ];
+    expect(refused.map((e) => isKeonError(e, "HAS_DEPENDENTS"))).toEqual([true, true, true]);
+    expect((await refreshCell(env.ctx, target)).state).toBe("Ready");
     await deleteCell(env.ctx, target);
+    await deleteStack(env.ctx, { realm: realmName(), space: "one", stack: "st", namespace: env.namespace });
     await deleteSpace(env.ctx, { realm: realmName(), space: "one", namespace: env.namespace });
   }, 120_000);
 });

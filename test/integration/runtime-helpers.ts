@@ -13,8 +13,10 @@ import { parseDocument } from "../../src/model/parse.ts";
 import type { CellDocument } from "../../src/model/schema/cell.ts";
 import type { RealmDocument } from "../../src/model/schema/realm.ts";
 import type { SpaceDocument } from "../../src/model/schema/space.ts";
+import { bridgeNameOf } from "../../src/network/network-names.ts";
 import { runCommand } from "../../src/network/run-command.ts";
 import { gatherHostFacts } from "../../src/runtime/host-facts.ts";
+import { ensureRealm } from "../../src/runtime/realm-ops.ts";
 import { createRuntimeContext, type RuntimeConfig, type RuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { buildBusyboxImage, randomId, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
 
@@ -39,8 +41,7 @@ export async function startRuntimeEnv(overrides: Partial<RuntimeConfig> = {}): P
     hostFacts: (devices) => gatherHostFacts({ containerdPid: cd.pid, devices }),
   });
   const realm = doc<RealmDocument>({ kind: "Realm", metadata: { name: `rt${randomId(3)}` }, spec: {} });
-  const namespace = `${realm.metadata.name}.rt`;
-  await cd.client.namespaces.ensure(namespace, {});
+  const { namespace } = await ensureRealm(ctx, realm);
   await importImageArchive(cd.client.withNamespace(namespace), archive, { name: IMAGE });
   return { cd, ctx, runPath, realm, namespace };
 }
@@ -82,13 +83,22 @@ async function lines(argv: string[]): Promise<string[]> {
   return run.stdout.split("\n").filter((l) => l.trim() !== "");
 }
 
-/** What the host shows of networks, compared before and after a suite. */
-export async function hostNetworkState(): Promise<{ links: string[]; netns: string[]; iptables: number; nft: number }> {
-  const links = (await lines(["ip", "-o", "link", "show"])).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+/**
+ * What the host shows of this realm's networks, compared before and after a
+ * suite: its bridges and any veth, named namespaces, and iptables/nft rules
+ * naming the realm's networks or the test pool. Scoped, because other suites
+ * may run CNI on this host at the same time and their rules come and go.
+ */
+export async function hostNetworkState(realm: string, spaces: readonly string[]): Promise<{ links: string[]; netns: string[]; iptables: string[]; nft: string[] }> {
+  const bridges = new Set(spaces.map((space) => bridgeNameOf(realm, space)));
+  const links = (await lines(["ip", "-o", "link", "show"]))
+    .map((l) => l.split(":")[1]!.trim().split("@")[0]!)
+    .filter((name) => bridges.has(name) || name.startsWith("veth"))
+    .sort();
   const netns = (await lines(["ip", "netns", "list"])).sort();
-  const iptables = (await lines(["iptables-save"])).filter((l) => l.startsWith("-A ")).length;
-  // Rules only: iptables-nft leaves an empty `nat` table with its base chains once anything used it.
-  const nft = (await lines(["nft", "-a", "list", "ruleset"])).filter((l) => /# handle \d+$/.test(l) && !/^\s*(table|chain) /.test(l)).length;
+  const ours = (l: string) => l.includes(`keon.${realm}.`) || l.includes("10.213.");
+  const iptables = (await lines(["iptables-save"])).filter((l) => l.startsWith("-A ") && ours(l));
+  const nft = (await lines(["nft", "list", "ruleset"])).filter(ours);
   return { links, netns, iptables, nft };
 }
 

@@ -30,6 +30,8 @@ const SUITE = "runtime: cell lifecycle";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "catatonit"]);
 const NET_RAW_BIT = 13n;
 
+const SPACES = ["two", "three", "defs", "closed"];
+
 describe.skipIf(!ready)(SUITE, () => {
   let env: RuntimeEnv;
   let before: Awaited<ReturnType<typeof hostNetworkState>>;
@@ -61,8 +63,8 @@ describe.skipIf(!ready)(SUITE, () => {
   }
 
   beforeAll(async () => {
-    before = await hostNetworkState();
     env = await startRuntimeEnv();
+    before = await hostNetworkState(env.realm.metadata.name, SPACES);
     realm = env.realm.metadata.name;
     scratch = join(env.runPath, "scratch");
     mkdirSync(scratch, { recursive: true });
@@ -74,7 +76,7 @@ describe.skipIf(!ready)(SUITE, () => {
     if (env === undefined) return;
     await deleteRealm(env.ctx, env.realm, { cascade: true });
     await unmountSecretsTmpfs(env.runPath);
-    const after = await hostNetworkState();
+    const after = await hostNetworkState(env.realm.metadata.name, SPACES);
     await env.cd.stop();
     expect(after).toEqual(before);
     expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
