@@ -13,6 +13,26 @@ export async function hostIpv4Routes(timeoutMs = 10_000): Promise<string[]> {
   return parseRouteDestinations(run.stdout);
 }
 
+/**
+ * The routes plus the networks of every interface address: a link that is
+ * down has no route, yet its subnet is taken (another runtime's bridge, a
+ * space whose bridge is idle).
+ */
+export async function hostIpv4Networks(timeoutMs = 10_000): Promise<string[]> {
+  const addresses = await runChecked(["ip", "-j", "-4", "addr", "show"], { timeoutMs });
+  return [...new Set([...(await hostIpv4Routes(timeoutMs)), ...parseInterfaceNetworks(addresses.stdout)])].sort();
+}
+
+/** Pure part of hostIpv4Networks: `ip -j addr` output to the CIDRs of the addresses' networks. */
+export function parseInterfaceNetworks(json: string): string[] {
+  const links = JSON.parse(json || "[]") as { addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
+  const routes = links
+    .flatMap((l) => l.addr_info ?? [])
+    .filter((a) => a.family === "inet" && typeof a.local === "string" && typeof a.prefixlen === "number")
+    .map((a) => ({ dst: `${a.local}/${a.prefixlen}` }));
+  return parseRouteDestinations(JSON.stringify(routes));
+}
+
 /** Pure part of hostIpv4Routes: `ip -j route` output to CIDRs with host bits cleared. */
 export function parseRouteDestinations(json: string): string[] {
   const routes = JSON.parse(json || "[]") as { dst?: string }[];

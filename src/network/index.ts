@@ -19,7 +19,7 @@ export {
   collectIpamReservations, collectNetwork, collectStaleRules, deleteLink, pruneIdlePortmapChains, removeSpaceNetwork,
   type CollectedRules, type FreedReservation, type NetworkGcInput, type NetworkGcReport, type RemoveSpaceNetworkInput,
 } from "./gc.ts";
-export { hostIpv4Routes, parseRouteDestinations } from "./host-routes.ts";
+export { hostIpv4Networks, hostIpv4Routes, parseInterfaceNetworks, parseRouteDestinations } from "./host-routes.ts";
 export { bridgeNameOf, cniContainerIdOf, MAX_BRIDGE_NAME_LENGTH, MAX_CNI_CONTAINER_ID_LENGTH, networkNameOf, spaceKeyOf } from "./network-names.ts";
 export { conflistPathOf, ipamNetworkDirOf, networkCacheDirOf, networkPathsOf, type NetworkPaths } from "./network-paths.ts";
 export {

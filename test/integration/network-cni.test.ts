@@ -22,7 +22,7 @@ import { blockContains, parseCidr, parseIpv4 } from "../../src/network/cidr.ts";
 import { CniExecutor } from "../../src/network/cni-exec.ts";
 import { parseConflist } from "../../src/network/conflist.ts";
 import { collectNetwork, deleteLink, pruneIdlePortmapChains, removeSpaceNetwork } from "../../src/network/gc.ts";
-import { hostIpv4Routes } from "../../src/network/host-routes.ts";
+import { hostIpv4Networks } from "../../src/network/host-routes.ts";
 import { ipamNetworkDirOf, networkPathsOf } from "../../src/network/network-paths.ts";
 import { addNamedNetns, deleteNamedNetns, ipv4OfInterface, listNamedNetns, namedNetnsPath, runInNetns } from "../../src/network/netns.ts";
 import { ResultCache } from "../../src/network/result-cache.ts";
@@ -128,10 +128,10 @@ describe.skipIf(!ready)("network module with the real CNI plugins", () => {
 
   beforeAll(async () => {
     before = await snapshot();
-    // A private pool per run (10.200-249.x.0/24), clear of the host's routes, so parallel runs never share a subnet.
+    // A private pool per run (10.200-249.x.0/24), clear of the host's routes and interface networks.
     const second = 200 + (randomBytes(1)[0]! % 50);
     allocator = new SubnetAllocator(new JsonFileSubnetStore(paths.subnetsFile), { ranges: [`10.${second}.0.0/16`], blockPrefix: 24 });
-    const avoid = await hostIpv4Routes();
+    const avoid = await hostIpv4Networks();
     const start = randomBytes(1)[0]!;
     for (let i = 0; i < start; i++) avoid.push(`10.${second}.${i}.0/24`);
     network = ensureSpaceNetwork({ paths, allocator, realm: REALM, space: SPACE, avoid });
