@@ -8,6 +8,7 @@ import { KeonError } from "../model/errors.ts";
 import { writeFileAtomic } from "../network/atomic-file.ts";
 import { buildSpaceConflist, serializeConflist, type CniConflist } from "../network/conflist.ts";
 import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";
+import { hostIpv4Networks } from "../network/host-routes.ts";
 import { conflistPathOf } from "../network/network-paths.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 
@@ -26,9 +27,14 @@ function networkWith(ctx: RuntimeContext, realm: string, space: string, subnet: 
   return { networkName, bridgeName, subnet, conflist, conflistPath: conflistPathOf(ctx.network.paths, networkName) };
 }
 
-/** Allocates the subnet (first time only) and writes the conflist when its bytes change. */
-export function ensureSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): SpaceNetwork {
-  const subnet = ctx.network.subnets.allocate(spaceKeyOf(realm, space));
+/**
+ * Allocates the subnet (first time only, skipping every network the host
+ * already reaches: a shadowing cell subnet would cut the host off from it)
+ * and writes the conflist when its bytes change.
+ */
+export async function ensureSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): Promise<SpaceNetwork> {
+  const key = spaceKeyOf(realm, space);
+  const subnet = ctx.network.subnets.lookup(key) ?? ctx.network.subnets.allocate(key, await hostIpv4Networks());
   const network = networkWith(ctx, realm, space, subnet);
   const bytes = serializeConflist(network.conflist);
   const current = existsSync(network.conflistPath) ? readFileSync(network.conflistPath, "utf8") : undefined;

@@ -34,7 +34,7 @@ export function refuseUnenforcedEgress(space: Pick<SpaceDocument, "metadata" | "
 export async function ensureSpace(ctx: RuntimeContext, space: SpaceDocument): Promise<SpaceStatus> {
   refuseUnenforcedEgress(space);
   const realm = space.spec.realmId;
-  const { conflist: _conflist, ...network } = ensureSpaceNetwork(ctx, realm, space.metadata.name);
+  const { conflist: _conflist, ...network } = await ensureSpaceNetwork(ctx, realm, space.metadata.name);
   const cgroup = await ensureCgroupLevel(ctx, cgroupPathOf({ root: ctx.config.cgroupRoot, realm, space: space.metadata.name }));
   return { ...cgroup, network };
 }
