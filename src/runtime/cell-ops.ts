@@ -73,11 +73,11 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
 
     const root = layout.keonRoot ? await buildPauseRoot(ctx, layout) : await buildContainer(ctx, target, layout, userRoot!, undefined);
     if (await ensureContainerRecord(client, root, keonLabels(scope, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
-    undo.push(() => stopTask(client, rootCid, 0));
-    const rootPid = await startTask(client, rootCid, {
+    const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
       ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId) }),
     });
+    if (rootStarted) undo.push(() => stopTask(client, rootCid, 0));
 
     let ip: string | undefined;
     if (userRoot?.hostNetwork !== true) {
@@ -97,8 +97,8 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       const cid = containerdIdOf(scope, container.id);
       const built = await buildContainer(ctx, target, layout, container, rootPid);
       if (await ensureContainerRecord(client, built, keonLabels(scope, container.id))) undo.push(() => removeContainerRecord(client, cid));
-      undo.push(() => stopTask(client, cid, 0));
-      await startTask(client, cid, { withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id) });
+      const { started } = await startTask(client, cid, { withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id) });
+      if (started) undo.push(() => stopTask(client, cid, 0));
     }
     const status = await cellStatusOf(ctx, target.namespace, layout, cgroup);
     return { ...status, startMs: performance.now() - begun };

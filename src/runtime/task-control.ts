@@ -35,12 +35,18 @@ export async function observeTask(client: ContainerdClient, id: string): Promise
 /**
  * Creates and starts the task of an existing container record; a task left
  * from an earlier run (stopped, or created and never started) is deleted
- * first. Returns the init's pid. `rootfs` mounts come from the container's
- * snapshot; a container without one (the pause root) runs from spec.root.path.
+ * first. Returns the init's pid and whether this call started it (a running
+ * task is left alone, so a caller undoes only what it did). `rootfs` mounts
+ * come from the container's snapshot; a container without one (the pause
+ * root) runs from spec.root.path.
  */
-export async function startTask(client: ContainerdClient, id: string, options: { logFile?: string; withSnapshot: boolean }): Promise<number> {
+export async function startTask(
+  client: ContainerdClient,
+  id: string,
+  options: { logFile?: string; withSnapshot: boolean },
+): Promise<{ pid: number; started: boolean }> {
   const existing = await observeTask(client, id);
-  if (existing.status === "RUNNING" && existing.pid !== undefined) return existing.pid;
+  if (existing.status === "RUNNING" && existing.pid !== undefined) return { pid: existing.pid, started: false };
   if (existing.status !== "MISSING") await stopTask(client, id, 0);
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
   const created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
@@ -50,7 +56,7 @@ export async function startTask(client: ContainerdClient, id: string, options: {
     await stopTask(client, id, 0).catch(() => undefined);
     throw error;
   }
-  return created.pid;
+  return { pid: created.pid, started: true };
 }
 
 /**

@@ -57,7 +57,7 @@ describe.skipIf(!ready)(SUITE, () => {
     await ensureStack(env.ctx, { realm: realmName(), space: "one", stack: "st" });
     const cell = cellDoc(realmName(), "one", "st", "web", [
       shContainer("a", LISTENER),
-      shContainer("b", "sleep 3600"),
+      shContainer("b", "echo started-b; sleep 3600"),
       shContainer("c", "sleep 3600"),
     ]);
     const target = { cell, space, namespace: env.namespace };
@@ -75,6 +75,11 @@ describe.skipIf(!ready)(SUITE, () => {
     }
     const aPid = status.containers.find((c) => c.id === "a")?.pid;
     expect(readFileSync(`/proc/${aPid}/cgroup`, "utf8")).toContain(`${env.ctx.config.cgroupRoot}/${realmName()}/one/st/web/a`);
+    // Starting a running cell again changes nothing: same address, same processes.
+    const again = await startCell(env.ctx, target);
+    expect(again.ip).toBe(status.ip);
+    expect(again.containers.map((c) => c.pid)).toEqual(status.containers.map((c) => c.pid));
+    expect(again.root.pid).toBe(status.root.pid);
     const refreshed = await refreshCell(env.ctx, target);
     expect(refreshed.state).toBe("Ready");
     expect(refreshed.ip).toBe(status.ip);
@@ -88,6 +93,7 @@ describe.skipIf(!ready)(SUITE, () => {
       expect((await execIn(client, id(c), ["cat", "/etc/hostname"], scratch)).output).toBe("web\n");
       expect((await execIn(client, id(c), ["cat", "/etc/hosts"], scratch)).output).toContain(`${status.ip}\tweb`);
     }
+    expect(readFileSync(join(env.runPath, "cells", realmName(), "one/st/web/b.log"), "utf8")).toBe("started-b\n");
     const reach = await execIn(client, id("b"), ["sh", "-c", "for i in $(seq 1 50); do r=$(nc 127.0.0.1 8080 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
     expect(reach.output.trim()).toBe("hello-from-a");
 
@@ -119,5 +125,7 @@ describe.skipIf(!ready)(SUITE, () => {
     await deleteCell(env.ctx, target);
     await deleteStack(env.ctx, { realm: realmName(), space: "one", stack: "st", namespace: env.namespace });
     await deleteSpace(env.ctx, { realm: realmName(), space: "one", namespace: env.namespace });
+    expect(env.ctx.network.subnets.lookup(`${realmName()}/one`)).toBeUndefined();
+    expect(readdirSync(env.ctx.network.paths.conflistDir)).toEqual([]);
   }, 120_000);
 });
