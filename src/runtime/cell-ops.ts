@@ -77,7 +77,11 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       withSnapshot: !layout.keonRoot,
       ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId) }),
     });
-    if (rootStarted) undo.push(() => stopTask(client, rootCid, 0));
+    if (rootStarted) {
+      undo.push(() => stopTask(client, rootCid, 0));
+      // A new root is a new set of namespaces: workloads still running joined the old, dead ones.
+      await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), 0)));
+    }
 
     let ip: string | undefined;
     if (userRoot?.hostNetwork !== true) {

@@ -17,7 +17,7 @@ import { observeTask, startTask, stopTask } from "./task-control.ts";
 
 function workloadOf(layout: CellLayout, containerId: string): ContainerSpec {
   if (containerId === layout.rootId) {
-    throw new KeonError("CHANGE_REFUSED", `container ${containerId} is the root of cell ${layout.scope.cell}: recreate the cell instead`, {
+    throw new KeonError("CHANGE_REFUSED", `container ${containerId} is the root of cell ${layout.scope.cell}: stop, start or recreate the cell instead`, {
       details: { container: containerId },
     });
   }
@@ -78,6 +78,8 @@ export async function startCellContainer(ctx: RuntimeContext, target: CellTarget
 /** SIGTERM, SIGKILL after `graceMs` (default: the configured grace); the record and its layer stay. */
 export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<ContainerRuntimeStatus> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  // The root holds the namespaces every sibling joined: stopping it alone would strand them.
+  if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
   await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);

@@ -12,14 +12,15 @@ import type { CellDocument } from "../../src/model/schema/cell.ts";
 import type { SpaceDocument } from "../../src/model/schema/space.ts";
 import { networkNameOf } from "../../src/network/network-names.ts";
 import { Store } from "../../src/store/index.ts";
-import { deleteCell, killCell, purgeCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCell, killCell, purgeCell, refreshCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCellContainer, killCellContainer, startCellContainer } from "../../src/runtime/container-ops.ts";
 import { cellRecordPathOf } from "../../src/runtime/run-layout.ts";
 import { containerdIdOf, containerdPrefixOf, type CellTarget } from "../../src/runtime/cell-target.ts";
 import { applyCellUpdate } from "../../src/runtime/cell-update.ts";
 import { deleteRealm } from "../../src/runtime/realm-ops.ts";
 import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
-import { ensureSpace } from "../../src/runtime/space-ops.ts";
+import { deleteSpace, ensureSpace } from "../../src/runtime/space-ops.ts";
 import { storeSecretSource } from "../../src/runtime/store-secret-source.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
 import {
@@ -30,7 +31,7 @@ const SUITE = "runtime: cell lifecycle";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "catatonit"]);
 const NET_RAW_BIT = 13n;
 
-const SPACES = ["two", "three", "defs", "closed"];
+const SPACES = ["two", "three", "defs", "closed", "casc"];
 
 describe.skipIf(!ready)(SUITE, () => {
   let env: RuntimeEnv;
@@ -199,6 +200,8 @@ describe.skipIf(!ready)(SUITE, () => {
       expect(JSON.stringify(status)).not.toContain(value);
       expect((await execIn(client(), cid(cell, "app"), ["cat", "/run/keon/token"], scratch)).output).toBe(value);
       expect((await execIn(client(), cid(cell, "app"), ["sh", "-c", "stat -c %a /run/keon/token"], scratch)).output.trim()).toBe("400");
+      // The value lives on a tmpfs, never on the run path's disk.
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).toMatch(new RegExp(` ${join(env.runPath, "secrets")} .* - tmpfs `));
       expect((await execIn(client(), cid(cell, "app"), ["sh", "-c", "echo \"$TOKEN_ENV\""], scratch)).output.trim()).toBe(value);
       expect((await execIn(client(), cid(cell, "app"), ["sh", "-c", "echo x >> /run/keon/token"], scratch)).code).not.toBe(0);
       const reads = [
@@ -255,6 +258,56 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((error as Error).message).toContain("rolled back");
     await expectCellGone(cell);
     rmSync(pluginDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test("a cell naming its own root runs without a pause root; one container is killed, restarted and deleted alone", async () => {
+    const cell = cellDoc(realm, "two", "st", "own", [
+      shContainer("main", "while true; do echo hello-main | nc -l -p 9090; done", { root: true }),
+      shContainer("side", "sleep 3600"),
+      shContainer("extra", "sleep 3600"),
+    ]);
+    const t = target(cell, spaceTwo);
+    const status = await startCell(env.ctx, t);
+    expect(status.root.id).toBe("main");
+    expect(status.state).toBe("Ready");
+    expect((await client().containers.get(cid(cell, "main"))).snapshot_key).toBe(cid(cell, "main"));
+    const reach = await execIn(client(), cid(cell, "side"), ["sh", "-c", "for i in $(seq 1 50); do r=$(nc 127.0.0.1 9090 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
+    expect(reach.output.trim()).toBe("hello-main");
+
+    const sidePid = (await client().tasks.get(cid(cell, "side"))).pid;
+    expect((await killCellContainer(env.ctx, t, "extra")).state).toBe("created");
+    expect((await client().tasks.get(cid(cell, "side"))).pid).toBe(sidePid);
+    expect((await refreshCell(env.ctx, t)).state).toBe("Degraded");
+    expect((await startCellContainer(env.ctx, t, "extra")).state).toBe("running");
+    expect((await refreshCell(env.ctx, t)).state).toBe("Ready");
+    expect(isKeonError(await killCellContainer(env.ctx, t, "main").catch((e: unknown) => e), "CHANGE_REFUSED")).toBe(true);
+
+    // The root dies on its own: a start brings up a new root and moves every workload into its namespaces.
+    await client().tasks.kill(cid(cell, "main"), 9, { all: true });
+    await client().tasks.wait(cid(cell, "main"), "", { deadlineMs: 10_000 });
+    const restarted = await startCell(env.ctx, t);
+    expect(restarted.state).toBe("Ready");
+    expect(restarted.containers.find((c) => c.id === "side")?.pid).not.toBe(sidePid);
+    const again = await execIn(client(), cid(cell, "side"), ["sh", "-c", "for i in $(seq 1 50); do r=$(nc 127.0.0.1 9090 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
+    expect(again.output.trim()).toBe("hello-main");
+    expect((await execIn(client(), cid(cell, "side"), ["ip", "-4", "-o", "addr", "show", "eth0"], scratch)).output).toContain(`inet ${restarted.ip}/`);
+    expect(isKeonError(await deleteCellContainer(env.ctx, t, "main").catch((e: unknown) => e), "CHANGE_REFUSED")).toBe(true);
+    await deleteCellContainer(env.ctx, t, "extra");
+    expect(existsSync(join(env.runPath, "cells", realm, "two/st/own/extra"))).toBe(false);
+    await deleteCell(env.ctx, t);
+    await expectCellGone(cell);
+  }, 60_000);
+
+  test("deleting a space with cascade takes its running cells, bridge, subnet and conflist", async () => {
+    const space = spaceDoc(realm, "casc");
+    const ensured = await ensureSpace(env.ctx, space);
+    const cell = cellDoc(realm, "casc", "st", "gone", [shContainer("x", "sleep 3600")]);
+    await startCell(env.ctx, target(cell, space));
+    await deleteSpace(env.ctx, { realm, space: "casc", namespace: env.namespace }, { cascade: true });
+    await expectCellGone(cell);
+    expect(env.ctx.network.subnets.lookup(`${realm}/casc`)).toBeUndefined();
+    expect(existsSync(ensured.network.conflistPath)).toBe(false);
+    expect((await hostNetworkState(realm, ["casc"])).links).toEqual([]);
   }, 60_000);
 
   test("purge removes a running cell whose records are half gone", async () => {
