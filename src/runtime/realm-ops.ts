@@ -10,7 +10,9 @@ import { KeonError } from "../model/errors.ts";
 import { cgroupPathOf, realmNamespace } from "../model/names.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
+import { removeContainerRecord } from "./container-build.ts";
 import { cellsRootOf } from "./run-layout.ts";
+import { stopTask } from "./task-control.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { purgeSpace } from "./space-ops.ts";
 
@@ -67,10 +69,8 @@ export async function deleteRealm(ctx: RuntimeContext, realm: RealmDocument, opt
   if (exists) {
     // Whatever purgeSpace did not find through a space (a container of a space with no network).
     for (const container of await client.containers.list()) {
-      await client.tasks.kill(container.id, 9, { all: true }).catch(() => undefined);
-      await client.tasks.delete(container.id).catch(() => undefined);
-      await client.containers.delete(container.id);
-      await client.snapshots.remove(container.id).catch(() => false);
+      await stopTask(client, container.id, 0);
+      await removeContainerRecord(client, container.id);
     }
     for (const image of await listImages(client)) await removeImage(client, image.name);
     await client.namespaces.delete(namespace);

@@ -53,6 +53,7 @@ export async function startTask(
   try {
     await client.tasks.start(id);
   } catch (error) {
+    // The start's own failure is what the caller must see; a task that cannot even be killed shows up in the next refresh.
     await stopTask(client, id, 0).catch(() => undefined);
     throw error;
   }

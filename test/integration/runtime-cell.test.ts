@@ -21,7 +21,7 @@ import {
 const SUITE = "runtime: cells end to end";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "catatonit"]);
 
-const SPACES = ["one"];
+const SPACES = ["one", "rest"];
 
 describe.skipIf(!ready)(SUITE, () => {
   let env: RuntimeEnv;
@@ -128,4 +128,16 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(env.ctx.network.subnets.lookup(`${realmName()}/one`)).toBeUndefined();
     expect(readdirSync(env.ctx.network.paths.conflistDir)).toEqual([]);
   }, 120_000);
+
+  test("a realm deleted with cascade takes its running cells, spaces and images; deleting it again is a no-op", async () => {
+    const space = spaceDoc(realmName(), "rest");
+    await ensureSpace(env.ctx, space);
+    const cell = cellDoc(realmName(), "rest", "st", "left", [shContainer("x", "sleep 3600")]);
+    await startCell(env.ctx, { cell, space, namespace: env.namespace });
+    await deleteRealm(env.ctx, env.realm, { cascade: true });
+    expect(await env.cd.client.namespaces.find(env.namespace)).toBeNull();
+    expect(env.ctx.network.subnets.list()).toEqual({});
+    expect(cgroupDirsOf(`${env.ctx.config.cgroupRoot}/${realmName()}`)).toEqual([]);
+    await deleteRealm(env.ctx, env.realm, { cascade: true });
+  }, 60_000);
 });
