@@ -18,6 +18,7 @@ export {
 export { applyCellUpdate, type UpdateOutcome } from "./cell-update.ts";
 export { cellLayoutOf, containerdIdOf, containerdPrefixOf, type CellLayout, type CellTarget } from "./cell-target.ts";
 export type { CellRuntimeStatus, ContainerRuntimeStatus } from "./cell-status.ts";
+export { cellStatusDocument, containerStateOf } from "./cell-status-document.ts";
 export type { CgroupLevelStatus } from "./cgroup-levels.ts";
 export { refreshSpaceHosts, type CellRecord } from "./cell-etc.ts";
 export { ensureSecretsTmpfs, unmountSecretsTmpfs, type SecretScopeRef, type SecretValueSource } from "./secrets.ts";
