@@ -241,6 +241,30 @@ describe.skipIf(!ready)(SUITE, () => {
     await expectCellGone(bad);
   }, 60_000);
 
+  test("volumes: a managed volume is a host directory per scope, a bind is the host path, a tmpfs is memory", async () => {
+    const hostDir = join(env.runPath, "bind-src");
+    mkdirSync(hostDir, { recursive: true });
+    const cell = cellDoc(realm, "two", "st", "vols", [
+      shContainer("v", "sleep 3600", {
+        volumes: [
+          { kind: "volume", target: "/managed", volumeRef: { name: "data", realm, space: "two" }, ensure: true },
+          { kind: "bind", source: hostDir, target: "/bound" },
+          { kind: "tmpfs", target: "/scratch", sizeBytes: 1048576 },
+        ],
+      }),
+    ]);
+    await startCell(env.ctx, target(cell, spaceTwo));
+    expect((await execIn(client(), cid(cell, "v"), ["sh", "-c", "echo m > /managed/f && echo b > /bound/f && grep ' /scratch ' /proc/mounts"], scratch)).output).toContain("tmpfs");
+    expect(readFileSync(join(env.runPath, "volumes", realm, "two", "_data", "f"), "utf8")).toBe("m\n");
+    expect(readFileSync(join(hostDir, "f"), "utf8")).toBe("b\n");
+    await deleteCell(env.ctx, target(cell, spaceTwo));
+    await expectCellGone(cell);
+    // The volume outlives the cell (its own lifecycle: deleteVolume with its reclaim policy).
+    expect(existsSync(join(env.runPath, "volumes", realm, "two", "_data", "f"))).toBe(true);
+    rmSync(join(env.runPath, "volumes"), { recursive: true, force: true });
+    rmSync(hostDir, { recursive: true, force: true });
+  }, 60_000);
+
   test("a CNI failure mid-start (portmap missing from the plugin path) leaves nothing allocated", async () => {
     const pluginDir = join(env.runPath, "half-cni");
     mkdirSync(pluginDir, { recursive: true });
