@@ -15,7 +15,7 @@ import { containerdIdOf } from "../../src/runtime/cell-target.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
 import {
-  cellDoc, cgroupDirsOf, execIn, hostNetworkState, shContainer, spaceDoc, startRuntimeEnv, type RuntimeEnv,
+  cellDoc, cgroupDirsOf, execIn, hostNetworkState, shContainer, spaceDoc, startRuntimeEnv, tearDownRuntimeEnv, type RuntimeEnv,
 } from "./runtime-helpers.ts";
 
 const SUITE = "runtime: cells end to end";
@@ -38,13 +38,7 @@ describe.skipIf(!ready)(SUITE, () => {
 
   afterAll(async () => {
     if (env === undefined) return;
-    await deleteRealm(env.ctx, env.realm, { cascade: true });
-    await unmountSecretsTmpfs(env.runPath);
-    const after = await hostNetworkState(env.realm.metadata.name, SPACES);
-    await env.cd.stop();
-    expect(after).toEqual(before);
-    expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
-    expect(readdirSync(join(env.runPath, "cells"))).toEqual([]);
+    await tearDownRuntimeEnv(env, before, SPACES);
     expect(readdirSync(env.runPath).sort()).toEqual(["cells", "network", "pause", "scratch"]);
     rmSync(env.runPath, { recursive: true, force: true });
   });

@@ -4,8 +4,9 @@
  * busybox imported into a realm, exec-in-container, and snapshots of the
  * host's network state to prove a teardown left nothing.
  */
+import { expect } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { containerSpec, importImageArchive } from "../../src/containerd/index.ts";
 import type { ContainerdClient } from "../../src/containerd/client.ts";
@@ -16,7 +17,8 @@ import type { SpaceDocument } from "../../src/model/schema/space.ts";
 import { bridgeNameOf } from "../../src/network/network-names.ts";
 import { runCommand } from "../../src/network/run-command.ts";
 import { gatherHostFacts } from "../../src/runtime/host-facts.ts";
-import { ensureRealm } from "../../src/runtime/realm-ops.ts";
+import { deleteRealm, ensureRealm } from "../../src/runtime/realm-ops.ts";
+import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
 import { createRuntimeContext, type RuntimeConfig, type RuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { buildBusyboxImage, randomId, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
 
@@ -105,4 +107,23 @@ export async function hostNetworkState(realm: string, spaces: readonly string[])
 export function cgroupDirsOf(path: string): string[] {
   const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => / - cgroup2? /.test(l));
   return mounts.map((l) => join(l.split(" ")[4]!, path)).filter((dir) => existsSync(dir));
+}
+
+/**
+ * Cascade-delete the suite's realm, then prove nothing is left: the host
+ * network state equals the snapshot taken at start, no cgroup remains under
+ * the suite's root in any hierarchy, and no cell directory remains.
+ */
+export async function tearDownRuntimeEnv(
+  env: RuntimeEnv,
+  before: Awaited<ReturnType<typeof hostNetworkState>>,
+  spaces: readonly string[],
+): Promise<void> {
+  await deleteRealm(env.ctx, env.realm, { cascade: true });
+  await unmountSecretsTmpfs(env.runPath);
+  const after = await hostNetworkState(env.realm.metadata.name, spaces);
+  await env.cd.stop();
+  expect(after).toEqual(before);
+  expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
+  expect(readdirSync(join(env.runPath, "cells"))).toEqual([]);
 }

@@ -24,7 +24,7 @@ import { deleteSpace, ensureSpace } from "../../src/runtime/space-ops.ts";
 import { storeSecretSource } from "../../src/runtime/store-secret-source.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
 import {
-  cellDoc, cgroupDirsOf, doc, execIn, hostNetworkState, shContainer, spaceDoc, startRuntimeEnv, SUBNET_POOL, type RuntimeEnv,
+  cellDoc, cgroupDirsOf, doc, execIn, hostNetworkState, shContainer, spaceDoc, startRuntimeEnv, tearDownRuntimeEnv, SUBNET_POOL, type RuntimeEnv,
 } from "./runtime-helpers.ts";
 
 const SUITE = "runtime: cell lifecycle";
@@ -75,13 +75,7 @@ describe.skipIf(!ready)(SUITE, () => {
 
   afterAll(async () => {
     if (env === undefined) return;
-    await deleteRealm(env.ctx, env.realm, { cascade: true });
-    await unmountSecretsTmpfs(env.runPath);
-    const after = await hostNetworkState(env.realm.metadata.name, SPACES);
-    await env.cd.stop();
-    expect(after).toEqual(before);
-    expect(cgroupDirsOf(env.ctx.config.cgroupRoot).flatMap((d) => readdirSync(d))).toEqual([]);
-    expect(readdirSync(join(env.runPath, "cells"))).toEqual([]);
+    await tearDownRuntimeEnv(env, before, SPACES);
     rmSync(env.runPath, { recursive: true, force: true });
   });
 
