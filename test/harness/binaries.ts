@@ -16,18 +16,21 @@ export function missingBinaries(names: readonly string[]): string[] {
  * prints why and returns false so the caller can `describe.skipIf(!ok)`.
  */
 export function requireBinaries(suite: string, names: readonly string[]): boolean {
-  const missing = missingBinaries(names);
-  if (missing.length === 0) return true;
-  const message = `${suite}: missing ${missing.join(", ")} (Debian packages: containerd, runc, umoci, busybox-static)`;
-  if (process.env["CI"] === "true") throw new Error(`${message}; CI=true, so this fails instead of skipping`);
-  console.warn(`SKIPPING ${message}`);
-  return false;
+  return requirePrerequisites(suite, missingBinaries(names), "Debian packages: containerd, runc, umoci, busybox-static");
 }
 
 /** Root is needed to mount overlayfs and run runc. */
 export function requireRoot(suite: string): boolean {
-  if (process.getuid?.() === 0) return true;
-  const message = `${suite}: needs root (containerd mounts and runc)`;
+  return requirePrerequisites(suite, process.getuid?.() === 0 ? [] : ["root"], "containerd mounts and runc");
+}
+
+/**
+ * The one rule for every suite's prerequisites: true when nothing is missing;
+ * otherwise a failure under CI=true, or a printed reason and a skip elsewhere.
+ */
+export function requirePrerequisites(suite: string, missing: readonly string[], hint: string): boolean {
+  if (missing.length === 0) return true;
+  const message = `${suite}: missing ${missing.join(", ")} (${hint})`;
   if (process.env["CI"] === "true") throw new Error(`${message}; CI=true, so this fails instead of skipping`);
   console.warn(`SKIPPING ${message}`);
   return false;

@@ -3,7 +3,7 @@
  * Test harness: real containerd, runc and images, each test file with its own
  * private instance and a teardown that proves nothing was left behind.
  */
-export { missingBinaries, requireBinaries, requireRoot } from "./binaries.ts";
+export { missingBinaries, requireBinaries, requirePrerequisites, requireRoot } from "./binaries.ts";
 export { BUSYBOX_TAG, buildBusyboxImage } from "./busybox-image.ts";
 export { cleanNamespace, expectProcessGone, startContainerd, type TestContainerd } from "./containerd.ts";
 export { minimalSpec, type MinimalSpecOptions } from "./minimal-spec.ts";

@@ -3,6 +3,7 @@
  * leaves them: one directory per v1 controller mount (cpu, memory, pids, ...)
  * plus the unified tree. Only directories under a run-unique root are made.
  */
+import { requireRoot } from "../harness/binaries.ts";
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,15 +14,7 @@ import { KeonError } from "../../src/model/errors.ts";
 
 const SUITE = "cgroup removal across every hierarchy";
 
-function cgroupsAvailable(): boolean {
-  if (process.getuid?.() === 0) return true;
-  const message = `${SUITE}: needs root`;
-  if (process.env["CI"] === "true") throw new Error(`${message}; CI=true, so this fails instead of skipping`);
-  console.warn(`SKIPPING ${message}`);
-  return false;
-}
-
-const ready = cgroupsAvailable();
+const ready = requireRoot(SUITE);
 const host = ready ? detectCgroupHost() : undefined;
 const hierarchies = host === undefined ? [] : hierarchyMountPoints(host);
 const ROOT = `/keon-test-cg-${randomBytes(4).toString("hex")}`;
