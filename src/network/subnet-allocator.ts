@@ -22,6 +22,8 @@ import {
 export interface SubnetStore {
   load(): Record<string, string>;
   save(allocations: Record<string, string>): void;
+  /** Runs a load-decide-save as one unit against other processes or threads (SQLite: one IMMEDIATE transaction). */
+  atomically?<T>(fn: () => T): T;
 }
 
 export class SubnetAllocator {
@@ -42,17 +44,24 @@ export class SubnetAllocator {
    */
   allocate(key: string, avoid: readonly string[] = []): string {
     const pool = avoid.length === 0 ? this.pool : { ...this.pool, reserved: [...this.pool.reserved, ...avoid.map((c, i) => parseCidr(c, `avoid[${i}]`))] };
-    const current = this.store.load();
-    const allocation = allocateSubnet(pool, current, key);
-    if (allocation.created) this.store.save(allocation.allocations);
-    return allocation.cidr;
+    return this.atomically(() => {
+      const allocation = allocateSubnet(pool, this.store.load(), key);
+      if (allocation.created) this.store.save(allocation.allocations);
+      return allocation.cidr;
+    });
   }
 
   /** Frees the subnet of `key` (space deleted); returns it, or undefined when it held none. */
   release(key: string): string | undefined {
-    const { allocations, released } = releaseSubnet(this.store.load(), key);
-    if (released !== undefined) this.store.save(allocations);
-    return released;
+    return this.atomically(() => {
+      const { allocations, released } = releaseSubnet(this.store.load(), key);
+      if (released !== undefined) this.store.save(allocations);
+      return released;
+    });
+  }
+
+  private atomically<T>(fn: () => T): T {
+    return this.store.atomically === undefined ? fn() : this.store.atomically(fn);
   }
 
   lookup(key: string): string | undefined {

@@ -14,7 +14,7 @@ import { NetworkAttacher } from "../network/attach.ts";
 import { CniExecutor, DEFAULT_CNI_PLUGIN_DIRS } from "../network/cni-exec.ts";
 import { networkPathsOf, type NetworkPaths } from "../network/network-paths.ts";
 import { ResultCache } from "../network/result-cache.ts";
-import { JsonFileSubnetStore, SubnetAllocator } from "../network/subnet-allocator.ts";
+import { JsonFileSubnetStore, SubnetAllocator, type SubnetStore } from "../network/subnet-allocator.ts";
 import { DEFAULT_SUBNET_POOL, type SubnetPoolConfig } from "../network/subnet-pool.ts";
 import type { HostFacts } from "../oci/inputs.ts";
 
@@ -70,6 +70,12 @@ export interface RuntimeContextInput {
   hostFacts: HostFactsSource;
   /** Detected from the host when absent (tests inject one). */
   cgroupHost?: CgroupHost;
+  /**
+   * Where subnet allocations persist. keond gives the state database's (one
+   * transaction per allocation, safe across realm Workers); the default JSON
+   * file under the run path is for a single-threaded user such as a test.
+   */
+  subnetStore?: SubnetStore;
 }
 
 export function createRuntimeContext(input: RuntimeContextInput): RuntimeContext {
@@ -85,7 +91,7 @@ export function createRuntimeContext(input: RuntimeContextInput): RuntimeContext
   mkdirSync(config.runPath, { recursive: true, mode: 0o700 });
   const paths = networkPathsOf(config.runPath);
   const attacher = new NetworkAttacher(new CniExecutor({ pluginDirs: config.cniPluginDirs }), new ResultCache(paths.cacheDir));
-  const subnets = new SubnetAllocator(new JsonFileSubnetStore(paths.subnetsFile), config.subnetPool);
+  const subnets = new SubnetAllocator(input.subnetStore ?? new JsonFileSubnetStore(paths.subnetsFile), config.subnetPool);
   return {
     config,
     containerd: input.containerd,

@@ -16,3 +16,5 @@ export { parseLabelSelector, matchesLabelSelector } from "./label-selector.ts";
 export type { LabelRequirement } from "./label-selector.ts";
 export { INSTANCE_FILE, instancePath, load as loadInstance, verifyOrWrite, write as writeInstance } from "./instance.ts";
 export type { InstanceLoadResult, InstanceMetadata, VerifyOrWriteResult } from "./instance.ts";
+export type { RunIntent, RunIntentKind } from "./run-intents.ts";
+export type { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";

@@ -84,6 +84,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "run intents of cells, subnet allocations, host facts",
+    up(db) {
+      db.run(`
+        -- What the operator last asked of a cell (start, stop, kill, restart).
+        -- Kept apart from the spec: it does not raise the generation.
+        CREATE TABLE run_intents (
+          resource_id INTEGER PRIMARY KEY REFERENCES resources (id) ON DELETE CASCADE,
+          intent TEXT NOT NULL CHECK (intent IN ('running', 'stopped', 'killed')),
+          restart_nonce INTEGER NOT NULL DEFAULT 0 CHECK (restart_nonce >= 0),
+          changed_at TEXT NOT NULL
+        ) STRICT;
+
+        -- One subnet per space, shared by every realm: allocations run in an
+        -- IMMEDIATE transaction here, so two realm Workers never take one block.
+        CREATE TABLE subnet_allocations (
+          space_key TEXT PRIMARY KEY,
+          cidr TEXT NOT NULL UNIQUE
+        ) STRICT, WITHOUT ROWID;
+
+        -- Facts about the host keond last ran on (boot id).
+        CREATE TABLE host_facts (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -105,6 +105,22 @@ export class RestartCounters {
     });
   }
 
+  /**
+   * A run lasted long enough: the next failure starts the backoff afresh.
+   * The count stays, since status reports every restart (as Kubernetes does).
+   */
+  resetBackoff(ref: ContainerRef): void {
+    storeOp("resetting a restart backoff", () => {
+      const id = this.resourceId(ref.kind, ref.key);
+      if (id === undefined) return;
+      this.db
+        .query<never, { id: number; container: string }>(
+          "UPDATE restart_counters SET backoff_seconds = 0, next_restart_at = NULL WHERE resource_id = $id AND container = $container",
+        )
+        .run({ id, container: ref.containerId });
+    });
+  }
+
   /** Forget the container's restarts (it ran long enough, or was started again by an operator). */
   reset(ref: ContainerRef): void {
     storeOp("resetting a restart counter", () => {

@@ -29,6 +29,8 @@ import {
   containerSecretSlot, registryPasswordSlot, SECRET_DATA_SLOT, splitSecrets, type ContainerSecretValue,
 } from "./secret-values.ts";
 import { storeOp } from "./store-error.ts";
+import { RunIntents } from "./run-intents.ts";
+import { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";
 import {
   KINDS_WITH_STATUS, RESOURCE_COLUMNS, toResourceKey, toStoredResource, type ResourceRow, type StoredResource,
 } from "./stored-resource.ts";
@@ -99,6 +101,9 @@ export class Store {
   readonly tightenedModes: readonly string[];
   readonly restarts: RestartCounters;
   readonly events: EventLog;
+  readonly intents: RunIntents;
+  readonly subnets: SqliteSubnetStore;
+  readonly hostFacts: HostFacts;
   private readonly db: Database;
   private readonly now: () => Date;
 
@@ -121,6 +126,9 @@ export class Store {
     }
     this.restarts = new RestartCounters(this.db, (kind, key) => this.resourceId(kind, key), this.now);
     this.events = new EventLog(this.db, maxEvents, this.now);
+    this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
+    this.hostFacts = new HostFacts(this.db);
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { chmodSync, closeSync, openSync, readFileSync, statSync, writeFileSync }
 import { join } from "node:path";
 import { isKeonError } from "../../../src/model/errors.ts";
 import { Store } from "../../../src/store/store.ts";
+import { MIGRATIONS } from "../../../src/store/migrations.ts";
 import { cell, container, doc, makeTempDir, realm, removeTempDirs, secret } from "./helpers.ts";
 
 afterEach(removeTempDirs);
@@ -189,7 +190,7 @@ describe("file mode", () => {
     const empty = join(dir, "empty.db");
     closeSync(openSync(empty, "w", 0o600));
     const store = new Store(empty);
-    expect(store.schemaVersion()).toBe(1);
+    expect(store.schemaVersion()).toBe(MIGRATIONS.length);
     store.close();
 
     const junk = join(dir, "junk.db");
