@@ -72,7 +72,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     writeCellEtc(runPath, scope, { ...record, ip: readCellRecord(runPath, scope)?.ip });
 
     const root = layout.keonRoot ? await buildPauseRoot(ctx, layout) : await buildContainer(ctx, target, layout, userRoot!, undefined);
-    if (await ensureContainerRecord(client, root, keonLabels(scope, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
+    if (await ensureContainerRecord(client, root, keonLabels(layout, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
     const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
       ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId) }),
@@ -100,7 +100,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     for (const container of workloadsOf(layout)) {
       const cid = containerdIdOf(scope, container.id);
       const built = await buildContainer(ctx, target, layout, container, rootPid);
-      if (await ensureContainerRecord(client, built, keonLabels(scope, container.id))) undo.push(() => removeContainerRecord(client, cid));
+      if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
       const { started } = await startTask(client, cid, { withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id) });
       if (started) undo.push(() => stopTask(client, cid, 0));
     }

@@ -4,6 +4,8 @@
  * namespace, where secret values come from) and what follows from it: the
  * cell's scope, its effective (space-defaulted) spec, its containerd IDs and labels.
  */
+import { KeonError } from "../model/errors.ts";
+import { rootSpecHash, SPEC_HASH_LABEL, workloadSpecHash } from "../model/spec-hash.ts";
 import { cgroupPathOf, containerdId, rootContainerIdOf } from "../model/names.ts";
 import { effectiveCellSpec, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import type { CellDocument, CellSpec } from "../model/schema/cell.ts";
@@ -58,12 +60,22 @@ export function containerdPrefixOf(scope: CellScope): string {
   return `${scope.space}_${scope.stack}_${scope.cell}_`;
 }
 
-/** Labels on Keon's containerd records: where they belong, never a value of a secret. */
-export function keonLabels(scope: CellScope, containerId: string): Record<string, string> {
+/** The spec hash the container `containerId` of this layout is built from (model/spec-hash.ts). */
+export function specHashOf(layout: CellLayout, containerId: string): string {
+  if (containerId === layout.rootId) return rootSpecHash(layout.spec, layout.rootId);
+  const container = layout.spec.containers.find((c) => c.id === containerId);
+  if (container === undefined) throw new KeonError("CONTAINER_NOT_FOUND", `cell ${layout.scope.cell} has no container '${containerId}'`);
+  return workloadSpecHash(layout.spec, container);
+}
+
+/** Labels on Keon's containerd records: where they belong and what they were built from, never a value of a secret. */
+export function keonLabels(layout: CellLayout, containerId: string): Record<string, string> {
+  const { scope } = layout;
   return {
     "io.keon.managed": "true",
     "io.keon.realm": scope.realm,
     "io.keon.cell": `${scope.space}/${scope.stack}/${scope.cell}`,
     "io.keon.container-id": containerId,
+    [SPEC_HASH_LABEL]: specHashOf(layout, containerId),
   };
 }

@@ -54,7 +54,7 @@ export async function createCellContainer(ctx: RuntimeContext, target: CellTarge
   const built = await buildContainer(ctx, target, layout, container, await rootPidOf(ctx, target, layout));
   ensureEtc(ctx, layout, container);
   const client = ctx.containerd.withNamespace(target.namespace);
-  await ensureContainerRecord(client, built, keonLabels(layout.scope, containerId));
+  await ensureContainerRecord(client, built, keonLabels(layout, containerId));
   return await observeContainer(client, built.containerdId, containerId);
 }
 
@@ -65,7 +65,7 @@ export async function startCellContainer(ctx: RuntimeContext, target: CellTarget
   const client = ctx.containerd.withNamespace(target.namespace);
   const built = await buildContainer(ctx, target, layout, container, await rootPidOf(ctx, target, layout));
   ensureEtc(ctx, layout, container);
-  const created = await ensureContainerRecord(client, built, keonLabels(layout.scope, containerId));
+  const created = await ensureContainerRecord(client, built, keonLabels(layout, containerId));
   try {
     await startTask(client, built.containerdId, { withSnapshot: true, logFile: containerLogPathOf(ctx.config.runPath, layout.scope, containerId) });
   } catch (error) {

@@ -29,10 +29,26 @@ describe("cell layout", () => {
     expect(layout.rootId).toBe("a");
   });
 
-  test("labels say where a record belongs; the ID prefix finds every record of the cell", () => {
-    const scope = { realm: "r", space: "s", stack: "t", cell: "c" };
-    expect(keonLabels(scope, "a")).toEqual({ "io.keon.managed": "true", "io.keon.realm": "r", "io.keon.cell": "s/t/c", "io.keon.container-id": "a" });
-    expect(containerdPrefixOf(scope)).toBe("s_t_c_");
+  test("labels say where a record belongs and what it was built from; the ID prefix finds every record of the cell", () => {
+    const layout = cellLayoutOf({ cell: cell([{ id: "a", image: "i" }]), space }, "/keon");
+    const labels = keonLabels(layout, "a");
+    expect(labels).toEqual({
+      "io.keon.managed": "true", "io.keon.realm": "r", "io.keon.cell": "s/t/c", "io.keon.container-id": "a",
+      "io.keon.spec-hash": expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    expect(keonLabels(layout, "root")["io.keon.spec-hash"]).not.toBe(labels["io.keon.spec-hash"]);
+    expect(containerdPrefixOf(layout.scope)).toBe("s_t_c_");
+  });
+
+  test("spec hashes: restart settings change nothing, a workload change only its own hash, a port the root's", () => {
+    const base = cellLayoutOf({ cell: cell([{ id: "a", image: "i" }, { id: "b", image: "i" }]), space }, "/keon");
+    const hashes = (layout: typeof base) => ["root", "a", "b"].map((id) => keonLabels(layout, id)["io.keon.spec-hash"]);
+    const restart = cellLayoutOf({ cell: cell([{ id: "a", image: "i", restartPolicy: "always", restartBackoffSeconds: 3 }, { id: "b", image: "i" }]), space }, "/keon");
+    expect(hashes(restart)).toEqual(hashes(base));
+    const args = cellLayoutOf({ cell: cell([{ id: "a", image: "i", args: ["x"] }, { id: "b", image: "i" }]), space }, "/keon");
+    expect(hashes(args).map((h, i) => h === hashes(base)[i])).toEqual([true, false, true]);
+    const port = cellLayoutOf({ cell: cell([{ id: "a", image: "i" }, { id: "b", image: "i", ports: ["8080:80"] }]), space }, "/keon");
+    expect(hashes(port)[0]).not.toBe(hashes(base)[0]);
   });
 });
 
