@@ -105,6 +105,9 @@ export const MIGRATIONS: readonly Migration[] = [
           cidr TEXT NOT NULL UNIQUE
         ) STRICT, WITHOUT ROWID;
 
+        -- Restarts since the last run that lasted: the exponent of the backoff.
+        ALTER TABLE restart_counters ADD COLUMN streak INTEGER NOT NULL DEFAULT 0 CHECK (streak >= 0);
+
         -- Facts about the host keond last ran on (boot id).
         CREATE TABLE host_facts (
           key TEXT PRIMARY KEY,

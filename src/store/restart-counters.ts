@@ -13,7 +13,10 @@ import { describeKey, notFoundCode, type ResourceKey } from "./resource-key.ts";
 import { storeOp } from "./store-error.ts";
 
 export interface RestartCounter {
+  /** Every restart since the operator last started the cell (status restartCount). */
   count: number;
+  /** Restarts since the last run that lasted (the backoff's exponent). */
+  streak: number;
   lastRestartAt: string | null;
   /** The delay the backoff policy chose for the next restart. */
   backoffSeconds: number;
@@ -37,16 +40,18 @@ export interface RestartRecord {
 
 interface CounterRow {
   count: number;
+  streak: number;
   last_restart_at: string | null;
   backoff_seconds: number;
   next_restart_at: string | null;
 }
 
-const ZERO: RestartCounter = { count: 0, lastRestartAt: null, backoffSeconds: 0, nextRestartAt: null };
+const ZERO: RestartCounter = { count: 0, streak: 0, lastRestartAt: null, backoffSeconds: 0, nextRestartAt: null };
 
 function fromRow(row: CounterRow): RestartCounter {
   return {
     count: row.count,
+    streak: row.streak,
     lastRestartAt: row.last_restart_at,
     backoffSeconds: row.backoff_seconds,
     nextRestartAt: row.next_restart_at,
@@ -68,7 +73,7 @@ export class RestartCounters {
       if (id === undefined) return { ...ZERO };
       const row = this.db
         .query<CounterRow, { id: number; container: string }>(
-          "SELECT count, last_restart_at, backoff_seconds, next_restart_at FROM restart_counters WHERE resource_id = $id AND container = $container",
+          "SELECT count, streak, last_restart_at, backoff_seconds, next_restart_at FROM restart_counters WHERE resource_id = $id AND container = $container",
         )
         .get({ id, container: ref.containerId });
       return row === null ? { ...ZERO } : fromRow(row);
@@ -84,14 +89,15 @@ export class RestartCounters {
       }
       const row = this.db
         .query<CounterRow, { id: number; container: string; at: string; backoff: number; next: string | null }>(
-          `INSERT INTO restart_counters (resource_id, container, count, last_restart_at, backoff_seconds, next_restart_at)
-           VALUES ($id, $container, 1, $at, $backoff, $next)
+          `INSERT INTO restart_counters (resource_id, container, count, streak, last_restart_at, backoff_seconds, next_restart_at)
+           VALUES ($id, $container, 1, 1, $at, $backoff, $next)
            ON CONFLICT (resource_id, container) DO UPDATE SET
              count = count + 1,
+             streak = streak + 1,
              last_restart_at = excluded.last_restart_at,
              backoff_seconds = excluded.backoff_seconds,
              next_restart_at = excluded.next_restart_at
-           RETURNING count, last_restart_at, backoff_seconds, next_restart_at`,
+           RETURNING count, streak, last_restart_at, backoff_seconds, next_restart_at`,
         )
         .get({
           id,
@@ -106,6 +112,25 @@ export class RestartCounters {
   }
 
   /**
+   * Remember when the restart the backoff chose is due, so a keond restart
+   * keeps the schedule instead of restarting at once. Creates the counter
+   * (count 0) when the container never restarted.
+   */
+  schedule(ref: ContainerRef, nextRestartAt: Date, backoffSeconds: number): void {
+    storeOp("scheduling a restart", () => {
+      const id = this.resourceId(ref.kind, ref.key);
+      if (id === undefined) return; // the owner is gone: nothing to restart
+      this.db
+        .query<never, { id: number; container: string; next: string; backoff: number }>(
+          `INSERT INTO restart_counters (resource_id, container, count, streak, backoff_seconds, next_restart_at)
+           VALUES ($id, $container, 0, 0, $backoff, $next)
+           ON CONFLICT (resource_id, container) DO UPDATE SET backoff_seconds = excluded.backoff_seconds, next_restart_at = excluded.next_restart_at`,
+        )
+        .run({ id, container: ref.containerId, next: nextRestartAt.toISOString(), backoff: backoffSeconds });
+    });
+  }
+
+  /**
    * A run lasted long enough: the next failure starts the backoff afresh.
    * The count stays, since status reports every restart (as Kubernetes does).
    */
@@ -115,7 +140,7 @@ export class RestartCounters {
       if (id === undefined) return;
       this.db
         .query<never, { id: number; container: string }>(
-          "UPDATE restart_counters SET backoff_seconds = 0, next_restart_at = NULL WHERE resource_id = $id AND container = $container",
+          "UPDATE restart_counters SET streak = 0, backoff_seconds = 0, next_restart_at = NULL WHERE resource_id = $id AND container = $container",
         )
         .run({ id, container: ref.containerId });
     });

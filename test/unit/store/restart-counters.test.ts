@@ -12,7 +12,7 @@ const app: ContainerRef = { kind: "Cell", key: cellKey, containerId: "app" };
 
 test("a container that never restarted has a zero counter", () => {
   const store = new Store(":memory:");
-  expect(store.restarts.get(app)).toEqual({ count: 0, lastRestartAt: null, backoffSeconds: 0, nextRestartAt: null });
+  expect(store.restarts.get(app)).toEqual({ count: 0, streak: 0, lastRestartAt: null, backoffSeconds: 0, nextRestartAt: null });
   store.put(cell("r", "s", "st", "web"));
   expect(store.restarts.get(app).count).toBe(0);
   store.close();
@@ -28,12 +28,20 @@ test("increment counts and remembers the backoff state; reset forgets", () => {
   });
   expect(first).toEqual({
     count: 1,
+    streak: 1,
     lastRestartAt: "2025-01-01T00:00:00.000Z",
     backoffSeconds: 10,
     nextRestartAt: "2025-01-01T00:00:10.000Z",
   });
   const second = store.restarts.increment(app, { at: new Date("2025-01-01T00:00:10Z"), backoffSeconds: 20 });
-  expect(second).toEqual({ count: 2, lastRestartAt: "2025-01-01T00:00:10.000Z", backoffSeconds: 20, nextRestartAt: null });
+  expect(second).toEqual({ count: 2, streak: 2, lastRestartAt: "2025-01-01T00:00:10.000Z", backoffSeconds: 20, nextRestartAt: null });
+  // A run that lasted resets the streak (the backoff), not the count status shows.
+  store.restarts.resetBackoff(app);
+  expect(store.restarts.get(app)).toMatchObject({ count: 2, streak: 0, backoffSeconds: 0, nextRestartAt: null });
+  store.restarts.schedule(app, new Date("2025-01-01T00:01:00Z"), 1.5);
+  expect(store.restarts.get(app)).toMatchObject({ count: 2, streak: 0, backoffSeconds: 1.5, nextRestartAt: "2025-01-01T00:01:00.000Z" });
+  store.restarts.schedule({ ...app, containerId: "fresh" }, new Date("2025-01-01T00:01:00Z"), 0);
+  expect(store.restarts.get({ ...app, containerId: "fresh" })).toMatchObject({ count: 0, nextRestartAt: "2025-01-01T00:01:00.000Z" });
   // Counters are per container.
   expect(store.restarts.get({ ...app, containerId: "other" }).count).toBe(0);
   store.restarts.reset(app);
