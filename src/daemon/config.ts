@@ -1,86 +1,367 @@
 /**
  * @module
- * keond's configuration: built-in defaults, then environment, then flags.
- * (The YAML config file arrives with the daemon issue.) Every value is
- * validated here so a bad setting stops start-up with the field named.
+ * keond's configuration: built-in defaults, then a YAML file, then the
+ * environment, then flags; each layer overrides the one before, setting by
+ * setting. Every value is validated here, so a bad setting stops start-up
+ * with the setting's path and where the value came from (the file, a
+ * variable or a flag) named: `config: subnetPool.prefix: ... (from --subnet-pool-prefix)`.
  */
+import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { KeonError } from "../model/errors.ts";
+import { validateCronExpression } from "cron";
+import * as v from "valibot";
+import { parse as parseYaml } from "yaml";
+import { KeonError, type FieldIssue } from "../model/errors.ts";
+import { parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
 
 export interface DaemonConfig {
+  /** Where keond keeps its state: store, instance file, managed containerd. */
   runPath: string;
+  /** The API's unix socket. */
   socketPath: string;
+  /** Group that owns the API socket (mode 0660), created when absent; empty leaves it root's group. */
+  socketGroup: string;
+  /** Optional TCP listener for the API; undefined means off. It always requires the bearer token in tokenFile. */
+  tcpListen: { hostname: string; port: number } | undefined;
+  /**
+   * File holding the TCP bearer token; empty when unset. Checked at load: it
+   * exists, is not empty and is not accessible by group or others. The token
+   * itself is not kept here so it never reaches a logged config.
+   */
+  tokenFile: string;
   /** External containerd socket; empty means keond runs its own (managed) containerd. */
   containerdSocket: string;
+  /** Suffix of the containerd namespaces keond owns (`namespaceSuffix` in the file). */
   containerdNamespaceSuffix: string;
+  /** cgroup (relative to the cgroup mount) under which cells are placed. */
   cgroupRoot: string;
+  /** Address ranges cut into per-space subnets; already validated with parseSubnetPool. */
+  subnetPool: SubnetPoolConfig;
+  /** Cron expression (seconds field allowed) of the periodic full resync. */
+  resyncSchedule: string;
+  /** How long a stopped container gets between SIGTERM and SIGKILL. */
+  stopGraceSeconds: number;
+  /** Upper bound of the doubling restart backoff. */
+  restartBackoffCapSeconds: number;
+  /** A run at least this long resets a container's restart backoff. */
+  restartStableSeconds: number;
   logLevel: string;
+  /** The kernel's boot id; a change since the last run means the host rebooted. Tests point it elsewhere. */
+  bootIdPath: string;
 }
 
-export const DEFAULT_CONFIG: DaemonConfig = {
-  runPath: "/var/lib/keon",
-  socketPath: "/run/keon/keond.sock",
-  containerdSocket: "",
-  containerdNamespaceSuffix: "keon",
-  cgroupRoot: "/keon",
-  logLevel: "info",
-};
+/** Read when neither --config nor KEON_CONFIG names a file; its absence is fine. */
+export const DEFAULT_CONFIG_FILE = "/etc/keon/keond.yaml";
 
-const ENV_NAMES: Record<keyof DaemonConfig, string> = {
-  runPath: "KEON_RUN_PATH",
-  socketPath: "KEON_SOCKET",
-  containerdSocket: "KEON_CONTAINERD_SOCKET",
-  containerdNamespaceSuffix: "KEON_NAMESPACE_SUFFIX",
-  cgroupRoot: "KEON_CGROUP_ROOT",
-  logLevel: "KEON_LOG_LEVEL",
-};
+export interface LoadConfigOptions {
+  /** Replaces DEFAULT_CONFIG_FILE, so tests never depend on the host's /etc. */
+  defaultConfigFile?: string;
+}
 
-const FLAG_NAMES: Record<keyof DaemonConfig, string> = {
-  runPath: "run-path",
-  socketPath: "socket",
-  containerdSocket: "containerd-socket",
-  containerdNamespaceSuffix: "namespace-suffix",
-  cgroupRoot: "cgroup-root",
-  logLevel: "log-level",
-};
+type Value = string | number;
 
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+/** One setting: its path in the YAML file (and in error messages), its variable and its flag. */
+interface Setting {
+  path: string;
+  env: string;
+  flag: string;
+  integer: boolean;
+  defaultValue: Value;
+  schema: v.GenericSchema<unknown, Value>;
+}
 
-export function loadConfig(argv: string[], env: Record<string, string | undefined>): DaemonConfig {
-  let flags: Record<string, string | boolean | undefined>;
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.values(FLAG_NAMES).map((f) => [f, { type: "string" as const }])),
-      strict: true,
-    }).values;
-  } catch (cause) {
-    throw new KeonError("INVALID_CONFIGURATION", (cause as Error).message, { cause });
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+/** A day: anything longer is a typo (minutes or milliseconds meant), not a wish. */
+const MAX_SECONDS = 86_400;
+
+const text = v.string("must be a string");
+const absolutePath = v.pipe(text, v.check((s) => s.startsWith("/"), "must be an absolute path"));
+const absolutePathOrEmpty = v.pipe(text, v.check((s) => s === "" || s.startsWith("/"), "must be an absolute path or empty"));
+const seconds = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be a whole number of seconds"),
+  v.minValue(0, "must not be negative"),
+  v.maxValue(MAX_SECONDS, `must be at most ${MAX_SECONDS} seconds`),
+);
+
+const SETTINGS: readonly Setting[] = [
+  { path: "runPath", env: "KEON_RUN_PATH", flag: "run-path", integer: false, defaultValue: "/var/lib/keon", schema: absolutePath },
+  // KEON_SOCKET and --socket predate this file; scripts and tests use them.
+  { path: "socketPath", env: "KEON_SOCKET", flag: "socket", integer: false, defaultValue: "/run/keon/keond.sock", schema: absolutePath },
+  {
+    path: "socketGroup", env: "KEON_SOCKET_GROUP", flag: "socket-group", integer: false, defaultValue: "keon",
+    // groupadd's own rule (Debian NAME_REGEX_SYSTEM), so a name we accept is one it accepts.
+    schema: v.pipe(text, v.check((s) => s === "" || /^[a-z_][a-z0-9_-]{0,31}$/.test(s), "must be a group name (lowercase letters, digits, _ and -) or empty")),
+  },
+  {
+    path: "tcpListen", env: "KEON_TCP_LISTEN", flag: "tcp-listen", integer: false, defaultValue: "",
+    schema: v.pipe(text, v.check((s) => s === "" || parseHostPort(s) !== undefined, "must be host:port (IPv6 as [addr]:port) with a port from 1 to 65535, or empty")),
+  },
+  { path: "tokenFile", env: "KEON_TOKEN_FILE", flag: "token-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  { path: "containerdSocket", env: "KEON_CONTAINERD_SOCKET", flag: "containerd-socket", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  {
+    path: "namespaceSuffix", env: "KEON_NAMESPACE_SUFFIX", flag: "namespace-suffix", integer: false, defaultValue: "keon",
+    schema: v.pipe(text, v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a containerd namespace part (letters, digits, _ . -)")),
+  },
+  { path: "cgroupRoot", env: "KEON_CGROUP_ROOT", flag: "cgroup-root", integer: false, defaultValue: "/keon", schema: absolutePath },
+  // Semantics (host bits, prefix range) are parseSubnetPool's, checked once all layers are in.
+  { path: "subnetPool.cidr", env: "KEON_SUBNET_POOL_CIDR", flag: "subnet-pool-cidr", integer: false, defaultValue: "10.88.0.0/16", schema: text },
+  {
+    path: "subnetPool.prefix", env: "KEON_SUBNET_POOL_PREFIX", flag: "subnet-pool-prefix", integer: true, defaultValue: 24,
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number")),
+  },
+  {
+    path: "resyncSchedule", env: "KEON_RESYNC_SCHEDULE", flag: "resync-schedule", integer: false, defaultValue: "*/30 * * * * *",
+    schema: v.pipe(text, v.check((s) => validateCronExpression(s).valid, (issue) => `is not a cron expression: ${cronProblem(issue.input)}`)),
+  },
+  { path: "stopGraceSeconds", env: "KEON_STOP_GRACE_SECONDS", flag: "stop-grace-seconds", integer: true, defaultValue: 10, schema: seconds },
+  { path: "restartBackoffCapSeconds", env: "KEON_RESTART_BACKOFF_CAP_SECONDS", flag: "restart-backoff-cap-seconds", integer: true, defaultValue: 300, schema: seconds },
+  { path: "restartStableSeconds", env: "KEON_RESTART_STABLE_SECONDS", flag: "restart-stable-seconds", integer: true, defaultValue: 10, schema: seconds },
+  {
+    path: "logLevel", env: "KEON_LOG_LEVEL", flag: "log-level", integer: false, defaultValue: "info",
+    schema: v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
+  },
+  { path: "bootIdPath", env: "KEON_BOOT_ID_PATH", flag: "boot-id-path", integer: false, defaultValue: "/proc/sys/kernel/random/boot_id", schema: absolutePath },
+];
+
+const CONFIG_ENV = "KEON_CONFIG";
+const CONFIG_FLAG = "config";
+
+/** The file's shape: every setting optional, nothing unknown, built from SETTINGS so the two never drift. */
+const FILE_SCHEMA = (() => {
+  const top: Record<string, v.GenericSchema> = {};
+  const nested: Record<string, Record<string, v.GenericSchema>> = {};
+  for (const setting of SETTINGS) {
+    const [head, leaf] = setting.path.split(".") as [string, string | undefined];
+    if (leaf === undefined) top[head] = v.optional(setting.schema);
+    else (nested[head] ??= {})[leaf] = v.optional(setting.schema);
   }
-  const config = { ...DEFAULT_CONFIG };
-  for (const key of Object.keys(config) as (keyof DaemonConfig)[]) {
-    const fromEnv = env[ENV_NAMES[key]];
-    const fromFlag = flags[FLAG_NAMES[key]];
-    const value = typeof fromFlag === "string" ? fromFlag : fromEnv;
-    if (value !== undefined && value !== "") config[key] = value.trim();
-  }
-  for (const key of ["runPath", "socketPath", "containerdSocket", "cgroupRoot"] as const) {
-    if (key === "containerdSocket" && config[key] === "") continue;
-    if (!config[key].startsWith("/")) {
-      throw new KeonError("INVALID_CONFIGURATION", `${FLAG_NAMES[key]} must be an absolute path, got '${config[key]}'`, {
-        details: { field: FLAG_NAMES[key] },
-      });
+  for (const [head, entries] of Object.entries(nested)) top[head] = v.optional(v.strictObject(entries, "must be a mapping"));
+  return v.strictObject(top, "must be a mapping of settings");
+})();
+
+/** A value and where it came from, for error messages. */
+interface Layered {
+  value: Value;
+  source: string;
+}
+
+export const DEFAULT_CONFIG: DaemonConfig = toDaemonConfig(
+  Object.fromEntries(SETTINGS.map((s) => [s.path, { value: s.defaultValue, source: "default" }])),
+);
+
+/**
+ * Loads keond's configuration from `argv` (flags only, no positionals) and
+ * `env`, reading the YAML file they name (or DEFAULT_CONFIG_FILE when
+ * present). Throws INVALID_CONFIGURATION naming every bad setting.
+ */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>, options: LoadConfigOptions = {}): DaemonConfig {
+  const flags = parseFlags(argv);
+  const values: Record<string, Layered> = Object.fromEntries(
+    SETTINGS.map((s) => [s.path, { value: s.defaultValue, source: "default" }]),
+  );
+
+  const file = readConfigFile(flags, env, options.defaultConfigFile ?? DEFAULT_CONFIG_FILE);
+  if (file !== undefined) {
+    for (const setting of SETTINGS) {
+      const value = leafAt(file.settings, setting.path);
+      if (value !== undefined) values[setting.path] = { value, source: file.path };
     }
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(config.containerdNamespaceSuffix)) {
-    throw new KeonError("INVALID_CONFIGURATION", `namespace-suffix '${config.containerdNamespaceSuffix}' is not a valid namespace part`, {
-      details: { field: "namespace-suffix" },
-    });
+
+  const issues: SourcedIssue[] = [];
+  for (const setting of SETTINGS) {
+    const fromEnv = env[setting.env];
+    const fromFlag = flags[setting.flag];
+    // An empty variable is ignored (systemd's `Environment=X=` and shells
+    // leave those behind); an explicit flag always wins, so `--tcp-listen ''`
+    // can turn off what the file turned on.
+    let raw: Layered | undefined;
+    if (fromFlag !== undefined) raw = { value: fromFlag.trim(), source: `--${setting.flag}` };
+    else if (fromEnv !== undefined && fromEnv.trim() !== "") raw = { value: fromEnv.trim(), source: setting.env };
+    if (raw === undefined) continue;
+    const value = setting.integer && /^-?[0-9]+$/.test(String(raw.value)) ? Number(raw.value) : raw.value;
+    const parsed = v.safeParse(setting.schema, value);
+    if (parsed.success) values[setting.path] = { value: parsed.output, source: raw.source };
+    else issues.push({ path: setting.path, message: withInput(parsed.issues[0]!.message, value), source: raw.source });
   }
-  if (!LOG_LEVELS.includes(config.logLevel)) {
-    throw new KeonError("INVALID_CONFIGURATION", `log-level must be one of ${LOG_LEVELS.join(", ")}`, {
-      details: { field: "log-level" },
-    });
-  }
+  if (issues.length > 0) throw configError(issues);
+
+  const config = toDaemonConfig(values);
+  crossCheck(config, values);
   return config;
+}
+
+interface SourcedIssue extends FieldIssue {
+  source: string;
+}
+
+function configError(issues: SourcedIssue[]): KeonError {
+  const first = issues[0]!;
+  const message = issues.map((i) => `config: ${i.path}: ${i.message} (from ${i.source})`).join("; ");
+  return new KeonError("INVALID_CONFIGURATION", message, {
+    details: { field: first.path, source: first.source, issues: issues.map(({ path, message }) => ({ path, message })) },
+  });
+}
+
+function withInput(message: string, input: unknown): string {
+  return `${message}, got ${JSON.stringify(input)}`;
+}
+
+function parseFlags(argv: string[]): Record<string, string | undefined> {
+  const names = [CONFIG_FLAG, ...SETTINGS.map((s) => s.flag)];
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries(names.map((f) => [f, { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as Record<string, string | undefined>;
+  } catch (cause) {
+    throw new KeonError("INVALID_CONFIGURATION", `keond: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * The file named by --config or KEON_CONFIG (which must exist), else the
+ * default file if it exists. Undefined when there is none to read.
+ */
+function readConfigFile(
+  flags: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+  defaultPath: string,
+): { path: string; settings: Record<string, unknown> } | undefined {
+  const fromFlag = flags[CONFIG_FLAG];
+  const fromEnv = env[CONFIG_ENV];
+  const explicit = fromFlag !== undefined ? { path: fromFlag, source: `--${CONFIG_FLAG}` }
+    : fromEnv !== undefined && fromEnv !== "" ? { path: fromEnv, source: CONFIG_ENV }
+    : undefined;
+  const path = explicit?.path ?? defaultPath;
+  const fail = (message: string, cause?: unknown) =>
+    new KeonError("INVALID_CONFIGURATION", `config: ${message}`, { cause, details: { field: "config", source: explicit?.source ?? "default", path } });
+
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && explicit === undefined) return undefined;
+    if (code === "ENOENT") throw fail(`file ${path} (from ${explicit?.source}) does not exist`, cause);
+    throw fail(`cannot read ${path}: ${(cause as Error).message}`, cause);
+  }
+  let document: unknown;
+  try {
+    // YAML 1.2 core schema (the library's default): `yes` stays a string, and a
+    // repeated key is an error rather than a silent override.
+    document = parseYaml(content, { uniqueKeys: true, prettyErrors: true });
+  } catch (cause) {
+    throw fail(`${path} is not valid YAML: ${(cause as Error).message}`, cause);
+  }
+  // An empty file (or one of comments only) sets nothing.
+  if (document === null || document === undefined) return { path, settings: {} };
+  // valibot's strictObject takes an array for an object (its indexes as keys).
+  if (typeof document !== "object" || Array.isArray(document)) {
+    throw configError([{ path: "(top level)", message: withInput("must be a mapping of settings", document), source: path }]);
+  }
+  const parsed = v.safeParse(FILE_SCHEMA, document);
+  if (!parsed.success) {
+    throw configError(parsed.issues.map((issue) => {
+      const keys = (issue.path ?? []).map((p) => String(p.key));
+      const unknownKey = issue.type === "strict_object" && issue.expected === "never";
+      const message = unknownKey ? "unknown setting" : withInput(issue.message, issue.input);
+      return { path: keys.length > 0 ? keys.join(".") : "(top level)", message, source: path };
+    }));
+  }
+  return { path, settings: parsed.output as Record<string, unknown> };
+}
+
+function leafAt(settings: Record<string, unknown>, path: string): Value | undefined {
+  let node: unknown = settings;
+  for (const key of path.split(".")) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return typeof node === "string" || typeof node === "number" ? node : undefined;
+}
+
+function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
+  const str = (path: string) => String(values[path]!.value);
+  const num = (path: string) => Number(values[path]!.value);
+  return {
+    runPath: str("runPath"),
+    socketPath: str("socketPath"),
+    socketGroup: str("socketGroup"),
+    tcpListen: str("tcpListen") === "" ? undefined : parseHostPort(str("tcpListen")),
+    tokenFile: str("tokenFile"),
+    containerdSocket: str("containerdSocket"),
+    containerdNamespaceSuffix: str("namespaceSuffix"),
+    cgroupRoot: str("cgroupRoot"),
+    subnetPool: { ranges: [str("subnetPool.cidr")], blockPrefix: num("subnetPool.prefix") },
+    resyncSchedule: str("resyncSchedule"),
+    stopGraceSeconds: num("stopGraceSeconds"),
+    restartBackoffCapSeconds: num("restartBackoffCapSeconds"),
+    restartStableSeconds: num("restartStableSeconds"),
+    logLevel: str("logLevel"),
+    bootIdPath: str("bootIdPath"),
+  };
+}
+
+/** Rules that involve more than one setting, or the disk. */
+function crossCheck(config: DaemonConfig, values: Record<string, Layered>): void {
+  const issue = (path: string, message: string): SourcedIssue => ({ path, message, source: values[path]!.source });
+  try {
+    parseSubnetPool(config.subnetPool);
+  } catch (err) {
+    if (!(err instanceof KeonError)) throw err;
+    const field = String(err.details?.["field"] ?? "");
+    const path = field === "blockPrefix" ? "subnetPool.prefix" : "subnetPool.cidr";
+    throw configError([issue(path, err.message.replace(/^subnet pool: /, "").replace(/^ranges\[0\]: /, ""))]);
+  }
+  if (config.tcpListen !== undefined && config.tokenFile === "") {
+    // Named after the setting that is missing, sourced where TCP was turned on.
+    throw configError([{ path: "tokenFile", message: "is required because tcpListen is set (TCP clients must present a bearer token)", source: values["tcpListen"]!.source }]);
+  }
+  if (config.tokenFile !== "") {
+    const problem = tokenFileProblem(config.tokenFile);
+    if (problem !== undefined) throw configError([issue("tokenFile", problem)]);
+  }
+}
+
+/** Why the token file is unusable, or undefined when it is fine. Never returns the token. */
+function tokenFileProblem(path: string): string | undefined {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(cause as Error).message}`;
+  }
+  if (!stat.isFile()) return `${path} is not a regular file`;
+  // Anyone who can read the token can drive every container on the host.
+  if ((stat.mode & 0o077) !== 0) {
+    return `${path} is accessible by group or others (mode 0${(stat.mode & 0o777).toString(8)}); chmod 600 it`;
+  }
+  let token: string;
+  try {
+    token = readFileSync(path, "utf8");
+  } catch (cause) {
+    return `cannot read ${path}: ${(cause as Error).message}`;
+  }
+  if (token.trim() === "") return `${path} is empty`;
+  return undefined;
+}
+
+/** `host:port` or `[v6]:port` as Bun.serve's hostname and port; undefined when malformed. */
+function parseHostPort(text: string): { hostname: string; port: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65_535) return undefined;
+  return { hostname: match[1] ?? match[2]!, port };
+}
+
+function cronProblem(input: unknown): string {
+  const error = typeof input === "string" ? validateCronExpression(input).error : undefined;
+  return error?.message ?? "invalid";
 }
