@@ -2,9 +2,10 @@
  * @module
  * Serves the API on a unix socket the way an operator expects: a stale
  * socket left by a crashed keond is removed, a live one is never stolen, and
- * the socket is 0660 and owned by the API group whatever the umask says.
+ * the socket is 0660 and owned by root and the API group whatever the umask
+ * says. The group is created (a system group) when the host lacks it.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { Server } from "bun";
@@ -34,14 +35,80 @@ export async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** groupadd's rule for system group names (Debian NAME_REGEX_SYSTEM); anything else never reaches the command line. */
+const GROUP_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const GROUPADD_TIMEOUT_MS = 10_000;
+/** groupadd's exit status when the name is taken: another process created it between our read and our call. */
+const GROUPADD_NAME_IN_USE = 9;
+
+/**
+ * The gid of `name` in /etc/group, undefined when it has none. Only the
+ * local file counts: the group keond creates lives there, and a socket
+ * group that exists only in LDAP would vanish with the network.
+ */
+export function localGroupId(name: string, groupFile = "/etc/group"): number | undefined {
+  for (const line of readFileSync(groupFile, "utf8").split("\n")) {
+    const [groupName, , gid] = line.split(":");
+    if (groupName === name && gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+  }
+  return undefined;
+}
+
+/**
+ * groupadd (shadow 4.13) checks that a name is free before it takes its lock,
+ * so two concurrent calls can both go ahead; calls within this process share
+ * one attempt per name.
+ */
+const pendingGroups = new Map<string, Promise<number>>();
+
+/** The gid of `name`, creating it as a system group with groupadd when absent. Idempotent. */
+export function ensureGroup(name: string): Promise<number> {
+  const pending = pendingGroups.get(name);
+  if (pending !== undefined) return pending;
+  const attempt = createGroupIfAbsent(name).finally(() => pendingGroups.delete(name));
+  pendingGroups.set(name, attempt);
+  return attempt;
+}
+
+async function createGroupIfAbsent(name: string): Promise<number> {
+  if (!GROUP_NAME.test(name)) {
+    throw new KeonError("INVALID_CONFIGURATION", `socket group '${name}' is not a valid group name`, { details: { field: "socketGroup" } });
+  }
+  const existing = localGroupId(name);
+  if (existing !== undefined) return existing;
+  const child = Bun.spawn(["groupadd", "--system", name], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    timeout: GROUPADD_TIMEOUT_MS,
+    killSignal: "SIGKILL",
+    // keond under systemd may have a minimal PATH; groupadd lives in /usr/sbin.
+    env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  const [exitCode, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  const created = localGroupId(name);
+  if (created !== undefined && (exitCode === 0 || exitCode === GROUPADD_NAME_IN_USE)) return created;
+  const how = child.signalCode !== null ? `was killed by ${child.signalCode} (timeout ${GROUPADD_TIMEOUT_MS} ms)` : `exited ${exitCode}`;
+  throw new KeonError("COMMAND_FAILED", `groupadd --system ${name} ${how}${stderr.trim() ? `: ${stderr.trim()}` : ""}`, {
+    details: { command: "groupadd", args: ["--system", name], exitCode, stderr: stderr.trim() },
+  });
+}
+
 export interface UnixListenOptions {
   path: string;
-  /** Numeric gid that may use the socket; undefined leaves root's group. */
-  gid?: number;
+  /**
+   * Group whose members may use the socket (root:<group>, 0660); created as a
+   * system group when absent. Undefined or empty leaves root's group.
+   */
+  group?: string | undefined;
+  /** Numeric gid instead of a group name; `group` wins when both are given. */
+  gid?: number | undefined;
   fetch: (request: Request) => Response | Promise<Response>;
 }
 
 export async function listenUnix(options: UnixListenOptions): Promise<Server<undefined>> {
+  // Before binding: a group that cannot be had must not leave a socket behind.
+  const gid = options.group ? await ensureGroup(options.group) : options.gid;
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(options.path);
   // Bun's default 10 s idle timeout would cut SSE and log-follow streams.
@@ -49,8 +116,13 @@ export async function listenUnix(options: UnixListenOptions): Promise<Server<und
   // runtime applies it to unix sockets too, hence the widened options type.
   const serveOptions = { unix: options.path, fetch: options.fetch, idleTimeout: 0 };
   const server = Bun.serve(serveOptions as unknown as Bun.Serve.Options<undefined>);
-  // The socket's mode follows the umask at bind time; set it explicitly.
-  chmodSync(options.path, 0o660);
-  if (options.gid !== undefined) chownSync(options.path, 0, options.gid);
+  try {
+    // The socket's mode follows the umask at bind time; set it explicitly.
+    chmodSync(options.path, 0o660);
+    if (gid !== undefined) chownSync(options.path, 0, gid);
+  } catch (cause) {
+    void server.stop(true);
+    throw new KeonError("INVALID_CONFIGURATION", `cannot set owner and mode of ${options.path}: ${(cause as Error).message}`, { cause });
+  }
   return server;
 }
