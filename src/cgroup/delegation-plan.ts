@@ -150,6 +150,21 @@ export function levelsBetween(cgroupRoot: string, cgroupPath: string): string[] 
 }
 
 /**
+ * Throws UNSUPPORTED when `wanted` cannot be had on a host of `mode`: a nested
+ * cgroup runtime needs a cgroup2 hierarchy to hand over, and a pure v1 host
+ * has none. Exported so that a cell start can refuse before it creates
+ * anything, not only when it reaches its cgroup.
+ */
+export function refuseUnsupportedWant(mode: CgroupMode, wanted: DelegationWant): void {
+  if (mode !== "v1" || wanted !== "all") return;
+  throw new KeonError(
+    "UNSUPPORTED",
+    "spec.nestedCgroupRuntime needs a cgroup2 hierarchy, and this host has only cgroup v1: an inner runtime could not create or control cgroups. Set spec.nestedCgroupRuntime to false, or run the cell on a cgroup v2 (or hybrid) host.",
+    { details: { field: "spec.nestedCgroupRuntime", mode, reason: "nested-cgroup-runtime-needs-cgroup2" } },
+  );
+}
+
+/**
  * The ordered writes that create `levels` and delegate the wanted controllers
  * down to the last one. Throws UNSUPPORTED, before anything is created, for a
  * nested cgroup runtime on a host without cgroup2.
@@ -160,14 +175,8 @@ export function planDelegation(input: DelegationPlanInput): DelegationPlan {
   const anchor = levels[0] === undefined ? "" : parentLevel(levels[0]);
   const sets = delegationSets(input);
 
+  refuseUnsupportedWant(input.mode, input.wanted);
   if (input.mode === "v1") {
-    if (input.wanted === "all") {
-      throw new KeonError(
-        "UNSUPPORTED",
-        "nestedCgroupRuntime needs a cgroup2 hierarchy, and this host has only cgroup v1: an inner runtime could not create or control cgroups. Run the cell without nestedCgroupRuntime, or use a cgroup v2 (or hybrid) host.",
-        { details: { mode: input.mode, reason: "nested-cgroup-runtime-needs-cgroup2" } },
-      );
-    }
     // runc creates the per-controller v1 directories itself from cgroupsPath; there is no v2 tree to shape.
     return { mode: input.mode, levels, anchor, writes: [], ...sets };
   }

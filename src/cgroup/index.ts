@@ -12,7 +12,7 @@ export {
   type CgroupHost, type CgroupMode, type CgroupMount, type DetectOptions, type V1Hierarchy,
 } from "./detect.ts";
 export {
-  delegationSets, levelsBetween, parentLevel, planDelegation,
+  delegationSets, levelsBetween, parentLevel, planDelegation, refuseUnsupportedWant,
   type CgroupWrite, type DelegationPlan, type DelegationPlanInput, type DelegationSets, type DelegationSetsInput,
   type DelegationWant, type NotDelegated,
 } from "./delegation-plan.ts";
@@ -22,4 +22,4 @@ export {
   type AppliedDelegation, type AppliedLevel, type CgroupTarget,
 } from "./apply.ts";
 export { removeCellCgroups, removeLevels, type RemoveOptions } from "./remove.ts";
-export { cgroupReport, type CgroupReport, type CgroupReportInput } from "./report.ts";
+export { cgroupReport, type CgroupReport, type CgroupReportInput, type InnerRuntimeControllers } from "./report.ts";

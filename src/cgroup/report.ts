@@ -2,11 +2,13 @@
  * @module
  * The cgroup part of `keon status`, as a pure function of what detection and
  * the kernel showed: the mode, the host root's controllers, what Keon's root
- * delegates, what ordinary and nested cells get, and plain hints when
- * delegation is incomplete. Nothing is faked: a degraded host says so.
+ * delegates, what ordinary and nested cells get, which controllers an inner
+ * runtime can and cannot use, and plain hints when delegation is incomplete.
+ * Nothing is faked: a degraded host says so. runtime/host-status.ts reads the
+ * kernel files this takes.
  */
 import { RESOURCE_CONTROLLERS } from "./controllers.ts";
-import { delegationSets, type DelegationSets } from "./delegation-plan.ts";
+import { delegationSets, type DelegationSets, type NotDelegated } from "./delegation-plan.ts";
 import type { CgroupHost, CgroupMode } from "./detect.ts";
 
 export interface CgroupReportInput {
@@ -15,6 +17,21 @@ export interface CgroupReportInput {
   keonRoot: string;
   /** The kernel's `cgroup.subtree_control` of Keon's root; undefined when it does not exist (yet) or there is no cgroup2. */
   keonRootSubtree: string[] | undefined;
+  /**
+   * The kernel's `cgroup.controllers` of the parent of Keon's root when that
+   * parent is not the hierarchy root (keond's own unit cgroup, say): what it
+   * can hand on at all. Undefined: the hierarchy root, which offers every
+   * host controller.
+   */
+  anchorControllers?: string[] | undefined;
+}
+
+/** Said plainly for status: what a nestedCgroupRuntime cell's inner runtime gets in its cgroup2 tree. */
+export interface InnerRuntimeControllers {
+  /** Controllers an inner runtime can enable in its own cgroup2 tree; empty on a pure v1 host. */
+  canUse: string[];
+  /** Controllers the host has (on cgroup2 or v1) that it cannot use, each with why. */
+  cannotUse: NotDelegated[];
 }
 
 export interface CgroupReport {
@@ -29,6 +46,7 @@ export interface CgroupReport {
   ordinaryCells: DelegationSets;
   /** What an inner runtime in a nestedCgroupRuntime cell can use; unsupported on a pure v1 host. */
   nestedCells: DelegationSets & { supported: boolean };
+  innerRuntime: InnerRuntimeControllers;
   hints: string[];
 }
 
@@ -37,8 +55,10 @@ const list = (names: readonly string[]): string => (names.length === 0 ? "none" 
 export function cgroupReport(input: CgroupReportInput): CgroupReport {
   const { host, keonRoot } = input;
   const common = { mode: host.mode, hostControllers: host.hostControllers, v1Controllers: host.v1Controllers };
-  const ordinaryCells = delegationSets({ ...common, wanted: "resources" });
-  const nestedCells = { ...delegationSets({ ...common, wanted: "all" }), supported: host.mode !== "v1" };
+  const anchor = { anchorControllers: input.anchorControllers };
+  const ordinaryCells = delegationSets({ ...common, ...anchor, wanted: "resources" });
+  const nestedCells = { ...delegationSets({ ...common, ...anchor, wanted: "all" }), supported: host.mode !== "v1" };
+  const innerRuntime = { canUse: nestedCells.delegated, cannotUse: nestedCells.notDelegated };
   const keonRootDelegates = input.keonRootSubtree ?? [];
   const hints: string[] = [];
 
@@ -58,6 +78,13 @@ export function cgroupReport(input: CgroupReportInput): CgroupReport {
   }
 
   if (host.mode !== "v1") {
+    const anchorControllers = input.anchorControllers;
+    const withheld = anchorControllers === undefined ? [] : host.hostControllers.filter((c) => !anchorControllers.includes(c));
+    if (withheld.length > 0) {
+      hints.push(
+        `the parent of Keon's cgroup root ${keonRoot} does not offer ${list(withheld)} of the host's controllers, so no cell (nested or not) can get ${withheld.length === 1 ? "it" : "them"}: keond was likely started without Delegate=yes; set Delegate=yes in keond.service.`,
+      );
+    }
     if (input.keonRootSubtree === undefined) {
       hints.push(`Keon's cgroup root ${keonRoot} does not exist yet: it is created with the first realm.`);
     } else {
@@ -87,6 +114,7 @@ export function cgroupReport(input: CgroupReportInput): CgroupReport {
     keonRootDelegates,
     ordinaryCells,
     nestedCells,
+    innerRuntime,
     hints,
   };
 }

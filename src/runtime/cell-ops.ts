@@ -15,7 +15,7 @@ import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writ
 import { purgeCellRemains } from "./cell-purge.ts";
 import { cellStatusOf, type CellRuntimeStatus } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensureCgroupLevel, observeCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
+import { ensureCgroupLevel, observeCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
 import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
@@ -46,6 +46,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
   const begun = performance.now();
   refuseUnenforcedEgress(target.space);
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  refuseUnsupportedCgroups(ctx, layout);
   const { scope } = layout;
   const runPath = ctx.config.runPath;
   const client = ctx.containerd.withNamespace(target.namespace);
@@ -75,7 +76,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     if (await ensureContainerRecord(client, root, keonLabels(layout, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
     const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
-      ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId) }),
+      ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
     });
     if (rootStarted) {
       undo.push(() => stopTask(client, rootCid, 0));
@@ -101,7 +102,9 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       const cid = containerdIdOf(scope, container.id);
       const built = await buildContainer(ctx, target, layout, container, rootPid);
       if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
-      const { started } = await startTask(client, cid, { withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id) });
+      const { started } = await startTask(client, cid, {
+        withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id), afterCreate: processLeafAdoption(ctx, layout, container),
+      });
       if (started) undo.push(() => stopTask(client, cid, 0));
     }
     const status = await cellStatusOf(ctx, target.namespace, layout, cgroup);

@@ -10,6 +10,7 @@ import type { ContainerSpec } from "../model/schema/container.ts";
 import { readCellRecord, refreshSpaceHosts, writeCellRecord } from "./cell-etc.ts";
 import { observeContainer, type ContainerRuntimeStatus } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
+import { processLeafAdoption } from "./cgroup-levels.ts";
 import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
 import { containerEtcDirOf, containerLogPathOf, containerSecretsDirOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
@@ -67,7 +68,9 @@ export async function startCellContainer(ctx: RuntimeContext, target: CellTarget
   ensureEtc(ctx, layout, container);
   const created = await ensureContainerRecord(client, built, keonLabels(layout, containerId));
   try {
-    await startTask(client, built.containerdId, { withSnapshot: true, logFile: containerLogPathOf(ctx.config.runPath, layout.scope, containerId) });
+    await startTask(client, built.containerdId, {
+      withSnapshot: true, logFile: containerLogPathOf(ctx.config.runPath, layout.scope, containerId), afterCreate: processLeafAdoption(ctx, layout, container),
+    });
   } catch (error) {
     if (created) await removeContainerRecord(client, built.containerdId).catch(() => undefined);
     throw error;

@@ -43,7 +43,12 @@ export async function observeTask(client: ContainerdClient, id: string): Promise
 export async function startTask(
   client: ContainerdClient,
   id: string,
-  options: { logFile?: string; withSnapshot: boolean },
+  options: {
+    logFile?: string;
+    withSnapshot: boolean;
+    /** Runs between create and start, while the init is parked in `runc init` (a nested cell's process-leaf adoption). */
+    afterCreate?: ((pid: number) => Promise<void>) | undefined;
+  },
 ): Promise<{ pid: number; started: boolean }> {
   const existing = await observeTask(client, id);
   if (existing.status === "RUNNING" && existing.pid !== undefined) return { pid: existing.pid, started: false };
@@ -51,9 +56,10 @@ export async function startTask(
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
   const created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
   try {
+    await options.afterCreate?.(created.pid);
     await client.tasks.start(id);
   } catch (error) {
-    // The start's own failure is what the caller must see; a task that cannot even be killed shows up in the next refresh.
+    // The start's (or afterCreate's) own failure is what the caller must see; a task that cannot even be killed shows up in the next refresh.
     await stopTask(client, id, 0).catch(() => undefined);
     throw error;
   }
