@@ -20,7 +20,14 @@
  *   controllers on `<cell>/<containerId>`. Inside, the init sees itself in
  *   `/_payload`, and `/` is free to get siblings such as docker's or systemd's.
  *   The leaf's name holds `_`, which resource names refuse, so it can never
- *   collide with a container id.
+ *   collide with a container id. The runtime does this through startTask's
+ *   `afterCreate` (runtime/cgroup-levels.ts processLeafAdoption), so every
+ *   task creation of such a container, restarts included, gets it.
+ * - Known limit on hybrid hosts (runc 1.1.5): `runc exec` writes the new pid
+ *   into `<cell>/<containerId>/cgroup.procs` of every hierarchy; on the
+ *   unified one that cgroup enables controllers, the kernel answers EBUSY, and
+ *   runc's fallback (join the init's cgroup) exists only on pure v2 hosts. So
+ *   exec into such a container fails there; on v2 it lands beside the init.
  */
 import { containerCgroupPathOf, type CgroupScope } from "../model/names.ts";
 

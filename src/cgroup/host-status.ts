@@ -2,16 +2,17 @@
  * @module
  * The cgroup part of `keon status`, as the API serves it: detection's facts
  * plus what the kernel shows around Keon's cgroup root, turned into
- * cgroup/report.ts's plain, JSON-serialisable report. It only reads: a status
- * query must not create the root it reports on.
+ * report.ts's plain, JSON-serialisable report. The API calls it with the
+ * daemon's detected host and configured cgroup root. It only reads: a
+ * status query must not create the root it reports on.
  */
-import { readAvailableControllers, readSubtreeControllers, type CgroupTarget } from "../cgroup/apply.ts";
-import { relativeCgroupPath } from "../cgroup/container-layout.ts";
-import { parentLevel } from "../cgroup/delegation-plan.ts";
-import type { CgroupHost } from "../cgroup/detect.ts";
-import { cgroupReport, type CgroupReport } from "../cgroup/report.ts";
 import { isKeonError } from "../model/errors.ts";
 import { normalizeCgroupRoot } from "../model/names.ts";
+import { readAvailableControllers, readSubtreeControllers, type CgroupTarget } from "./apply.ts";
+import { relativeCgroupPath } from "./container-layout.ts";
+import { parentLevel } from "./delegation-plan.ts";
+import type { CgroupHost } from "./detect.ts";
+import { cgroupReport, type CgroupReport } from "./report.ts";
 
 /** A controller list read from the kernel, or undefined when the cgroup does not exist (yet). */
 async function listOrAbsent(read: () => Promise<string[]>): Promise<string[] | undefined> {

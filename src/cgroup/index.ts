@@ -22,4 +22,5 @@ export {
   type AppliedDelegation, type AppliedLevel, type CgroupTarget,
 } from "./apply.ts";
 export { removeCellCgroups, removeLevels, type RemoveOptions } from "./remove.ts";
+export { hostCgroupStatus } from "./host-status.ts";
 export { cgroupReport, type CgroupReport, type CgroupReportInput, type InnerRuntimeControllers } from "./report.ts";

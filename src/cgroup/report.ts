@@ -75,6 +75,11 @@ export function cgroupReport(input: CgroupReportInput): CgroupReport {
         `${list(onV1)} ${onV1.length === 1 ? "is" : "are"} on cgroup v1: resource limits apply through v1 per-controller placement; an inner runtime can only use: ${list(nestedCells.delegated)}.`,
       );
     }
+    // Seen with runc 1.1.5: exec writes its pid into the container's unified cgroup, which a nested container's
+    // cgroup never accepts (it enables controllers for its leaf); runc's fallback to the init's cgroup is v2-only.
+    hints.push(
+      "hybrid host: exec into a container of a nestedCgroupRuntime cell fails (runc: 'error adding pid to cgroups: ... device or resource busy'), because runc joins an exec to the init's cgroup only on a pure cgroup v2 host; read such containers through their logs or attach.",
+    );
   }
 
   if (host.mode !== "v1") {

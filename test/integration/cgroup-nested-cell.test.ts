@@ -9,14 +9,14 @@
  * with the kernel, and the teardown proves no cgroup, mount or shim is left.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseControllerList } from "../../src/cgroup/controllers.ts";
 import { detectCgroupHost, type CgroupHost } from "../../src/cgroup/detect.ts";
+import { hostCgroupStatus } from "../../src/cgroup/host-status.ts";
 import { isKeonError, KeonError } from "../../src/model/errors.ts";
 import { deleteCell, refreshCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
 import { containerdIdOf } from "../../src/runtime/cell-target.ts";
-import { hostCgroupStatus } from "../../src/runtime/host-status.ts";
 import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { ensureSpace } from "../../src/runtime/space-ops.ts";
 import { ensureStack } from "../../src/runtime/stack-ops.ts";
@@ -46,6 +46,8 @@ const ready = cgroup2Ready();
  * namespace root and in `inner` (so `inner/leaf` gets it), print what it
  * sees, then stay. Each step fails the script (set -e) and prints `failed`.
  */
+const HOSTCG_SCRIPT = "echo \"self=$(grep ^0:: /proc/self/cgroup)\"; echo \"mount=$(grep ' /sys/fs/cgroup ' /proc/mounts)\"; echo done; exec sleep 3600";
+
 const INNER_SCRIPT = [
   "trap 'echo failed' EXIT",
   "set -e",
@@ -76,6 +78,13 @@ describe.skipIf(!ready)(SUITE, () => {
   let unified: string;
   let scratch: string;
   const realmName = () => env.realm.metadata.name;
+  /** A nestedCgroupRuntime cell in space `nest`, stack `st`. */
+  const nestedTarget = (name: string, containers: unknown[]) => {
+    const cell = cellDoc(realmName(), "nest", "st", name, containers);
+    (cell.spec as { nestedCgroupRuntime?: boolean }).nestedCgroupRuntime = true;
+    return { cell, space: spaceDoc(realmName(), "nest"), namespace: env.namespace };
+  };
+  const DIND = () => nestedTarget("dind", [shContainer("inner", INNER_SCRIPT), shContainer("hostcg", HOSTCG_SCRIPT, { hostCgroup: true })]);
   const kernelList = (cgroupPath: string, file: "cgroup.subtree_control" | "cgroup.controllers" | "cgroup.procs") =>
     parseControllerList(readFileSync(join(unified, cgroupPath, file), "utf8"));
   const unifiedCgroupOfPid = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"))?.slice(3);
@@ -113,15 +122,9 @@ describe.skipIf(!ready)(SUITE, () => {
   });
 
   test("inside: private cgroup ns, writable cgroup2 at /sys/fs/cgroup, starts in _payload, makes a child, moves into it, enables a delegated controller; the host sees the same; status equals the kernel", async () => {
-    const space = spaceDoc(realmName(), "nest");
-    await ensureSpace(env.ctx, space);
+    await ensureSpace(env.ctx, spaceDoc(realmName(), "nest"));
     await ensureStack(env.ctx, { realm: realmName(), space: "nest", stack: "st" });
-    const cell = cellDoc(realmName(), "nest", "st", "dind", [
-      shContainer("inner", INNER_SCRIPT),
-      shContainer("hostcg", "echo \"self=$(grep ^0:: /proc/self/cgroup)\"; echo \"mount=$(grep ' /sys/fs/cgroup ' /proc/mounts)\"; echo done; exec sleep 3600", { hostCgroup: true }),
-    ]);
-    (cell.spec as { nestedCgroupRuntime?: boolean }).nestedCgroupRuntime = true;
-    const target = { cell, space, namespace: env.namespace };
+    const target = DIND();
     const status = await startCell(env.ctx, target);
     expect(status.state).toBe("Ready");
 
@@ -183,18 +186,22 @@ describe.skipIf(!ready)(SUITE, () => {
 
     // keon status on this host says what an inner runtime can and cannot use, read from the kernel.
     const report = await hostCgroupStatus(host, env.ctx.config.cgroupRoot);
+    console.info(`${SUITE}: hostCgroupStatus: ${JSON.stringify(report)}`);
+    expect(report.mode).toBe(host.mode);
     expect(report.keonRootDelegates).toEqual(kernelList(env.ctx.config.cgroupRoot, "cgroup.subtree_control"));
+    expect(report.keonRootDelegates).toEqual(host.hostControllers);
     expect(report.innerRuntime.canUse).toEqual(host.hostControllers);
+    expect(report.innerRuntime.cannotUse.map((n) => n.controller)).toEqual(status.notDelegated.map((n) => n.controller));
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   }, 120_000);
 
   test("stop and start again: runc recreates the container cgroup, the new init is adopted again, the inner script runs again", async () => {
-    const space = spaceDoc(realmName(), "nest");
-    const cell = cellDoc(realmName(), "nest", "st", "dind", [shContainer("inner", INNER_SCRIPT)]);
-    (cell.spec as { nestedCgroupRuntime?: boolean }).nestedCgroupRuntime = true;
-    const target = { cell, space, namespace: env.namespace };
+    const target = DIND();
     const logPath = join(env.runPath, "cells", realmName(), "nest/st/dind/inner.log");
-    await stopCell(env.ctx, target, { graceMs: 0 });
+    const stopped = await stopCell(env.ctx, target, { graceMs: 0 });
+    // runc removed the container's unified cgroup with the inner runtime's tree (it removes sub-cgroups first).
+    expect(existsSync(join(unified, stopped.cgroupPath, "inner"))).toBe(false);
+    expect(kernelList(stopped.cgroupPath, "cgroup.subtree_control")).toEqual(host.hostControllers);
     rmSync(logPath, { force: true });
     const status = await startCell(env.ctx, target);
     expect(status.state).toBe("Ready");
@@ -221,11 +228,8 @@ describe.skipIf(!ready)(SUITE, () => {
 
   test("on a pure v1 host (described to the runtime as one) the start is refused naming spec.nestedCgroupRuntime, and nothing is created", async () => {
     const v1Host: CgroupHost = { ...host, mode: "v1", unifiedMount: undefined, hostControllers: [], self: { unifiedPath: undefined, controllers: undefined } };
-    const ctx = createRuntimeContext({ config: { ...env.ctx.config, catatonit: env.ctx.config.catatonit }, containerd: env.ctx.containerd, hostFacts: env.ctx.hostFacts, cgroupHost: v1Host });
-    const space = spaceDoc(realmName(), "nest");
-    const cell = cellDoc(realmName(), "nest", "st", "refused", [shContainer("x", "sleep 3600")]);
-    (cell.spec as { nestedCgroupRuntime?: boolean }).nestedCgroupRuntime = true;
-    const error = await startCell(ctx, { cell, space, namespace: env.namespace }).then(() => undefined, (e: unknown) => e);
+    const ctx = createRuntimeContext({ config: env.ctx.config, containerd: env.ctx.containerd, hostFacts: env.ctx.hostFacts, cgroupHost: v1Host });
+    const error = await startCell(ctx, nestedTarget("refused", [shContainer("x", "sleep 3600")])).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(KeonError);
     expect(isKeonError(error, "UNSUPPORTED")).toBe(true);
     expect((error as KeonError).message).toContain("spec.nestedCgroupRuntime");
@@ -237,10 +241,7 @@ describe.skipIf(!ready)(SUITE, () => {
   });
 
   test("exec into a running nested container: on v2 runc falls back to the init's cgroup; on a hybrid host runc 1.1 has no fallback and refuses (EBUSY)", async () => {
-    const space = spaceDoc(realmName(), "nest");
-    const cell = cellDoc(realmName(), "nest", "st", "exec", [shContainer("inner", INNER_SCRIPT)]);
-    (cell.spec as { nestedCgroupRuntime?: boolean }).nestedCgroupRuntime = true;
-    const target = { cell, space, namespace: env.namespace };
+    const target = nestedTarget("exec", [shContainer("inner", INNER_SCRIPT)]);
     const status = await startCell(env.ctx, target);
     await logOnceDone("exec", "inner");
     const client = env.cd.client.withNamespace(env.namespace);
@@ -266,5 +267,5 @@ describe.skipIf(!ready)(SUITE, () => {
 });
 
 function readlinkNs(pid: number): string {
-  return require("node:fs").readlinkSync(`/proc/${pid}/ns/cgroup`) as string;
+  return readlinkSync(`/proc/${pid}/ns/cgroup`);
 }

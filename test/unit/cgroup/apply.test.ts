@@ -5,7 +5,7 @@ import { adoptIntoProcessLeaf, applyDelegationPlan, readAvailableControllers, re
 import { containerCgroupLayout } from "../../../src/cgroup/container-layout.ts";
 import { planDelegation, type DelegationPlanInput } from "../../../src/cgroup/delegation-plan.ts";
 import { isKeonError, KeonError } from "../../../src/model/errors.ts";
-import { FakeCgroupFs } from "./fake-cgroupfs.ts";
+import { FakeCgroupFs, type FakeOp } from "./fake-cgroupfs.ts";
 
 const FULL_V2 = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"];
 const LEVELS = ["keon", "keon/r", "keon/r/s", "keon/r/s/t", "keon/r/s/t/c"];
@@ -59,6 +59,17 @@ describe("applyDelegationPlan", () => {
     // The cell's containers (children) receive the controllers.
     fake.mkdir(join(fake.root, "keon/r/s/t/c/app"));
     expect(await readAvailableControllers("/keon/r/s/t/c/app", { root: fake.root, fs: fake })).toEqual(["cpu", "io", "memory", "pids"]);
+  });
+
+  test("the kernel sees the writes in plan order: the anchor's enable, then each level's mkdir and enable, parent before child", async () => {
+    for (const [mode, host] of [["v2", FULL_V2], ["v2", ["cpu", "memory", "pids"]], ["hybrid", ["hugetlb"]]] as const) {
+      const fake = fakeHost(host);
+      await applyDelegationPlan(plan({ mode, hostControllers: host, wanted: "all" }), { root: fake.root, fs: fake });
+      const enable = (path: string) => host.map((controller): FakeOp => ({ op: "enable", path, controller }));
+      const expected: FakeOp[] = [...enable(""), ...LEVELS.flatMap((path): FakeOp[] => [{ op: "mkdir", path }, ...enable(path)])];
+      expect(fake.log).toEqual(expected);
+      expect(fake.enablesBeforeParent()).toEqual([]);
+    }
   });
 
   test("the emulator would have refused a bottom-up order, so the order checked is real", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { delegationSets, levelsBetween, planDelegation, type CgroupWrite, type DelegationPlanInput } from "../../../src/cgroup/delegation-plan.ts";
+import { delegationSets, levelsBetween, planDelegation, refuseUnsupportedWant, type CgroupWrite, type DelegationPlanInput } from "../../../src/cgroup/delegation-plan.ts";
 import { isKeonError } from "../../../src/model/errors.ts";
 
 const FULL_V2 = ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"];
@@ -76,6 +76,29 @@ describe("planDelegation on cgroup v2", () => {
     for (const [, controllers] of enables(p.writes)) expect(controllers).not.toContain("io");
   });
 
+  test("host without io, nested cell: every controller the host has, io neither written nor owed", () => {
+    const noIo = ["cpuset", "cpu", "memory", "hugetlb", "pids", "rdma", "misc"];
+    const p = plan({ hostControllers: noIo, wanted: "all" });
+    expect(p.delegated).toEqual(noIo);
+    expect(p.notDelegated).toEqual([]);
+    for (const [, controllers] of enables(p.writes)) expect(controllers).toEqual(noIo);
+    expectTopDown(p.writes, p.anchor);
+  });
+
+  test("partial host, nested cell below a Delegate=yes anchor: only what the anchor offers, the rest named with the hint", () => {
+    const p = planDelegation({
+      mode: "v2",
+      hostControllers: FULL_V2,
+      anchorControllers: ["cpu", "memory", "pids"],
+      levels: ["system.slice/keond.service/keon", "system.slice/keond.service/keon/c"],
+      wanted: "all",
+    });
+    expect(p.delegated).toEqual(["cpu", "memory", "pids"]);
+    expect(p.notDelegated.map((n) => n.controller)).toEqual(["cpuset", "io", "hugetlb", "rdma", "misc"]);
+    for (const n of p.notDelegated) expect(n.reason).toContain("Delegate=yes");
+    expect(enables(p.writes).map(([path]) => path)).toEqual(["system.slice/keond.service", "system.slice/keond.service/keon", "system.slice/keond.service/keon/c"]);
+  });
+
   test("host root order is irrelevant: the set is given in kernel order", () => {
     expect(plan({ hostControllers: ["pids", "memory", "io", "cpu"] }).delegated).toEqual(["cpu", "io", "memory", "pids"]);
   });
@@ -149,7 +172,15 @@ describe("planDelegation on a pure v1 host", () => {
       caught = error;
     }
     expect(isKeonError(caught, "UNSUPPORTED")).toBe(true);
-    expect((caught as Error).message).toContain("nestedCgroupRuntime needs a cgroup2 hierarchy");
+    expect((caught as Error).message).toContain("spec.nestedCgroupRuntime needs a cgroup2 hierarchy");
+    expect((caught as { details?: Record<string, unknown> }).details).toMatchObject({ field: "spec.nestedCgroupRuntime", mode: "v1" });
+  });
+
+  test("refuseUnsupportedWant: the check a cell start makes before it creates anything", () => {
+    expect(() => refuseUnsupportedWant("v1", "all")).toThrow(/spec\.nestedCgroupRuntime/);
+    for (const [mode, wanted] of [["v1", "resources"], ["hybrid", "all"], ["v2", "all"], ["hybrid", "resources"]] as const) {
+      expect(() => refuseUnsupportedWant(mode, wanted)).not.toThrow();
+    }
   });
 
   test("an ordinary cell plans no cgroup2 writes and says every resource controller is runc's v1 placement", () => {

@@ -23,6 +23,23 @@ describe("cgroupReport", () => {
     expect(report.keonRootDelegates).toEqual(["cpu", "io", "memory", "pids"]);
     expect(report.ordinaryCells.delegated).toEqual(["cpu", "io", "memory", "pids"]);
     expect(report.nestedCells).toMatchObject({ supported: true, notDelegated: [] });
+    expect(report.innerRuntime).toEqual({ canUse: ["cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"], cannotUse: [] });
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+  });
+
+  test("a parent of Keon's root that withholds controllers (no Delegate=yes) limits every cell and says so", () => {
+    const report = cgroupReport({
+      host: host({}),
+      keonRoot: "/system.slice/keond.service/keon",
+      keonRootSubtree: ["memory", "pids"],
+      anchorControllers: ["memory", "pids"],
+    });
+    expect(report.innerRuntime.canUse).toEqual(["memory", "pids"]);
+    expect(report.innerRuntime.cannotUse.map((n) => n.controller)).toEqual(["cpuset", "cpu", "io", "hugetlb", "rdma", "misc"]);
+    expect(report.ordinaryCells.delegated).toEqual(["memory", "pids"]);
+    expect(report.hints).toEqual([
+      "the parent of Keon's cgroup root /system.slice/keond.service/keon does not offer cpuset, cpu, io, hugetlb, rdma, misc of the host's controllers, so no cell (nested or not) can get them: keond was likely started without Delegate=yes; set Delegate=yes in keond.service.",
+    ]);
   });
 
   test("keond without Delegate=yes and an incomplete Keon root are both pointed out", () => {
@@ -51,7 +68,11 @@ describe("cgroupReport", () => {
     });
     expect(report.hints).toEqual([
       "cpu, memory, io, pids are on cgroup v1: resource limits apply through v1 per-controller placement; an inner runtime can only use: hugetlb.",
+      "hybrid host: exec into a container of a nestedCgroupRuntime cell fails (runc: 'error adding pid to cgroups: ... device or resource busy'), because runc joins an exec to the init's cgroup only on a pure cgroup v2 host; read such containers through their logs or attach.",
     ]);
+    expect(report.innerRuntime.canUse).toEqual(["hugetlb"]);
+    expect(report.innerRuntime.cannotUse.map((n) => n.controller)).toEqual(V1_SET);
+    expect(report.innerRuntime.cannotUse.find((n) => n.controller === "cpu")?.reason).toBe("cpu: only on cgroup v1 on this hybrid host; an inner runtime cannot use it");
     expect(report.keonRootDelegates).toEqual(["hugetlb"]);
     expect(report.nestedCells.delegated).toEqual(["hugetlb"]);
     expect(report.nestedCells.notDelegated.map((n) => n.controller)).toEqual(V1_SET);
@@ -65,6 +86,8 @@ describe("cgroupReport", () => {
       keonRootSubtree: undefined,
     });
     expect(report.nestedCells.supported).toBe(false);
+    expect(report.innerRuntime.canUse).toEqual([]);
+    expect(report.innerRuntime.cannotUse.map((n) => n.controller)).toEqual(V1_SET);
     expect(report.hints).toEqual([
       "cgroup v1 host (no cgroup2 hierarchy): resource limits apply through runc's per-controller v1 placement; cells with nestedCgroupRuntime are refused.",
     ]);

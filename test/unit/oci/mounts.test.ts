@@ -43,6 +43,23 @@ describe("nested cgroup runtime", () => {
     expect(at(spec, "/sys/fs/cgroup")?.type).toBe("cgroup");
     expect(at(spec, "/sys/fs/cgroup")?.options).toContain("ro");
   });
+  test("the same for a privileged container, a read-only root and the cell's own root container", () => {
+    for (const [extra, c] of [
+      [{ privileged: true }, ctx({ nestedCgroupRuntime: true })],
+      [{ readOnlyRootFilesystem: true }, ctx({ nestedCgroupRuntime: true })],
+      [{}, ctx({ nestedCgroupRuntime: true, rootTaskPid: undefined })],
+    ] as const) {
+      const spec = build(extra, c);
+      expect(at(spec, "/sys/fs/cgroup")).toEqual({
+        destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup", options: ["rw", "nosuid", "noexec", "nodev"],
+      });
+      expect(spec.linux.namespaces).toContainEqual({ type: "cgroup" });
+    }
+  });
+  test("the cgroup2 mount comes after /sys, which it is mounted on", () => {
+    const destinations = build({}, ctx({ nestedCgroupRuntime: true })).mounts.map((m) => m.destination);
+    expect(destinations.indexOf("/sys")).toBeLessThan(destinations.indexOf("/sys/fs/cgroup"));
+  });
 });
 
 describe("hosts, hostname and resolv.conf", () => {

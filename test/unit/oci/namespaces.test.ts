@@ -39,8 +39,14 @@ describe("namespaces and hostname", () => {
     expect(build({ hostPID: true }).linux.namespaces.some((n) => n.type === "pid")).toBe(false);
   });
 
-  test("hostCgroup: no cgroup namespace", () => {
+  test("hostCgroup: no cgroup namespace, in a nestedCgroupRuntime cell too", () => {
     expect(build({ hostCgroup: true }).linux.namespaces.some((n) => n.type === "cgroup")).toBe(false);
+    expect(build({ hostCgroup: true }, ctx({ nestedCgroupRuntime: true })).linux.namespaces.some((n) => n.type === "cgroup")).toBe(false);
+  });
+
+  test("a nested cell's container owns a private cgroup namespace (never a joined one): its root is the container's own cgroup", () => {
+    expect(build({}, ctx({ nestedCgroupRuntime: true })).linux.namespaces).toContainEqual({ type: "cgroup" });
+    expect(build({}, ctx({ nestedCgroupRuntime: true })).linux.namespaces.find((n) => n.type === "cgroup")?.path).toBeUndefined();
   });
 
   test("all three together", () => {
