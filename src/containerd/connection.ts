@@ -34,6 +34,8 @@ export interface ConnectionOptions {
   protoRoot?: string;
   /** Channel re-dial backoff: starts at initialMs, doubles, capped at maxMs. */
   reconnect?: { initialMs?: number; maxMs?: number };
+  /** Told of every finished unary call (for latency metrics); must not throw. */
+  onCall?: (method: string, seconds: number, ok: boolean) => void;
 }
 
 export interface CallOptions {
@@ -78,6 +80,7 @@ interface SharedChannel {
   client: grpc.Client;
   definition: PackageDefinition;
   closed: boolean;
+  onCall: ((method: string, seconds: number, ok: boolean) => void) | undefined;
 }
 
 export class ContainerdConnection {
@@ -99,6 +102,7 @@ export class ContainerdConnection {
       }),
       definition: loadContainerdProtos(options.protoRoot ?? DEFAULT_PROTO_ROOT),
       closed: false,
+      onCall: options.onCall,
     };
   }
 
@@ -130,6 +134,7 @@ export class ContainerdConnection {
     const def = this.#method(service, method);
     const what = `${shortService(service)}/${method}`;
     this.#assertOpen(what);
+    const begun = performance.now();
     return await new Promise<ResponseOf<S, M>>((resolve, reject) => {
       if (options.signal?.aborted === true) {
         reject(cancelledError(what));
@@ -144,6 +149,7 @@ export class ContainerdConnection {
         this.#callOptions(options),
         (error, response) => {
           options.signal?.removeEventListener("abort", onAbort);
+          this.#shared.onCall?.(what, (performance.now() - begun) / 1000, !error);
           if (error) reject(toKeonError(error, what));
           else resolve(response as ResponseOf<S, M>);
         },

@@ -13,7 +13,7 @@ import { netnsPathOfPid } from "../network/netns.ts";
 import { parsePortMappings } from "../network/ports.ts";
 import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writeCellRecord } from "./cell-etc.ts";
 import { purgeCellRemains } from "./cell-purge.ts";
-import { cellStatusOf, type CellRuntimeStatus } from "./cell-status.ts";
+import { cellStatusOf, type CellRuntimeStatus, type CellStatusFlags } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensureCgroupLevel, observeCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
@@ -185,7 +185,7 @@ async function cgroupFacts(ctx: RuntimeContext, layout: CellLayout): Promise<Cgr
 }
 
 /** The cell's status as the host shows it now. */
-export async function refreshCell(ctx: RuntimeContext, target: CellTarget, flags: { operatorStopped?: boolean } = {}): Promise<CellRuntimeStatus> {
+export async function refreshCell(ctx: RuntimeContext, target: CellTarget, flags: CellStatusFlags = {}): Promise<CellRuntimeStatus> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   return await cellStatusOf(ctx, target.namespace, layout, await cgroupFacts(ctx, layout), flags);
 }

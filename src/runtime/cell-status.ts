@@ -62,12 +62,24 @@ export async function observeContainer(client: ContainerdClient, containerdId: s
   return { id, containerdId, state, ...(task.pid ? { pid: task.pid } : {}), ...(task.exitStatus !== undefined ? { exitCode: task.exitStatus } : {}) };
 }
 
+/** What the reconcile loop knows beyond the host: its decisions and the last stored status. */
+export interface CellStatusFlags {
+  operatorStopped?: boolean | undefined;
+  bringUpFailed?: boolean | undefined;
+  bringUpMessage?: string | undefined;
+  /** Containers Keon owes a restart (the plan's decision). */
+  restartOwed?: ReadonlySet<string> | undefined;
+  previous?: CellState | undefined;
+  startedSincePrevious?: boolean | undefined;
+  readyObserved?: boolean | undefined;
+}
+
 export async function cellStatusOf(
   ctx: RuntimeContext,
   namespace: string,
   layout: CellLayout,
   cgroup: CgroupFacts,
-  flags: { operatorStopped?: boolean; bringUpFailed?: boolean } = {},
+  flags: CellStatusFlags = {},
 ): Promise<CellRuntimeStatus> {
   const client = ctx.containerd.withNamespace(namespace);
   const root = await observeContainer(client, containerdIdOf(layout.scope, layout.rootId), layout.rootId);
@@ -79,12 +91,18 @@ export async function cellStatusOf(
   const network = findSpaceNetwork(ctx, layout.scope.realm, layout.scope.space);
   const cached = network ? ctx.network.attacher.cached(network.conflist, root.containerdId) : undefined;
   const ip = cached?.complete && cached.result ? ipv4OfResult(cached.result) : undefined;
-  const observation = (s: ContainerRuntimeStatus): ContainerObservation => ({ id: s.id, state: s.state, exitCode: s.exitCode });
+  const observation = (s: ContainerRuntimeStatus): ContainerObservation => ({
+    id: s.id, state: s.state, exitCode: s.exitCode, restartOwed: flags.restartOwed?.has(s.id) === true,
+  });
   const derived = deriveCellState({
     root: observation(root),
     workloads: containers.map(observation),
     operatorStopped: flags.operatorStopped,
     bringUpFailed: flags.bringUpFailed,
+    bringUpMessage: flags.bringUpMessage,
+    previous: flags.previous,
+    startedSincePrevious: flags.startedSincePrevious,
+    readyObserved: flags.readyObserved,
   });
   return {
     ...derived,

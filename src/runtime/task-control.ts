@@ -19,13 +19,20 @@ export interface TaskObservation {
   status: TaskStatus | "MISSING";
   pid?: number;
   exitStatus?: number;
+  /** When it exited (ms since the epoch), for a stopped task. */
+  exitedAt?: number;
 }
 
 export async function observeTask(client: ContainerdClient, id: string): Promise<TaskObservation> {
   try {
     const process = await client.tasks.get(id);
     const status: TaskStatus = process.status;
-    return { status, pid: process.pid, ...(status === "STOPPED" ? { exitStatus: process.exit_status } : {}) };
+    const exitedAt = process.exited_at === null ? undefined : Number(process.exited_at.seconds) * 1000 + Math.floor(process.exited_at.nanos / 1e6);
+    return {
+      status,
+      pid: process.pid,
+      ...(status === "STOPPED" ? { exitStatus: process.exit_status, ...(exitedAt === undefined ? {} : { exitedAt }) } : {}),
+    };
   } catch (error) {
     if (isKeonError(error, "NOT_FOUND")) return { status: "MISSING" };
     throw error;

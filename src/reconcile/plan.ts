@@ -1,0 +1,238 @@
+/**
+ * @module
+ * `planCell(desired, observed, now) → actions`: what the realm's reconcile
+ * loop does next for one cell, as a pure function of the stored desired state
+ * (spec hashes, the operator's run intent, restart rules) and what the host
+ * shows (tasks, the spec-hash labels on containerd records, restart counters).
+ *
+ * The loop runs the actions in order, then observes again and derives status.
+ * Every rule is safe to apply twice: a duplicated or stale containerd event
+ * only leads to a plan for what the host shows now, which is empty once the
+ * host matches.
+ */
+import type { ObservedContainerState } from "../model/cell-state.ts";
+import { owesRestart, ranStable, restartDelayMs, type RestartRules } from "./backoff.ts";
+
+export type RunIntentKind = "running" | "stopped" | "killed";
+
+export interface DesiredContainer extends RestartRules {
+  id: string;
+  specHash: string;
+}
+
+export interface DesiredCell {
+  deletionRequested: boolean;
+  intent: RunIntentKind;
+  restartNonce: number;
+  autoDelete: boolean;
+  rootId: string;
+  /** True when Keon supplies the pause root. */
+  keonRoot: boolean;
+  root: DesiredContainer;
+  workloads: DesiredContainer[];
+}
+
+export interface CounterView {
+  count: number;
+  streak: number;
+  lastRestartAtMs: number | undefined;
+  nextRestartAtMs: number | undefined;
+}
+
+export interface ObservedContainer {
+  id: string;
+  state: ObservedContainerState;
+  /** The spec-hash label of the containerd record; undefined when missing or unlabelled. */
+  specHash: string | undefined;
+  exitCode: number | undefined;
+  exitedAtMs: number | undefined;
+}
+
+export interface ObservedCell {
+  root: ObservedContainer;
+  /** Keyed by container id; a desired container absent here is `missing`. */
+  workloads: ReadonlyMap<string, ObservedContainer>;
+  /** Keon's records of this cell that no desired container claims (removed from the spec). */
+  strays: readonly string[];
+  counters: ReadonlyMap<string, CounterView>;
+  /** The intent the last status reflected; undefined before the first. */
+  observedIntent: { intent: RunIntentKind; restartNonce: number } | undefined;
+  /** The stored latch: the cell was Ready at some point (autoDelete needs it). */
+  readyObserved: boolean;
+}
+
+export interface PlanSettings {
+  nowMs: number;
+  restartBackoffCapMs: number;
+  restartStableMs: number;
+  /** [0, 1): jitter source; tests pin it. */
+  random: number;
+}
+
+export type CellAction =
+  | { type: "teardown"; reason: "DeletionRequested" | "AutoDelete" }
+  | { type: "stop-cell"; kill: boolean }
+  | { type: "restart-cell" }
+  | { type: "recreate-cell"; reason: string }
+  /** Bring the cell up (idempotent): root, network, /etc files, every workload that is not running. */
+  | { type: "start-cell"; reason: string; countsAsRestart: boolean }
+  | { type: "remove-container"; id: string; reason: string }
+  /** Create the container if it is missing, then start its task. */
+  | { type: "start-container"; id: string; reason: string; countsAsRestart: boolean }
+  | { type: "schedule-restart"; id: string; delayMs: number }
+  | { type: "reset-backoff"; id: string }
+  | { type: "reset-restarts" };
+
+export interface CellPlan {
+  actions: CellAction[];
+  /** Containers Keon owes a restart (state derivation shows them as restarting, not failed). */
+  restartOwed: ReadonlySet<string>;
+  /** When the loop must look at this cell again (a scheduled restart falls due). */
+  wakeAtMs: number | undefined;
+  /** The operator's intent this plan acts on: status records it once the actions ran. */
+  intent: { intent: RunIntentKind; restartNonce: number };
+  /** The cell is (re)started by this plan: clears a sticky Error. */
+  starting: boolean;
+}
+
+const isUp = (state: ObservedContainerState): boolean => state === "running" || state === "paused";
+
+function missing(id: string): ObservedContainer {
+  return { id, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined };
+}
+
+interface RestartVerdict {
+  owed: boolean;
+  actions: CellAction[];
+  wakeAtMs: number | undefined;
+  /** The restart is due now. */
+  due: boolean;
+}
+
+/** Whether an exited container is owed a restart, and whether it is due now or must be scheduled. */
+function restartVerdict(container: DesiredContainer, observed: ObservedContainer, counter: CounterView | undefined, settings: PlanSettings): RestartVerdict {
+  const count = counter?.count ?? 0;
+  if (!owesRestart(container, observed.exitCode, count)) return { owed: false, actions: [], wakeAtMs: undefined, due: false };
+  if (counter?.nextRestartAtMs !== undefined) {
+    const due = counter.nextRestartAtMs <= settings.nowMs;
+    return { owed: true, actions: [], wakeAtMs: due ? undefined : counter.nextRestartAtMs, due };
+  }
+  const endedAt = observed.exitedAtMs ?? settings.nowMs;
+  const stable = ranStable(counter?.lastRestartAtMs, endedAt, settings.restartStableMs);
+  const actions: CellAction[] = stable && (counter?.streak ?? 0) > 0 ? [{ type: "reset-backoff", id: container.id }] : [];
+  const delayMs = restartDelayMs({
+    baseSeconds: container.restartBackoffSeconds ?? 0,
+    streak: stable ? 0 : (counter?.streak ?? 0),
+    capMs: settings.restartBackoffCapMs,
+    random: settings.random,
+  });
+  if (delayMs === 0) return { owed: true, actions, wakeAtMs: undefined, due: true };
+  actions.push({ type: "schedule-restart", id: container.id, delayMs });
+  return { owed: true, actions, wakeAtMs: settings.nowMs + delayMs, due: false };
+}
+
+/** A running container whose streak is over (it has run `restartStableMs` since its last restart). */
+function backoffReset(container: DesiredContainer, counter: CounterView | undefined, settings: PlanSettings): CellAction[] {
+  if (counter === undefined || counter.streak === 0 || counter.lastRestartAtMs === undefined) return [];
+  return ranStable(counter.lastRestartAtMs, settings.nowMs, settings.restartStableMs) ? [{ type: "reset-backoff", id: container.id }] : [];
+}
+
+const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
+export function planCell(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
+  const intent = { intent: desired.intent, restartNonce: desired.restartNonce };
+  const plan = (actions: CellAction[], extra: Partial<CellPlan> = {}): CellPlan => ({
+    actions,
+    restartOwed: new Set(),
+    wakeAtMs: undefined,
+    intent,
+    starting: false,
+    ...extra,
+  });
+
+  if (desired.deletionRequested) return plan([{ type: "teardown", reason: "DeletionRequested" }]);
+
+  const { root } = observed;
+  const workloadsObserved = desired.workloads.map((w) => observed.workloads.get(w.id) ?? missing(w.id));
+
+  if (desired.intent !== "running") {
+    const anythingUp = isUp(root.state) || workloadsObserved.some((w) => isUp(w.state));
+    return plan(anythingUp ? [{ type: "stop-cell", kill: desired.intent === "killed" }] : []);
+  }
+
+  // An operator's start (after stop/kill) or restart: restart counts begin afresh.
+  const operatorStart =
+    observed.observedIntent !== undefined &&
+    (observed.observedIntent.intent !== "running" || observed.observedIntent.restartNonce < desired.restartNonce);
+  if (operatorStart && observed.observedIntent?.restartNonce !== undefined && observed.observedIntent.restartNonce < desired.restartNonce && isUp(root.state)) {
+    return plan([{ type: "reset-restarts" }, { type: "restart-cell" }], { starting: true });
+  }
+  const resets: CellAction[] = operatorStart ? [{ type: "reset-restarts" }] : [];
+
+  // Unknown first: containerd could not be asked, so the record's hash label is not known either.
+  if (root.state === "unknown") return plan([]);
+  if (root.state !== "missing" && root.specHash !== desired.root.specHash) {
+    return plan([...resets, { type: "recreate-cell", reason: `root container '${desired.rootId}' was built from another spec` }], { starting: true });
+  }
+
+  if (!isUp(root.state)) {
+    if (root.state === "exited" && !operatorStart) {
+      // The root holds the cell's namespaces: Keon's pause root comes back while the cell should run; a user root follows its policy.
+      const rules: RestartRules = desired.keonRoot ? { restartPolicy: "always", restartBackoffSeconds: 0 } : desired.root;
+      const verdict = restartVerdict({ ...desired.root, ...rules }, root, observed.counters.get(desired.rootId), settings);
+      if (!verdict.owed) {
+        const rootOnlyDone = desired.workloads.length === 0 && desired.autoDelete && observed.readyObserved;
+        return plan(rootOnlyDone ? [{ type: "teardown", reason: "AutoDelete" }] : []);
+      }
+      if (!verdict.due) return plan(verdict.actions, { restartOwed: new Set([desired.rootId]), wakeAtMs: verdict.wakeAtMs });
+      return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: new Set([desired.rootId]), starting: true });
+    }
+    return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
+  }
+
+  const actions: CellAction[] = [...resets, ...backoffReset(desired.root, observed.counters.get(desired.rootId), settings)];
+  const restartOwed = new Set<string>();
+  let wakeAtMs: number | undefined;
+  for (const stray of observed.strays) actions.push({ type: "remove-container", id: stray, reason: "no longer in the spec" });
+  desired.workloads.forEach((container, index) => {
+    const seen = workloadsObserved[index]!;
+    const counter = operatorStart ? undefined : observed.counters.get(container.id);
+    if (seen.state !== "missing" && seen.state !== "unknown" && seen.specHash !== container.specHash) {
+      actions.push({ type: "remove-container", id: container.id, reason: "built from another spec" });
+      actions.push({ type: "start-container", id: container.id, reason: "SpecChanged", countsAsRestart: false });
+      return;
+    }
+    switch (seen.state) {
+      case "missing":
+      case "created":
+        actions.push({ type: "start-container", id: container.id, reason: seen.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false });
+        return;
+      case "running":
+        actions.push(...backoffReset(container, counter, settings));
+        return;
+      case "exited": {
+        if (operatorStart) {
+          actions.push({ type: "start-container", id: container.id, reason: "OperatorStart", countsAsRestart: false });
+          return;
+        }
+        const verdict = restartVerdict(container, seen, counter, settings);
+        if (!verdict.owed) return;
+        restartOwed.add(container.id);
+        actions.push(...verdict.actions);
+        if (verdict.due) actions.push({ type: "start-container", id: container.id, reason: "Exited", countsAsRestart: true });
+        wakeAtMs = earliest(wakeAtMs, verdict.wakeAtMs);
+        return;
+      }
+      // Paused stays paused; unknown is looked at again on the next pass.
+      case "paused":
+      case "unknown":
+        return;
+    }
+  });
+  const allDone = desired.workloads.length > 0 && workloadsObserved.every((w) => w.state === "exited" && !restartOwed.has(w.id));
+  if (desired.autoDelete && observed.readyObserved && allDone && !operatorStart) {
+    return plan([{ type: "teardown", reason: "AutoDelete" }]);
+  }
+  return plan(actions, { restartOwed, wakeAtMs, starting: operatorStart });
+}
