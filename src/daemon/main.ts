@@ -1,32 +1,76 @@
 #!/usr/bin/env bun
 /**
  * @module
- * keond's entry point. It checks the run-path instance contract, opens the
- * state store, connects to containerd and serves the control API on its unix
- * socket. Without an external containerd socket it runs its own containerd
- * under the run path. Reconcile workers join with the daemon issue.
+ * keond's entry point. Start-up order: config, the run-path instance
+ * contract (refused on a mismatch), the state store, containerd (its own,
+ * managed one unless an external socket is configured; keond waits until it
+ * answers), one realm Worker per realm, then the API on its unix socket (and
+ * TCP with a token where asked). READY goes to systemd once all of that
+ * stands. SIGTERM stops the API and the Workers and, for a managed
+ * containerd, containerd itself; workloads keep running (their shims are not
+ * keond's children), and the next keond adopts them.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Server } from "bun";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
+import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
 import { Store } from "../store/store.ts";
 import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
-import { loadConfig } from "./config.ts";
-import { ManagedContainerd } from "./managed-containerd.ts";
+import { loadConfig, type DaemonConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
+import { ManagedContainerd } from "./managed-containerd.ts";
+import type { WorkerSettings } from "./protocol.ts";
+import { createNotifier, startWatchdog } from "./sd-notify.ts";
+import { Supervisor } from "./supervisor.ts";
 import packageJson from "../../package.json" with { type: "json" };
+
+function readBootId(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (cause) {
+    throw new KeonError("INVALID_CONFIGURATION", `cannot read the boot id from ${path}: ${(cause as Error).message}`, { cause, details: { field: "bootIdPath" } });
+  }
+}
+
+function readToken(path: string): string {
+  return readFileSync(path, "utf8").trim();
+}
+
+function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: string, realm: string): WorkerSettings {
+  return {
+    realm,
+    runPath: config.runPath,
+    databasePath: join(config.runPath, STATE_DATABASE_FILE),
+    containerdSocket,
+    namespaceSuffix: config.containerdNamespaceSuffix,
+    cgroupRoot: config.cgroupRoot,
+    subnetPool: config.subnetPool,
+    resyncSchedule: config.resyncSchedule,
+    stopGraceMs: config.stopGraceSeconds * 1000,
+    restartBackoffCapMs: config.restartBackoffCapSeconds * 1000,
+    restartStableMs: config.restartStableSeconds * 1000,
+    bootId,
+    logLevel: config.logLevel,
+  };
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const log = createLogger(config.logLevel);
+  const notifier = createNotifier(process.env);
   mkdirSync(config.runPath, { recursive: true, mode: 0o700 });
   const instance = verifyOrWrite(config.runPath, config.containerdNamespaceSuffix, config.cgroupRoot);
   log.info({ runPath: config.runPath, instance: instance.action }, "instance contract checked");
+  const bootId = readBootId(config.bootIdPath);
 
-  const store = new Store(`${config.runPath}/${STATE_DATABASE_FILE}`);
+  const store = new Store(join(config.runPath, STATE_DATABASE_FILE));
+  for (const file of store.tightenedModes) log.warn({ file }, "state file mode was looser than 0600; tightened");
+  notifier.status("starting containerd");
   const managed =
     config.containerdSocket === ""
       ? new ManagedContainerd({
@@ -38,10 +82,23 @@ async function main(): Promise<void> {
   const containerdSocket = managed?.layout.socket ?? config.containerdSocket;
   const containerd = connectContainerd({ socket: containerdSocket, namespace: "keon-system" });
   await managed?.start();
+  if (managed === undefined) await containerd.waitUntilReady(30_000);
+
+  const supervisor = new Supervisor({
+    realms: { realmNames: () => store.list("Realm").map((r) => r.key.name) },
+    settingsOf: (realm) => workerSettings(config, containerdSocket, bootId, realm),
+    log: log.child({ component: "supervisor" }),
+    workerUrl: new URL("../../workers/realm.ts", import.meta.url),
+  });
+  supervisor.start();
 
   const app = createApp({
     version: packageJson.version,
     log,
+    store,
+    dispatch: supervisor,
+    bus: supervisor,
+    runPath: config.runPath,
     readiness: {
       async containerdVersion() {
         const answer = await containerd.version.version({ deadlineMs: 2_000 });
@@ -49,15 +106,30 @@ async function main(): Promise<void> {
       },
     },
   });
-  const server = await listenUnix({ path: config.socketPath, fetch: app.fetch });
-  log.info({ socket: config.socketPath, containerd: containerdSocket, managed: managed !== undefined }, "keond listening");
+  const servers: Server<undefined>[] = [];
+  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch }));
+  if (config.tcpListen !== undefined) {
+    servers.push(listenTcp({ ...config.tcpListen, token: readToken(config.tokenFile), fetch: app.fetch }));
+  }
+  log.info(
+    { socket: config.socketPath, tcp: config.tcpListen, containerd: containerdSocket, managed: managed !== undefined, realms: supervisor.health().length },
+    "keond listening",
+  );
+  const notifyError = (error: KeonError) => log.warn({ err: error }, "sd_notify failed");
+  const ready = notifier.ready();
+  if (ready !== undefined) notifyError(ready);
+  notifier.status(`serving on ${config.socketPath}`);
+  const stopWatchdog = startWatchdog(notifier, notifyError);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "keond stopping; workloads keep running");
-    void server.stop(true);
+    notifier.stopping();
+    stopWatchdog();
+    for (const server of servers) void server.stop(true);
+    await supervisor.shutdown();
     containerd.close();
     await managed?.stop();
     store.close();
