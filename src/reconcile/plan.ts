@@ -182,8 +182,9 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
       const rules: RestartRules = desired.keonRoot ? { restartPolicy: "always", restartBackoffSeconds: 0 } : desired.root;
       const verdict = restartVerdict({ ...desired.root, ...rules }, root, observed.counters.get(desired.rootId), settings);
       if (!verdict.owed) {
-        const rootOnlyDone = desired.workloads.length === 0 && desired.autoDelete && observed.readyObserved;
-        return plan(rootOnlyDone ? [{ type: "teardown", reason: "AutoDelete" }] : []);
+        // The cell's work is over when its workloads all exited (a root-only cell: its root did).
+        const workDone = workloadsObserved.every((w) => w.state === "exited");
+        return plan(workDone && desired.autoDelete && observed.readyObserved ? [{ type: "teardown", reason: "AutoDelete" }] : []);
       }
       if (!verdict.due) return plan(verdict.actions, { restartOwed: new Set([desired.rootId]), wakeAtMs: verdict.wakeAtMs });
       return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: new Set([desired.rootId]), starting: true });
