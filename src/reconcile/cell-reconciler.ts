@@ -194,7 +194,11 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
     case "start-container": {
       const before = store.restarts.get(ref(action.id));
       await startCellContainer(ctx, target, action.id);
-      if (!action.countsAsRestart) return { type: "Normal", reason: "ContainerStarted", message: `container '${action.id}' started (${action.reason})` };
+      if (!action.countsAsRestart) {
+        // Started for another reason (spec change, operator): a restart scheduled before must not fire on its next exit.
+        if (before.nextRestartAt !== null) store.restarts.unschedule(ref(action.id));
+        return { type: "Normal", reason: "ContainerStarted", message: `container '${action.id}' started (${action.reason})` };
+      }
       const counter = store.restarts.increment(ref(action.id), { backoffSeconds: before.backoffSeconds, nextRestartAt: null });
       deps.onRestart();
       return { type: "Normal", reason: "Restarted", message: `container '${action.id}' restarted (restart ${counter.count})` };

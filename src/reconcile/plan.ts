@@ -186,8 +186,15 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
         const workDone = workloadsObserved.every((w) => w.state === "exited");
         return plan(workDone && desired.autoDelete && observed.readyObserved ? [{ type: "teardown", reason: "AutoDelete" }] : []);
       }
-      if (!verdict.due) return plan(verdict.actions, { restartOwed: new Set([desired.rootId]), wakeAtMs: verdict.wakeAtMs });
-      return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: new Set([desired.rootId]), starting: true });
+      // Workloads come back with the root: those their own policy would restart are owed it too (Degraded, not Error).
+      const owed = new Set([
+        desired.rootId,
+        ...desired.workloads
+          .filter((w, i) => workloadsObserved[i]!.state === "running" || owesRestart(w, workloadsObserved[i]!.exitCode, observed.counters.get(w.id)?.count ?? 0))
+          .map((w) => w.id),
+      ]);
+      if (!verdict.due) return plan(verdict.actions, { restartOwed: owed, wakeAtMs: verdict.wakeAtMs });
+      return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: owed, starting: true });
     }
     return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
   }

@@ -130,6 +130,17 @@ export class RestartCounters {
     });
   }
 
+  /** Drop a scheduled restart (the container was started for another reason). */
+  unschedule(ref: ContainerRef): void {
+    storeOp("dropping a scheduled restart", () => {
+      const id = this.resourceId(ref.kind, ref.key);
+      if (id === undefined) return;
+      this.db
+        .query<never, { id: number; container: string }>("UPDATE restart_counters SET next_restart_at = NULL WHERE resource_id = $id AND container = $container")
+        .run({ id, container: ref.containerId });
+    });
+  }
+
   /**
    * A run lasted long enough: the next failure starts the backoff afresh.
    * The count stays, since status reports every restart (as Kubernetes does).

@@ -244,7 +244,17 @@ describe("the root container", () => {
     const delayMs = restartDelayMs({ baseSeconds: 0, streak: 3, capMs: CAP_MS, random: 0.5 });
     expect(p.actions).toEqual([{ type: "schedule-restart", id: "root", delayMs }]);
     expect(p.wakeAtMs).toBe(NOW + delayMs);
-    expect(p.restartOwed).toEqual(new Set(["root"]));
+    expect(p.restartOwed.has("root")).toBe(true);
+  });
+
+  test("while Keon's root waits to restart, workloads its restart brings back are owed too (Degraded, not Error)", () => {
+    const d = desiredCell([container("app", { restartPolicy: "always" }), container("job", { restartPolicy: "never" })]);
+    const p = plan(d, {
+      root: exited("root", 137),
+      workloads: [exited("app", 1), exited("job", 1)],
+      counters: { root: counter({ count: 3, streak: 3, lastRestartAtMs: NOW - 2000 }) },
+    });
+    expect(p.restartOwed).toEqual(new Set(["root", "app"]));
   });
 
   test("a user root with policy never that exited: nothing", () => {
