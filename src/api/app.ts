@@ -1,30 +1,45 @@
 /**
  * @module
- * The Hono control API. For now it serves the operations endpoints; the
- * resource routers join here with the daemon issue.
+ * The Hono control API: one router per concern, composed here with the one
+ * error envelope. The API changes desired state only (the store) and tells
+ * the realm workers through `dispatch`; it learns what they did through the
+ * `bus` (status for `?wait`, events for SSE, metrics for /metrics).
+ *
+ * Routes:
+ *   /healthz /readyz /v1/version /metrics /openapi.json           ops-routes.ts
+ *   /v1/realms[/{realm}] ... /cells[/{cell}], secrets, volumes     resource-routes.ts
+ *   .../cells/{cell}/containers[/{container}]                      containers-routes.ts
+ *   .../cells/{cell}/{start|stop|kill|restart}                     cell-actions-routes.ts
+ *   .../cells/{cell}/logs                                          logs-routes.ts
+ *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
+ *   /v1/apply                                                      apply-routes.ts
+ *   /v1/events                                                     events-routes.ts
  */
 import { Hono } from "hono";
-import type { Logger } from "pino";
 import { KeonError } from "../model/errors.ts";
+import { applyRoutes } from "./apply-routes.ts";
+import { cellActionsRoutes } from "./cell-actions-routes.ts";
+import { containersRoutes } from "./containers-routes.ts";
+import type { ApiDeps } from "./deps.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
+import { eventsRoutes } from "./events-routes.ts";
+import { listsRoutes } from "./lists-routes.ts";
+import { logsRoutes } from "./logs-routes.ts";
+import { WorkerMetricsBook } from "./metrics.ts";
+import { opsRoutes } from "./ops-routes.ts";
+import { resourceRoutes } from "./resource-routes.ts";
 
-/** What the API needs from the daemon to answer readiness; kept small on purpose. */
-export interface ReadinessProbe {
-  /** Resolves with the containerd version, or throws a KeonError. */
-  containerdVersion(): Promise<string>;
-}
-
-export interface ApiDeps {
-  version: string;
-  readiness: ReadinessProbe;
-  log: Logger;
-}
+export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch, WorkerHealth, WorkerState } from "./deps.ts";
 
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
+  const metrics = new WorkerMetricsBook();
+  // Lives as long as the app (the daemon's lifetime), so it is never unsubscribed.
+  metrics.listen(deps.bus);
 
   app.onError((err, c) => {
     if (!(err instanceof KeonError)) deps.log.error({ err }, "unhandled API error");
+    else if (err.code === "STORE_ERROR" || err.code === "INTERNAL") deps.log.error({ err }, "API request failed");
     const { status, body } = toErrorEnvelope(err);
     return c.json(body, status as 400);
   });
@@ -33,14 +48,14 @@ export function createApp(deps: ApiDeps): Hono {
     c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
   );
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-
-  app.get("/readyz", async (c) => {
-    const containerd = await deps.readiness.containerdVersion();
-    return c.json({ status: "ready", containerd });
-  });
-
-  app.get("/v1/version", (c) => c.json({ keon: deps.version }));
+  app.route("/", opsRoutes(deps, metrics));
+  app.route("/", listsRoutes(deps));
+  app.route("/", resourceRoutes(deps));
+  app.route("/", containersRoutes(deps));
+  app.route("/", cellActionsRoutes(deps));
+  app.route("/", logsRoutes(deps));
+  app.route("/", applyRoutes(deps));
+  app.route("/", eventsRoutes(deps));
 
   return app;
 }

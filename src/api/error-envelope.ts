@@ -10,7 +10,9 @@ import { KeonError } from "../model/errors.ts";
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_DOCUMENT: 400,
   INVALID_NAME: 400,
+  INVALID_REQUEST: 400,
   UNSUPPORTED: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   REALM_NOT_FOUND: 404,
   SPACE_NOT_FOUND: 404,
@@ -23,6 +25,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   HAS_DEPENDENTS: 409,
   CHANGE_REFUSED: 409,
+  PAYLOAD_TOO_LARGE: 413,
   CONTAINERD_UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
 };

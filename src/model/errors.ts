@@ -34,6 +34,12 @@ export const ERROR_CODES = [
   "COMMAND_FAILED",
   "INTERNAL",
   "RESOURCE_EXHAUSTED",
+  /** A request's query or headers are malformed (not its document): `details.field` names the parameter. */
+  "INVALID_REQUEST",
+  /** The TCP API was called without the right bearer token. */
+  "UNAUTHORIZED",
+  /** A request body over the API's cap (4 MiB). */
+  "PAYLOAD_TOO_LARGE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

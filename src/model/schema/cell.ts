@@ -1,7 +1,7 @@
 /** @module v1beta1 Cell: a pod whose containers share one network namespace. */
 import * as v from "valibot";
 import {
-  apiVersionSchema, commonStatusEntries, ignoredStatus, labelsSchema, nameSchema, optionalName,
+  apiVersionSchema, commonStatusEntries, ignoredStatus, labelsSchema, nameSchema, nonNegativeInt, optionalName,
 } from "./common.ts";
 import { containerSpecSchema, containerStatusSchema } from "./container.ts";
 
@@ -84,6 +84,14 @@ export const cellStatusSchema = v.strictObject({
   network: v.optional(v.strictObject({ bridgeName: v.optional(v.string()), ip: v.optional(v.string()) })),
   containers: v.optional(v.array(containerStatusSchema)),
   readyObserved: v.optional(v.boolean()),
+  /**
+   * The run intent (and restart nonce) the worker last acted on; the API's
+   * `?wait` on a cell action compares it with the stored intent.
+   */
+  observedIntent: v.optional(v.strictObject({
+    intent: v.picklist(["running", "stopped", "killed"]),
+    restartNonce: nonNegativeInt,
+  })),
 });
 
 export const cellDocumentSchema = v.strictObject({

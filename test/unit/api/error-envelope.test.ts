@@ -9,6 +9,10 @@ describe("error envelope", () => {
     expect(httpStatusOf("HAS_DEPENDENTS")).toBe(409);
     expect(httpStatusOf("CONTAINERD_UNAVAILABLE")).toBe(503);
     expect(httpStatusOf("STORE_ERROR")).toBe(500);
+    expect(httpStatusOf("INVALID_REQUEST")).toBe(400);
+    expect(httpStatusOf("UNAUTHORIZED")).toBe(401);
+    expect(httpStatusOf("PAYLOAD_TOO_LARGE")).toBe(413);
+    expect(httpStatusOf("DEADLINE_EXCEEDED")).toBe(504);
   });
 
   test("a KeonError keeps its code, message and details", () => {

@@ -1,0 +1,76 @@
+/**
+ * @module
+ * `POST /v1/apply`: a multi-document YAML or JSON manifest, applied all or
+ * nothing.
+ *
+ * 1. Every document is validated first; any invalid one is a 400 listing
+ *    each issue with its field path and document index, and nothing is stored.
+ * 2. The documents are stored in dependency order (Realm, Space, Stack,
+ *    Secret, Volume, Cell, Container) in one transaction.
+ * 3. A resource whose parent is neither stored nor in the same manifest
+ *    fails the whole request (404 with the parent kind's code and the
+ *    document's index), as does any conflict (409). Choice: a request that
+ *    could only be half-done is refused outright, so `failed` never appears
+ *    in a successful answer; the summary keeps the field for clients that
+ *    count it.
+ * 4. The workers of every created or updated resource are told; with
+ *    `?wait` the answer comes once every resource of the manifest settled.
+ */
+import { Hono } from "hono";
+import { KeonError } from "../model/errors.ts";
+import type { ApiDeps } from "./deps.ts";
+import { readDocuments, waitSecondsOf } from "./request-input.ts";
+import { notifyChanged } from "./resource-handlers.ts";
+import { storeDocuments, type WriteResult } from "./resource-writes.ts";
+import { all, settled, waitUntil } from "./wait.ts";
+
+export interface ApplyResultEntry {
+  kind: string;
+  name: string;
+  scope: { realm: string; space: string; stack: string; cell: string };
+  result: "created" | "updated" | "unchanged" | "failed";
+  generation: number;
+  /** 0-based position of the document in the manifest. */
+  document: number;
+}
+
+export interface ApplyResponse {
+  results: ApplyResultEntry[];
+  summary: { created: number; updated: number; unchanged: number; failed: number };
+}
+
+export function applyResponse(written: readonly WriteResult[]): ApplyResponse {
+  const summary = { created: 0, updated: 0, unchanged: 0, failed: 0 };
+  const results = written.map((w) => {
+    summary[w.result] += 1;
+    return {
+      kind: w.kind,
+      name: w.key.name,
+      scope: { realm: w.key.realm ?? "", space: w.key.space ?? "", stack: w.key.stack ?? "", cell: w.key.cell ?? "" },
+      result: w.result,
+      generation: w.generation,
+      document: w.index,
+    };
+  });
+  return { results, summary };
+}
+
+export function applyRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.post("/v1/apply", async (c) => {
+    const wait = waitSecondsOf(c);
+    const documents = await readDocuments(c);
+    if (documents.length === 0) {
+      const message = "the manifest holds no documents";
+      throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
+    }
+    const written = storeDocuments(deps.store, documents);
+    notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
+    if (wait !== undefined) {
+      const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));
+      await waitUntil(deps.bus, all(conditions), wait, c.req.raw.signal);
+    }
+    return c.json(applyResponse(written));
+  });
+  return app;
+}

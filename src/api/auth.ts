@@ -1,0 +1,59 @@
+/**
+ * @module
+ * Bearer-token authentication for the TCP listener (the unix socket is
+ * guarded by its file mode and group instead). The token is compared in
+ * constant time: both sides are hashed to SHA-256 first, so the comparison
+ * runs over equal-length digests and leaks neither the token's content nor
+ * its length through timing.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { KeonError } from "../model/errors.ts";
+import { toErrorEnvelope } from "./error-envelope.ts";
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** The token a request presents in `Authorization: Bearer <token>`, or undefined. */
+export function presentedToken(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  if (header === null) return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match?.[1];
+}
+
+/** Checks a request against `token`; builds the digest of the expected token once. */
+export function tokenChecker(token: string): (request: Request) => boolean {
+  if (token === "") throw new KeonError("INVALID_CONFIGURATION", "the API token must not be empty");
+  const expected = digest(token);
+  return (request) => {
+    const presented = presentedToken(request);
+    // Hash even a missing token, so a request without one takes as long as a wrong one.
+    return timingSafeEqual(digest(presented ?? ""), expected) && presented !== undefined;
+  };
+}
+
+/** The 401 answer: the API's envelope plus the challenge header RFC 6750 asks for. */
+export function unauthorizedResponse(): Response {
+  const { status, body } = toErrorEnvelope(new KeonError("UNAUTHORIZED", "a valid bearer token is required (Authorization: Bearer <token>)"));
+  return Response.json(body, { status, headers: { "www-authenticate": 'Bearer realm="keon"' } });
+}
+
+/** Wrap a fetch handler so that only requests with the token reach it. */
+export function requireBearerToken(
+  token: string,
+  fetch: (request: Request) => Response | Promise<Response>,
+): (request: Request) => Response | Promise<Response> {
+  const check = tokenChecker(token);
+  return (request) => (check(request) ? fetch(request) : unauthorizedResponse());
+}
+
+/** The same check as Hono middleware, for an app that is only ever served over TCP. */
+export function bearerAuth(token: string): MiddlewareHandler {
+  const check = tokenChecker(token);
+  return async (c, next) => {
+    if (!check(c.req.raw)) return unauthorizedResponse();
+    await next();
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * @module
+ * What the API needs from keond, as small interfaces defined here where they
+ * are used. The daemon implements them (src/daemon); unit tests pass a real
+ * in-memory Store and tiny fakes of the rest.
+ */
+import type { Logger } from "pino";
+import type { FromWorker } from "../daemon/protocol.ts";
+import type { DocumentKind } from "../model/schema/document.ts";
+import type { ResourceKey, Store } from "../store/index.ts";
+
+/** Answers readiness; kept small on purpose. */
+export interface ReadinessProbe {
+  /** Resolves with the containerd version, or throws (a KeonError CONTAINERD_UNAVAILABLE, ideally). */
+  containerdVersion(): Promise<string>;
+}
+
+export type WorkerState = "starting" | "ready" | "restarting" | "failed";
+
+export interface WorkerHealth {
+  realm: string;
+  state: WorkerState;
+  /** Restarts since keond started. */
+  restarts: number;
+  lastError?: string;
+}
+
+/** The worker supervisor as the API sees it. */
+export interface RealmDispatch {
+  /**
+   * Desired state of `ref` changed in `realm` (created, updated, deletion
+   * requested, deleted, run intent set): the supervisor wakes, or spawns, the
+   * realm's Worker. Called after the store transaction committed.
+   */
+  changed(realm: string, ref: { kind: DocumentKind; key: ResourceKey }): void;
+  /** Worker health for /readyz and /metrics. */
+  health(): WorkerHealth[];
+}
+
+/** Messages from every realm Worker, fanned out by the supervisor. */
+export interface DaemonBus {
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (message: FromWorker) => void): () => void;
+}
+
+export interface ApiTiming {
+  /** SSE comment heartbeat period; default 15 000. */
+  heartbeatMs?: number;
+  /** How often a followed log file is checked for new bytes; default 200. */
+  logPollMs?: number;
+}
+
+export interface ApiDeps {
+  /** keond's version, for /v1/version. */
+  version: string;
+  log: Logger;
+  readiness: ReadinessProbe;
+  /** The main thread's store connection: the API changes desired state only. */
+  store: Store;
+  dispatch: RealmDispatch;
+  bus: DaemonBus;
+  /** keond's run path; container logs are read from under it (runtime/run-layout.ts). */
+  runPath: string;
+  /** Test hooks; production leaves it out. */
+  timing?: ApiTiming;
+}

@@ -1,0 +1,138 @@
+/**
+ * @module
+ * `/metrics` in the Prometheus text exposition format (0.0.4), written by
+ * hand: the handful of families below do not justify a client library.
+ *
+ * Fed by the realm workers' `metrics` messages (the latest report per realm
+ * is kept; a worker's counters are cumulative since it started, so a worker
+ * restart is a counter reset, which Prometheus handles) and by the
+ * supervisor's worker health. A realm's series go away with its worker
+ * (`realm-gone`).
+ *
+ * Families:
+ *   keon_reconcile_duration_seconds{realm}           histogram (buckets as the worker reports them: cumulative counts by upper bound)
+ *   keon_container_restarts_total{realm}             counter
+ *   keon_cells{realm,state}                          gauge
+ *   keon_containerd_call_duration_seconds{method}    summary without quantiles (sum, count), over all realms
+ *   keon_containerd_call_errors_total{method}        counter
+ *   keon_worker_up{realm}                            gauge, 1 when the worker is ready
+ *   keon_worker_restarts_total{realm}                counter
+ */
+import type { WorkerMetrics } from "../daemon/protocol.ts";
+import type { DaemonBus, WorkerHealth } from "./deps.ts";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The latest metrics report of each realm's worker. */
+export class WorkerMetricsBook {
+  private readonly byRealm = new Map<string, WorkerMetrics>();
+
+  /** Start listening; returns the unsubscribe function. */
+  listen(bus: DaemonBus): () => void {
+    return bus.subscribe((message) => {
+      if (message.type === "metrics") this.byRealm.set(message.realm, message.metrics);
+      else if (message.type === "realm-gone") this.byRealm.delete(message.realm);
+    });
+  }
+
+  record(realm: string, metrics: WorkerMetrics): void {
+    this.byRealm.set(realm, metrics);
+  }
+
+  entries(): Array<[string, WorkerMetrics]> {
+    return [...this.byRealm.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }
+}
+
+/** Label values escape backslash, double quote and newline (exposition format). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function labels(pairs: Record<string, string>): string {
+  const parts = Object.entries(pairs).map(([name, value]) => `${name}="${escapeLabelValue(value)}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+/** Go-style float text: integers plain, +Inf/-Inf/NaN spelled as Prometheus expects. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Number.POSITIVE_INFINITY) return "+Inf";
+  if (value === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(value);
+}
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram" | "summary", help: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+
+  sample(name: string, pairs: Record<string, string>, value: number): void {
+    this.lines.push(`${name}${labels(pairs)} ${formatValue(value)}`);
+  }
+
+  text(): string {
+    return `${this.lines.join("\n")}\n`;
+  }
+}
+
+function sortedBuckets(buckets: Record<string, number>): Array<[number, number]> {
+  return Object.entries(buckets)
+    .map(([le, count]) => [le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), count] as [number, number])
+    .filter(([le]) => !Number.isNaN(le))
+    .sort(([a], [b]) => a - b);
+}
+
+export function renderMetrics(reports: ReadonlyArray<[string, WorkerMetrics]>, health: readonly WorkerHealth[]): string {
+  const out = new Exposition();
+
+  out.family("keon_reconcile_duration_seconds", "histogram", "Duration of one reconcile pass of a realm.");
+  for (const [realm, m] of reports) {
+    for (const [le, count] of sortedBuckets(m.reconcileSecondsBuckets)) {
+      if (le === Number.POSITIVE_INFINITY) continue;
+      out.sample("keon_reconcile_duration_seconds_bucket", { realm, le: formatValue(le) }, count);
+    }
+    out.sample("keon_reconcile_duration_seconds_bucket", { realm, le: "+Inf" }, m.reconciles);
+    out.sample("keon_reconcile_duration_seconds_sum", { realm }, m.reconcileSecondsSum);
+    out.sample("keon_reconcile_duration_seconds_count", { realm }, m.reconciles);
+  }
+
+  out.family("keon_container_restarts_total", "counter", "Containers restarted by their restart policy.");
+  for (const [realm, m] of reports) out.sample("keon_container_restarts_total", { realm }, m.restarts);
+
+  out.family("keon_cells", "gauge", "Cells by state, as of the realm's last reconcile.");
+  for (const [realm, m] of reports) {
+    for (const [state, count] of Object.entries(m.cellsByState).sort(([a], [b]) => a.localeCompare(b))) {
+      out.sample("keon_cells", { realm, state }, count);
+    }
+  }
+
+  const calls = new Map<string, { count: number; secondsSum: number; errors: number }>();
+  for (const [, m] of reports) {
+    for (const [method, call] of Object.entries(m.containerdCalls)) {
+      const total = calls.get(method) ?? { count: 0, secondsSum: 0, errors: 0 };
+      total.count += call.count;
+      total.secondsSum += call.secondsSum;
+      total.errors += call.errors;
+      calls.set(method, total);
+    }
+  }
+  const methods = [...calls.entries()].sort(([a], [b]) => a.localeCompare(b));
+  out.family("keon_containerd_call_duration_seconds", "summary", "Latency of containerd unary calls.");
+  for (const [method, call] of methods) {
+    out.sample("keon_containerd_call_duration_seconds_sum", { method }, call.secondsSum);
+    out.sample("keon_containerd_call_duration_seconds_count", { method }, call.count);
+  }
+  out.family("keon_containerd_call_errors_total", "counter", "containerd unary calls that failed.");
+  for (const [method, call] of methods) out.sample("keon_containerd_call_errors_total", { method }, call.errors);
+
+  const workers = [...health].sort((a, b) => a.realm.localeCompare(b.realm));
+  out.family("keon_worker_up", "gauge", "1 when the realm's worker is ready, else 0.");
+  for (const w of workers) out.sample("keon_worker_up", { realm: w.realm }, w.state === "ready" ? 1 : 0);
+  out.family("keon_worker_restarts_total", "counter", "Restarts of the realm's worker since keond started.");
+  for (const w of workers) out.sample("keon_worker_restarts_total", { realm: w.realm }, w.restarts);
+
+  return out.text();
+}

@@ -1,0 +1,244 @@
+/**
+ * @module
+ * The OpenAPI 3.1 description served at /openapi.json. Document schemas come
+ * from the model's valibot schemas through json-schema.ts; the paths come from
+ * the same tables the routers are built from (resource-paths.ts), so a route
+ * cannot exist without being described.
+ */
+import { NAME_MAX_LENGTH, NAME_PATTERN } from "../model/names.ts";
+import { cellStatusSchema } from "../model/schema/cell.ts";
+import { nameSchema } from "../model/schema/common.ts";
+import { containerStatusSchema } from "../model/schema/container.ts";
+import { DOCUMENT_SCHEMAS, type DocumentKind } from "../model/schema/document.ts";
+import { realmStatusSchema } from "../model/schema/realm.ts";
+import { spaceStatusSchema } from "../model/schema/space.ts";
+import { stackStatusSchema } from "../model/schema/stack.ts";
+import { CELL_ACTIONS } from "./cell-actions-routes.ts";
+import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
+import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
+
+const NAME_JSON_SCHEMA: JsonSchema = { type: "string", pattern: NAME_PATTERN.source, maxLength: NAME_MAX_LENGTH };
+const KNOWN = new Map<unknown, JsonSchema>([[nameSchema, NAME_JSON_SCHEMA]]);
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ "application/json": { schema } });
+
+const STATUS_SCHEMAS: Partial<Record<DocumentKind, unknown>> = {
+  Realm: realmStatusSchema,
+  Space: spaceStatusSchema,
+  Stack: stackStatusSchema,
+  Cell: cellStatusSchema,
+  Container: containerStatusSchema,
+};
+
+function errorResponse(description: string) {
+  return { description, content: json(ref("Error")) };
+}
+
+const ERRORS = {
+  "400": errorResponse("Invalid document, name or query parameter (details.issues name the field paths)"),
+  "401": errorResponse("Missing or wrong bearer token (TCP listener only)"),
+  "404": errorResponse("The resource, or one enclosing it, does not exist (code names the kind)"),
+  "409": errorResponse("Conflict: being deleted, has dependents without cascade, or container id clash"),
+  "413": errorResponse("Request body over 4 MiB"),
+  "504": errorResponse("?wait ran out before the resource settled (DEADLINE_EXCEEDED)"),
+};
+
+interface Operation {
+  summary: string;
+  parameters?: JsonSchema[];
+  requestBody?: JsonSchema;
+  responses: Record<string, JsonSchema>;
+}
+
+function queryParam(name: string, description: string, schema: JsonSchema = { type: "string" }): JsonSchema {
+  return { name, in: "query", required: false, description, schema };
+}
+
+const WAIT = queryParam("wait", "Seconds (at most 600) to wait until the change settled", { type: "number", minimum: 0, maximum: 600 });
+const SELECTOR = queryParam("labelSelector", "Comma-separated a=b, a!=b, a, !a");
+
+function pathParams(path: string): JsonSchema[] {
+  return [...path.matchAll(/:([a-z]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: NAME_JSON_SCHEMA }));
+}
+
+/** Hono's `:param` to OpenAPI's `{param}`. */
+function openApiPath(path: string): string {
+  return path.replace(/:([a-z]+)/g, "{$1}");
+}
+
+const DOCUMENT_BODY = {
+  required: true,
+  description: "One document, YAML (default) or JSON (Content-Type: application/json)",
+  content: { "application/yaml": { schema: ref("Document") }, ...json(ref("Document")) },
+};
+
+export function buildOpenApi(version: string): JsonSchema {
+  const paths: Record<string, Record<string, Operation>> = {};
+  const add = (path: string, method: string, operation: Operation) => {
+    const params = pathParams(path);
+    const entry = (paths[openApiPath(path)] ??= {});
+    entry[method] = { ...operation, parameters: [...params, ...(operation.parameters ?? [])] };
+  };
+
+  for (const kind of Object.keys(PLURALS) as DocumentKind[]) {
+    for (const depth of SCOPE_DEPTHS[kind]) {
+      const collection = `${SCOPE_PREFIXES[depth]}/${PLURALS[kind]}`;
+      const item = `${collection}/:${NAME_PARAM[kind]}`;
+      add(collection, "get", {
+        summary: kind === "Container" ? "The cell's containers (spec items and Container documents) with status" : `List ${PLURALS[kind]} in this scope`,
+        parameters: [SELECTOR],
+        responses: { "200": { description: "A List document", content: json(ref("List")) }, "404": ERRORS["404"] },
+      });
+      add(item, "get", {
+        summary: `Get a ${kind} (write-only values never included)`,
+        responses: { "200": { description: `The ${kind}`, content: json(ref(`${kind}Stored`)) }, "404": ERRORS["404"] },
+      });
+      add(item, "put", {
+        summary: `Create or update a ${kind}; the path must agree with the document's name and scope`,
+        parameters: [WAIT],
+        requestBody: DOCUMENT_BODY,
+        responses: {
+          "201": { description: "Created", content: json(ref("PutResult")) },
+          "200": { description: "Updated or unchanged", content: json(ref("PutResult")) },
+          ...ERRORS,
+        },
+      });
+      add(item, "delete", {
+        summary: `Delete a ${kind}${kind === "Secret" ? "" : " (its worker tears it down)"}`,
+        parameters: [WAIT, queryParam("cascade", "Delete everything inside it too", { type: "boolean" })],
+        responses: {
+          "200": { description: "Deleted", content: json(ref("DeleteResult")) },
+          "202": { description: "Deletion requested", content: json(ref("DeleteResult")) },
+          "404": ERRORS["404"],
+          "409": ERRORS["409"],
+          "504": ERRORS["504"],
+        },
+      });
+    }
+    add(`/v1/${PLURALS[kind]}`, "get", {
+      summary: `All ${PLURALS[kind]}, optionally filtered by scope and labels`,
+      parameters: ["realm", "space", "stack", "cell"].map((l) => queryParam(l, `Only inside this ${l}`, NAME_JSON_SCHEMA)).concat(SELECTOR),
+      responses: { "200": { description: "A List document", content: json(ref("List")) }, "400": ERRORS["400"] },
+    });
+  }
+
+  for (const action of Object.keys(CELL_ACTIONS)) {
+    add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      summary: `${action[0]?.toUpperCase()}${action.slice(1)} the cell`,
+      parameters: [WAIT],
+      responses: { "202": { description: "Intent recorded", content: json(ref("ActionResult")) }, "200": { description: "Settled (?wait)", content: json(ref("ActionResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
+    });
+  }
+  add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
+    summary: "A container's stdout and stderr",
+    parameters: [
+      queryParam("container", "Container id (optional when the cell has one container or a tty default)", NAME_JSON_SCHEMA),
+      queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
+      queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
+    ],
+    responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
+  });
+  add("/v1/apply", "post", {
+    summary: "Apply a multi-document manifest, all or nothing, in dependency order",
+    parameters: [WAIT],
+    requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
+    responses: { "200": { description: "Per-resource results", content: json(ref("ApplyResult")) }, ...ERRORS },
+  });
+  add("/v1/events", "get", {
+    summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
+    parameters: [
+      ...["realm", "space", "stack", "cell", "name"].map((f) => queryParam(f, `Only events of this ${f}`, NAME_JSON_SCHEMA)),
+      queryParam("kind", "Only events of this kind", { enum: Object.keys(DOCUMENT_SCHEMAS) }),
+      queryParam("type", "Normal or Warning", { enum: ["Normal", "Warning"] }),
+      queryParam("since", "Only events after this id (Last-Event-ID works too)", { type: "integer", minimum: 0 }),
+      queryParam("limit", "At most this many (JSON only)", { type: "integer", minimum: 0 }),
+      queryParam("watch", "Stream as Server-Sent Events", { type: "boolean" }),
+    ],
+    responses: {
+      "200": {
+        description: "Events",
+        content: { ...json({ type: "object", properties: { items: { type: "array", items: ref("Event") } } }), "text/event-stream": { schema: { type: "string" } } },
+      },
+      "400": ERRORS["400"],
+    },
+  });
+  add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
+  add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
+  add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });
+  add("/metrics", "get", { summary: "Prometheus metrics", responses: { "200": { description: "text exposition format 0.0.4" } } });
+  add("/openapi.json", "get", { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } });
+
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [kind, schema] of Object.entries(DOCUMENT_SCHEMAS) as Array<[DocumentKind, unknown]>) {
+    schemas[kind] = toJsonSchema(schema, { known: KNOWN });
+    const status = STATUS_SCHEMAS[kind];
+    schemas[`${kind}Stored`] = status === undefined
+      ? ref(kind)
+      : { allOf: [ref(kind)], properties: { status: toJsonSchema(status, { known: KNOWN }) } };
+  }
+  schemas["Document"] = { oneOf: Object.keys(DOCUMENT_SCHEMAS).map(ref) };
+  schemas["List"] = {
+    type: "object",
+    properties: { apiVersion: { const: "v1beta1" }, kind: { const: "List" }, items: { type: "array", items: ref("Document") } },
+    required: ["kind", "items"],
+  };
+  schemas["Error"] = {
+    type: "object",
+    required: ["error"],
+    properties: {
+      error: {
+        type: "object",
+        required: ["code", "message"],
+        properties: {
+          code: { type: "string" },
+          message: { type: "string" },
+          details: {
+            type: "object",
+            properties: { issues: { type: "array", items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" }, document: { type: "integer" } } } } },
+          },
+        },
+      },
+    },
+  };
+  const result = { enum: ["created", "updated", "unchanged"] };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document") } };
+  schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
+  schemas["ActionResult"] = {
+    type: "object",
+    properties: {
+      action: { enum: Object.keys(CELL_ACTIONS) },
+      intent: { type: "object", properties: { intent: { enum: ["running", "stopped", "killed"] }, restartNonce: { type: "integer" }, changedAt: { type: ["string", "null"] } } },
+      document: ref("CellStored"),
+    },
+  };
+  const scope = { type: "object", properties: Object.fromEntries(["realm", "space", "stack", "cell"].map((l) => [l, { type: "string" }])) };
+  schemas["ApplyResult"] = {
+    type: "object",
+    properties: {
+      results: {
+        type: "array",
+        items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
+      },
+      summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  schemas["Event"] = {
+    type: "object",
+    properties: {
+      id: { type: "integer" }, time: { type: "string" }, realm: { type: "string" }, space: { type: "string" }, stack: { type: "string" },
+      cell: { type: "string" }, kind: { type: "string" }, name: { type: "string" }, type: { enum: ["Normal", "Warning"] },
+      reason: { type: "string" }, message: { type: "string" },
+    },
+  };
+
+  return {
+    openapi: "3.1.0",
+    info: { title: "Keon control API", version },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "TCP listener only; the unix socket needs none" } },
+    },
+  };
+}
