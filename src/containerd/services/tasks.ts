@@ -177,6 +177,29 @@ export class TasksService {
     );
   }
 
+  /** Resize the terminal of the init process (or `execId`); only for a process started with `terminal`. */
+  async resizePty(
+    containerId: string,
+    size: { width: number; height: number },
+    execId = "",
+    options?: CallOptions,
+  ): Promise<void> {
+    await this.conn.unary(
+      SERVICE,
+      "ResizePty",
+      { container_id: containerId, exec_id: execId, width: size.width, height: size.height },
+      options,
+    );
+  }
+
+  /**
+   * Close the stdin of the init process (or `execId`) inside the shim, so the
+   * process reads EOF even though the shim still holds its end of the FIFO.
+   */
+  async closeIO(containerId: string, execId = "", options?: CallOptions): Promise<void> {
+    await this.conn.unary(SERVICE, "CloseIO", { container_id: containerId, exec_id: execId, stdin: true }, options);
+  }
+
   /** Raw metrics for tasks matching containerd filters (`id==x`). */
   async metrics(filters: string[], options?: CallOptions): Promise<Metric[]> {
     const response = await this.conn.unary(SERVICE, "Metrics", { filters }, options);
