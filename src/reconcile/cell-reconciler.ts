@@ -17,7 +17,8 @@ import {
   cellLayoutOf, cellStatusDocument, deleteCell, deleteCellContainer, killCell, recreateCell, refreshCell,
   startCell, startCellContainer, stopCell, storeSecretSource, type CellLayout, type CellRuntimeStatus, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
-import { specHashOf } from "../runtime/cell-target.ts";
+import { containerdIdOf, specHashOf } from "../runtime/cell-target.ts";
+import { findSpaceNetwork } from "../runtime/space-network.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import type { FromWorker } from "../daemon/protocol.ts";
@@ -109,9 +110,15 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const previous = (stored.status ?? {}) as StoredCellStatus;
   const intent = store.intents.get(key);
   const client = ctx.containerd.withNamespace(deps.namespace);
+  const rootSpec = layout.spec.containers.find((c) => c.id === layout.rootId);
+  const network = findSpaceNetwork(ctx, scope.realm, scope.space);
   const observed = await observeCell(client, layout, key, store.restarts, {
     observedIntent: previous.observedIntent,
     readyObserved: previous.readyObserved === true,
+    networkAttached:
+      rootSpec?.hostNetwork === true
+        ? undefined
+        : network !== undefined && ctx.network.attacher.cached(network.conflist, containerdIdOf(layout.scope, layout.rootId))?.complete === true,
   });
   const plan = planCell(desiredOf(layout, cell, stored.deletionRequested, intent), observed, {
     nowMs: Date.now(),

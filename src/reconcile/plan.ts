@@ -59,6 +59,12 @@ export interface ObservedCell {
   observedIntent: { intent: RunIntentKind; restartNonce: number } | undefined;
   /** The stored latch: the cell was Ready at some point (autoDelete needs it). */
   readyObserved: boolean;
+  /**
+   * The root's network attachment is complete (a cached CNI result); undefined
+   * for a hostNetwork root. False with the root up means a bring-up was cut
+   * short (keond killed between the root's start and CNI ADD).
+   */
+  networkAttached: boolean | undefined;
 }
 
 export interface PlanSettings {
@@ -197,6 +203,10 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
       return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: owed, starting: true });
     }
     return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
+  }
+
+  if (observed.networkAttached === false && root.state === "running") {
+    return plan([...resets, { type: "start-cell", reason: "NetworkMissing", countsAsRestart: false }], { starting: true });
   }
 
   const actions: CellAction[] = [...resets, ...backoffReset(desired.root, observed.counters.get(desired.rootId), settings)];

@@ -75,6 +75,7 @@ function host(desired: DesiredCell, view: HostView = {}): ObservedCell {
     counters: new Map(Object.entries(view.counters ?? {})),
     observedIntent: view.observedIntent === null ? undefined : (view.observedIntent ?? { intent: desired.intent, restartNonce: desired.restartNonce }),
     readyObserved: view.readyObserved ?? true,
+    networkAttached: true,
   };
 }
 
@@ -817,5 +818,19 @@ describe("total over its inputs", () => {
         }
       }
     }
+  });
+});
+
+describe("a bring-up cut short", () => {
+  test("root running without a complete network attachment: start-cell NetworkMissing (idempotent bring-up re-attaches)", () => {
+    const d = desiredCell();
+    const p = planCell(d, { ...host(d), networkAttached: false }, SETTINGS);
+    expect(p.actions).toEqual([{ type: "start-cell", reason: "NetworkMissing", countsAsRestart: false }]);
+  });
+
+  test("a hostNetwork root (undefined) or an attached one: nothing", () => {
+    const d = desiredCell();
+    expect(planCell(d, { ...host(d), networkAttached: undefined }, SETTINGS).actions).toEqual([]);
+    expect(planCell(d, { ...host(d), networkAttached: true }, SETTINGS).actions).toEqual([]);
   });
 });

@@ -1,0 +1,299 @@
+/**
+ * keond as a process with the test's own containerd: apply through the API,
+ * converge, heal, survive its own crash and containerd's restart, refuse bad
+ * input, and leave the host as it found it. Figures (restart latency) are
+ * printed and written to $KEON_FIGURES_FILE when set.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { importImageArchive } from "../../src/containerd/image-import.ts";
+import { networkNameOf } from "../../src/network/network-names.ts";
+import {
+  buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
+  type TestContainerd,
+} from "../harness/index.ts";
+import { KeondProcess } from "../harness/keond.ts";
+import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
+
+const ready =
+  requireRoot("keond reconcile e2e") &&
+  requireBinaries("keond reconcile e2e", [...CONTAINERD_BINARIES, "ctr", "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
+
+const IMAGE = "keon.test/busybox:latest";
+const realm = `e2e${randomId(3)}`;
+const namespace = `${realm}.e2e`;
+const SPACES = ["web", "bulk"];
+
+type Doc = { metadata: { name: string; generation: number }; status?: Record<string, unknown> & { containers?: Array<Record<string, unknown>> } };
+
+function cellYaml(space: string, name: string, containers: string): string {
+  return `kind: Cell
+metadata: {name: ${name}}
+spec:
+  realmId: ${realm}
+  spaceId: ${space}
+  stackId: main
+  containers:
+${containers}`;
+}
+
+const sleeper = (id: string, extra = "") => `    - {id: ${id}, image: ${IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]${extra}}\n`;
+
+describe.skipIf(!ready)("keond converges and heals", () => {
+  let cd: TestContainerd;
+  let keond: KeondProcess;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>;
+  const tcpPort = 20_000 + Math.floor(Math.random() * 30_000);
+  const dir = `${TEST_DIR_PREFIX}keond-${RUN_ID}-${randomId()}`;
+
+  const cellPath = (space: string, name: string) => `/v1/realms/${realm}/spaces/${space}/stacks/main/cells/${name}`;
+  const getCell = async (space: string, name: string) => (await keond.api<Doc>("GET", cellPath(space, name))).body;
+  const taskPids = async (): Promise<Record<string, number>> => {
+    const tasks = await cd.client.withNamespace(namespace).tasks.list();
+    return Object.fromEntries(tasks.filter((t) => t.status === "RUNNING").map((t) => [t.id || t.container_id, t.pid]));
+  };
+  const waitState = async (space: string, name: string, states: string[], timeoutMs = 30_000) => {
+    await waitUntil(async () => states.includes(String((await getCell(space, name)).status?.["state"])), `cell ${name} in ${states.join("|")}`, timeoutMs, 50);
+    return await getCell(space, name);
+  };
+
+  beforeAll(async () => {
+    before = await hostNetworkState(realm, SPACES);
+    cd = await startContainerd();
+    const token = join(dir, "token");
+    keond = new KeondProcess({
+      dir,
+      containerdSocket: cd.socket,
+      cgroupRoot: cd.cgroupParent,
+      subnetCidr: "10.214.0.0/16",
+      extraArgs: ["--tcp-listen", `127.0.0.1:${tcpPort}`, "--token-file", token],
+    });
+    writeFileSync(token, "e2e-secret-token\n", { mode: 0o600 });
+    await keond.start();
+  });
+
+  afterAll(async () => {
+    try {
+      if (keond.pid === undefined) await keond.start();
+      const deleted = await keond.api("DELETE", `/v1/realms/${realm}?cascade=true&wait=120`);
+      expect([200, 202]).toContain(deleted.status);
+      expect((await keond.api("GET", `/v1/realms/${realm}`)).status).toBe(404);
+      expect(await keond.stop()).toBe(0);
+    } finally {
+      await keond.crash();
+      unmountUnder(dir);
+      const after = await hostNetworkState(realm, SPACES);
+      await cd.stop();
+      keond.remove();
+      expect(after).toEqual(before);
+      expect(cgroupDirsOf(cd.cgroupParent)).toEqual([]);
+    }
+  });
+
+  test("the API socket is 0660; TCP needs the bearer token", async () => {
+    expect(statSync(keond.socket).mode & 0o777).toBe(0o660);
+    const anonymous = await fetch(`http://127.0.0.1:${tcpPort}/v1/realms`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+    const wrong = await fetch(`http://127.0.0.1:${tcpPort}/v1/realms`, { headers: { authorization: "Bearer e2e-secret-tokeN" } });
+    expect(wrong.status).toBe(401);
+    const good = await fetch(`http://127.0.0.1:${tcpPort}/v1/realms`, { headers: { authorization: "Bearer e2e-secret-token" } });
+    expect(good.status).toBe(200);
+  });
+
+  test("apply a realm, a space, a stack and two cells; ?wait sees them Ready; SSE reports the transitions", async () => {
+    const events: Array<{ kind: string; name: string; reason: string; message: string }> = [];
+    const abort = new AbortController();
+    const stream = await fetch(`http://keond/v1/events?realm=${realm}`, { unix: keond.socket, headers: { accept: "text/event-stream" }, signal: abort.signal });
+    expect(stream.headers.get("content-type")).toContain("text/event-stream");
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      try {
+        for await (const chunk of stream.body!) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let cut: number;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            const data = frame.split("\n").find((l) => l.startsWith("data:"));
+            if (data !== undefined) events.push(JSON.parse(data.slice(5)));
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+
+    const tree = `kind: Realm
+metadata: {name: ${realm}}
+spec: {}
+---
+${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${realm}}\n---\nkind: Stack\nmetadata: {name: main}\nspec: {realmId: ${realm}, spaceId: ${s}}\n`).join("---\n")}`;
+    const applied = await keond.api<{ summary: Record<string, number> }>("POST", "/v1/apply?wait=60", tree);
+    expect(applied.status).toBe(200);
+    expect(applied.body.summary).toMatchObject({ created: 5, failed: 0 });
+    await importImageArchive(cd.client.withNamespace(namespace), await buildBusyboxImage(), { name: IMAGE });
+
+    const cells = [
+      cellYaml("web", "alpha", sleeper("app", ", restartPolicy: always")),
+      cellYaml("web", "beta", sleeper("app", ", restartPolicy: always") + sleeper("side")),
+    ].join("---\n");
+    const begun = performance.now();
+    const second = await keond.api<{ summary: Record<string, number> }>("POST", "/v1/apply?wait=60", cells);
+    const waitedMs = performance.now() - begun;
+    expect(second.status).toBe(200);
+    expect(second.body.summary).toMatchObject({ created: 2, failed: 0 });
+    for (const name of ["alpha", "beta"]) {
+      const cell = await getCell("web", name);
+      expect(cell.status?.["state"]).toBe("Ready");
+      expect(cell.status?.["observedGeneration"]).toBe(cell.metadata.generation);
+      expect(String((cell.status?.["network"] as { ip?: string })?.ip)).toMatch(/^10\.214\./);
+    }
+    console.log(`apply of 2 cells with ?wait: ${waitedMs.toFixed(0)} ms until both Ready`);
+
+    await waitUntil(() => events.some((e) => e.kind === "Cell" && e.name === "beta" && /Ready/.test(e.message)), "SSE: beta Ready", 10_000);
+    abort.abort();
+    await reading;
+    const alpha = events.filter((e) => e.kind === "Cell" && e.name === "alpha").map((e) => e.reason);
+    expect(alpha).toContain("Started");
+    expect(events.some((e) => e.kind === "Realm" && /Ready/.test(e.message))).toBe(true);
+    expect(events.some((e) => e.kind === "Space" && /Ready/.test(e.message))).toBe(true);
+  });
+
+  test("a workload killed from outside runs again: median over 20 kills", async () => {
+    const cid = "web_main_alpha_app";
+    const tasks = cd.client.withNamespace(namespace).tasks;
+    const samples: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const old = (await tasks.get(cid)).pid;
+      const begun = performance.now();
+      const kill = Bun.spawnSync(["ctr", "-a", cd.socket, "-n", namespace, "task", "kill", "-s", "KILL", cid]);
+      expect(kill.exitCode).toBe(0);
+      await waitUntil(async () => {
+        const task = await tasks.get(cid).catch(() => undefined);
+        return task !== undefined && task.status === "RUNNING" && task.pid !== old;
+      }, `restart ${i + 1} of ${cid}`, 15_000, 2);
+      samples.push(performance.now() - begun);
+      // Longer than --restart-stable-seconds 1: each kill starts a new streak, so the backoff (base 0) is 0.
+      await Bun.sleep(1_100);
+    }
+    const sorted = [...samples].sort((a, b) => a - b);
+    const median = (sorted[9]! + sorted[10]!) / 2;
+    const line = `restart after ctr task kill -s KILL: median ${median.toFixed(1)} ms, min ${sorted[0]!.toFixed(1)}, max ${sorted[19]!.toFixed(1)} (n=20, kill command included)`;
+    console.log(line);
+    if (process.env["KEON_FIGURES_FILE"]) appendFileSync(process.env["KEON_FIGURES_FILE"], `${line}\n`);
+    await waitUntil(async () => {
+      const app = (await getCell("web", "alpha")).status?.containers?.find((c) => c["name"] === "app");
+      return app?.["restartCount"] === 20;
+    }, "restartCount 20 in status", 10_000);
+    expect((await getCell("web", "alpha")).status?.["state"]).toBe("Ready");
+  });
+
+  test("restartPolicy on-failure with restartMaxRetries 3 stops after 3 in Error; never ends Exited or Error", async () => {
+    const docs = [
+      cellYaml("web", "flaky", `    - {id: job, image: ${IMAGE}, command: /bin/sh, args: ["-c", "sleep 0.2; exit 3"], restartPolicy: on-failure, restartMaxRetries: 3}\n`),
+      cellYaml("web", "fails", `    - {id: job, image: ${IMAGE}, command: /bin/sh, args: ["-c", "exit 1"], restartPolicy: never}\n`),
+      cellYaml("web", "done", `    - {id: job, image: ${IMAGE}, command: /bin/sh, args: ["-c", "exit 0"], restartPolicy: never}\n`),
+    ].join("---\n");
+    expect((await keond.api("POST", "/v1/apply", docs)).status).toBe(200);
+    const flaky = await waitState("web", "flaky", ["Error"], 60_000);
+    const job = flaky.status?.containers?.find((c) => c["name"] === "job");
+    expect(job).toMatchObject({ restartCount: 3, state: "Error", exitCode: 3 });
+    await Bun.sleep(2_000);
+    const later = await getCell("web", "flaky");
+    expect(later.status?.["state"]).toBe("Error");
+    expect(later.status?.containers?.find((c) => c["name"] === "job")?.["restartCount"]).toBe(3);
+    expect((await waitState("web", "fails", ["Error"])).status?.containers?.find((c) => c["name"] === "job")).toMatchObject({ restartCount: 0, exitCode: 1 });
+    expect((await waitState("web", "done", ["Exited"])).status?.containers?.find((c) => c["name"] === "job")).toMatchObject({ restartCount: 0, exitCode: 0 });
+  });
+
+  test("invalid documents: 400 with field paths, and the store unchanged", async () => {
+    const snapshot = async () => JSON.stringify((await keond.api("GET", `/v1/cells?realm=${realm}`)).body);
+    const stored = await snapshot();
+    const bad: Array<[string, string]> = [
+      [cellYaml("web", "x1", `    - {id: a, image: ${IMAGE}, bogus: 1}\n`), "spec.containers[0].bogus"],
+      [cellYaml("web", "Upper", sleeper("a")), "metadata.name"],
+      [cellYaml("web", "x2", `    - {id: a, image: ${IMAGE}, args: "not-a-list"}\n`), "spec.containers[0].args"],
+      [`kind: Cell\nmetadata: {name: "../etc"}\nspec: {realmId: ${realm}, spaceId: web, stackId: main, containers: []}\n`, "metadata.name"],
+      [`kind: Nope\nmetadata: {name: x}\nspec: {}\n`, "kind"],
+    ];
+    for (const [body, path] of bad) {
+      const answer = await keond.api<{ error: { code: string; details?: { issues?: Array<{ path: string }> } } }>("POST", "/v1/apply", `${cellYaml("web", "fine", sleeper("a"))}---\n${body}`);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe("INVALID_DOCUMENT");
+      expect(JSON.stringify(answer.body.error.details)).toContain(path);
+    }
+    const huge = await fetch("http://keond/v1/apply", { unix: keond.socket, method: "POST", body: "x".repeat(5 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(await snapshot()).toBe(stored);
+  });
+
+  test("SIGTERM: workloads keep running, and the next keond adopts them without a restart", async () => {
+    const pids = await taskPids();
+    expect(Object.keys(pids).length).toBeGreaterThanOrEqual(5);
+    expect(await keond.stop()).toBe(0);
+    expect(await taskPids()).toEqual(pids);
+    await keond.start();
+    // A change anywhere in the realm makes its Worker look at everything.
+    expect((await keond.api("POST", "/v1/apply?wait=30", `kind: Stack\nmetadata: {name: main, labels: {touched: "yes"}}\nspec: {realmId: ${realm}, spaceId: web}\n`)).status).toBe(200);
+    await Bun.sleep(1_000);
+    expect(await taskPids()).toEqual(pids);
+  });
+
+  test("SIGKILL keond while it applies 10 cells: all converge, no duplicates, no leaked IPs, nothing running restarted", async () => {
+    const pids = await taskPids();
+    const ten = Array.from({ length: 10 }, (_, i) => cellYaml("bulk", `b${i}`, sleeper("app"))).join("---\n");
+    expect((await keond.api("POST", "/v1/apply", ten)).status).toBe(200);
+    await waitUntil(async () => Object.keys(await taskPids()).some((id) => id.startsWith("bulk_")), "a bulk task running", 20_000, 10);
+    await keond.crash();
+    await keond.start();
+    for (let i = 0; i < 10; i++) await waitState("bulk", `b${i}`, ["Ready"], 60_000);
+    const records = (await cd.client.withNamespace(namespace).containers.list()).map((c) => c.id).filter((id) => id.startsWith("bulk_"));
+    expect(records.sort()).toEqual(Array.from({ length: 10 }, (_, i) => [`bulk_main_b${i}_app`, `bulk_main_b${i}_root`]).flat().sort());
+    const ipamDir = join(keond.runPath, "network", "ipam", networkNameOf(realm, "bulk"));
+    const reserved = readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    const ips = await Promise.all(Array.from({ length: 10 }, async (_, i) => String(((await getCell("bulk", `b${i}`)).status?.["network"] as { ip: string }).ip)));
+    expect(new Set(ips).size).toBe(10);
+    expect(reserved.sort()).toEqual([...ips].sort());
+    const now = await taskPids();
+    for (const [id, pid] of Object.entries(pids)) expect(now[id]).toBe(pid);
+  });
+
+  test("restarting containerd: keond reconnects and relists, with no spurious restarts", async () => {
+    const pids = await taskPids();
+    const counts = async () =>
+      JSON.stringify(
+        ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}`)).body.items ?? []).map((c) => [c.metadata.name, c.status?.containers?.map((x) => x["restartCount"])]),
+      );
+    const countsBefore = await counts();
+    await cd.restart();
+    await waitUntil(async () => (await keond.api("GET", "/readyz")).status === 200, "keond ready after containerd restart", 20_000);
+    await Bun.sleep(2_000);
+    expect(await taskPids()).toEqual(pids);
+    expect(await counts()).toBe(countsBefore);
+    // The event stream is back: a kill is healed again.
+    const tasks = cd.client.withNamespace(namespace).tasks;
+    const old = (await tasks.get("web_main_alpha_app")).pid;
+    await tasks.kill("web_main_alpha_app", 9);
+    await waitUntil(async () => {
+      const t = await tasks.get("web_main_alpha_app").catch(() => undefined);
+      return t?.status === "RUNNING" && t.pid !== old;
+    }, "restart after containerd came back", 10_000);
+    await waitUntil(async () => {
+      const app = (await getCell("web", "alpha")).status?.containers?.find((c) => c["name"] === "app");
+      return app?.["restartCount"] === 21;
+    }, "restartCount 21 (the restart counted as one)", 10_000);
+  });
+
+  test("metrics and health report the realm's Worker", async () => {
+    const metrics = await keond.api<string>("GET", "/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain(`keon_worker_up{realm="${realm}"} 1`);
+    expect(metrics.body).toMatch(new RegExp(`keon_container_restarts_total\\{realm="${realm}"\\} [1-9]`));
+    expect(metrics.body).toContain("keon_reconcile_duration_seconds_bucket");
+    expect(metrics.body).toContain("keon_containerd_call_duration_seconds");
+  });
+});
