@@ -37,6 +37,8 @@ export interface CellReconcileDeps {
   wakeAt(cell: ResourceKey, atMs: number): void;
   /** Counted for metrics. */
   onRestart(): void;
+  /** The pass failed (true) or succeeded (false): the loop retries failures with a capped backoff. */
+  onOutcome(cell: ResourceKey, failed: boolean): void;
 }
 
 interface StoredCellStatus {
@@ -146,6 +148,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     }
   }
   if (plan.wakeAtMs !== undefined) deps.wakeAt(key, plan.wakeAtMs);
+  deps.onOutcome(key, failure !== undefined);
 
   const status = await refreshCell(ctx, target, {
     operatorStopped: intent.intent !== "running",

@@ -54,6 +54,8 @@ const cellKeyOf = (key: ResourceKey): string => `${key.space}/${key.stack}/${key
 export class RealmLoop {
   private readonly queue: KeyedQueue;
   private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  /** Consecutive failed passes per cell: the retry waits 1 s, 2 s, 4 s … up to a minute. */
+  private readonly failures = new Map<string, number>();
   private subscription: Subscription | undefined;
   private cron: CronJob | undefined;
   private stopped = false;
@@ -135,6 +137,16 @@ export class RealmLoop {
           wakeAt: (cell, atMs) => this.wakeAt(cell, atMs),
           onRestart: () => {
             this.metrics.restarts += 1;
+          },
+          onOutcome: (cell, failed) => {
+            const id = cellKeyOf(cell);
+            if (!failed) {
+              this.failures.delete(id);
+              return;
+            }
+            const count = (this.failures.get(id) ?? 0) + 1;
+            this.failures.set(id, count);
+            this.wakeAt(cell, Date.now() + Math.min(60_000, 1_000 * 2 ** (count - 1)));
           },
         },
         key,
