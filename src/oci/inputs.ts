@@ -36,13 +36,15 @@ export interface CellContext {
   /** linux.cgroupsPath for this container, computed by the cgroup plan. */
   cgroupsPath: string;
   /**
-   * Host paths of this container's rendered /etc/hosts, /etc/hostname and
-   * /etc/resolv.conf. Left out for hostNetwork containers, which keep the files
-   * of their image; the builder never invents them.
+   * Host paths of this container's /etc/hosts, /etc/hostname and
+   * /etc/resolv.conf: its rendered copies, or for a hostNetwork container the
+   * host's own files (then `etcReadOnly`). The builder never invents them.
    */
   hostsPath?: string;
   hostnamePath?: string;
   resolvConfPath?: string;
+  /** Bind the /etc files read-only: they are the host's (hostNetwork), not a private copy. */
+  etcReadOnly?: boolean;
   /** Set when the cell was made from a profile (KEON_CELL_PROFILE_NAME). */
   cellProfileName?: string;
   /** The cell's spec.nestedCgroupRuntime: a private, writable cgroup2 tree. */

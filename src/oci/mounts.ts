@@ -112,13 +112,15 @@ function requestedMounts(container: ContainerSpec, ctx: CellContext): RequestedM
 /**
  * The container's own /etc/hosts, /etc/hostname and /etc/resolv.conf, read-write
  * (as Docker binds them) so the container may edit its copy; a read-only root
- * does not change that.
+ * does not change that. The host's own files (hostNetwork) are bound
+ * read-only: a container must never edit the host's.
  */
 function etcFileMounts(ctx: CellContext): OciMount[] {
   const mounts: OciMount[] = [];
-  if (ctx.hostsPath) mounts.push(bind(ctx.hostsPath, "/etc/hosts", false));
-  if (ctx.hostnamePath) mounts.push(bind(ctx.hostnamePath, "/etc/hostname", false));
-  if (ctx.resolvConfPath) mounts.push(bind(ctx.resolvConfPath, "/etc/resolv.conf", false));
+  const readOnly = ctx.etcReadOnly === true;
+  if (ctx.hostsPath) mounts.push(bind(ctx.hostsPath, "/etc/hosts", readOnly));
+  if (ctx.hostnamePath) mounts.push(bind(ctx.hostnamePath, "/etc/hostname", readOnly));
+  if (ctx.resolvConfPath) mounts.push(bind(ctx.resolvConfPath, "/etc/resolv.conf", readOnly));
   return mounts;
 }
 

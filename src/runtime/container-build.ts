@@ -13,12 +13,24 @@ import { isKeonError, KeonError } from "../model/errors.ts";
 import { containerCgroupPathOf } from "../model/names.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { buildOciSpec, buildRootContainerSpec, type CellContext, type OciSpec } from "../oci/spec.ts";
-import { etcPathsOf } from "./cell-etc.ts";
+import { existsSync } from "node:fs";
+import { etcPathsOf, type EtcPaths } from "./cell-etc.ts";
 import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensurePauseRootfs } from "./pause-rootfs.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
 import { resolveVolumes } from "./volumes.ts";
+
+/** A hostNetwork container sees the host's own /etc files (those the host has), read-only. */
+function hostEtcPaths(): Partial<EtcPaths> & { etcReadOnly: true } {
+  const paths: Partial<EtcPaths> & { etcReadOnly: true } = { etcReadOnly: true };
+  if (existsSync(HOST_ETC.hostsPath)) paths.hostsPath = HOST_ETC.hostsPath;
+  if (existsSync(HOST_ETC.hostnamePath)) paths.hostnamePath = HOST_ETC.hostnamePath;
+  if (existsSync(HOST_ETC.resolvConfPath)) paths.resolvConfPath = HOST_ETC.resolvConfPath;
+  return paths;
+}
+
+const HOST_ETC: EtcPaths = { hostsPath: "/etc/hosts", hostnamePath: "/etc/hostname", resolvConfPath: "/etc/resolv.conf" };
 
 export interface BuiltContainer {
   containerdId: string;
@@ -65,7 +77,7 @@ export async function buildContainer(
   const image = await readImageConfig(client, container.image);
   const volumeSources = resolveVolumes(ctx.config.runPath, container, field);
   const secrets = resolveSecrets(ctx.config.runPath, layout.scope, container, target.secrets);
-  const etc = container.hostNetwork === true ? {} : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
+  const etc = container.hostNetwork === true ? hostEtcPaths() : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
   const cellContext: CellContext = {
     ...baseContext(ctx, layout, container.id),
     ...(rootTaskPid === undefined ? {} : { rootTaskPid }),

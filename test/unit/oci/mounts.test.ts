@@ -72,7 +72,12 @@ describe("hosts, hostname and resolv.conf", () => {
     expect(at(spec, "/etc/hostname")?.source).toBe("/run/keon/web/app/hostname");
     expect(at(spec, "/etc/resolv.conf")?.options).toEqual(["rbind", "rprivate", "rw"]);
   });
-  test("not invented when no path is given (hostNetwork keeps the image's files)", () => {
+  test("the host's own files (hostNetwork) are bound read-only", () => {
+    const spec = build({ hostNetwork: true }, ctx({ hostsPath: "/etc/hosts", resolvConfPath: "/etc/resolv.conf", etcReadOnly: true }));
+    expect(at(spec, "/etc/hosts")?.options).toEqual(["rbind", "rprivate", "ro"]);
+    expect(at(spec, "/etc/resolv.conf")?.options).toEqual(["rbind", "rprivate", "ro"]);
+  });
+  test("not invented when no path is given", () => {
     const spec = build({ hostNetwork: true });
     expect(spec.mounts.some((m) => m.destination.startsWith("/etc/"))).toBe(false);
   });
