@@ -21,7 +21,7 @@ import { rootContainerIdOf } from "../model/names.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { Document, DocumentKind, DocumentOf } from "../model/schema/document.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
-import { describeKey, keyOf, type ResourceKey, type ResourceRef, type Store } from "../store/index.ts";
+import { describeKey, keyOf, notFoundCode, type ResourceKey, type ResourceRef, type Store } from "../store/index.ts";
 import { SCOPE_LEVELS, type ScopeLevel } from "./resource-paths.ts";
 
 /** Apply order: every kind after the kinds it can live in or refer to. */
@@ -29,22 +29,8 @@ export const APPLY_ORDER: readonly DocumentKind[] = ["Realm", "Space", "Stack", 
 
 const LEVEL_KIND: Record<ScopeLevel, DocumentKind> = { realm: "Realm", space: "Space", stack: "Stack", cell: "Cell" };
 
-const NOT_FOUND: Record<DocumentKind, ErrorCode> = {
-  Realm: "REALM_NOT_FOUND",
-  Space: "SPACE_NOT_FOUND",
-  Stack: "STACK_NOT_FOUND",
-  Cell: "CELL_NOT_FOUND",
-  Container: "CONTAINER_NOT_FOUND",
-  Secret: "SECRET_NOT_FOUND",
-  Volume: "VOLUME_NOT_FOUND",
-};
-
-export function notFoundCodeOf(kind: DocumentKind): ErrorCode {
-  return NOT_FOUND[kind];
-}
-
 export function notFound(kind: DocumentKind, key: ResourceKey, details: Record<string, unknown> = {}): KeonError {
-  return new KeonError(NOT_FOUND[kind], `${describeKey(kind, key)} not found`, {
+  return new KeonError(notFoundCode(kind), `${describeKey(kind, key)} not found`, {
     details: { kind, ...flatKey(key), ...details },
   });
 }
@@ -162,7 +148,7 @@ function checkAncestors(
   for (const parent of ancestorsOf(key)) {
     const found = lookup(store, pending, parent.kind, parent.key);
     if (found === undefined) {
-      throw new KeonError(NOT_FOUND[parent.kind], `${describeKey(parent.kind, parent.key)} not found (it encloses ${describeKey(kind, key)})`, {
+      throw new KeonError(notFoundCode(parent.kind), `${describeKey(parent.kind, parent.key)} not found (it encloses ${describeKey(kind, key)})`, {
         details: { kind: parent.kind, ...flatKey(parent.key), for: { kind, ...flatKey(key) }, ...where },
       });
     }

@@ -7,16 +7,8 @@
  * wait, SSE and metrics).
  */
 import type { Logger } from "pino";
+import type { WorkerHealth, WorkerState } from "../api/deps.ts";
 import type { FromWorker, ResourceRefMessage, ToWorker, WorkerSettings } from "./protocol.ts";
-
-export type WorkerState = "starting" | "ready" | "restarting" | "failed";
-
-export interface WorkerHealth {
-  realm: string;
-  state: WorkerState;
-  restarts: number;
-  lastError?: string;
-}
 
 /** The store, as far as the supervisor reads it. */
 export interface RealmSource {

@@ -7,7 +7,7 @@ export { Store } from "./store.ts";
 export { DATABASE_FILE_MODE, STATE_DATABASE_FILE } from "./database.ts";
 export type { ListFilter, PutOptions, PutResult, ResourceRef, SecretValueRef, StoreOptions } from "./store.ts";
 export type { StoredResource } from "./stored-resource.ts";
-export { describeKey, keyOf } from "./resource-key.ts";
+export { describeKey, keyOf, notFoundCode } from "./resource-key.ts";
 export type { ResourceKey } from "./resource-key.ts";
 export type { ContainerSecretValue } from "./secret-values.ts";
 export type { ContainerRef, RestartCounter, RestartRecord } from "./restart-counters.ts";
