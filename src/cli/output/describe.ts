@@ -1,0 +1,163 @@
+/**
+ * @module
+ * `keon describe`: a resource for humans. Its identity, labels, state and
+ * why, generations, a summary of its spec (containers with their state,
+ * exit code and restarts for a cell), and its last events. Pure.
+ */
+import type { CliKind } from "../kinds.ts";
+import { scopeOfDocument, scopeText } from "../scope.ts";
+import { createdAtOf, pick, type ImageSummaryLike } from "./rows.ts";
+import { formatAge, formatBytes, renderTable } from "./table.ts";
+
+export interface EventLike {
+  id?: number;
+  time: string;
+  kind?: string;
+  name?: string;
+  type: string;
+  reason: string;
+  message: string;
+  realm?: string;
+  space?: string;
+  stack?: string;
+  cell?: string;
+}
+
+type PlainObject = Record<string, unknown>;
+const isObject = (v: unknown): v is PlainObject => typeof v === "object" && v !== null && !Array.isArray(v);
+const text = (v: unknown, fallback = "<none>"): string => (v === undefined || v === null || v === "" ? fallback : String(v));
+
+function mapText(value: unknown): string {
+  if (!isObject(value) || Object.keys(value).length === 0) return "<none>";
+  return Object.entries(value).map(([k, v]) => `${k}=${String(v)}`).join(",");
+}
+
+function fields(pairs: readonly (readonly [string, string] | undefined)[]): string {
+  const present = pairs.filter((p): p is readonly [string, string] => p !== undefined);
+  const width = Math.max(...present.map(([k]) => k.length)) + 2;
+  return present.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join("\n");
+}
+
+const indent = (block: string, by = "  "): string => block.replace(/\n$/, "").split("\n").map((l) => by + l).join("\n");
+
+function timeWithAge(time: string | undefined, now: Date): string {
+  if (time === undefined) return "<unknown>";
+  return `${time} (${formatAge(time, now)} ago)`;
+}
+
+function cellContainers(document: unknown): string {
+  const specs = (pick(document, "spec.containers") as PlainObject[] | undefined) ?? [];
+  const statuses = ((pick(document, "status.containers") as PlainObject[] | undefined) ?? []).filter(isObject);
+  const ids = new Set(specs.map((s) => String(s["id"])));
+  const rows = specs.map((spec) => {
+    const status = statuses.find((s) => s["name"] === spec["id"]) ?? {};
+    const command = [spec["command"], ...((spec["args"] as unknown[] | undefined) ?? [])].filter((p) => p !== undefined && p !== "").join(" ");
+    const ports = ((spec["ports"] as unknown[] | undefined) ?? []).join(",");
+    return [
+      `${String(spec["id"])}${spec["root"] === true ? " (root)" : ""}`,
+      text(spec["image"], "-"),
+      text(status["state"], "Unknown"),
+      String(status["restartCount"] ?? 0),
+      text(status["exitCode"], "-"),
+      text(command, "-"),
+      text(ports, "-"),
+    ];
+  });
+  // Keon's own pause root: shown so a missing root explains a Degraded cell.
+  for (const status of statuses) {
+    if (ids.has(String(status["name"]))) continue;
+    rows.unshift([`${String(status["name"])} (keon root)`, "-", text(status["state"], "Unknown"), String(status["restartCount"] ?? 0), text(status["exitCode"], "-"), "-", "-"]);
+  }
+  if (rows.length === 0) return "<none>";
+  return `\n${indent(renderTable(["ID", "IMAGE", "STATE", "RESTARTS", "EXIT", "COMMAND", "PORTS"], rows))}`;
+}
+
+export function eventRows(events: readonly EventLike[], now: Date, withObject: boolean): string[][] {
+  return events.map((e) => [
+    formatAge(e.time, now),
+    e.type,
+    e.reason,
+    ...(withObject ? [`${(e.kind ?? "").toLowerCase()}/${e.name ?? ""}`] : []),
+    e.message,
+  ]);
+}
+
+export function formatEvents(events: readonly EventLike[], now: Date, withObject: boolean): string {
+  const headers = ["AGE", "TYPE", "REASON", ...(withObject ? ["OBJECT"] : []), "MESSAGE"];
+  return renderTable(headers, eventRows(events, now, withObject));
+}
+
+export function describeDocument(kind: Exclude<CliKind, "image">, document: unknown, events: readonly EventLike[], now = new Date()): string {
+  const status = pick(document, "status");
+  const generation = pick(document, "metadata.generation");
+  const observed = pick(document, "status.observedGeneration");
+  const common: (readonly [string, string] | undefined)[] = [
+    ["Name", text(pick(document, "metadata.name"))],
+    ["Kind", text(pick(document, "kind"))],
+    kind === "realm" ? undefined : ["Scope", text(scopeText(scopeOfDocument(document as never)))],
+    ["Labels", mapText(pick(document, "metadata.labels"))],
+    kind === "cell" ? ["Annotations", mapText(pick(document, "metadata.annotations"))] : undefined,
+  ];
+  if (isObject(status)) {
+    common.push(["State", text(status["state"], "Unknown")]);
+    if (status["reason"] !== undefined) common.push(["Reason", text(status["reason"])]);
+    if (status["message"] !== undefined) common.push(["Message", text(status["message"])]);
+  }
+  if (generation !== undefined) common.push(["Generation", `${String(generation)}${observed === undefined ? " (not yet observed)" : ` (observed ${String(observed)})`}`]);
+  common.push(["Created", timeWithAge(createdAtOf(document), now)]);
+  switch (kind) {
+    case "realm":
+      common.push(["Namespace", text(pick(document, "spec.namespace"))], ["Cgroup", text(pick(document, "status.cgroupPath"))]);
+      break;
+    case "space": {
+      const egress = pick(document, "spec.network.egress");
+      common.push(["Egress", isObject(egress) ? `default ${text(egress["default"], "allow")}, ${((egress["allow"] as unknown[] | undefined) ?? []).length} allow rule(s)` : "unconstrained"]);
+      common.push(["Cgroup", text(pick(document, "status.cgroupPath"))]);
+      break;
+    }
+    case "stack":
+      common.push(["Cgroup", text(pick(document, "status.cgroupPath"))]);
+      break;
+    case "cell":
+      common.push(
+        ["IP", text(pick(document, "status.network.ip"))],
+        ["Bridge", text(pick(document, "status.network.bridgeName"))],
+        ["Cgroup", text(pick(document, "status.cgroupPath"))],
+        ["Controllers", text(((pick(document, "status.subtreeControllers") as string[] | undefined) ?? []).join(",") || undefined)],
+        ["Auto delete", String(pick(document, "spec.autoDelete") === true)],
+        ["Containers", cellContainers(document)],
+      );
+      break;
+    case "container":
+      common.push(
+        ["Cell", text(pick(document, "spec.cellId"))],
+        ["Image", text(pick(document, "spec.image"))],
+        ["State", text(pick(document, "status.state"), "Unknown")],
+        ["Restarts", String(pick(document, "status.restartCount") ?? 0)],
+        ["Exit code", text(pick(document, "status.exitCode"))],
+        ["Restart policy", text(pick(document, "spec.restartPolicy"), "never")],
+        ["containerd ID", text(pick(document, "status.id"))],
+      );
+      break;
+    case "secret":
+      common.push(["Data", "<write-only: never shown>"]);
+      break;
+    case "volume":
+      common.push(["Reclaim policy", text(pick(document, "spec.reclaimPolicy"), "Delete")]);
+      break;
+  }
+  const body = fields(common.filter((p, i, all) => p === undefined || all.findIndex((q) => q?.[0] === p[0]) === i));
+  const eventBlock = events.length === 0 ? "Events:  <none>" : `Events:\n${indent(formatEvents(events, now, false))}`;
+  return `${body}\n${eventBlock}\n`;
+}
+
+export function describeImage(image: ImageSummaryLike & { labels?: Record<string, string> }, now = new Date()): string {
+  return `${fields([
+    ["Name", image.name],
+    ["Digest", image.digest],
+    ["Media type", text(image.mediaType)],
+    ["Size", formatBytes(image.size)],
+    ["Created", timeWithAge(image.createdAt ?? undefined, now)],
+    ["Labels", mapText(image.labels)],
+  ])}\n`;
+}

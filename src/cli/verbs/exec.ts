@@ -1,0 +1,169 @@
+/**
+ * @module
+ * `keon exec CELL [-c CONTAINER] [-i] [-t] -- CMD [ARG...]`: run a process
+ * in a running container over keond's exec WebSocket (api/exec-route.ts).
+ * With `-t` on a terminal the local terminal goes raw and window size
+ * changes (SIGWINCH) reach the remote pty. The remote exit code becomes
+ * keon's exit code.
+ */
+import type { ParsedArgs } from "../args.ts";
+import { booleanFlag, stringFlag } from "../args.ts";
+import { SCOPE_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
+import { CliError, usageError } from "../errors.ts";
+import { cellPath } from "../scope.ts";
+
+export interface ExecOptions {
+  cell: string;
+  container: string | undefined;
+  command: string[];
+  stdin: boolean;
+  tty: boolean;
+}
+
+/** `CELL -- CMD...` (or, kubectl's older form, `CELL CMD...`). Pure. */
+export function execOptionsOf(args: ParsedArgs): ExecOptions {
+  const [cell, ...inline] = args.positionals;
+  if (cell === undefined) throw usageError("missing CELL: keon exec CELL [-c CONTAINER] [-it] -- COMMAND [ARG...]");
+  if (args.rest !== undefined && inline.length > 0) throw usageError(`unexpected argument '${inline[0]}' before --`);
+  const command = args.rest ?? inline;
+  if (command.length === 0 || command[0] === "") throw usageError("missing COMMAND: keon exec CELL -- COMMAND [ARG...]");
+  return {
+    cell,
+    container: stringFlag(args, "container"),
+    command,
+    stdin: booleanFlag(args, "stdin"),
+    tty: booleanFlag(args, "tty"),
+  };
+}
+
+/** The WebSocket query of an exec. Pure. */
+export function execQuery(options: ExecOptions, size: { cols: number; rows: number } | undefined): URLSearchParams {
+  const query = new URLSearchParams();
+  if (options.container !== undefined) query.set("container", options.container);
+  for (const arg of options.command) query.append("cmd", arg);
+  if (options.tty) query.set("tty", "1");
+  if (options.stdin) query.set("stdin", "1");
+  if (options.tty && size !== undefined && size.cols > 0 && size.rows > 0) {
+    query.set("cols", String(size.cols));
+    query.set("rows", String(size.rows));
+  }
+  return query;
+}
+
+/**
+ * A process that could not start gets the shell's codes, as docker exec
+ * gives them: 127 when the command was not found, 126 when it could not run.
+ */
+export function startFailureExitCode(message: string): number | undefined {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return undefined;
+}
+
+type ServerMessage = { type: "exit"; exitCode: number } | { type: "error"; error: { code?: string; message?: string } };
+
+export const execVerb: Verb = {
+  name: "exec",
+  summary: "run a command in a running container of a cell",
+  usage: "keon exec CELL [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
+  help: "Example: keon exec web -it -- sh",
+  flags: [
+    ...SCOPE_FLAGS,
+    { name: "container", short: "c", type: "string", valueName: "NAME", description: "container (default: the cell's tty.default, else its first workload)" },
+    { name: "stdin", short: "i", type: "boolean", description: "pass stdin to the process" },
+    { name: "tty", short: "t", type: "boolean", description: "allocate a terminal (raw mode, window size follows)" },
+  ],
+  async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    const options = execOptionsOf(args);
+    if (options.tty && !process.stdin.isTTY) {
+      ctx.err("Unable to use a TTY - input is not a terminal\n");
+      options.tty = false;
+    }
+    const size = options.tty ? { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 } : undefined;
+    const target = ctx.client.webSocketTarget(`${cellPath(scopeFlagsOf(args), options.cell)}/exec`, execQuery(options, size));
+    return await runExec(ctx, options, target);
+  },
+};
+
+async function runExec(ctx: CliContext, options: ExecOptions, target: { url: string; headers: Record<string, string> }): Promise<number> {
+  // Bun's WebSocket takes headers (and ws+unix:// URLs), which the DOM type does not declare.
+  const ws = new WebSocket(target.url, { headers: target.headers } as unknown as string[]);
+  ws.binaryType = "arraybuffer";
+  const stdin = process.stdin;
+  let opened = false;
+  let outcome: ServerMessage | undefined;
+  let rawMode = false;
+  const cleanups: (() => void)[] = [];
+
+  const done = new Promise<void>((resolve) => {
+    ws.onopen = () => {
+      opened = true;
+      if (options.tty && stdin.isTTY) {
+        stdin.setRawMode(true);
+        rawMode = true;
+        const resize = () => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));
+        };
+        process.on("SIGWINCH", resize);
+        cleanups.push(() => process.off("SIGWINCH", resize));
+      }
+      if (options.stdin) {
+        const onData = (chunk: Buffer) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(chunk);
+        };
+        const onEnd = () => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "eof" }));
+        };
+        stdin.on("data", onData);
+        stdin.once("end", onEnd);
+        stdin.resume();
+        cleanups.push(() => {
+          stdin.off("data", onData);
+          stdin.off("end", onEnd);
+          stdin.pause();
+        });
+      }
+    };
+    ws.onmessage = (event) => {
+      if (typeof event.data === "string") {
+        try {
+          outcome = JSON.parse(event.data) as ServerMessage;
+        } catch {
+          // Not ours: ignore.
+        }
+        return;
+      }
+      const bytes = new Uint8Array(event.data as ArrayBuffer);
+      const data = bytes.subarray(1);
+      if (bytes[0] === 2) process.stderr.write(data);
+      else process.stdout.write(data);
+    };
+    ws.onclose = () => resolve();
+    ws.onerror = () => {
+      // onclose follows; what went wrong is worked out below.
+    };
+  });
+  try {
+    await done;
+  } finally {
+    for (const cleanup of cleanups) cleanup();
+    if (rawMode) stdin.setRawMode(false);
+  }
+
+  if (outcome?.type === "exit") return outcome.exitCode;
+  if (outcome?.type === "error") {
+    const message = outcome.error.message ?? "exec failed";
+    const code = startFailureExitCode(message);
+    if (code !== undefined && outcome.error.code === "CONTAINERD_ERROR") {
+      ctx.err(`keon exec: ${message}\n`);
+      return code;
+    }
+    throw new CliError("failed", message, outcome.error.code === undefined ? {} : { code: outcome.error.code });
+  }
+  if (!opened) {
+    // The upgrade failed: either keond is not there, or it answered the request without upgrading.
+    const health = await ctx.client.request("GET", "/healthz");
+    throw new CliError("failed", `keond refused the exec WebSocket (healthz ${health.status}); is this keond new enough to serve exec?`);
+  }
+  throw new CliError("failed", "the connection to keond closed before the process exited");
+}

@@ -1,0 +1,163 @@
+/**
+ * @module
+ * `keon get KIND [NAME...]`: tables like kubectl's (STATE and AGE
+ * everywhere, RESTARTS for containers, IP for cells), `-o wide`, `-o
+ * yaml|json` as documents that apply back unchanged, `-o name`, and `-w` to
+ * keep printing rows as keond reports changes.
+ */
+import { booleanFlag, choiceFlag, stringFlag, type ParsedArgs } from "../args.ts";
+import { ALL_SCOPES_FLAG, CELL_FLAG, SCOPE_FLAGS, SELECTOR_FLAG, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
+import { usageError } from "../errors.ts";
+import { getResource, listResources, type FetchRequest } from "../fetch-resources.ts";
+import { CLI_KINDS, DOCUMENT_KIND_OF, kindAndNames, resolveKind, type CliKind } from "../kinds.ts";
+import { toJson, toYaml, userDocument } from "../output/documents.ts";
+import { containerTable, documentTable, imageTable, pick, type ImageSummaryLike, type Table, type TableOptions } from "../output/rows.ts";
+import { columnWidths, renderRow, renderTable } from "../output/table.ts";
+import { scopeFor, scopeOfDocument, scopeText } from "../scope.ts";
+import { readSse } from "../sse.ts";
+
+export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json", "name"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export function tableOf(kind: CliKind, items: readonly unknown[], options: TableOptions): Table {
+  if (kind === "image") return imageTable(items as ImageSummaryLike[], options);
+  if (kind === "container") return containerTable(items, options);
+  return documentTable(kind, items, options);
+}
+
+/** `cell/web`; images by their reference. */
+export function nameOf(kind: CliKind, item: unknown): string {
+  const name = kind === "image" ? (item as ImageSummaryLike).name : String(pick(item, "metadata.name") ?? "");
+  return `${kind}/${name}`;
+}
+
+/** Documents printed for yaml/json: what a user writes (images have no document: their info as is). */
+export function printable(kind: CliKind, items: readonly unknown[]): unknown[] {
+  return kind === "image" ? [...items] : items.map(userDocument);
+}
+
+export function renderItems(kind: CliKind, items: readonly unknown[], format: OutputFormat, single: boolean, options: Omit<TableOptions, "wide">): string {
+  switch (format) {
+    case "yaml":
+      return toYaml(printable(kind, items));
+    case "json":
+      return toJson(printable(kind, items), !single);
+    case "name":
+      return items.map((i) => `${nameOf(kind, i)}\n`).join("");
+    default: {
+      const table = tableOf(kind, items, { ...options, wide: format === "wide" });
+      return renderTable(table.headers, table.rows);
+    }
+  }
+}
+
+function emptyMessage(kind: CliKind, request: FetchRequest): string {
+  if (request.allScopes || kind === "realm") return "No resources found.\n";
+  return `No resources found in ${scopeText(scopeFor(kind, request.flags))}.\n`;
+}
+
+export const getVerb: Verb = {
+  name: "get",
+  summary: "list resources or show some by name",
+  usage: "keon get KIND [NAME...] [--realm R --space S --stack T] [-A] [-o table|wide|yaml|json|name] [-l SELECTOR] [-w]",
+  help: `Kinds: ${CLI_KINDS.join(", ")} (plurals and short names: r, sp, st, c, ctr, vol, img).\nExample: keon get cells -o wide; keon get cell web -o yaml > web.yaml`,
+  completes: CLI_KINDS,
+  flags: [
+    ...SCOPE_FLAGS,
+    CELL_FLAG,
+    ALL_SCOPES_FLAG,
+    { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "table (default), wide, yaml, json or name" },
+    SELECTOR_FLAG,
+    { name: "watch", short: "w", type: "boolean", description: "after the list, print rows again as they change" },
+  ],
+  async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    // kubectl's `get cells,stacks`: each kind in turn, a blank line between tables.
+    const first = args.positionals[0] ?? "";
+    if (first.includes(",") && !first.includes("/")) {
+      if (args.positionals.length > 1) throw usageError("names need a single kind (get KIND NAME...)");
+      if (booleanFlag(args, "watch")) throw usageError("-w watches one kind");
+      const kinds = first.split(",").filter((k) => k !== "");
+      for (const kind of kinds) resolveKind(kind);
+      for (const [i, kind] of kinds.entries()) {
+        if (i > 0 && choiceFlag(args, "output", OUTPUT_FORMATS, "table").match(/^(table|wide)$/)) ctx.out("\n");
+        if (i > 0 && choiceFlag(args, "output", OUTPUT_FORMATS, "table") === "yaml") ctx.out("---\n");
+        await getVerb.run(ctx, { ...args, positionals: [kind] });
+      }
+      return 0;
+    }
+    const { kind, names } = kindAndNames(args.positionals);
+    const format = choiceFlag(args, "output", OUTPUT_FORMATS, "table");
+    const request: FetchRequest = { kind, flags: scopeFlagsOf(args), allScopes: booleanFlag(args, "all-scopes"), selector: stringFlag(args, "selector") };
+    if (names.length > 0 && request.allScopes) throw usageError("-A lists everything; it cannot be combined with names");
+    if (names.length > 0 && request.selector !== undefined) throw usageError("-l selects from a list; it cannot be combined with names");
+    const watch = booleanFlag(args, "watch");
+    if (watch && (format === "yaml" || format === "json")) throw usageError("-w prints table rows; use -o table, wide or name");
+    if (watch && kind === "image") throw usageError("images cannot be watched");
+
+    const items = names.length > 0 ? await Promise.all(names.map((n) => getResource(ctx.client, request, n))) : await listResources(ctx.client, request);
+    const options = { allScopes: request.allScopes, color: ctx.term.color };
+    if (items.length === 0) ctx.err(emptyMessage(kind, request));
+    else ctx.out(renderItems(kind, items, format, names.length === 1, options));
+    if (!watch) return 0;
+    return await watchRows(ctx, request, names, format === "wide", items);
+  },
+};
+
+function rowKey(item: unknown): string {
+  const scope = scopeOfDocument(item as never);
+  return `${scopeText(scope)}/${String(pick(item, "spec.cellId") ?? "")}/${String(pick(item, "metadata.name") ?? "")}`;
+}
+
+/** `-w`: follow the event stream; after each relevant event, print the rows that changed. */
+async function watchRows(ctx: CliContext, request: FetchRequest, names: readonly string[], wide: boolean, initial: readonly unknown[]): Promise<number> {
+  const kind = request.kind as Exclude<CliKind, "image">;
+  const options: TableOptions = { allScopes: request.allScopes, color: ctx.term.color, wide };
+  const first = tableOf(kind, initial, options);
+  const widths = columnWidths(first.headers, first.rows);
+  const ageColumn = first.headers.indexOf("AGE");
+  // AGE changes by itself; a row is printed again only when something else did.
+  const compareKey = (row: readonly string[]) => row.filter((_, i) => i !== ageColumn).join("\u0000");
+  const rowOf = (item: unknown) => tableOf(kind, [item], options).rows[0] ?? [];
+  const printed = new Map(initial.map((item) => [rowKey(item), compareKey(rowOf(item))]));
+  if (initial.length === 0) ctx.out(`${renderRow(first.headers, widths)}\n`);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const query: Record<string, string | undefined> = { watch: "true" };
+  if (!request.allScopes && kind !== "realm") query["realm"] = scopeFor(kind, request.flags).realm;
+  const watchedKinds = kind === "container" ? ["Cell", "Container"] : [DOCUMENT_KIND_OF[kind]];
+  try {
+    const response = await ctx.client.request("GET", "/v1/events", { query, headers: { accept: "text/event-stream" }, signal: controller.signal });
+    if (!response.ok || response.body === null) {
+      const { apiError } = await import("../client.ts");
+      throw apiError(response.status, await response.text(), "GET /v1/events");
+    }
+    for await (const event of readSse(response.body)) {
+      let parsed: { kind?: string; name?: string };
+      try {
+        parsed = JSON.parse(event.data) as { kind?: string; name?: string };
+      } catch {
+        continue;
+      }
+      if (!watchedKinds.includes(parsed.kind ?? "")) continue;
+      if (names.length > 0 && kind !== "container" && !names.includes(parsed.name ?? "")) continue;
+      const items = names.length > 0
+        ? (await Promise.allSettled(names.map((n) => getResource(ctx.client, request, n)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))
+        : await listResources(ctx.client, request);
+      for (const item of items) {
+        const key = rowKey(item);
+        const row = rowOf(item);
+        if (printed.get(key) === compareKey(row)) continue;
+        printed.set(key, compareKey(row));
+        ctx.out(`${renderRow(row, widths)}\n`);
+      }
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  return 0;
+}

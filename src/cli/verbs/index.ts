@@ -1,0 +1,44 @@
+/**
+ * @module
+ * Every verb of `keon`, in the order `keon --help` lists them.
+ */
+import type { Verb } from "../context.ts";
+import { applyVerb } from "./apply.ts";
+import { cellActionVerb } from "./cell-action.ts";
+import { completeNamesVerb, completionVerb } from "./completion.ts";
+import { deleteVerb } from "./delete.ts";
+import { describeVerb } from "./describe.ts";
+import { eventsVerb } from "./events.ts";
+import { execVerb } from "./exec.ts";
+import { getVerb } from "./get.ts";
+import { imageVerb } from "./image.ts";
+import { initVerb } from "./init.ts";
+import { logsVerb } from "./logs.ts";
+import { statusVerb } from "./status.ts";
+import { topVerb } from "./top.ts";
+import { versionVerb } from "./version.ts";
+
+export const VERBS: readonly Verb[] = [
+  initVerb,
+  applyVerb,
+  getVerb,
+  describeVerb,
+  deleteVerb,
+  cellActionVerb("start"),
+  cellActionVerb("stop"),
+  cellActionVerb("kill"),
+  cellActionVerb("restart"),
+  logsVerb,
+  execVerb,
+  eventsVerb,
+  topVerb,
+  imageVerb,
+  statusVerb,
+  versionVerb,
+  completionVerb(() => VERBS),
+  completeNamesVerb,
+];
+
+export function findVerb(name: string): Verb | undefined {
+  return VERBS.find((v) => v.name === name);
+}
