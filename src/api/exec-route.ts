@@ -60,10 +60,22 @@ export interface CellLookup {
   realmNamespace(realm: string): string | undefined;
 }
 
-/** The one real CellLookup: the daemon's store and its namespace suffix. */
-export function storeCellLookup(store: Pick<Store, "get">, namespaceSuffix: string): CellLookup {
+/**
+ * The one real CellLookup: the daemon's store and its namespace suffix. A
+ * cell's Container documents join its `spec.containers`, so exec and top
+ * reach them like the cell's own items.
+ */
+export function storeCellLookup(store: Pick<Store, "get" | "list">, namespaceSuffix: string): CellLookup {
   return {
-    cell: (ref) => store.get("Cell", { realm: ref.realm, space: ref.space, stack: ref.stack, name: ref.cell })?.document,
+    cell(ref) {
+      const cell = store.get("Cell", { realm: ref.realm, space: ref.space, stack: ref.stack, name: ref.cell })?.document;
+      if (cell === undefined) return undefined;
+      const documents = store.list("Container", { realm: ref.realm, space: ref.space, stack: ref.stack, cell: ref.cell });
+      if (documents.length === 0) return cell;
+      const own = new Set(cell.spec.containers.map((c) => c.id));
+      const extra = documents.filter((d) => !own.has(d.key.name)).map((d) => ({ ...d.document.spec, id: d.key.name }));
+      return { ...cell, spec: { ...cell.spec, containers: [...cell.spec.containers, ...extra] } } as CellDocument;
+    },
     realmNamespace(realm) {
       const stored = store.get("Realm", { name: realm });
       if (stored === undefined) return undefined;

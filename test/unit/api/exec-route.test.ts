@@ -17,8 +17,11 @@ import {
   parseExecQuery,
   pickContainer,
   registerExecRoute,
+  storeCellLookup,
   type CellLookup,
 } from "../../../src/api/exec-route.ts";
+import { parseDocument } from "../../../src/model/parse.ts";
+import { Store } from "../../../src/store/store.ts";
 import { createContainerWithRootfs, importImageArchive, readImageConfig, removeContainerRootfs } from "../../../src/containerd/index.ts";
 import { isKeonError } from "../../../src/model/errors.ts";
 import type { CellDocument } from "../../../src/model/schema/cell.ts";
@@ -88,6 +91,30 @@ describe("exec route decisions", () => {
     expect(parseControl('{"type":"eof"}')).toEqual({ type: "eof" });
     expect(parseControl('{"type":"resize","cols":0,"rows":30}')).toBeUndefined();
     expect(parseControl("not json")).toBeUndefined();
+  });
+});
+
+describe("the store's cell lookup", () => {
+  test("reads the realm's namespace and the cell, with its Container documents among its containers", () => {
+    const store = new Store(":memory:");
+    try {
+      for (const doc of [
+        { kind: "Realm", metadata: { name: "r" }, spec: {} },
+        { kind: "Realm", metadata: { name: "own" }, spec: { namespace: "custom-ns" } },
+        { kind: "Space", metadata: { name: "sp" }, spec: { realmId: "r" } },
+        { kind: "Stack", metadata: { name: "st" }, spec: { realmId: "r", spaceId: "sp" } },
+        { kind: "Cell", metadata: { name: "web" }, spec: { realmId: "r", spaceId: "sp", stackId: "st", containers: [{ id: "app", image: "busybox" }] } },
+        { kind: "Container", metadata: { name: "extra" }, spec: { realmId: "r", spaceId: "sp", stackId: "st", cellId: "web", image: "busybox" } },
+      ]) store.put(parseDocument(doc));
+      const lookup = storeCellLookup(store, "keon");
+      expect(lookup.realmNamespace("r")).toBe("r.keon");
+      expect(lookup.realmNamespace("own")).toBe("custom-ns");
+      expect(lookup.realmNamespace("nope")).toBeUndefined();
+      expect(lookup.cell({ realm: "r", space: "sp", stack: "st", cell: "web" })?.spec.containers.map((c) => c.id)).toEqual(["app", "extra"]);
+      expect(lookup.cell({ realm: "r", space: "sp", stack: "st", cell: "nope" })).toBeUndefined();
+    } finally {
+      store.close();
+    }
   });
 });
 
