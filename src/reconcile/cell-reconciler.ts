@@ -117,6 +117,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const observed = await observeCell(client, layout, key, store.restarts, {
     observedIntent: previous.observedIntent,
     readyObserved: previous.readyObserved === true,
+    // Only a status written for this very spec counts: a new generation may well run.
+    finished: (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation,
     networkAttached:
       rootSpec?.hostNetwork === true
         ? undefined
@@ -149,6 +151,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   }
   if (plan.wakeAtMs !== undefined) deps.wakeAt(key, plan.wakeAtMs);
   deps.onOutcome(key, failure !== undefined);
+  // A finished cell whose tasks vanished (a host reboot) keeps the status of its finished run.
+  if (observed.finished && plan.actions.length === 0 && observed.root.state === "created") return;
 
   const status = await refreshCell(ctx, target, {
     operatorStopped: intent.intent !== "running",

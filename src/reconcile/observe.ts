@@ -62,7 +62,7 @@ export async function observeCell(
   layout: CellLayout,
   cellKey: ResourceKey,
   counters: CounterSource,
-  previous: Pick<ObservedCell, "observedIntent" | "readyObserved" | "networkAttached">,
+  previous: Pick<ObservedCell, "observedIntent" | "readyObserved" | "networkAttached" | "finished">,
 ): Promise<ObservedCell> {
   const records = await client.containers.list([cellRecordsFilter(layout)]);
   const seen = new Map<string, ObservedContainer>();

@@ -65,6 +65,8 @@ export interface ObservedCell {
    * short (keond killed between the root's start and CNI ADD).
    */
   networkAttached: boolean | undefined;
+  /** The last status said the cell's work is over (Exited, or Error with no restart owed). */
+  finished: boolean;
 }
 
 export interface PlanSettings {
@@ -202,6 +204,8 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
       if (!verdict.due) return plan(verdict.actions, { restartOwed: owed, wakeAtMs: verdict.wakeAtMs });
       return plan([...verdict.actions, { type: "start-cell", reason: "RootExited", countsAsRestart: true }], { restartOwed: owed, starting: true });
     }
+    // A finished cell stays finished when its tasks vanish (a host reboot): only an operator start or a new spec runs it again.
+    if (observed.finished && root.state === "created" && !operatorStart) return plan([]);
     return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
   }
 

@@ -86,7 +86,14 @@ export class RealmLoop {
     const bootKey = `boot-id:${settings.realm}`;
     const lastBoot = store.hostFacts.get(bootKey);
     if (lastBoot !== undefined && lastBoot !== settings.bootId) {
+      // Nothing special is needed to rebuild: tasks, cgroups and network namespaces are gone, so the first pass
+      // brings up every cell that should run (a stale CNI attachment is DELeted with its cached result first).
       log.warn({ lastBoot, bootId: settings.bootId }, "the host rebooted since this realm was last reconciled: rebuilding its cells");
+      const appended = store.events.append({
+        realm: settings.realm, kind: "Realm", name: settings.realm, type: "Warning", reason: "HostRebooted",
+        message: `the host rebooted (boot id ${lastBoot} → ${settings.bootId}); cells that should run are rebuilt`,
+      });
+      this.deps.emit({ type: "event", event: appended });
     }
     this.cron = CronJob.from({ cronTime: settings.resyncSchedule, onTick: () => void this.resync("cron"), start: true });
     await this.resync("start");

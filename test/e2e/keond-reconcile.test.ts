@@ -68,9 +68,10 @@ describe.skipIf(!ready)("keond converges and heals", () => {
       containerdSocket: cd.socket,
       cgroupRoot: cd.cgroupParent,
       subnetCidr: "10.214.0.0/16",
-      extraArgs: ["--tcp-listen", `127.0.0.1:${tcpPort}`, "--token-file", token],
+      extraArgs: ["--tcp-listen", `127.0.0.1:${tcpPort}`, "--token-file", token, "--boot-id-path", join(dir, "boot_id")],
     });
     writeFileSync(token, "e2e-secret-token\n", { mode: 0o600 });
+    writeFileSync(join(dir, "boot_id"), "boot-one\n");
     await keond.start();
   });
 
@@ -290,7 +291,46 @@ ${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${real
     }, "restartCount 21 (the restart counted as one)", 10_000);
   });
 
+  test("after a host reboot (a new boot id; tasks and namespaces gone) the cells that should run are rebuilt", async () => {
+    expect(await keond.stop()).toBe(0);
+    const client = cd.client.withNamespace(namespace);
+    // What a reboot does to containerd's view: every task is gone; records and snapshots stay.
+    for (const task of await client.tasks.list()) {
+      const id = task.id || task.container_id;
+      await client.tasks.kill(id, 9, { all: true }).catch(() => undefined);
+      await waitUntil(async () => (await client.tasks.get(id)).status === "STOPPED", `task ${id} stopped`, 10_000);
+      await client.tasks.delete(id);
+    }
+    writeFileSync(join(dir, "boot_id"), "boot-two\n");
+    const begun = performance.now();
+    await keond.start();
+    // The stored status still says Ready from before: the host is what proves the rebuild.
+    const expected = ["web_main_alpha_root", "web_main_alpha_app", "web_main_beta_root", "web_main_beta_app", "web_main_beta_side",
+      ...Array.from({ length: 10 }, (_, i) => [`bulk_main_b${i}_root`, `bulk_main_b${i}_app`]).flat()];
+    await waitUntil(async () => {
+      const running = await taskPids();
+      return expected.every((id) => running[id] !== undefined);
+    }, "every task of the 12 cells running again", 60_000, 20);
+    console.log(`after a simulated reboot: 12 cells rebuilt (every task running) in ${(performance.now() - begun).toFixed(0)} ms`);
+    for (const name of ["alpha", "beta"]) await waitState("web", name, ["Ready"], 10_000);
+    // Finished cells stay finished: their jobs are not run again by a reboot.
+    const running = await taskPids();
+    expect(Object.keys(running).filter((id) => /_(flaky|fails|done)_/.test(id) && !id.endsWith("_root"))).toEqual([]);
+    const events = (await keond.api<Array<{ reason: string }> | { items: Array<{ reason: string }> }>("GET", `/v1/events?realm=${realm}&kind=Realm`)).body;
+    const list = Array.isArray(events) ? events : events.items;
+    expect(list.some((e) => e.reason === "HostRebooted")).toBe(true);
+    const ipamDir = join(keond.runPath, "network", "ipam", networkNameOf(realm, "bulk"));
+    expect(readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length).toBe(10);
+  });
+
   test("metrics and health report the realm's Worker", async () => {
+    const tasks = cd.client.withNamespace(namespace).tasks;
+    const old = (await tasks.get("web_main_alpha_app")).pid;
+    await tasks.kill("web_main_alpha_app", 9);
+    await waitUntil(async () => (await tasks.get("web_main_alpha_app").catch(() => undefined))?.pid !== old, "restart for the metric", 10_000);
+    await Bun.sleep(200);
+    const states = ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}`)).body.items ?? []).map((c) => `${c.metadata.name}=${String(c.status?.["state"])}`);
+    expect(states.filter((s) => s.startsWith("done=") || s.startsWith("fails=") || s.startsWith("flaky="))).toEqual(["done=Exited", "fails=Error", "flaky=Error"]);
     const metrics = await keond.api<string>("GET", "/metrics");
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain(`keon_worker_up{realm="${realm}"} 1`);

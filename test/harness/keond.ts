@@ -5,7 +5,7 @@
  * containerd (external socket) so the test can restart containerd, import
  * images and prove the host clean afterwards. keond is ended by its PID only.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { waitUntil } from "./wait.ts";
 
@@ -127,7 +127,17 @@ export class KeondProcess {
     return { status: response.status, body: parsed as T };
   }
 
+  /** Removes the directory; keond's logs are kept under /tmp/keon-e2e-logs for a failing run to be read. */
   remove(): void {
+    const keep = join("/tmp/keon-e2e-logs", `${this.options.dir.split("/").pop()}`);
+    mkdirSync(keep, { recursive: true });
+    for (let i = 1; i <= this.starts; i++) {
+      try {
+        copyFileSync(`${this.logPath}.${i}`, join(keep, `keond.log.${i}`));
+      } catch {
+        // that start wrote no log
+      }
+    }
     rmSync(this.options.dir, { recursive: true, force: true });
   }
 }

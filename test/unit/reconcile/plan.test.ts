@@ -76,6 +76,7 @@ function host(desired: DesiredCell, view: HostView = {}): ObservedCell {
     observedIntent: view.observedIntent === null ? undefined : (view.observedIntent ?? { intent: desired.intent, restartNonce: desired.restartNonce }),
     readyObserved: view.readyObserved ?? true,
     networkAttached: true,
+    finished: false,
   };
 }
 
@@ -832,5 +833,20 @@ describe("a bring-up cut short", () => {
     const d = desiredCell();
     expect(planCell(d, { ...host(d), networkAttached: undefined }, SETTINGS).actions).toEqual([]);
     expect(planCell(d, { ...host(d), networkAttached: true }, SETTINGS).actions).toEqual([]);
+  });
+});
+
+describe("a finished cell after its tasks vanished (host reboot)", () => {
+  test("Exited or Error stays so: no bring-up; an operator start still runs it", () => {
+    const d = desiredCell();
+    const rebooted = { ...host(d, { root: seen("root", "created"), workloads: [seen("app", "created")] }), finished: true };
+    expect(planCell(d, rebooted, SETTINGS).actions).toEqual([]);
+    const started = planCell(d, { ...rebooted, observedIntent: { intent: "stopped", restartNonce: 0 } }, SETTINGS);
+    expect(started.actions.map((a) => a.type)).toEqual(["reset-restarts", "start-cell"]);
+  });
+  test("an unfinished cell whose tasks vanished is brought up again", () => {
+    const d = desiredCell();
+    const p = planCell(d, { ...host(d, { root: seen("root", "created"), workloads: [seen("app", "created")] }), finished: false }, SETTINGS);
+    expect(p.actions).toEqual([{ type: "start-cell", reason: "NotRunning", countsAsRestart: false }]);
   });
 });
