@@ -9,6 +9,7 @@
 import type { ParsedArgs } from "../args.ts";
 import { booleanFlag, stringFlag } from "../args.ts";
 import { SCOPE_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
+import { apiError } from "../client.ts";
 import { CliError, usageError } from "../errors.ts";
 import { cellPath } from "../scope.ts";
 
@@ -163,6 +164,7 @@ async function runExec(ctx: CliContext, options: ExecOptions, target: { url: str
   if (!opened) {
     // The upgrade failed: either keond is not there, or it answered the request without upgrading.
     const health = await ctx.client.request("GET", "/healthz");
+    if (health.status === 401) throw apiError(401, await health.text(), "GET /healthz");
     throw new CliError("failed", `keond refused the exec WebSocket (healthz ${health.status}); is this keond new enough to serve exec?`);
   }
   throw new CliError("failed", "the connection to keond closed before the process exited");
