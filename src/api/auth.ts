@@ -43,10 +43,10 @@ export function unauthorizedResponse(): Response {
 /** Wrap a fetch handler so that only requests with the token reach it. */
 export function requireBearerToken(
   token: string,
-  fetch: (request: Request) => Response | Promise<Response>,
-): (request: Request) => Response | Promise<Response> {
+  fetch: (request: Request, server?: unknown) => Response | Promise<Response>,
+): (request: Request, server?: unknown) => Response | Promise<Response> {
   const check = tokenChecker(token);
-  return (request) => (check(request) ? fetch(request) : unauthorizedResponse());
+  return (request, server) => (check(request) ? fetch(request, server) : unauthorizedResponse());
 }
 
 /** The same check as Hono middleware, for an app that is only ever served over TCP. */

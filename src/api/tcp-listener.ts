@@ -6,6 +6,7 @@
  * log-follow streams.
  */
 import type { Server } from "bun";
+import { websocket, type BunWebSocketData } from "hono/bun";
 import { requireBearerToken } from "./auth.ts";
 
 export interface TcpListenOptions {
@@ -13,14 +14,16 @@ export interface TcpListenOptions {
   /** 0 picks a free port (tests); read it back from `server.port`. */
   port: number;
   token: string;
-  fetch: (request: Request) => Response | Promise<Response>;
+  fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
 }
 
-export function listenTcp(options: TcpListenOptions): Server<undefined> {
+export function listenTcp(options: TcpListenOptions): Server<BunWebSocketData> {
   return Bun.serve({
     hostname: options.hostname,
     port: options.port,
     idleTimeout: 0,
     fetch: requireBearerToken(options.token, options.fetch),
+    websocket,
+    maxRequestBodySize: 16 * 1024 ** 3,
   });
 }

@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, u
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { Server } from "bun";
+import { websocket } from "hono/bun";
 import { KeonError } from "../model/errors.ts";
 
 function socketAnswers(path: string): Promise<boolean> {
@@ -103,7 +104,7 @@ export interface UnixListenOptions {
   group?: string | undefined;
   /** Numeric gid instead of a group name; `group` wins when both are given. */
   gid?: number | undefined;
-  fetch: (request: Request) => Response | Promise<Response>;
+  fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
 }
 
 export async function listenUnix(options: UnixListenOptions): Promise<Server<undefined>> {
@@ -114,7 +115,7 @@ export async function listenUnix(options: UnixListenOptions): Promise<Server<und
   // Bun's default 10 s idle timeout would cut SSE and log-follow streams.
   // bun-types 1.4.5 declares idleTimeout only for TCP listeners although the
   // runtime applies it to unix sockets too, hence the widened options type.
-  const serveOptions = { unix: options.path, fetch: options.fetch, idleTimeout: 0 };
+  const serveOptions = { unix: options.path, fetch: options.fetch, idleTimeout: 0, websocket, maxRequestBodySize: 16 * 1024 ** 3 };
   const server = Bun.serve(serveOptions as unknown as Bun.Serve.Options<undefined>);
   try {
     // The socket's mode follows the umask at bind time; set it explicitly.

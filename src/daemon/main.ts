@@ -12,9 +12,12 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Server } from "bun";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
+import { registerExecRoute, storeCellLookup } from "../api/exec-route.ts";
+import { registerImagesRoute } from "../api/images-route.ts";
+import { registerStatusRoute } from "../api/status-route.ts";
+import { registerTopRoute } from "../api/top-route.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
@@ -106,7 +109,19 @@ async function main(): Promise<void> {
       },
     },
   });
-  const servers: Server<undefined>[] = [];
+  const cells = storeCellLookup(store, config.containerdNamespaceSuffix);
+  registerExecRoute(app, { cells, containerd, execDir: join(config.runPath, "exec"), log: log.child({ component: "exec" }) });
+  registerTopRoute(app, { cells, cgroupRoot: config.cgroupRoot });
+  registerImagesRoute(app, { realmNamespace: (realm) => cells.realmNamespace(realm), containerd, uploadDir: join(config.runPath, "uploads"), log: log.child({ component: "images" }) });
+  registerStatusRoute(app, {
+    version: packageJson.version,
+    startedAt: new Date(),
+    containerdVersion: async () => (await containerd.version.version({ deadlineMs: 2_000 })).version,
+    workers: () => supervisor.health(),
+    cgroupRoot: config.cgroupRoot,
+  });
+  // Both listeners, for SIGTERM: `stop(true)` closes open streams too.
+  const servers: Array<{ stop(closeActiveConnections?: boolean): unknown }> = [];
   servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch }));
   if (config.tcpListen !== undefined) {
     servers.push(listenTcp({ ...config.tcpListen, token: readToken(config.tokenFile), fetch: app.fetch }));
