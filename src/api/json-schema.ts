@@ -104,6 +104,9 @@ export function toJsonSchema(schema: unknown, options: WalkOptions = {}): JsonSc
     const known = options.known?.get(value);
     if (known !== undefined) return structuredClone(known);
     const node = value as ValibotNode;
+    // A `custom` guard piped into a schema (labels: "not a list", then a record) is described by that schema.
+    const piped = node.type === "custom" ? node.pipe?.slice(1).find((item) => item.kind === "schema") : undefined;
+    if (piped !== undefined) return walk(piped);
     const out = base(node);
     return node.pipe === undefined ? out : applyPipe(out, node.pipe);
   };

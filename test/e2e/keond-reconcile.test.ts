@@ -5,10 +5,11 @@
  * printed and written to $KEON_FIGURES_FILE when set.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
 import { networkNameOf } from "../../src/network/network-names.ts";
+import { volumeDirOf } from "../../src/runtime/run-layout.ts";
 import {
   buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
   type TestContainerd,
@@ -321,6 +322,32 @@ ${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${real
     expect(list.some((e) => e.reason === "HostRebooted")).toBe(true);
     const ipamDir = join(keond.runPath, "network", "ipam", networkNameOf(realm, "bulk"));
     expect(readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length).toBe(10);
+  });
+
+  test("deleting a space removes its Volumes with reclaimPolicy Delete and keeps Retain ones", async () => {
+    const docs = `kind: Space
+metadata: {name: vols}
+spec: {realmId: ${realm}}
+---
+kind: Volume
+metadata: {name: scratch, realm: ${realm}, space: vols}
+spec: {reclaimPolicy: Delete}
+---
+kind: Volume
+metadata: {name: keep, realm: ${realm}, space: vols}
+spec: {reclaimPolicy: Retain}
+`;
+    expect((await keond.api("POST", "/v1/apply?wait=30", docs)).status).toBe(200);
+    const scratch = volumeDirOf(keond.runPath, { realm, space: "vols" }, "scratch");
+    const keep = volumeDirOf(keond.runPath, { realm, space: "vols" }, "keep");
+    await waitUntil(() => existsSync(scratch) && existsSync(keep), "both volume directories", 10_000);
+    writeFileSync(join(keep, "data"), "kept\n");
+    const deleted = await keond.api("DELETE", `/v1/realms/${realm}/spaces/vols?cascade=true&wait=30`);
+    expect([200, 202]).toContain(deleted.status);
+    expect((await keond.api("GET", `/v1/realms/${realm}/spaces/vols`)).status).toBe(404);
+    expect(existsSync(scratch)).toBe(false);
+    expect(readFileSync(join(keep, "data"), "utf8")).toBe("kept\n");
+    rmSync(keep, { recursive: true, force: true });
   });
 
   test("metrics and health report the realm's Worker", async () => {

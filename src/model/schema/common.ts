@@ -20,9 +20,15 @@ export const optionalName = v.optional(v.union([v.literal(""), nameSchema], "mus
 
 const LABEL_KEY_PATTERN = /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 
-export const labelsSchema = v.record(
+const labelRecord = v.record(
   v.pipe(v.string(), v.regex(LABEL_KEY_PATTERN, "label key must be [prefix/]name, name at most 63 of [A-Za-z0-9._-]")),
   v.pipe(v.string(), v.maxLength(4096, "label value must be at most 4096 characters")),
+);
+
+/** valibot 1.5's v.record takes an array as a map ("0", "1", …); a list of labels is a mistake to name, not to store. */
+export const labelsSchema = v.pipe(
+  v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be a map of key: value, not a list"),
+  labelRecord,
 );
 
 export const absolutePath = v.pipe(

@@ -178,9 +178,15 @@ describe("malformed requests change nothing", () => {
   });
   afterAll(() => api.close());
 
-  // valibot 1.5's v.record accepts an array (["a"] becomes {"0": "a"}), so the
-  // model stores `labels: [a]` as a label "0"; reported to the model's owner.
-  test.todo("labels given as a list are refused");
+  test("labels given as a list are refused", async () => {
+    const answer = await call(api, "/v1/apply", {
+      method: "POST",
+      body: "kind: Realm\nmetadata: {name: listed, labels: [a]}\nspec: {}\n",
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toContain("metadata.labels");
+    expect(snapshot(api.store)).toBe(before);
+  });
 
   test("there are at least 50 of them", () => {
     expect(cases.length).toBeGreaterThanOrEqual(50);
