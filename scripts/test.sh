@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Sets up (idempotently) and runs every test: typecheck, unit and integration.
+# Sets up (idempotently) and runs every test: typecheck, unit, integration and e2e.
 # Ends with one line `N passed, N failed` computed from bun's JUnit report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+if ! bash scripts/setup.sh; then
+  # CI reads only the closing line: a failed setup is a failure it must see.
+  echo "setup failed: no test could run"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 report_dir="$(mktemp -d /tmp/keon-test-report.XXXXXX)"
 trap 'rm -rf "$report_dir"' EXIT
