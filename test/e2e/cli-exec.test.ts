@@ -16,24 +16,20 @@ import {
   type TestContainerd,
 } from "../harness/index.ts";
 import { KeondProcess } from "../harness/keond.ts";
+import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 
 const SUITE = "keon CLI e2e: exec, top, status, images";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "script", "stty", "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
-const CLI = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
 const IMAGE = "keon.test/busybox:latest";
 const realm = `clx${randomId(3)}`;
 const SPACE = "web";
 const STACK = "main";
 const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", STACK];
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
+type Run = KeonRun;
 
 async function ownNetworkState(): Promise<string[]> {
   const bridge = bridgeNameOf(realm, SPACE);
@@ -55,17 +51,7 @@ describe.skipIf(!ready)(SUITE, () => {
   const dir = `${TEST_DIR_PREFIX}clx-${RUN_ID}-${randomId()}`;
   const tcpPort = 20_000 + Math.floor(Math.random() * 30_000);
 
-  async function keon(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
-    const child = Bun.spawn([process.execPath, "run", CLI, ...args], {
-      stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, KEON_SOCKET: keond.socket, NO_COLOR: "1", ...options.env },
-      timeout: 60_000,
-    });
-    const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { code, out, err };
-  }
+  const keon = (args: string[], options: KeonRunOptions = {}): Promise<Run> => runKeon(keond.socket, args, options);
 
   beforeAll(async () => {
     expect(await ownNetworkState()).toEqual([]);
@@ -144,7 +130,7 @@ spec:
     const inner = [
       "stty cols 77 rows 19",
       `(while [ ! -e ${shQuote(trigger)} ]; do sleep 0.05; done; stty -F /dev/tty cols 100 rows 30) &`,
-      `exec ${shQuote(process.execPath)} run ${shQuote(CLI)} exec shell -it ${SCOPE.join(" ")} -- sh`,
+      `exec ${shQuote(process.execPath)} run ${shQuote(KEON_CLI)} exec shell -it ${SCOPE.join(" ")} -- sh`,
     ].join("\n");
     const child = Bun.spawn(["script", "-qfec", inner, "/dev/null"], {
       stdin: "pipe",

@@ -13,6 +13,7 @@ import {
   type TestContainerd,
 } from "../harness/index.ts";
 import { KeondProcess } from "../harness/keond.ts";
+import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
 import { bridgeNameOf } from "../../src/network/network-names.ts";
 import { runChecked } from "../../src/network/run-command.ts";
@@ -21,18 +22,13 @@ import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 const SUITE = "keon CLI e2e: resources";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
-const CLI = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
 const IMAGE = "keon.test/busybox:latest";
 const realm = `cli${randomId(3)}`;
 const SPACE = "web";
 const STACK = "main";
 const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", STACK];
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
+type Run = KeonRun;
 
 function manifests(): { base: string; cell: string } {
   const base = `apiVersion: v1beta1
@@ -93,21 +89,11 @@ describe.skipIf(!ready)(SUITE, () => {
   const dir = `${TEST_DIR_PREFIX}cli-${RUN_ID}-${randomId()}`;
   const manifestDir = join(dir, "manifests");
 
-  async function keon(args: string[], options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
-    const child = Bun.spawn([process.execPath, "run", CLI, ...args], {
-      stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, KEON_SOCKET: keond.socket, NO_COLOR: "1", ...options.env },
-      timeout: options.timeoutMs ?? 60_000,
-    });
-    const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { code, out, err };
-  }
+  const keon = (args: string[], options: KeonRunOptions = {}): Promise<Run> => runKeon(keond.socket, args, options);
 
   /** A long-running keon (-f, -w): started, given time, interrupted like Ctrl-C. */
   function keonBackground(args: string[]) {
-    const child = Bun.spawn([process.execPath, "run", CLI, ...args], {
+    const child = Bun.spawn([process.execPath, "run", KEON_CLI, ...args], {
       stdout: "pipe",
       stderr: "pipe",
       env: { ...process.env, KEON_SOCKET: keond.socket, NO_COLOR: "1" },

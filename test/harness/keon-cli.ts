@@ -1,0 +1,32 @@
+/**
+ * @module
+ * The `keon` binary as an operator runs it, for e2e tests: against one
+ * keond socket, without colour, with its exit code and both streams.
+ */
+import { join } from "node:path";
+
+export const KEON_CLI = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
+
+export interface KeonRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export interface KeonRunOptions {
+  stdin?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export async function runKeon(socket: string, args: string[], options: KeonRunOptions = {}): Promise<KeonRun> {
+  const child = Bun.spawn([process.execPath, "run", KEON_CLI, ...args], {
+    stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, KEON_SOCKET: socket, NO_COLOR: "1", ...options.env },
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, out, err };
+}
