@@ -4,14 +4,13 @@
  * OBJECT, MESSAGE), and with `-w` the live stream after it.
  */
 import { booleanFlag, choiceFlag, integerFlag, stringFlag, type ParsedArgs } from "../args.ts";
-import { apiError } from "../client.ts";
 import { ALL_SCOPES_FLAG, CELL_FLAG, SCOPE_FLAGS, type CliContext, type Verb } from "../context.ts";
 import { usageError } from "../errors.ts";
 import { DOCUMENT_KIND_OF, kindAndNames } from "../kinds.ts";
 import { eventRows, type EventLike } from "../output/describe.ts";
 import { columnWidths, renderRow } from "../output/table.ts";
 import { DEFAULT_SCOPE_NAME } from "../scope.ts";
-import { readSse } from "../sse.ts";
+import { watchEvents } from "../event-watch.ts";
 
 /** The API filter of `keon events` flags. Pure. */
 export function eventQuery(args: ParsedArgs): Record<string, string | undefined> {
@@ -72,35 +71,12 @@ export const eventsVerb: Verb = {
     else if (!booleanFlag(args, "watch")) ctx.err("No events found.\n");
     if (!booleanFlag(args, "watch")) return 0;
 
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
     const since = events.at(-1)?.id;
-    try {
-      const response = await ctx.client.request("GET", "/v1/events", {
-        query: { ...query, ...(since === undefined ? {} : { since: String(since) }) },
-        headers: { accept: "text/event-stream" },
-        signal: controller.signal,
-      });
-      if (!response.ok || response.body === null) throw apiError(response.status, await response.text(), "GET /v1/events");
-      let first = events.length === 0;
-      for await (const message of readSse(response.body)) {
-        let event: EventLike;
-        try {
-          event = JSON.parse(message.data) as EventLike;
-        } catch {
-          continue;
-        }
-        print([event], first);
-        first = false;
-      }
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-    } finally {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-    }
+    let first = events.length === 0;
+    await watchEvents(ctx.client, { ...query, ...(since === undefined ? {} : { since: String(since) }) }, (event) => {
+      print([event as EventLike], first);
+      first = false;
+    });
     return 0;
   },
 };

@@ -14,7 +14,7 @@ import { toJson, toYaml, userDocument } from "../output/documents.ts";
 import { containerTable, documentTable, imageTable, pick, type ImageSummaryLike, type Table, type TableOptions } from "../output/rows.ts";
 import { columnWidths, renderRow, renderTable } from "../output/table.ts";
 import { scopeFor, scopeOfDocument, scopeText } from "../scope.ts";
-import { readSse } from "../sse.ts";
+import { watchEvents } from "../event-watch.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json", "name"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -120,44 +120,23 @@ async function watchRows(ctx: CliContext, request: FetchRequest, names: readonly
   const rowOf = (item: unknown) => tableOf(kind, [item], options).rows[0] ?? [];
   const printed = new Map(initial.map((item) => [rowKey(item), compareKey(rowOf(item))]));
   if (initial.length === 0) ctx.out(`${renderRow(first.headers, widths)}\n`);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
   const query: Record<string, string | undefined> = { watch: "true" };
   if (!request.allScopes && kind !== "realm") query["realm"] = scopeFor(kind, request.flags).realm;
   const watchedKinds = kind === "container" ? ["Cell", "Container"] : [DOCUMENT_KIND_OF[kind]];
-  try {
-    const response = await ctx.client.request("GET", "/v1/events", { query, headers: { accept: "text/event-stream" }, signal: controller.signal });
-    if (!response.ok || response.body === null) {
-      const { apiError } = await import("../client.ts");
-      throw apiError(response.status, await response.text(), "GET /v1/events");
+  await watchEvents(ctx.client, query, async (event) => {
+    const parsed = event as { kind?: string; name?: string };
+    if (!watchedKinds.includes(parsed.kind ?? "")) return;
+    if (names.length > 0 && kind !== "container" && !names.includes(parsed.name ?? "")) return;
+    const items = names.length > 0
+      ? (await Promise.allSettled(names.map((n) => getResource(ctx.client, request, n)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))
+      : await listResources(ctx.client, request);
+    for (const item of items) {
+      const key = rowKey(item);
+      const row = rowOf(item);
+      if (printed.get(key) === compareKey(row)) continue;
+      printed.set(key, compareKey(row));
+      ctx.out(`${renderRow(row, widths)}\n`);
     }
-    for await (const event of readSse(response.body)) {
-      let parsed: { kind?: string; name?: string };
-      try {
-        parsed = JSON.parse(event.data) as { kind?: string; name?: string };
-      } catch {
-        continue;
-      }
-      if (!watchedKinds.includes(parsed.kind ?? "")) continue;
-      if (names.length > 0 && kind !== "container" && !names.includes(parsed.name ?? "")) continue;
-      const items = names.length > 0
-        ? (await Promise.allSettled(names.map((n) => getResource(ctx.client, request, n)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))
-        : await listResources(ctx.client, request);
-      for (const item of items) {
-        const key = rowKey(item);
-        const row = rowOf(item);
-        if (printed.get(key) === compareKey(row)) continue;
-        printed.set(key, compareKey(row));
-        ctx.out(`${renderRow(row, widths)}\n`);
-      }
-    }
-  } catch (error) {
-    if (!controller.signal.aborted) throw error;
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
+  });
   return 0;
 }
