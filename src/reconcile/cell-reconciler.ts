@@ -23,6 +23,7 @@ import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import type { FromWorker } from "../daemon/protocol.ts";
 import { observeCell } from "./observe.ts";
+import { withStatusTimes } from "./status-times.ts";
 import { planCell, type CellAction, type CellPlan, type DesiredCell, type RunIntentKind } from "./plan.ts";
 
 export interface CellReconcileDeps {
@@ -104,7 +105,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const cell = withContainerDocuments(stored.document, containerDocs);
   if (space === undefined) {
     // The API refuses a cell without its space; a half-deleted tree can still get here.
-    writeStatus(deps, key, stored.generation, { state: "Failed", reason: "SpaceMissing", message: `space ${scope.space} does not exist` }, undefined);
+    writeStatus(deps, key, stored, { state: "Failed", reason: "SpaceMissing", message: `space ${scope.space} does not exist` }, undefined);
     return;
   }
   const target: CellTarget = { cell, space: space.document as SpaceDocument, namespace: deps.namespace, secrets: secretSourceOf(store, key, containerDocs) };
@@ -166,7 +167,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   if (status.state !== previous.state) {
     event(status.state === "Failed" || status.state === "Error" ? "Warning" : "Normal", status.reason ?? status.state, `cell is ${status.state}${status.message ? `: ${status.message}` : ""}`);
   }
-  writeStatus(deps, key, stored.generation, status, plan);
+  writeStatus(deps, key, stored, status, plan);
 }
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
@@ -232,28 +233,25 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
 function writeStatus(
   deps: CellReconcileDeps,
   key: ResourceKey,
-  generation: number,
+  stored: { generation: number; status: Record<string, unknown> | null },
   status: CellRuntimeStatus | { state: CellState; reason: string; message: string },
   plan: CellPlan | undefined,
 ): void {
   const { store } = deps;
-  const document: Record<string, unknown> =
-    "root" in status
-      ? {
-          ...cellStatusDocument(status, generation),
-          containers: cellStatusDocument(status, generation).containers?.map((c) => ({
-            ...c,
-            restartCount: c.name === undefined ? 0 : store.restarts.get({ kind: "Cell", key, containerId: c.name }).count,
-          })),
-        }
-      : { ...status };
-  if (plan !== undefined) document["observedIntent"] = plan.intent;
-  const now = new Date().toISOString();
-  const before = (store.get("Cell", key)?.status ?? {}) as Record<string, unknown>;
-  document["createdAt"] = before["createdAt"] ?? now;
-  document["updatedAt"] = now;
-  if (document["state"] === "Ready") document["readyAt"] = before["state"] === "Ready" ? (before["readyAt"] ?? now) : now;
-  else if (before["readyAt"] !== undefined) document["readyAt"] = before["readyAt"];
+  const generation = stored.generation;
+  let fields: Record<string, unknown> = { ...status };
+  if ("root" in status) {
+    const base = cellStatusDocument(status, generation);
+    fields = {
+      ...base,
+      containers: base.containers?.map((c) => ({
+        ...c,
+        restartCount: c.name === undefined ? 0 : store.restarts.get({ kind: "Cell", key, containerId: c.name }).count,
+      })),
+    };
+  }
+  if (plan !== undefined) fields["observedIntent"] = plan.intent;
+  const document = withStatusTimes(fields, stored.status ?? {}, new Date().toISOString());
   try {
     if (!store.setStatus("Cell", key, document, generation)) return;
   } catch (error) {

@@ -26,6 +26,7 @@ import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store, StoredResource } from "../store/index.ts";
 import { reconcileCell } from "./cell-reconciler.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
+import { withStatusTimes } from "./status-times.ts";
 
 export interface RealmLoopSettings {
   realm: string;
@@ -64,7 +65,19 @@ export class RealmLoop {
     reconciles: 0, reconcileSecondsSum: 0, reconcileSecondsBuckets: {}, restarts: 0, cellsByState: {}, containerdCalls: {},
   };
 
+  /** Each cell's last written state, for the cells-by-state gauge without a store read per pass. */
+  private readonly cellStates = new Map<string, string>();
+  private readonly emit: (message: FromWorker) => void;
+
   constructor(private readonly deps: RealmLoopDeps) {
+    this.emit = (message) => {
+      if (message.type === "status" && message.ref.kind === "Cell") {
+        const id = cellKeyOf(message.ref.key);
+        if (message.gone) this.cellStates.delete(id);
+        else if (message.state !== undefined) this.cellStates.set(id, message.state);
+      }
+      deps.emit(message);
+    };
     this.queue = new KeyedQueue((key, error) => this.deps.log.error({ err: error, key }, "reconcile pass failed"));
   }
 
@@ -140,7 +153,7 @@ export class RealmLoop {
           namespace,
           restartBackoffCapMs: this.deps.settings.restartBackoffCapMs,
           restartStableMs: this.deps.settings.restartStableMs,
-          emit: this.deps.emit,
+          emit: this.emit,
           wakeAt: (cell, atMs) => this.wakeAt(cell, atMs),
           onRestart: () => {
             this.metrics.restarts += 1;
@@ -182,22 +195,13 @@ export class RealmLoop {
       if (seconds <= bound) m.reconcileSecondsBuckets[String(bound)] = (m.reconcileSecondsBuckets[String(bound)] ?? 0) + 1;
     }
     m.cellsByState = {};
-    for (const cell of this.deps.store.list("Cell", { realm: this.realm })) {
-      const state = String(cell.status?.["state"] ?? "Pending");
-      m.cellsByState[state] = (m.cellsByState[state] ?? 0) + 1;
-    }
+    for (const state of this.cellStates.values()) m.cellsByState[state] = (m.cellsByState[state] ?? 0) + 1;
     this.deps.emit({ type: "metrics", realm: this.realm, metrics: structuredClone(m) });
   }
 
   private setLevelStatus(kind: DocumentKind, resource: LevelRow, status: Record<string, unknown>): void {
     const before = resource.status ?? {};
-    const now = new Date().toISOString();
-    const document = {
-      ...status,
-      createdAt: before["createdAt"] ?? now,
-      updatedAt: now,
-      ...(status["state"] === "Ready" ? { readyAt: before["state"] === "Ready" ? (before["readyAt"] ?? now) : now } : {}),
-    };
+    const document = withStatusTimes(status, before, new Date().toISOString());
     try {
       if (!this.deps.store.setStatus(kind, resource.key, document, resource.generation)) return;
     } catch (error) {
