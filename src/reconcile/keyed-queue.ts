@@ -15,8 +15,9 @@ export class KeyedQueue {
   run(key: string, work: () => Promise<void>): Promise<void> {
     const current = this.running.get(key);
     if (current !== undefined) {
+      // The pass in flight runs `work` once more before it settles.
       this.dirty.add(key);
-      return current.then(() => this.running.get(key) ?? Promise.resolve());
+      return current;
     }
     const pass = (async () => {
       do {
