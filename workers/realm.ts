@@ -1,14 +1,14 @@
 /**
  * @module
  * The Worker of one realm: wires a {@link RealmLoop} to the main thread's
- * messages (src/daemon/protocol.ts). It opens its own store connection and
+ * messages (src/protocol/messages.ts). It opens its own store connection and
  * containerd channel, says `ready`, runs the first full pass, and from then
  * on reacts to events, the resync schedule and "changed" messages. On
  * `shutdown` it finishes the pass in flight and exits; workloads keep running.
  */
 import { connectContainerd } from "../src/containerd/client.ts";
 import { createLogger } from "../src/daemon/logger.ts";
-import type { FromWorker, ToWorker, WorkerSettings } from "../src/daemon/protocol.ts";
+import type { FromWorker, ToWorker, WorkerSettings } from "../src/protocol/messages.ts";
 import { RealmLoop } from "../src/reconcile/realm-loop.ts";
 import { containerdPidSource } from "../src/runtime/containerd-pid.ts";
 import { gatherHostFacts } from "../src/runtime/host-facts.ts";

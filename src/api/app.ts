@@ -29,7 +29,8 @@ import { WorkerMetricsBook } from "./metrics.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
 
-export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch, WorkerHealth, WorkerState } from "./deps.ts";
+export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch } from "./deps.ts";
+export type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
 
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();

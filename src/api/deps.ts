@@ -5,7 +5,7 @@
  * in-memory Store and tiny fakes of the rest.
  */
 import type { Logger } from "pino";
-import type { FromWorker } from "../daemon/protocol.ts";
+import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
 
@@ -13,16 +13,6 @@ import type { ResourceKey, Store } from "../store/index.ts";
 export interface ReadinessProbe {
   /** Resolves with the containerd version, or throws (a KeonError CONTAINERD_UNAVAILABLE, ideally). */
   containerdVersion(): Promise<string>;
-}
-
-export type WorkerState = "starting" | "ready" | "restarting" | "failed";
-
-export interface WorkerHealth {
-  realm: string;
-  state: WorkerState;
-  /** Restarts since keond started. */
-  restarts: number;
-  lastError?: string;
 }
 
 /** The worker supervisor as the API sees it. */

@@ -18,8 +18,9 @@
  *   keon_worker_up{realm}                            gauge, 1 when the worker is ready
  *   keon_worker_restarts_total{realm}                counter
  */
-import type { WorkerMetrics } from "../daemon/protocol.ts";
-import type { DaemonBus, WorkerHealth } from "./deps.ts";
+import type { WorkerMetrics } from "../protocol/messages.ts";
+import type { DaemonBus } from "./deps.ts";
+import type { WorkerHealth } from "../protocol/messages.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 

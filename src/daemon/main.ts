@@ -27,7 +27,7 @@ import { STATE_DATABASE_FILE } from "../store/index.ts";
 import { loadConfig, type DaemonConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { ManagedContainerd } from "./managed-containerd.ts";
-import type { WorkerSettings } from "./protocol.ts";
+import type { WorkerSettings } from "../protocol/messages.ts";
 import { createNotifier, startWatchdog } from "./sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
 import packageJson from "../../package.json" with { type: "json" };

@@ -7,8 +7,8 @@
  * wait, SSE and metrics).
  */
 import type { Logger } from "pino";
-import type { WorkerHealth, WorkerState } from "../api/deps.ts";
-import type { FromWorker, ResourceRefMessage, ToWorker, WorkerSettings } from "./protocol.ts";
+import type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
+import type { FromWorker, ResourceRefMessage, ToWorker, WorkerSettings } from "../protocol/messages.ts";
 
 /** The store, as far as the supervisor reads it. */
 export interface RealmSource {

@@ -21,7 +21,7 @@ import { containerdIdOf, specHashOf } from "../runtime/cell-target.ts";
 import { findSpaceNetwork } from "../runtime/space-network.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
-import type { FromWorker } from "../daemon/protocol.ts";
+import type { FromWorker } from "../protocol/messages.ts";
 import { observeCell } from "./observe.ts";
 import { withStatusTimes } from "./status-times.ts";
 import { planCell, type CellAction, type CellPlan, type DesiredCell, type RunIntentKind } from "./plan.ts";

@@ -15,7 +15,7 @@ import type { RealmDocument } from "../model/schema/realm.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import type { StackDocument } from "../model/schema/stack.ts";
 import type { VolumeDocument } from "../model/schema/volume.ts";
-import type { FromWorker, ResourceRefMessage, WorkerMetrics } from "../daemon/protocol.ts";
+import type { FromWorker, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
 import {
   deleteRealm, deleteStack, deleteVolume, ensureRealm, ensureSpace, ensureStack, ensureVolume, purgeSpace,
   realmNamespaceOf, stackRefOf, type RuntimeContext,

@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import pino from "pino";
-import type { FromWorker, WorkerSettings } from "../../src/daemon/protocol.ts";
+import type { FromWorker, WorkerSettings } from "../../src/protocol/messages.ts";
 import { Supervisor } from "../../src/daemon/supervisor.ts";
 import { waitUntil } from "../harness/index.ts";
 

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import pino from "pino";
 import type { Hono } from "hono";
 import { createApp } from "../../../src/api/app.ts";
-import type { DaemonBus, RealmDispatch, WorkerHealth } from "../../../src/api/deps.ts";
-import type { FromWorker } from "../../../src/daemon/protocol.ts";
+import type { DaemonBus, RealmDispatch } from "../../../src/api/deps.ts";
+import type { WorkerHealth } from "../../../src/protocol/messages.ts";
+import type { FromWorker } from "../../../src/protocol/messages.ts";
 import type { DocumentKind } from "../../../src/model/schema/document.ts";
 import { Store, type ResourceKey } from "../../../src/store/index.ts";
 

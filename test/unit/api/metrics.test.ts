@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { escapeLabelValue, renderMetrics } from "../../../src/api/metrics.ts";
-import type { WorkerMetrics } from "../../../src/daemon/protocol.ts";
+import type { WorkerMetrics } from "../../../src/protocol/messages.ts";
 import { call, makeApi, type TestApi } from "./helpers.ts";
 
 let api: TestApi;

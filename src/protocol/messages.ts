@@ -65,3 +65,14 @@ export type FromWorker =
   /** The realm itself is deleted and torn down: the supervisor lets the Worker go. */
   | { type: "realm-gone"; realm: string }
   | { type: "fatal"; message: string };
+
+export type WorkerState = "starting" | "ready" | "restarting" | "failed";
+
+/** One realm Worker as the supervisor sees it: for /readyz, /metrics, `keon status` and the watchdog. */
+export interface WorkerHealth {
+  realm: string;
+  state: WorkerState;
+  /** Restarts since keond started. */
+  restarts: number;
+  lastError?: string;
+}
