@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUN_VERSION="$(sed -n 's/.*"packageManager": *"bun@\([^"]*\)".*/\1/p' package.json)"
 APT_PACKAGES=(
   containerd runc containernetworking-plugins catatonit nftables iptables iproute2
-  umoci busybox-static docker-registry
+  umoci busybox-static docker-registry skopeo openssl
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   ca-certificates procps util-linux curl
 )
