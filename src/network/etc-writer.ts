@@ -18,7 +18,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { KeonError } from "../model/errors.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 
 export type WriteOutcome = "created" | "updated" | "unchanged";
 

@@ -6,7 +6,6 @@
  * per-container hosts/hostname/resolv.conf files.
  */
 export { DEFAULT_IF_NAME, NetworkAttacher, type AttachOutcome, type AttachRequest, type DetachOutcome, type DetachRequest } from "./attach.ts";
-export { writeFileAtomic } from "./atomic-file.ts";
 export { formatCidr, formatIpv4, gatewayOf, parseCidr, parseIpv4, type Ipv4Block } from "./cidr.ts";
 export {
   addChain, checkChain, CniExecutor, DEFAULT_CNI_PLUGIN_DIRS, DEFAULT_CNI_TIMEOUT_MS, delChain, ipv4OfResult, pluginStdin,

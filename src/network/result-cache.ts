@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { KeonError } from "../model/errors.ts";
 import type { CniResult, CniRuntimeConfig } from "./cni-exec.ts";
 import { isCniIdentifier } from "./network-names.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 
 export const CACHE_ENTRY_VERSION = 1;
 

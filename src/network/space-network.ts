@@ -5,7 +5,7 @@
  * subnet released). Both idempotent.
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 import type { NetworkAttacher } from "./attach.ts";
 import { formatIpv4, gatewayOf, parseCidr } from "./cidr.ts";
 import { buildSpaceConflist, serializeConflist, type CniConflist } from "./conflist.ts";

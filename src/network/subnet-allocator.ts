@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 import { parseCidr } from "./cidr.ts";
 import {
   allocateSubnet, DEFAULT_SUBNET_POOL, parseSubnetPool, releaseSubnet,

@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../network/atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 import { renderHostname, renderHosts, renderResolvConf, type HostsPeer } from "../network/etc-files.ts";
 import { ETC_FILE_NAMES, writeEtcFiles } from "../network/etc-writer.ts";
 import { cellRecordPathOf, containerEtcDirOf, spaceCellsDirOf, type CellScope } from "./run-layout.ts";

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
-import { writeFileAtomic } from "../network/atomic-file.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 import { buildSpaceConflist, serializeConflist, type CniConflist } from "../network/conflist.ts";
 import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";
 import { hostIpv4Networks } from "../network/host-routes.ts";

@@ -10,11 +10,11 @@
  * Migration between layouts is out of scope: the operator restores the old
  * configuration, or removes the run path and starts afresh.
  */
-import { randomUUID } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { KeonError } from "../model/errors.ts";
+import { writeFileAtomic } from "../support/atomic-file.ts";
 
 /** Dot-prefixed so it stands apart from realm directories, which never start with a dot. */
 export const INSTANCE_FILE = ".keon-instance.json";
@@ -119,33 +119,15 @@ export function load(runPath: string): InstanceLoadResult {
 }
 
 /**
- * Write the file so that a crash leaves either no file or the whole file:
- * temp file in the same directory, fsync, rename over, fsync the directory
- * (without the last step the rename itself may be lost on power failure).
- * Creates the run path (0700) if missing. On failure the temp file is removed.
+ * Write the file so that a crash leaves either no file or the whole file
+ * (writeFileAtomic). Creates the run path (0700) if missing.
  * Use verifyOrWrite at start-up; this is exported for it and its tests.
  */
 export function write(runPath: string, metadata: InstanceMetadata): void {
   const path = instancePath(runPath);
-  const temp = join(runPath, `${INSTANCE_FILE}.${process.pid}.${randomUUID()}.tmp`);
   try {
-    mkdirSync(runPath, { recursive: true, mode: RUN_PATH_MODE });
-    const fd = openSync(temp, "wx", 0o644);
-    try {
-      writeSync(fd, `${JSON.stringify(metadata, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-    const dir = openSync(runPath, "r");
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+    writeFileAtomic(path, `${JSON.stringify(metadata, null, 2)}\n`, 0o644);
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new KeonError("STORE_ERROR", `cannot write the instance file ${path}: ${(error as Error).message}`, {
       cause: error,
     });

@@ -1,9 +1,9 @@
 /**
  * @module
  * Whole-file replacement for files Keon owns and nothing bind-mounts (the
- * conflist, the result cache, the subnet record): a crash leaves the old file
+ * conflist, the result cache, the subnet record, the instance file): a crash leaves the old file
  * or the new one, never a torn one. Bind-mounted /etc files must NOT use this
- * (a rename gives a new inode the container never sees): see etc-writer.ts.
+ * (a rename gives a new inode the container never sees): see network/etc-writer.ts.
  */
 import { randomUUID } from "node:crypto";
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
