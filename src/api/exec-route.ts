@@ -38,7 +38,7 @@ import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { containerSpec } from "../containerd/services/containers.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
-import { containerdId, realmNamespace, rootContainerIdOf } from "../model/names.ts";
+import { containerdId, realmNamespace, rootContainerIdOf } from "../model/derived-ids.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import type { Store } from "../store/store.ts";

@@ -17,7 +17,7 @@
  */
 import { effectiveCellSpec, effectiveContainer, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import { KeonError, type ErrorCode } from "../model/errors.ts";
-import { rootContainerIdOf } from "../model/names.ts";
+import { rootContainerIdOf } from "../model/derived-ids.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { Document, DocumentKind, DocumentOf } from "../model/schema/document.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";

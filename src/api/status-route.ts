@@ -20,7 +20,7 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { cgroupReport, type CgroupReport } from "../cgroup/report.ts";
 import { detectCgroupHost, type CgroupHost } from "../cgroup/detect.ts";
-import { normalizeCgroupRoot } from "../model/names.ts";
+import { normalizeCgroupRoot } from "../model/derived-ids.ts";
 
 export type ComponentStatus = "ok" | "degraded" | "missing";
 

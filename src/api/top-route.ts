@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { detectCgroupHost, type CgroupHost } from "../cgroup/detect.ts";
 import { KeonError } from "../model/errors.ts";
-import { containerCgroupPathOf } from "../model/names.ts";
+import { containerCgroupPathOf } from "../model/derived-ids.ts";
 import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup } from "./exec-route.ts";
 
 export interface TopRouteDeps {

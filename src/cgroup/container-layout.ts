@@ -29,7 +29,7 @@
  *   runc's fallback (join the init's cgroup) exists only on pure v2 hosts. So
  *   exec into such a container fails there; on v2 it lands beside the init.
  */
-import { containerCgroupPathOf, type CgroupScope } from "../model/names.ts";
+import { containerCgroupPathOf, type CgroupScope } from "../model/derived-ids.ts";
 
 /** The leaf that holds a nested container's own processes. */
 export const PROCESS_LEAF = "_payload";

@@ -14,7 +14,7 @@
  * child still uses, so a level keeps the union of what its cells asked for.
  */
 import { KeonError } from "../model/errors.ts";
-import { normalizeCgroupRoot } from "../model/names.ts";
+import { normalizeCgroupRoot } from "../model/derived-ids.ts";
 import { RESOURCE_CONTROLLERS, sortControllers } from "./controllers.ts";
 import type { CgroupMode } from "./detect.ts";
 

@@ -7,7 +7,7 @@
  * status query must not create the root it reports on.
  */
 import { isKeonError } from "../model/errors.ts";
-import { normalizeCgroupRoot } from "../model/names.ts";
+import { normalizeCgroupRoot } from "../model/derived-ids.ts";
 import { readAvailableControllers, readSubtreeControllers, type CgroupTarget } from "./apply.ts";
 import { relativeCgroupPath } from "./container-layout.ts";
 import { parentLevel } from "./delegation-plan.ts";

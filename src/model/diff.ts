@@ -19,7 +19,7 @@
  */
 import { canonicalEqual, firstDifference } from "./canonical.ts";
 import { formatPath } from "./field-path.ts";
-import { rootContainerIdOf } from "./names.ts";
+import { rootContainerIdOf } from "./derived-ids.ts";
 import type { CellDocument } from "./schema/cell.ts";
 import type { ContainerSpec } from "./schema/container.ts";
 import type { ContainerDocument } from "./schema/container-document.ts";

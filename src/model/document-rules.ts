@@ -6,7 +6,7 @@
  * issue here still carries the path of the field to change.
  */
 import { formatPath, type LocatedIssue, type PathSegment } from "./field-path.ts";
-import { ROOT_CONTAINER_ID } from "./names.ts";
+import { ROOT_CONTAINER_ID } from "./derived-ids.ts";
 import type { CellDocument } from "./schema/cell.ts";
 import type { ContainerSpec, VolumeMount } from "./schema/container.ts";
 import type { ContainerDocument } from "./schema/container-document.ts";

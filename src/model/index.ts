@@ -22,10 +22,11 @@ export {
 } from "./parse.ts";
 export { MAX_ALIAS_COUNT, MAX_MANIFEST_BYTES, parseManifest, type ManifestIssue, type ManifestOptions } from "./manifest.ts";
 export { containerRules, documentRuleIssues } from "./document-rules.ts";
+export { isValidName, NAME_MAX_LENGTH, nameProblem, validateName } from "./names.ts";
 export {
-  cgroupPathOf, containerCgroupPathOf, containerdId, isValidName, NAME_MAX_LENGTH, nameProblem, normalizeCgroupRoot,
-  realmNamespace, ROOT_CONTAINER_ID, rootContainerIdOf, validateName, type CgroupScope,
-} from "./names.ts";
+  cgroupPathOf, containerCgroupPathOf, containerdId, normalizeCgroupRoot, realmNamespace, ROOT_CONTAINER_ID, rootContainerIdOf,
+  type CgroupScope,
+} from "./derived-ids.ts";
 export {
   BUILT_IN_CONTAINER_DEFAULTS, effectiveCellSpec, effectiveContainer, restartPolicyOf, spaceContainerDefaultsOf,
 } from "./defaults.ts";

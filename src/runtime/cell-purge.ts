@@ -8,7 +8,7 @@
  * secrets. Every step runs; failures are reported together at the end.
  */
 import { rmSync } from "node:fs";
-import { cgroupPathOf } from "../model/names.ts";
+import { cgroupPathOf } from "../model/derived-ids.ts";
 import { KeonError } from "../model/errors.ts";
 import { collectIpamReservations, collectStaleRules } from "../network/gc.ts";
 import { refreshSpaceHosts } from "./cell-etc.ts";

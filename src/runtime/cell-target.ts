@@ -6,7 +6,7 @@
  */
 import { KeonError } from "../model/errors.ts";
 import { rootSpecHash, SPEC_HASH_LABEL, workloadSpecHash } from "../model/spec-hash.ts";
-import { cgroupPathOf, containerdId, rootContainerIdOf } from "../model/names.ts";
+import { cgroupPathOf, containerdId, rootContainerIdOf } from "../model/derived-ids.ts";
 import { effectiveCellSpec, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import type { CellDocument, CellSpec } from "../model/schema/cell.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";

@@ -10,7 +10,7 @@ import type { ContainerdClient } from "../containerd/client.ts";
 import { createContainerWithRootfs } from "../containerd/container-rootfs.ts";
 import { readImageConfig } from "../containerd/image-config.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
-import { containerCgroupPathOf } from "../model/names.ts";
+import { containerCgroupPathOf } from "../model/derived-ids.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { buildOciSpec, buildRootContainerSpec, type CellContext, type OciSpec } from "../oci/spec.ts";
 import { existsSync } from "node:fs";

@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { listImages, removeImage } from "../containerd/image-store.ts";
 import { KeonError } from "../model/errors.ts";
-import { cgroupPathOf, realmNamespace } from "../model/names.ts";
+import { cgroupPathOf, realmNamespace } from "../model/derived-ids.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { removeContainerRecord } from "./container-build.ts";

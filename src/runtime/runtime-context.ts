@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import type { CgroupHost } from "../cgroup/detect.ts";
 import { detectCgroupHost } from "../cgroup/detect.ts";
 import type { ContainerdClient } from "../containerd/client.ts";
-import { normalizeCgroupRoot } from "../model/names.ts";
+import { normalizeCgroupRoot } from "../model/derived-ids.ts";
 import { NetworkAttacher } from "../network/attach.ts";
 import { CniExecutor, DEFAULT_CNI_PLUGIN_DIRS } from "../network/cni-exec.ts";
 import { networkPathsOf, type NetworkPaths } from "../network/network-paths.ts";

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
-import { cgroupPathOf } from "../model/names.ts";
+import { cgroupPathOf } from "../model/derived-ids.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import { removeSpaceNetwork } from "../network/gc.ts";
 import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KeonError } from "../model/errors.ts";
-import { cgroupPathOf } from "../model/names.ts";
+import { cgroupPathOf } from "../model/derived-ids.ts";
 import type { StackDocument } from "../model/schema/stack.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { spaceCellsDirOf } from "./run-layout.ts";
