@@ -14,25 +14,36 @@
  *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
  *   /v1/apply                                                      apply-routes.ts
  *   /v1/events                                                     events-routes.ts
+ *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
+ *   .../cells/{cell}/top                                           top-route.ts
+ *   /v1/realms/{realm}/images[...]                                 images-route.ts
+ *   /v1/status                                                     status-route.ts
  */
+import { join } from "node:path";
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { applyRoutes } from "./apply-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
+import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
 import { eventsRoutes } from "./events-routes.ts";
+import { registerExecRoute } from "./exec-route.ts";
+import { registerImagesRoute } from "./images-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
 import { logsRoutes } from "./logs-routes.ts";
 import { WorkerMetricsBook } from "./metrics.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
+import { registerStatusRoute } from "./status-route.ts";
+import { registerTopRoute } from "./top-route.ts";
 
 export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch } from "./deps.ts";
 export type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
 
 export function createApp(deps: ApiDeps): Hono {
+  const startedAt = deps.startedAt ?? new Date();
   const app = new Hono();
   const metrics = new WorkerMetricsBook();
   // Lives as long as the app (the daemon's lifetime), so it is never unsubscribed.
@@ -57,6 +68,18 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", eventsRoutes(deps));
+
+  const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
+  registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
+  registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
+  registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
+  registerStatusRoute(app, {
+    version: deps.version,
+    startedAt,
+    containerdVersion: () => deps.readiness.containerdVersion(),
+    workers: () => deps.dispatch.health(),
+    cgroupRoot: deps.cgroupRoot,
+  });
 
   return app;
 }

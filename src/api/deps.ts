@@ -5,6 +5,7 @@
  * in-memory Store and tiny fakes of the rest.
  */
 import type { Logger } from "pino";
+import type { ContainerdClient } from "../containerd/client.ts";
 import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
@@ -49,8 +50,16 @@ export interface ApiDeps {
   store: Store;
   dispatch: RealmDispatch;
   bus: DaemonBus;
-  /** keond's run path; container logs are read from under it (runtime/run-layout.ts). */
+  /** keond's run path; container logs are read from under it (runtime/run-layout.ts), exec FIFOs and uploads are staged in it. */
   runPath: string;
+  /** keond's containerd client (any namespace: exec and images name the realm's). */
+  containerd: ContainerdClient;
+  /** The suffix of realm namespaces (`<realm>.<suffix>`): how exec, top and images find a realm's namespace. */
+  containerdNamespaceSuffix: string;
+  /** keond's cgroup root (`/keon`): top and status read under it. */
+  cgroupRoot: string;
+  /** When keond started, for the status route's uptime; default: when the app was created. */
+  startedAt?: Date;
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

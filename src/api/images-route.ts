@@ -22,10 +22,11 @@ import { listImages, type ImageSummary } from "../containerd/image-store.ts";
 import { isIndexType, isManifestType, parseIndex, parseManifest, pickManifest } from "../containerd/oci-image.ts";
 import { hostPlatform } from "../containerd/platform.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
+import { requireRealmNamespace, type CellLookup } from "./cell-lookup.ts";
 
 export interface ImagesRouteDeps {
-  /** The containerd namespace of an existing realm; undefined when there is no such realm. */
-  realmNamespace(realm: string): string | undefined;
+  /** Where a realm's containerd namespace is found (cell-lookup.ts). */
+  cells: Pick<CellLookup, "realmNamespace">;
   /** keond's containerd client (any namespace: calls name the realm's). */
   containerd: ContainerdClient;
   /** Where uploads are staged (created 0700), e.g. `<runPath>/uploads`. */
@@ -45,12 +46,6 @@ export interface ImageInfo {
   size?: number;
   createdAt: string | null;
   labels: Record<string, string>;
-}
-
-function namespaceOf(deps: ImagesRouteDeps, realm: string): string {
-  const namespace = deps.realmNamespace(realm);
-  if (namespace === undefined) throw new KeonError("REALM_NOT_FOUND", `realm '${realm}' not found`, { details: { realm } });
-  return namespace;
 }
 
 /** Compressed size of what this host runs of the image: manifest + config + layers. */
@@ -92,7 +87,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
   const maxBytes = deps.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
 
   app.get("/v1/realms/:realm/images", async (c) => {
-    const client = deps.containerd.withNamespace(namespaceOf(deps, c.req.param("realm")));
+    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, c.req.param("realm")));
     const images = await listImages(client);
     images.sort((a, b) => a.name.localeCompare(b.name));
     return c.json({ items: await Promise.all(images.map((image) => describe(client, image))) });
@@ -101,7 +96,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
   app.get("/v1/realms/:realm/images/:ref{.+}", async (c) => {
     const realm = c.req.param("realm");
     const ref = c.req.param("ref");
-    const client = deps.containerd.withNamespace(namespaceOf(deps, realm));
+    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, realm));
     let image;
     try {
       image = await client.images.get(ref);
@@ -123,7 +118,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
 
   app.post("/v1/realms/:realm/images/import", async (c) => {
     const realm = c.req.param("realm");
-    const client = deps.containerd.withNamespace(namespaceOf(deps, realm));
+    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, realm));
     const name = c.req.query("name");
     if (name !== undefined && (name === "" || name.length > 4096 || /\s/.test(name))) {
       throw new KeonError("INVALID_DOCUMENT", "name must be an image reference without spaces", {
@@ -157,7 +152,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
   app.delete("/v1/realms/:realm/images/:ref{.+}", async (c) => {
     const realm = c.req.param("realm");
     const ref = c.req.param("ref");
-    const client = deps.containerd.withNamespace(namespaceOf(deps, realm));
+    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, realm));
     if (!(await client.images.delete(ref, true))) throw imageNotFound(realm, ref);
     deps.log.info({ realm, image: ref }, "image removed");
     return c.json({ result: "deleted", name: ref });

@@ -19,7 +19,7 @@ import type { Hono } from "hono";
 import { detectCgroupHost, type CgroupHost } from "../cgroup/detect.ts";
 import { KeonError } from "../model/errors.ts";
 import { containerCgroupPathOf } from "../model/derived-ids.ts";
-import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup } from "./exec-route.ts";
+import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup } from "./cell-lookup.ts";
 
 export interface TopRouteDeps {
   cells: CellLookup;

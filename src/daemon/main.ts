@@ -14,10 +14,6 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
-import { registerExecRoute, storeCellLookup } from "../api/exec-route.ts";
-import { registerImagesRoute } from "../api/images-route.ts";
-import { registerStatusRoute } from "../api/status-route.ts";
-import { registerTopRoute } from "../api/top-route.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
@@ -63,6 +59,7 @@ function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: 
 }
 
 async function main(): Promise<void> {
+  const startedAt = new Date();
   const config = loadConfig(process.argv.slice(2), process.env);
   const log = createLogger(config.logLevel);
   const notifier = createNotifier(process.env);
@@ -102,23 +99,16 @@ async function main(): Promise<void> {
     dispatch: supervisor,
     bus: supervisor,
     runPath: config.runPath,
+    containerd,
+    containerdNamespaceSuffix: config.containerdNamespaceSuffix,
+    cgroupRoot: config.cgroupRoot,
+    startedAt,
     readiness: {
       async containerdVersion() {
         const answer = await containerd.version.version({ deadlineMs: 2_000 });
         return answer.version;
       },
     },
-  });
-  const cells = storeCellLookup(store, config.containerdNamespaceSuffix);
-  registerExecRoute(app, { cells, containerd, execDir: join(config.runPath, "exec"), log: log.child({ component: "exec" }) });
-  registerTopRoute(app, { cells, cgroupRoot: config.cgroupRoot });
-  registerImagesRoute(app, { realmNamespace: (realm) => cells.realmNamespace(realm), containerd, uploadDir: join(config.runPath, "uploads"), log: log.child({ component: "images" }) });
-  registerStatusRoute(app, {
-    version: packageJson.version,
-    startedAt: new Date(),
-    containerdVersion: async () => (await containerd.version.version({ deadlineMs: 2_000 })).version,
-    workers: () => supervisor.health(),
-    cgroupRoot: config.cgroupRoot,
   });
   // Both listeners, for SIGTERM: `stop(true)` closes open streams too.
   const servers: Array<{ stop(closeActiveConnections?: boolean): unknown }> = [];

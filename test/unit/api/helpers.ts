@@ -11,6 +11,8 @@ import pino from "pino";
 import type { Hono } from "hono";
 import { createApp } from "../../../src/api/app.ts";
 import type { DaemonBus, RealmDispatch } from "../../../src/api/deps.ts";
+import type { ContainerdClient } from "../../../src/containerd/client.ts";
+import { KeonError } from "../../../src/model/errors.ts";
 import type { WorkerHealth } from "../../../src/protocol/messages.ts";
 import type { FromWorker } from "../../../src/protocol/messages.ts";
 import type { DocumentKind } from "../../../src/model/schema/document.ts";
@@ -39,6 +41,19 @@ export class FakeBus implements DaemonBus {
   get listenerCount(): number {
     return this.listeners.size;
   }
+}
+
+/**
+ * The unit tests' containerd: any call is CONTAINERD_UNAVAILABLE, so a route
+ * that reaches containerd fails loudly instead of hanging on a socket.
+ * Routes that use it for real are tested in test/integration/api/.
+ */
+export function unreachableContainerd(): ContainerdClient {
+  const refuse = (): never => {
+    throw new KeonError("CONTAINERD_UNAVAILABLE", "no containerd in unit tests");
+  };
+  const handler: ProxyHandler<object> = { get: () => new Proxy(refuse, handler), apply: refuse };
+  return new Proxy(refuse, handler) as unknown as ContainerdClient;
 }
 
 export interface TestApi {
@@ -70,6 +85,9 @@ export function makeApi(options: { heartbeatMs?: number; logPollMs?: number } = 
     dispatch,
     bus,
     runPath,
+    containerd: unreachableContainerd(),
+    containerdNamespaceSuffix: "keon",
+    cgroupRoot: "/keon",
     timing: { heartbeatMs: options.heartbeatMs ?? 15_000, logPollMs: options.logPollMs ?? 20 },
   });
   return {

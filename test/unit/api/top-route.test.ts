@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
-import type { CellLookup } from "../../../src/api/exec-route.ts";
+import type { CellLookup } from "../../../src/api/cell-lookup.ts";
 import { toErrorEnvelope } from "../../../src/api/error-envelope.ts";
 import { cpuStatUsageNanos, metricPlan, parseLimit, registerTopRoute, type CellTop } from "../../../src/api/top-route.ts";
 import type { CgroupHost } from "../../../src/cgroup/detect.ts";

@@ -1,8 +1,8 @@
 /**
- * The exec route: its pure decisions (query, container choice, process
- * spec, frames), then the real thing against a private containerd: output
- * and exit codes, stdin with EOF, a terminal with resize, refusals, and a
- * client that goes away mid-run leaving no process, exec entry or FIFO behind.
+ * The exec route against a private containerd: output and exit codes,
+ * stdin with EOF, a terminal with resize, refusals, and a client that goes
+ * away mid-run leaving no process, exec entry or FIFO behind. Its pure
+ * decisions are unit-tested in test/unit/api/exec-request.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -10,20 +10,9 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { websocket } from "hono/bun";
 import pino from "pino";
-import {
-  execProcessSpec,
-  outputFrame,
-  parseControl,
-  parseExecQuery,
-  pickContainer,
-  registerExecRoute,
-  storeCellLookup,
-  type CellLookup,
-} from "../../../src/api/exec-route.ts";
-import { parseDocument } from "../../../src/model/parse.ts";
-import { Store } from "../../../src/store/store.ts";
+import type { CellLookup } from "../../../src/api/cell-lookup.ts";
+import { registerExecRoute } from "../../../src/api/exec-route.ts";
 import { createContainerWithRootfs, importImageArchive, readImageConfig, removeContainerRootfs } from "../../../src/containerd/index.ts";
-import { isKeonError } from "../../../src/model/errors.ts";
 import type { CellDocument } from "../../../src/model/schema/cell.ts";
 import {
   CONTAINERD_BINARIES,
@@ -48,75 +37,6 @@ function cellDoc(containers: { id: string; root?: boolean }[], ttyDefault?: stri
     },
   } as unknown as CellDocument;
 }
-
-describe("exec route decisions", () => {
-  test("the command comes from repeated cmd parameters; tty, stdin and size are read", () => {
-    const request = parseExecQuery(new URLSearchParams("cmd=sh&cmd=-c&cmd=echo%20hi&tty=1&stdin=true&cols=80&rows=24&container=app"));
-    expect(request).toEqual({ args: ["sh", "-c", "echo hi"], container: "app", tty: true, stdin: true, size: { width: 80, height: 24 } });
-    expect(parseExecQuery(new URLSearchParams("cmd=ls"))).toEqual({ args: ["ls"], container: undefined, tty: false, stdin: false, size: undefined });
-  });
-
-  test("a missing command or a bad size is refused naming the parameter", () => {
-    expect(() => parseExecQuery(new URLSearchParams(""))).toThrow(/needs a command/);
-    expect(() => parseExecQuery(new URLSearchParams("cmd=sh&cols=0&rows=10"))).toThrow(/cols and rows/);
-    expect(() => parseExecQuery(new URLSearchParams("cmd=sh&cols=80"))).toThrow(/cols and rows/);
-  });
-
-  test("the container is the one asked for, else tty.default, else the first workload", () => {
-    expect(pickContainer(cellDoc([{ id: "a" }, { id: "b" }]).spec, "b")).toBe("b");
-    expect(pickContainer(cellDoc([{ id: "a" }, { id: "b" }], "b").spec, undefined)).toBe("b");
-    expect(pickContainer(cellDoc([{ id: "main", root: true }, { id: "side" }]).spec, undefined)).toBe("side");
-    expect(pickContainer(cellDoc([{ id: "only", root: true }]).spec, undefined)).toBe("only");
-    let error: unknown;
-    try {
-      pickContainer(cellDoc([{ id: "a" }]).spec, "nope");
-    } catch (e) {
-      error = e;
-    }
-    expect(isKeonError(error, "CONTAINER_NOT_FOUND")).toBe(true);
-    expect((error as Error).message).toContain("it has: a");
-  });
-
-  test("the exec process keeps the container's user, env and cwd with the new argv", () => {
-    const spec = { process: { user: { uid: 1000, gid: 1000 }, env: ["A=1"], cwd: "/w", args: ["sleep", "1d"], terminal: false, consoleSize: { height: 1, width: 1 } } };
-    const process = execProcessSpec(spec, ["id"], true);
-    expect(process).toEqual({ user: { uid: 1000, gid: 1000 }, env: ["A=1"], cwd: "/w", args: ["id"], terminal: true });
-    expect(spec.process.args).toEqual(["sleep", "1d"]);
-    expect(() => execProcessSpec({}, ["id"], false)).toThrow(/no process/);
-  });
-
-  test("output frames carry their channel; control frames are parsed or ignored", () => {
-    expect([...outputFrame(2, new Uint8Array([7, 8]))]).toEqual([2, 7, 8]);
-    expect(parseControl('{"type":"resize","cols":100,"rows":30}')).toEqual({ type: "resize", cols: 100, rows: 30 });
-    expect(parseControl('{"type":"eof"}')).toEqual({ type: "eof" });
-    expect(parseControl('{"type":"resize","cols":0,"rows":30}')).toBeUndefined();
-    expect(parseControl("not json")).toBeUndefined();
-  });
-});
-
-describe("the store's cell lookup", () => {
-  test("reads the realm's namespace and the cell, with its Container documents among its containers", () => {
-    const store = new Store(":memory:");
-    try {
-      for (const doc of [
-        { kind: "Realm", metadata: { name: "r" }, spec: {} },
-        { kind: "Realm", metadata: { name: "own" }, spec: { namespace: "custom-ns" } },
-        { kind: "Space", metadata: { name: "sp" }, spec: { realmId: "r" } },
-        { kind: "Stack", metadata: { name: "st" }, spec: { realmId: "r", spaceId: "sp" } },
-        { kind: "Cell", metadata: { name: "web" }, spec: { realmId: "r", spaceId: "sp", stackId: "st", containers: [{ id: "app", image: "busybox" }] } },
-        { kind: "Container", metadata: { name: "extra" }, spec: { realmId: "r", spaceId: "sp", stackId: "st", cellId: "web", image: "busybox" } },
-      ]) store.put(parseDocument(doc));
-      const lookup = storeCellLookup(store, "keon");
-      expect(lookup.realmNamespace("r")).toBe("r.keon");
-      expect(lookup.realmNamespace("own")).toBe("custom-ns");
-      expect(lookup.realmNamespace("nope")).toBeUndefined();
-      expect(lookup.cell({ realm: "r", space: "sp", stack: "st", cell: "web" })?.spec.containers.map((c) => c.id)).toEqual(["app", "extra"]);
-      expect(lookup.cell({ realm: "r", space: "sp", stack: "st", cell: "nope" })).toBeUndefined();
-    } finally {
-      store.close();
-    }
-  });
-});
 
 const SUITE = "exec route on a real containerd";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "mkfifo"]);
@@ -228,8 +148,12 @@ describe.skipIf(!ready)(SUITE, () => {
       send("stty size; tty\n");
       await waitUntil(() => seen().includes("27 91"), "first size");
       ws.send(JSON.stringify({ type: "resize", cols: 120, rows: 40 }));
-      await Bun.sleep(200);
-      send("stty size; exit 3\n");
+      // The resize is asynchronous: ask again until the terminal reports the new size.
+      await waitUntil(() => {
+        send("stty size\n");
+        return seen().includes("40 120");
+      }, "resized terminal", 10_000, 100);
+      send("exit 3\n");
     });
     expect(outcome.stdout).toContain("27 91");
     expect(outcome.stdout).toContain("40 120");
@@ -244,7 +168,10 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await runExec(`${cmd("true")}&container=idle`)).error).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("not running") });
     expect((await runExec("")).error?.code).toBe("INVALID_DOCUMENT");
     const missing = await runExec(cmd("/no/such/binary"));
-    expect(missing.error ?? missing.exitCode).toBeDefined();
+    // runc refuses the exec at start: an error frame, never an exit code (an exit code 0 here would be a bug).
+    expect(missing.exitCode).toBeUndefined();
+    expect(missing.error?.code).toBe("CONTAINERD_ERROR");
+    expect(missing.error?.message).toContain('exec: "/no/such/binary": stat /no/such/binary: no such file or directory');
     await expectNoExecLeft();
   });
 

@@ -35,7 +35,7 @@ describe.skipIf(!ready)(SUITE, () => {
       return c.json(body, status as 400);
     });
     registerImagesRoute(app, {
-      realmNamespace: (realm) => (realm === "r" ? cd.namespace : undefined),
+      cells: { realmNamespace: (realm) => (realm === "r" ? cd.namespace : undefined) },
       containerd: cd.client,
       uploadDir: uploads(),
       log: pino({ level: "silent" }),
