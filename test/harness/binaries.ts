@@ -1,14 +1,22 @@
 /**
  * @module
  * Integration tests need real binaries. Under CI (CI=true) a missing one is a
- * failure; on a developer machine the suite is skipped with a printed reason,
- * never silently.
+ * failing test named after it; on a developer machine the suite is skipped
+ * with a printed reason and a skipped test of the same name, never silently.
+ * Nothing here throws while a test file loads: bun leaves a file that failed
+ * to load out of its JUnit report, so the failure would vanish from the
+ * closing `N passed, N failed` line (issue 12).
  */
+import { test } from "bun:test";
 
-/** Resolve each binary in PATH (plus the sbin dirs runc lives in). Returns the missing ones. */
+/**
+ * Resolve each binary (a name in PATH, or an absolute path). Returns the
+ * missing ones. Only PATH is searched: containerd and keond, started with the
+ * same environment, find runc and the rest through it, so a binary outside
+ * PATH is missing for them too.
+ */
 export function missingBinaries(names: readonly string[]): string[] {
-  const path = `${process.env["PATH"] ?? ""}:/usr/local/sbin:/usr/sbin:/sbin`;
-  return names.filter((name) => Bun.which(name, { PATH: path }) === null);
+  return names.filter((name) => Bun.which(name, { PATH: process.env["PATH"] ?? "" }) === null);
 }
 
 /**
@@ -25,13 +33,25 @@ export function requireRoot(suite: string): boolean {
 }
 
 /**
- * The one rule for every suite's prerequisites: true when nothing is missing;
- * otherwise a failure under CI=true, or a printed reason and a skip elsewhere.
+ * The one rule for every suite's prerequisites: true when nothing is missing.
+ * Otherwise, per missing item, a test named `prerequisite: <item> (<suite>)`
+ * is registered: failing under CI=true, skipped (with the reason printed)
+ * elsewhere; the caller skips its suite with `describe.skipIf(!ok)`.
  */
 export function requirePrerequisites(suite: string, missing: readonly string[], hint: string): boolean {
   if (missing.length === 0) return true;
-  const message = `${suite}: missing ${missing.join(", ")} (${hint})`;
-  if (process.env["CI"] === "true") throw new Error(`${message}; CI=true, so this fails instead of skipping`);
-  console.warn(`SKIPPING ${message}`);
+  const ci = process.env["CI"] === "true";
+  for (const item of missing) {
+    const name = `prerequisite: ${item} (${suite})`;
+    const message = `${suite}: missing ${item} (${hint})`;
+    if (ci) {
+      test(name, () => {
+        throw new Error(`${message}; CI=true, so this fails instead of skipping`);
+      });
+    } else {
+      console.warn(`SKIPPING ${message}`);
+      test.skip(name, () => {});
+    }
+  }
   return false;
 }

@@ -14,13 +14,12 @@ import { parseDocument } from "../../src/model/parse.ts";
 import type { CellDocument } from "../../src/model/schema/cell.ts";
 import type { RealmDocument } from "../../src/model/schema/realm.ts";
 import type { SpaceDocument } from "../../src/model/schema/space.ts";
-import { bridgeNameOf } from "../../src/network/network-names.ts";
-import { runCommand } from "../../src/network/run-command.ts";
 import { gatherHostFacts } from "../../src/runtime/host-facts.ts";
 import { deleteRealm, ensureRealm } from "../../src/runtime/realm-ops.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
 import { createRuntimeContext, type RuntimeConfig, type RuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { buildBusyboxImage, randomId, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
+import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
 
 export const IMAGE = "keon.test/busybox:latest";
 export const SUBNET_POOL = { ranges: ["10.213.0.0/16"], blockPrefix: 24 };
@@ -80,28 +79,15 @@ export async function execIn(client: ContainerdClient, containerdId: string, arg
   return { code: exit.exit_status, output };
 }
 
-async function lines(argv: string[]): Promise<string[]> {
-  const run = await runCommand(argv, { timeoutMs: 10_000 });
-  return run.stdout.split("\n").filter((l) => l.trim() !== "");
-}
-
 /**
  * What the host shows of this realm's networks, compared before and after a
- * suite: its bridges and any veth, named namespaces, and iptables/nft rules
- * naming the realm's networks or the test pool. Scoped, because other suites
- * may run CNI on this host at the same time and their rules come and go.
+ * suite: its bridges and the veths on them, named namespaces naming the
+ * realm, and the iptables/nft rules of its networks' attachments. Scoped to
+ * the realm, because the host may run another Keon (the demo, a second
+ * keond) or other CNI users, and other suites run beside this one.
  */
-export async function hostNetworkState(realm: string, spaces: readonly string[]): Promise<{ links: string[]; netns: string[]; iptables: string[]; nft: string[] }> {
-  const bridges = new Set(spaces.map((space) => bridgeNameOf(realm, space)));
-  const links = (await lines(["ip", "-o", "link", "show"]))
-    .map((l) => l.split(":")[1]!.trim().split("@")[0]!)
-    .filter((name) => bridges.has(name) || name.startsWith("veth"))
-    .sort();
-  const netns = (await lines(["ip", "netns", "list"])).sort();
-  const ours = (l: string) => l.includes(`keon.${realm}.`) || l.includes("10.213.");
-  const iptables = (await lines(["iptables-save"])).filter((l) => l.startsWith("-A ") && ours(l));
-  const nft = (await lines(["nft", "list", "ruleset"])).filter(ours);
-  return { links, netns, iptables, nft };
+export async function hostNetworkState(realm: string, spaces: readonly string[]): Promise<OwnNetworkState> {
+  return await ownNetworkState({ spaces: spaces.map((space) => [realm, space] as const), realms: [realm], netnsPrefixes: [realm] });
 }
 
 export function cgroupDirsOf(path: string): string[] {
