@@ -40,10 +40,14 @@ describe("removeLevels", () => {
     expect(removed).toEqual(["keon/r/s/t/c/app/_payload", "keon/r/s/t/c/app/docker/x", "keon/r/s/t/c/app/docker", "keon/r/s/t/c/app", "keon/r/s/t/c", "keon/r/s/t"]);
   });
 
-  test("removing what is already gone succeeds", async () => {
+  test("removing what is already gone succeeds, touches nothing and leaves the rest as it was", async () => {
     const fake = await treeWithCell();
     await removeLevels(fake.root, ["keon/r/s/t/c"], { fs: fake });
-    await removeLevels(fake.root, ["keon/r/s/t/c", "keon/r/s/t/never"], { fs: fake });
+    expect(existsSync(join(fake.root, "keon/r/s/t/c"))).toBe(false);
+    const logged = fake.log.length;
+    await expect(removeLevels(fake.root, ["keon/r/s/t/c", "keon/r/s/t/never"], { fs: fake })).resolves.toBeUndefined();
+    expect(fake.log.slice(logged).filter((e) => e.op === "rmdir")).toEqual([]);
+    expect(existsSync(join(fake.root, "keon/r/s/t"))).toBe(true);
   });
 
   test("a cgroup with processes is reported with its pids; every other path is still removed", async () => {
