@@ -9,8 +9,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
-import { bridgeNameOf } from "../../src/network/network-names.ts";
-import { runChecked } from "../../src/network/run-command.ts";
 import {
   buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
   type TestContainerd,
@@ -18,6 +16,7 @@ import {
 import { KeondProcess } from "../harness/keond.ts";
 import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 
 const SUITE = "keon CLI e2e: exec, top, status, images";
@@ -31,16 +30,8 @@ const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", STACK];
 
 type Run = KeonRun;
 
-async function ownNetworkState(): Promise<string[]> {
-  const bridge = bridgeNameOf(realm, SPACE);
-  const lines = async (argv: string[]) => (await runChecked(argv, { timeoutMs: 10_000 })).stdout.split("\n");
-  const ours = (line: string) => line.includes(`keon.${realm}.`) || line.includes("10.217.");
-  return [
-    ...(await lines(["ip", "-o", "link", "show"])).filter((l) => l.includes(`: ${bridge}:`) || l.includes(`master ${bridge} `)),
-    ...(await lines(["iptables-save"])).filter((l) => l.startsWith("-A ") && ours(l)),
-    ...(await lines(["nft", "list", "ruleset"])).filter(ours),
-  ];
-}
+/** What of this suite's own network the host shows (see test/harness/host-network.ts): nothing before, nothing after. */
+const ownNetwork = () => ownNetworkState({ spaces: [[realm, SPACE]], realms: [realm] });
 
 const shQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
@@ -53,8 +44,10 @@ describe.skipIf(!ready)(SUITE, () => {
 
   const keon = (args: string[], options: KeonRunOptions = {}): Promise<Run> => runKeon(keond.socket, args, options);
 
+  let before: OwnNetworkState;
+
   beforeAll(async () => {
-    expect(await ownNetworkState()).toEqual([]);
+    before = await ownNetwork();
     cd = await startContainerd();
     archive = await buildBusyboxImage();
     await importImageArchive(cd.client.withNamespace(`${realm}.e2e`), archive, { name: IMAGE });
@@ -101,10 +94,10 @@ spec:
       await keond?.crash();
       unmountUnder(dir);
       const execDirs = existsSync(join(keond.runPath, "exec")) ? readdirSync(join(keond.runPath, "exec")) : [];
-      const after = await ownNetworkState();
+      const after = await ownNetwork();
       await cd?.stop();
       keond?.remove();
-      expect(after).toEqual([]);
+      expect(after).toEqual(before);
       expect(execDirs).toEqual([]);
       if (cd) expect(cgroupDirsOf(cd.cgroupParent)).toEqual([]);
     }
@@ -154,16 +147,22 @@ spec:
       expect(out).toMatch(/19 77\r*\n/);
       expect(out).toMatch(/\/dev\/pts\/\d+/);
       writeFileSync(trigger, "");
-      await Bun.sleep(500);
-      type("stty size; echo resized-$((50+50))\n");
-      await waitUntil(() => out.includes("resized-100"), "the answer after the resize", 10_000);
-      expect(out).toMatch(/30 100\r*\n/);
+      // The resize lands when the background job sees the trigger: ask until the remote side reports it.
+      await waitUntil(() => {
+        if (/30 100\r*\n/.test(out)) return true;
+        type("stty size\n");
+        return false;
+      }, "the remote terminal's size after the resize (30 100)", 10_000, 250);
       // Raw mode: a Ctrl-C goes to the remote shell (which survives it) instead of killing keon.
+      // A ^C sent before the shell started `sleep` only clears its line: send it until the shell answers
+      // (an echo computed remotely, so the pty's echo of the typed line does not count) well before 30 s.
       type("sleep 30\n");
-      await Bun.sleep(300);
-      type("\u0003");
-      type("echo after-interrupt\n");
-      await waitUntil(() => out.includes("after-interrupt\r"), "the shell after ^C", 10_000);
+      await waitUntil(() => {
+        if (out.includes("after-2-interrupt")) return true;
+        type("\u0003");
+        type("echo after-$((1+1))-interrupt\n");
+        return false;
+      }, "the shell answering after ^C (sleep 30 interrupted)", 10_000, 300);
       type("exit 42\n");
       expect(await child.exited).toBe(42);
     } finally {

@@ -55,6 +55,31 @@ describe.skipIf(!ready)("keond converges and heals", () => {
     const tasks = await cd.client.withNamespace(namespace).tasks.list();
     return Object.fromEntries(tasks.filter((t) => t.status === "RUNNING").map((t) => [t.id || t.container_id, t.pid]));
   };
+  /** A counter of this realm's from /metrics (0 until the realm's Worker reported it). */
+  const metric = async (name: string): Promise<number> => {
+    const text = String((await keond.api<string>("GET", "/metrics")).body);
+    const found = new RegExp(`^${name}\\{realm="${realm}"\\} (\\S+)$`, "m").exec(text);
+    return found === null ? 0 : Number(found[1]);
+  };
+  /** Cell passes the realm's Worker has finished since this keond started. */
+  const passes = () => metric("keon_reconcile_duration_seconds_count");
+  const cellCount = async () => ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}`)).body.items ?? []).length;
+  /**
+   * Waits until the Worker has finished at least one pass per cell since
+   * `since` passes: the condition a "nothing changed" assertion needs, in
+   * place of a fixed sleep.
+   */
+  const waitForPassesOverEveryCell = async (since: number, what: string, timeoutMs = 30_000) => {
+    const cells = await cellCount();
+    await waitUntil(async () => (await passes()) >= since + cells, `${what}: ${cells} cell passes after ${since}`, timeoutMs, 50);
+  };
+  let probes = 0;
+  /** A label change on the stack makes the realm's Worker look at every cell again. */
+  const touchStack = async () => {
+    probes += 1;
+    const touched = await keond.api("POST", "/v1/apply?wait=30", `kind: Stack\nmetadata: {name: main, labels: {probe: "p${probes}"}}\nspec: {realmId: ${realm}, spaceId: web}\n`);
+    expect(touched.status).toBe(200);
+  };
   const waitState = async (space: string, name: string, states: string[], timeoutMs = 30_000) => {
     await waitUntil(async () => states.includes(String((await getCell(space, name)).status?.["state"])), `cell ${name} in ${states.join("|")}`, timeoutMs, 50);
     return await getCell(space, name);
@@ -204,7 +229,10 @@ ${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${real
     const flaky = await waitState("web", "flaky", ["Error"], 60_000);
     const job = flaky.status?.containers?.find((c) => c["name"] === "job");
     expect(job).toMatchObject({ restartCount: 3, state: "Error", exitCode: 3 });
-    await Bun.sleep(2_000);
+    // Stays there: the Worker looks at every cell again and restarts nothing.
+    const since = await passes();
+    await touchStack();
+    await waitForPassesOverEveryCell(since, "a look at flaky after Error");
     const later = await getCell("web", "flaky");
     expect(later.status?.["state"]).toBe("Error");
     expect(later.status?.containers?.find((c) => c["name"] === "job")?.["restartCount"]).toBe(3);
@@ -239,9 +267,11 @@ ${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${real
     expect(await keond.stop()).toBe(0);
     expect(await taskPids()).toEqual(pids);
     await keond.start();
-    // A change anywhere in the realm makes its Worker look at everything.
-    expect((await keond.api("POST", "/v1/apply?wait=30", `kind: Stack\nmetadata: {name: main, labels: {touched: "yes"}}\nspec: {realmId: ${realm}, spaceId: web}\n`)).status).toBe(200);
-    await Bun.sleep(1_000);
+    // The new keond's first resync, then a change anywhere in the realm, make its Worker look at everything.
+    await waitForPassesOverEveryCell(0, "the adopting keond's first look at every cell");
+    const since = await passes();
+    await touchStack();
+    await waitForPassesOverEveryCell(since, "a second look at every cell");
     expect(await taskPids()).toEqual(pids);
   });
 
@@ -273,9 +303,12 @@ ${SPACES.map((s) => `kind: Space\nmetadata: {name: ${s}}\nspec: {realmId: ${real
         ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}`)).body.items ?? []).map((c) => [c.metadata.name, c.status?.containers?.map((x) => x["restartCount"])]),
       );
     const countsBefore = await counts();
+    const since = await passes();
     await cd.restart();
     await waitUntil(async () => (await keond.api("GET", "/readyz")).status === 200, "keond ready after containerd restart", 20_000);
-    await Bun.sleep(2_000);
+    // The relist after the reconnect looks at every cell; touching the stack makes sure of a look after it.
+    await touchStack();
+    await waitForPassesOverEveryCell(since, "the relist after containerd came back");
     expect(await taskPids()).toEqual(pids);
     expect(await counts()).toBe(countsBefore);
     // The event stream is back: a kill is healed again.
@@ -355,7 +388,8 @@ spec: {reclaimPolicy: Retain}
     const old = (await tasks.get("web_main_alpha_app")).pid;
     await tasks.kill("web_main_alpha_app", 9);
     await waitUntil(async () => (await tasks.get("web_main_alpha_app").catch(() => undefined))?.pid !== old, "restart for the metric", 10_000);
-    await Bun.sleep(200);
+    // The Worker reports its metrics when the pass that restarted the container ends, not when the task runs again.
+    await waitUntil(async () => (await metric("keon_container_restarts_total")) >= 1, "keon_container_restarts_total counting the restart", 10_000, 50);
     const states = ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}`)).body.items ?? []).map((c) => `${c.metadata.name}=${String(c.status?.["state"])}`);
     expect(states.filter((s) => s.startsWith("done=") || s.startsWith("fails=") || s.startsWith("flaky="))).toEqual(["done=Exited", "fails=Error", "flaky=Error"]);
     const metrics = await keond.api<string>("GET", "/metrics");
