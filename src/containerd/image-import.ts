@@ -81,7 +81,7 @@ const UNCOMPRESSED_LABEL = "containerd.io/uncompressed";
 const DEFAULT_APPLY_DEADLINE_MS = 10 * 60_000;
 const DEFAULT_LEASE_EXPIRY_MS = 60 * 60_000;
 
-interface ResolvedImage {
+export interface ResolvedImage {
   name: string;
   target: OciDescriptor;
   manifestDescriptor: OciDescriptor;
@@ -90,7 +90,7 @@ interface ResolvedImage {
 }
 
 /** Mutable state of one import, for cleanup on failure. */
-interface ImportState {
+export interface ImportState {
   leaseId: string;
   call: CallOptions;
   /** The active extraction snapshot, until it is committed. */
@@ -132,15 +132,8 @@ async function importOne(
   options: ImportOptions,
   state: ImportState,
 ): Promise<ImportedImage> {
-  const snapshotter = options.snapshotter ?? DEFAULT_SNAPSHOTTER;
-  const { manifest, config } = image;
-  const diffIds = config.rootfs.diff_ids;
-  if (manifest.layers.length !== diffIds.length) {
-    throw new KeonError(
-      "IMAGE_IMPORT_FAILED",
-      `${image.name}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids in the config`,
-    );
-  }
+  const { manifest } = image;
+  checkLayerCount(image);
 
   // 2. Blobs: documents first, then layers (all under the lease).
   const blobs = [image.target, image.manifestDescriptor, manifest.config, ...manifest.layers];
@@ -163,6 +156,61 @@ async function importOne(
     else blobsPresent++;
   }
 
+  const unpacked = await unpackAndRecord(client, image, options, state);
+
+  return {
+    name: image.name,
+    target: image.target,
+    manifestDigest: image.manifestDescriptor.digest,
+    configDigest: manifest.config.digest,
+    chainId: unpacked.chainId,
+    blobsWritten,
+    blobsPresent,
+    snapshotsCreated: unpacked.snapshotsCreated,
+    snapshotsPresent: unpacked.snapshotsPresent,
+  };
+}
+
+export interface UnpackOptions {
+  labels?: Record<string, string>;
+  snapshotter?: string;
+  applyDeadlineMs?: number;
+  /** Told before each layer is unpacked (index, digest); not for present snapshots. */
+  onUnpack?: (layer: number, digest: string) => void;
+}
+
+export interface UnpackResult {
+  chainId: string;
+  snapshotsCreated: number;
+  snapshotsPresent: number;
+}
+
+function checkLayerCount(image: ResolvedImage): void {
+  const diffIds = image.config.rootfs.diff_ids;
+  if (image.manifest.layers.length !== diffIds.length) {
+    throw new KeonError(
+      "IMAGE_IMPORT_FAILED",
+      `${image.name}: ${image.manifest.layers.length} layers but ${diffIds.length} diff_ids in the config`,
+    );
+  }
+}
+
+/**
+ * Steps 3 to 5 for an image whose blobs are all in the content store under
+ * `state.leaseId`: unpack (each layer with its own media type, so gzip, zstd
+ * and plain tars all go through Diff.Apply), GC labels, the image record.
+ * Shared by archive import and registry pull.
+ */
+export async function unpackAndRecord(
+  client: ContainerdClient,
+  image: ResolvedImage,
+  options: UnpackOptions,
+  state: ImportState,
+): Promise<UnpackResult> {
+  checkLayerCount(image);
+  const snapshotter = options.snapshotter ?? DEFAULT_SNAPSHOTTER;
+  const { manifest } = image;
+  const diffIds = image.config.rootfs.diff_ids;
   // 3. Unpack.
   const snapshots = client.snapshotter(snapshotter);
   const chain = chainIds(diffIds);
@@ -177,6 +225,7 @@ async function importOne(
       snapshotsPresent++;
       continue;
     }
+    options.onUnpack?.(i, layer.digest);
     const key = `extract-${randomUUID()} ${id}`;
     const labels = { [SNAPSHOT_REF_LABEL]: id };
     const mounts = await snapshots.prepare(key, chain[i - 1] ?? "", labels, state.call);
@@ -232,17 +281,7 @@ async function importOne(
     await client.images.update(record, options.labels === undefined ? ["target"] : ["target", "labels"]);
   }
 
-  return {
-    name: image.name,
-    target: image.target,
-    manifestDigest: image.manifestDescriptor.digest,
-    configDigest: manifest.config.digest,
-    chainId: topChainId,
-    blobsWritten,
-    blobsPresent,
-    snapshotsCreated,
-    snapshotsPresent,
-  };
+  return { chainId: topChainId, snapshotsCreated, snapshotsPresent };
 }
 
 /** Undo what holds resources, then describe the failure (cleanup failures ride along as cause). */

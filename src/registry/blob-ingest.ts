@@ -1,0 +1,145 @@
+/**
+ * @module
+ * A registry blob streamed into containerd's content store through one
+ * Content.Write stream, lock-step and at most 64 KiB a message (Bun's HTTP/2
+ * client stalls on piled-up large writes; see services/content.ts).
+ *
+ * - STAT first: containerd answers ALREADY_EXISTS for a blob it has (and
+ *   puts it under the caller's lease), so nothing is fetched; otherwise it
+ *   answers the ingest's offset, and an ingest left by an earlier attempt
+ *   (the ref is the blob's own, see ingestRef) is resumed from there with an
+ *   HTTP Range request.
+ * - A body that ends early or breaks is re-requested from the offset
+ *   containerd acknowledged, a bounded number of times.
+ * - COMMIT names the expected digest and size: containerd verifies both.
+ * - On failure the ingest is aborted, so nothing partial is left behind.
+ */
+import { KeonError, isKeonError } from "../model/errors.ts";
+import type { ContainerdClient } from "../containerd/client.ts";
+import { WRITE_CHUNK_BYTES } from "../containerd/services/content.ts";
+import type { BlobStream } from "./registry-client.ts";
+
+const SERVICE = "containerd.services.content.v1.Content";
+
+export interface BlobIngest {
+  digest: string;
+  size: number;
+  /** The lease holding what this write creates. */
+  lease: string;
+  /** Opens the registry body from `offset`. */
+  open(offset: number): Promise<BlobStream>;
+  /** Bytes containerd holds so far. */
+  onProgress?: (done: number) => void;
+  /** HTTP attempts per blob (the first plus resumptions). Default 4. */
+  maxAttempts?: number;
+  /** Deadline of each containerd step. */
+  stepDeadlineMs?: number;
+}
+
+export type IngestOutcome = { outcome: "exists" } | { outcome: "written"; resumedFrom: number; attempts: number };
+
+/** One ingest ref per blob and namespace, so a later pull finds (and resumes) what an interrupted one wrote. */
+export function ingestRef(digest: string): string {
+  return `keon-pull-${digest}`;
+}
+
+/** Failures worth asking the registry again for: the body broke, stalled or ended early. */
+export function isResumable(error: unknown): boolean {
+  if (!(error instanceof KeonError)) return false;
+  const reason = error.details?.["reason"];
+  return reason === "body-read" || reason === "idle-timeout" || reason === "truncated" || reason === "unreachable" || reason === "unavailable";
+}
+
+/** Re-chunk a body into pieces of at most `max` bytes. */
+export async function* rechunk(chunks: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.byteLength; at += max) yield chunk.subarray(at, Math.min(at + max, chunk.byteLength));
+  }
+}
+
+export async function ingestBlob(client: ContainerdClient, blob: BlobIngest, what: string): Promise<IngestOutcome> {
+  const ref = ingestRef(blob.digest);
+  const stream = client.connection.lockstep(SERVICE, "Write", {
+    lease: blob.lease,
+    ...(blob.stepDeadlineMs === undefined ? {} : { deadlineMs: blob.stepDeadlineMs }),
+  });
+  let started = false;
+  try {
+    let stat;
+    try {
+      stat = await stream.exchange({ action: "STAT", ref, total: blob.size, expected: blob.digest });
+    } catch (error) {
+      if (isKeonError(error, "CONFLICT")) return { outcome: "exists" };
+      throw error;
+    }
+    started = true;
+    // An ingest beyond the size is garbage: writing at 0 truncates it.
+    let offset = stat.offset <= blob.size ? stat.offset : 0;
+    const resumedFrom = offset;
+    blob.onProgress?.(offset);
+    const maxAttempts = blob.maxAttempts ?? 4;
+    let attempts = 0;
+    while (offset < blob.size) {
+      attempts++;
+      try {
+        const body = await blob.open(offset);
+        // A registry that ignores Range starts at 0 again; so does the ingest.
+        offset = body.offset;
+        try {
+          for await (const chunk of rechunk(body.chunks, WRITE_CHUNK_BYTES)) {
+            const end = offset + chunk.byteLength;
+            if (end > blob.size) {
+              throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the registry sent more than the ${blob.size} bytes the descriptor names`, {
+                details: { digest: blob.digest, reason: "oversize" },
+              });
+            }
+            const answer = await stream.exchange({ action: "WRITE", ref, offset, data: chunk });
+            if (answer.offset !== end) {
+              throw new KeonError("CONTAINERD_ERROR", `${what}: containerd at offset ${answer.offset}, sent up to ${end}`);
+            }
+            offset = end;
+            blob.onProgress?.(offset);
+          }
+        } finally {
+          body.cancel();
+        }
+        if (offset < blob.size) {
+          throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the body ended at ${offset} of ${blob.size} bytes`, {
+            details: { digest: blob.digest, reason: "truncated", offset },
+          });
+        }
+      } catch (error) {
+        if (!isResumable(error) || attempts >= maxAttempts) throw error;
+        // Resume from what containerd acknowledged.
+      }
+    }
+    try {
+      await stream.exchange({ action: "COMMIT", ref, offset, total: blob.size, expected: blob.digest });
+    } catch (error) {
+      if (isKeonError(error, "CONFLICT")) {
+        // Committed meanwhile by someone else: the same bytes.
+        await stream.end().catch(() => undefined);
+        return { outcome: "exists" };
+      }
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: containerd refused the content (${detail})`, {
+        details: { digest: blob.digest, reason: "digest-mismatch" },
+        cause: error,
+      });
+    }
+    await stream.end();
+    return { outcome: "written", resumedFrom, attempts };
+  } catch (error) {
+    stream.cancel();
+    if (started) {
+      await client.content.abort(ref).catch((abortError: unknown) => {
+        throw new KeonError(
+          error instanceof KeonError ? error.code : "CONTAINERD_ERROR",
+          `${error instanceof Error ? error.message : String(error)} (aborting ingest ${ref} failed too)`,
+          { cause: new AggregateError([error, abortError]) },
+        );
+      });
+    }
+    throw error;
+  }
+}
