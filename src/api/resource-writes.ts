@@ -11,17 +11,22 @@
  * - a container id is declared once per cell: a Container document must not
  *   reuse an id of its cell's `spec.containers` (or the root Keon supplies),
  *   and a cell must not declare an id a Container document already holds;
+ * - admission (model/admission-rules.ts): containerd IDs within containerd's
+ *   limit and an image for every container, a 400 naming the field;
+ * - a host port is published by one cell only (host-ports.ts): 409;
  * - cells and Container documents are stored with their space's container
  *   defaults merged in (V1BETA1: "the merged (effective) container is what is
  *   stored and shown"); merging is idempotent, so re-applying is unchanged.
  */
 import { effectiveCellSpec, effectiveContainer, spaceContainerDefaultsOf } from "../model/defaults.ts";
-import { KeonError, type ErrorCode } from "../model/errors.ts";
+import { admissionIssues } from "../model/admission-rules.ts";
+import { KeonError, type ErrorCode, type FieldIssue } from "../model/errors.ts";
 import { rootContainerIdOf } from "../model/derived-ids.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { Document, DocumentKind, DocumentOf } from "../model/schema/document.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import { describeKey, keyOf, notFoundCode, type ResourceKey, type ResourceRef, type Store } from "../store/index.ts";
+import { checkHostPorts } from "./host-ports.ts";
 import { SCOPE_LEVELS, type ScopeLevel } from "./resource-paths.ts";
 
 /** Apply order: every kind after the kinds it can live in or refer to. */
@@ -110,11 +115,14 @@ export function storeDocuments(store: Store, documents: readonly Document[]): Wr
     });
   }
 
+  checkAdmission(documents);
+
   const ordered = [...pending.values()].sort(
     (a, b) => APPLY_ORDER.indexOf(a.document.kind) - APPLY_ORDER.indexOf(b.document.kind) || a.index - b.index,
   );
-  return store.transaction(() =>
-    ordered.map(({ index, document }) => {
+  return store.transaction(() => {
+    checkHostPorts(store, ordered, documents.length > 1);
+    return ordered.map(({ index, document }) => {
       const key = keyOf(document);
       const where = documents.length > 1 ? { document: index } : {};
       checkAncestors(store, pending, document.kind, key, where);
@@ -122,8 +130,23 @@ export function storeDocuments(store: Store, documents: readonly Document[]): Wr
       const stored = withSpaceDefaults(store, pending, document);
       const { result, generation } = store.put(stored);
       return { kind: document.kind, key, result, generation, index };
-    }),
+    });
+  });
+}
+
+/** The admission rules of every document; all issues of all documents in one 400, nothing stored. */
+function checkAdmission(documents: readonly Document[]): void {
+  const several = documents.length > 1;
+  const issues: Array<FieldIssue & { document?: number }> = documents.flatMap((document, index) =>
+    admissionIssues(document).map((issue) => (several ? { document: index, ...issue } : issue)),
   );
+  if (issues.length === 0) return;
+  const subject = (issue: { document?: number }) => {
+    const document = documents[issue.document ?? 0]!;
+    return `${several ? `document ${(issue.document ?? 0) + 1} ` : ""}${describeKey(document.kind, keyOf(document))}`;
+  };
+  const summary = issues.map((issue) => `${subject(issue)}: ${issue.path}: ${issue.message}`).join("; ");
+  throw new KeonError("INVALID_DOCUMENT", summary, { details: { issues } });
 }
 
 function lookup<K extends DocumentKind>(

@@ -16,6 +16,13 @@ export const ROOT_CONTAINER_ID = "root";
 /** containerd's own namespace rule (identifiers.Validate): dots and underscores allowed. */
 const NAMESPACE_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,74}[A-Za-z0-9])?$/;
 
+/**
+ * containerd refuses longer identifiers (pkg/identifiers: maxLength = 76,
+ * containerd 1.6). Four valid names can exceed it, so the API checks the
+ * IDs it will derive before it stores a cell (model/admission-rules.ts).
+ */
+export const CONTAINERD_ID_MAX_LENGTH = 76;
+
 /** `<space>_<stack>_<cell>_<containerId>`, unique within the realm's containerd namespace. */
 export function containerdId(space: string, stack: string, cell: string, containerId: string): string {
   return [
