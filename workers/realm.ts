@@ -54,6 +54,7 @@ async function init(settings: WorkerSettings): Promise<void> {
       resyncSchedule: settings.resyncSchedule,
       restartBackoffCapMs: settings.restartBackoffCapMs,
       restartStableMs: settings.restartStableMs,
+      maxConcurrentCellPasses: settings.maxConcurrentCellPasses,
       bootId: settings.bootId,
     },
     emit: post,
@@ -80,6 +81,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       return;
     case "changed":
       void loop?.changed(message.ref);
+      return;
+    case "ping":
+      post({ type: "pong", seq: message.seq });
       return;
     case "shutdown":
       void (closeAll?.() ?? Promise.resolve()).finally(() => process.exit(0));

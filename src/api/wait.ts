@@ -6,8 +6,12 @@
  * start), so no polling interval decides how fast a client hears back.
  *
  * A resource is settled when its status reflects the current generation
- * (observedGeneration >= generation) and its state is one it can stay in.
- * On timeout the answer is 504 DEADLINE_EXCEEDED with what was last seen; the
+ * (observedGeneration >= generation) and its state is one it can stay in:
+ * Ready, Stopped, Exited or Paused, or a failure Keon will not get past by
+ * itself (Failed, a cell in Error). Pending, Degraded and Unknown are on
+ * their way. A wait that settles in a failure answers 422 SETTLED_FAILED
+ * naming each failed resource with its state and reason; one that times
+ * out answers 504 DEADLINE_EXCEEDED with what was last seen. Either way the
  * change itself stays stored (it was committed before the wait began).
  */
 import { KeonError } from "../model/errors.ts";
@@ -25,10 +29,15 @@ export const SETTLED_STATES: Partial<Record<DocumentKind, ReadonlySet<string>>> 
   Container: new Set(["Ready", "Stopped", "Exited", "Error", "Failed", "Paused"]),
 };
 
+/** Settled states that are failures: the wait answers SETTLED_FAILED. */
+const FAILED_STATES: ReadonlySet<string> = new Set(["Failed", "Error"]);
+
 /** After stop or kill only Stopped counts. */
 const STOPPED: ReadonlySet<string> = new Set(["Stopped"]);
 
-export type Progress = { done: true } | { done: false; details: Record<string, unknown> };
+export type Progress =
+  | { done: true; failed?: ReadonlyArray<Record<string, unknown>> }
+  | { done: false; details: Record<string, unknown> };
 
 /** What a condition saw of one resource, for the 504's details. */
 type Observed = Pick<StoredResource, "status" | "observedGeneration" | "generation">;
@@ -38,6 +47,8 @@ function seen(resource: Observed | undefined, kind: DocumentKind, key: ResourceK
     kind,
     ...flatKey(key),
     state: typeof resource?.status?.["state"] === "string" ? resource.status["state"] : null,
+    ...(typeof resource?.status?.["reason"] === "string" ? { reason: resource.status["reason"] } : {}),
+    ...(typeof resource?.status?.["message"] === "string" ? { message: resource.status["message"] } : {}),
     observedGeneration: resource?.observedGeneration ?? null,
     generation: resource?.generation ?? null,
   };
@@ -59,7 +70,9 @@ export function settled(store: Store, kind: DocumentKind, key: ResourceKey, stat
   if (resource === undefined) return { done: true };
   const state = stateOf(resource);
   const caughtUp = (resource.observedGeneration ?? -1) >= resource.generation;
-  if (caughtUp && state !== undefined && states.has(state)) return { done: true };
+  if (caughtUp && state !== undefined && states.has(state)) {
+    return FAILED_STATES.has(state) ? { done: true, failed: [seen(resource, kind, key)] } : { done: true };
+  }
   return { done: false, details: seen(resource, kind, key) };
 }
 
@@ -87,15 +100,24 @@ export function intentObserved(store: Store, key: ResourceKey, intent: RunIntent
   };
 }
 
-/** All conditions done, or the first one that is not. */
+/** All conditions done (with every failure among them), or the first one that is not. */
 export function all(conditions: ReadonlyArray<() => Progress>): () => Progress {
   return () => {
+    const failed: Array<Record<string, unknown>> = [];
     for (const condition of conditions) {
       const progress = condition();
       if (!progress.done) return progress;
+      failed.push(...(progress.failed ?? []));
     }
-    return { done: true };
+    return failed.length > 0 ? { done: true, failed } : { done: true };
   };
+}
+
+/** `cell/web Failed (ImageNotFound: …)`: one resource as a failed wait names it. */
+export function describeSeen(details: Record<string, unknown>): string {
+  const kind = String(details["kind"] ?? "resource").toLowerCase();
+  const reason = details["reason"] === undefined ? "" : `${String(details["reason"])}${details["message"] === undefined ? "" : `: ${String(details["message"])}`}`;
+  return `${kind}/${String(details["name"] ?? "?")} ${String(details["state"] ?? "unknown")}${reason === "" ? "" : ` (${reason})`}`;
 }
 
 /**
@@ -124,7 +146,14 @@ export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: nu
         finish(error instanceof KeonError ? error : new KeonError("INTERNAL", "checking a wait condition failed", { cause: error }));
         return;
       }
-      if (last.done) finish();
+      if (!last.done) return;
+      const failed = last.failed ?? [];
+      if (failed.length === 0) finish();
+      else {
+        finish(new KeonError("SETTLED_FAILED", `settled in failure: ${failed.map(describeSeen).join("; ")}; the change is stored`, {
+          details: { failed },
+        }));
+      }
     };
     const onAbort = () => finish();
     const unsubscribe = bus.subscribe((message) => {
@@ -135,7 +164,7 @@ export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: nu
       if (finished) return;
       const details = last.done ? {} : last.details;
       finish(
-        new KeonError("DEADLINE_EXCEEDED", `not settled within ${seconds}s (state ${String(details["state"] ?? "unknown")}, observedGeneration ${String(details["observedGeneration"] ?? "none")} of generation ${String(details["generation"] ?? "?")}); the change is stored and still converging`, {
+        new KeonError("DEADLINE_EXCEEDED", `not settled within ${seconds}s: ${describeSeen(details)}, observedGeneration ${String(details["observedGeneration"] ?? "none")} of generation ${String(details["generation"] ?? "?")}; the change is stored and still converging`, {
           details: { ...details, waitSeconds: seconds },
         }),
       );

@@ -45,6 +45,8 @@ export interface DaemonConfig {
   restartBackoffCapSeconds: number;
   /** A run at least this long resets a container's restart backoff. */
   restartStableSeconds: number;
+  /** Cell passes a realm runs at once (0: sized for the host, see cellPassLimitOf). */
+  maxConcurrentCellPasses: number;
   logLevel: string;
   /** The kernel's boot id; a change since the last run means the host rebooted. Tests point it elsewhere. */
   bootIdPath: string;
@@ -117,6 +119,10 @@ const SETTINGS: readonly Setting[] = [
   { path: "stopGraceSeconds", env: "KEON_STOP_GRACE_SECONDS", flag: "stop-grace-seconds", integer: true, defaultValue: 10, schema: seconds },
   { path: "restartBackoffCapSeconds", env: "KEON_RESTART_BACKOFF_CAP_SECONDS", flag: "restart-backoff-cap-seconds", integer: true, defaultValue: 300, schema: seconds },
   { path: "restartStableSeconds", env: "KEON_RESTART_STABLE_SECONDS", flag: "restart-stable-seconds", integer: true, defaultValue: 10, schema: seconds },
+  {
+    path: "maxConcurrentCellPasses", env: "KEON_MAX_CONCURRENT_CELL_PASSES", flag: "max-concurrent-cell-passes", integer: true, defaultValue: 0,
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(0, "must be 0 (sized for the host) or more"), v.maxValue(256, "must be at most 256")),
+  },
   {
     path: "logLevel", env: "KEON_LOG_LEVEL", flag: "log-level", integer: false, defaultValue: "info",
     schema: v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
@@ -302,6 +308,7 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     stopGraceSeconds: num("stopGraceSeconds"),
     restartBackoffCapSeconds: num("restartBackoffCapSeconds"),
     restartStableSeconds: num("restartStableSeconds"),
+    maxConcurrentCellPasses: num("maxConcurrentCellPasses"),
     logLevel: str("logLevel"),
     bootIdPath: str("bootIdPath"),
   };
@@ -364,4 +371,15 @@ function parseHostPort(text: string): { hostname: string; port: number } | undef
 function cronProblem(input: unknown): string {
   const error = typeof input === "string" ? validateCronExpression(input).error : undefined;
   return error?.message ?? "invalid";
+}
+
+/**
+ * Cell passes a realm runs at once: the setting, or twice the host's cores
+ * (from 2 to 16). A cell start is mostly runc and CNI plugins waiting on the
+ * kernel, so a little more than one per core keeps the host busy without
+ * handing containerd hundreds of concurrent Tasks/Create.
+ */
+export function cellPassLimitOf(setting: number, cores: number): number {
+  if (setting > 0) return setting;
+  return Math.min(16, Math.max(2, 2 * cores));
 }

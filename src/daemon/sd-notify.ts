@@ -119,11 +119,13 @@ const DISABLED: Notifier = Object.freeze({
  * line while the socket is gone, another if it fails again after recovering).
  * Returns the function that stops the feeding; a no-op without a watchdog.
  */
-export function startWatchdog(notifier: Notifier, onError: (error: KeonError) => void): () => void {
+export function startWatchdog(notifier: Notifier, onError: (error: KeonError) => void, alive: () => boolean = () => true): () => void {
   const interval = notifier.watchdogIntervalMs;
   if (!notifier.enabled || interval === undefined) return () => {};
   let failing = false;
   const feed = () => {
+    // A wedged realm Worker is keond failing: no ping, and systemd restarts keond (workloads keep running).
+    if (!alive()) return;
     const error = notifier.watchdog();
     if (error === undefined) failing = false;
     else if (!failing) {

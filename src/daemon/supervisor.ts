@@ -2,9 +2,12 @@
  * @module
  * One Worker per realm: started when the realm exists in the store, told of
  * every change in its realm, restarted with capped backoff when it dies, and
- * let go once its realm is deleted. Everything the Workers report (events,
- * status, metrics) is fanned out to the main thread's listeners (the API's
- * wait, SSE and metrics).
+ * let go once its realm is deleted (and started afresh if the realm comes
+ * back meanwhile). Everything the Workers report (events, status, metrics)
+ * is fanned out to the main thread's listeners (the API's wait, SSE and
+ * metrics). Each ready Worker is pinged; one that has not answered for
+ * `heartbeat.timeoutMs` makes `responsive()` false, which stops keond's
+ * systemd watchdog pings.
  */
 import type { Logger } from "pino";
 import type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
@@ -23,6 +26,8 @@ export interface SupervisorOptions {
   workerUrl: URL | string;
   /** Restart backoff: starts at initialMs, doubles, capped; reset after a Worker was ready for stableMs. */
   backoff?: { initialMs?: number; maxMs?: number; stableMs?: number };
+  /** Liveness pings to ready Workers. */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
 }
 
 interface Handle {
@@ -38,6 +43,11 @@ interface Handle {
   restartTimer: ReturnType<typeof setTimeout> | undefined;
   /** The realm is gone: do not restart. */
   retiring: boolean;
+  /** The realm came back while its Worker was retiring: spawn a fresh one once it closed. */
+  respawn: boolean;
+  /** Heartbeat: the last ping sent (seq) and when the last pong came. */
+  pingSeq: number;
+  lastPongAt: number;
 }
 
 export class Supervisor {
@@ -47,16 +57,29 @@ export class Supervisor {
   private readonly initialMs: number;
   private readonly maxMs: number;
   private readonly stableMs: number;
+  private readonly heartbeatTimeoutMs: number;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.initialMs = options.backoff?.initialMs ?? 500;
     this.maxMs = options.backoff?.maxMs ?? 30_000;
     this.stableMs = options.backoff?.stableMs ?? 60_000;
+    this.heartbeatTimeoutMs = options.heartbeat?.timeoutMs ?? 20_000;
   }
 
-  /** A Worker for every realm in the store. */
+  /** A Worker for every realm in the store, and the heartbeat. */
   start(): void {
     for (const realm of this.options.realms.realmNames()) this.ensure(realm);
+    this.heartbeatTimer = setInterval(() => this.ping(), this.options.heartbeat?.intervalMs ?? 5_000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Every ready Worker answered a ping within the timeout. */
+  responsive(now = Date.now()): boolean {
+    for (const h of this.handles.values()) {
+      if (h.state === "ready" && now - h.lastPongAt > this.heartbeatTimeoutMs) return false;
+    }
+    return true;
   }
 
   subscribe(listener: (message: FromWorker) => void): () => void {
@@ -83,6 +106,7 @@ export class Supervisor {
   /** Every Worker finishes its pass in flight and exits; workloads keep running. */
   async shutdown(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     await Promise.all([...this.handles.values()].map((h) => this.retire(h, timeoutMs)));
   }
 
@@ -91,16 +115,28 @@ export class Supervisor {
     if (handle === undefined) {
       handle = {
         realm, worker: undefined, state: "starting", restarts: 0, delayMs: this.initialMs, readyAt: undefined,
-        lastError: undefined, pending: [], restartTimer: undefined, retiring: false,
+        lastError: undefined, pending: [], restartTimer: undefined, retiring: false, respawn: false, pingSeq: 0, lastPongAt: Date.now(),
       };
       this.handles.set(realm, handle);
       this.spawn(handle);
+    } else if (handle.retiring && !this.stopping) {
+      // The realm was deleted and applied again before its Worker finished leaving: one Worker at a time, so the
+      // fresh one starts when the old one closed; messages wait in `pending` until then.
+      handle.respawn = true;
     }
     return handle;
   }
 
+  private ping(): void {
+    for (const h of this.handles.values()) {
+      if (h.state !== "ready" || h.worker === undefined) continue;
+      h.pingSeq += 1;
+      h.worker.postMessage({ type: "ping", seq: h.pingSeq } satisfies ToWorker);
+    }
+  }
+
   private send(handle: Handle, message: ToWorker): void {
-    if (handle.state === "ready" && handle.worker !== undefined) handle.worker.postMessage(message);
+    if (handle.state === "ready" && handle.worker !== undefined && !handle.retiring) handle.worker.postMessage(message);
     else if (handle.pending.length < 1000) handle.pending.push(message);
   }
 
@@ -121,9 +157,13 @@ export class Supervisor {
   private onMessage(handle: Handle, worker: Worker, message: FromWorker): void {
     if (handle.worker !== worker) return;
     switch (message.type) {
+      case "pong":
+        handle.lastPongAt = Date.now();
+        return;
       case "ready": {
         handle.state = "ready";
         handle.readyAt = Date.now();
+        handle.lastPongAt = Date.now();
         const pending = handle.pending.splice(0);
         for (const m of pending) worker.postMessage(m);
         break;
@@ -150,6 +190,7 @@ export class Supervisor {
   private onClose(handle: Handle, worker: Worker): void {
     if (handle.worker !== worker) return;
     handle.worker = undefined;
+    if (this.respawnIfBack(handle)) return;
     if (handle.retiring || this.stopping) {
       this.handles.delete(handle.realm);
       return;
@@ -170,10 +211,12 @@ export class Supervisor {
 
   private async retire(handle: Handle, timeoutMs: number): Promise<void> {
     handle.retiring = true;
+    // Applied again between the Worker's last pass and this message: the realm still needs a Worker.
+    if (!this.stopping && this.options.realms.realmNames().includes(handle.realm)) handle.respawn = true;
     if (handle.restartTimer !== undefined) clearTimeout(handle.restartTimer);
     const worker = handle.worker;
     if (worker === undefined) {
-      this.handles.delete(handle.realm);
+      if (!this.respawnIfBack(handle)) this.handles.delete(handle.realm);
       return;
     }
     const closed = new Promise<void>((resolve) => worker.addEventListener("close", () => resolve()));
@@ -181,6 +224,17 @@ export class Supervisor {
     const timer = setTimeout(() => worker.terminate(), timeoutMs);
     await closed;
     clearTimeout(timer);
-    this.handles.delete(handle.realm);
+  }
+
+  /** A retiring handle whose realm came back gets a fresh Worker (its queued messages follow the ready handshake). */
+  private respawnIfBack(handle: Handle): boolean {
+    if (!handle.retiring || !handle.respawn || this.stopping) return false;
+    handle.retiring = false;
+    handle.respawn = false;
+    handle.delayMs = this.initialMs;
+    handle.readyAt = undefined;
+    this.options.log.info({ realm: handle.realm }, "realm applied again while its Worker was retiring; starting a fresh one");
+    this.spawn(handle);
+    return true;
   }
 }

@@ -4,10 +4,14 @@
  * Rules, first match wins:
  * 1. Stopped: the operator's last action was stop or kill. Nothing else
  *    yields Stopped, so a crash never looks like a deliberate stop.
- * 2. Failed (BringUpFailed): Keon itself could not bring the cell up.
+ * 2. Keon's last attempt at the cell failed: Failed when retrying cannot
+ *    help (a terminal failure, or retries exhausted); otherwise Degraded
+ *    while the root runs and Pending while it does not, with the failure's
+ *    reason. A transient failure is never Failed.
  * 3. Error stays Error until the cell is started again (sticky): a failure
  *    must not be hidden by what happens after it, e.g. the root going away.
- * 4. Pending: Keon is creating the cell, or nothing of it exists yet.
+ * 4. Pending: the cell waits for its realm, space or stack (its reason says
+ *    which), Keon is creating it, or nothing of it exists yet.
  * 5. Unknown: the root or a workload cannot be observed (containerd down).
  * 6. Paused: the root is paused (the freezer holds the whole cell), or every
  *    workload is.
@@ -56,9 +60,10 @@ export interface CellStateInput {
   workloads: ContainerObservation[];
   /** The operator's last action on the cell was stop or kill. */
   operatorStopped?: boolean | undefined;
-  /** Keon's last attempt to bring the cell up failed. */
-  bringUpFailed?: boolean | undefined;
-  bringUpMessage?: string | undefined;
+  /** Keon's last attempt at the cell failed, and why. */
+  failure?: CellFailure | undefined;
+  /** The cell is not up and waits for a parent (realm, space, stack) to be Ready. */
+  blocked?: { reason: string; message: string } | undefined;
   /** Keon is creating or starting the cell right now. */
   creating?: boolean | undefined;
   /** The state derived last time (from stored status). */
@@ -67,6 +72,14 @@ export interface CellStateInput {
   startedSincePrevious?: boolean | undefined;
   /** The stored one-way latch: the cell was observed Ready at some point. */
   readyObserved?: boolean | undefined;
+}
+
+export interface CellFailure {
+  /** Stable CamelCase cause (ImageNotFound, ContainerdUnavailable …). */
+  reason: string;
+  message: string;
+  /** Retrying cannot help (a refused spec, an unsupported host) or retries are exhausted. */
+  terminal: boolean;
 }
 
 export interface DerivedCellState {
@@ -106,12 +119,14 @@ function verdictOf(input: CellStateInput): Verdict {
   if (input.operatorStopped) {
     return { state: "Stopped", reason: "OperatorStopped", message: "stopped by the operator; start the cell to run it again" };
   }
-  if (input.bringUpFailed) {
-    return { state: "Failed", reason: "BringUpFailed", message: input.bringUpMessage ?? "Keon could not bring the cell up" };
+  if (input.failure !== undefined) {
+    const { reason, message, terminal } = input.failure;
+    return { state: terminal ? "Failed" : root.state === "running" ? "Degraded" : "Pending", reason, message };
   }
   if (input.previous === "Error" && !input.startedSincePrevious) {
     return { state: "Error", reason: "WorkloadFailed", message: "a workload exited non-zero; the cell stays in Error until it is started again" };
   }
+  if (input.blocked !== undefined && root.state !== "running") return { state: "Pending", ...input.blocked };
   if (input.creating) return { state: "Pending", reason: "Creating", message: "Keon is creating the cell" };
 
   const everything = [root, ...input.workloads];

@@ -23,6 +23,7 @@
  * documents and the OCI builder applies. Writing them in would freeze today's
  * built-ins into stored documents.
  */
+import { canonicalEqual } from "./canonical.ts";
 import type { CellSpec } from "./schema/cell.ts";
 import type { ContainerSpec, RestartPolicy, TmpfsMount } from "./schema/container.ts";
 import type { SpaceContainerDefaults, SpaceSpec } from "./schema/space.ts";
@@ -71,4 +72,15 @@ export function spaceContainerDefaultsOf(space: { spec: Pick<SpaceSpec, "default
 /** The restart policy in force: empty or absent means never. */
 export function restartPolicyOf(container: Pick<ContainerSpec, "restartPolicy">): Exclude<RestartPolicy, ""> {
   return container.restartPolicy || BUILT_IN_CONTAINER_DEFAULTS.restartPolicy;
+}
+
+/**
+ * The default fields that differ between the defaults a cell was merged with
+ * and the space's defaults now (`user`, `resources` …): what a re-apply of
+ * the cell would change. Empty when nothing differs. Pure.
+ */
+export function defaultsDrift(applied: object | undefined, current: object | undefined): string[] {
+  const a = (applied ?? {}) as Record<string, unknown>;
+  const b = (current ?? {}) as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !canonicalEqual(a[k], b[k])).sort();
 }

@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   "UNAUTHORIZED",
   /** A request body over the API's cap (4 MiB). */
   "PAYLOAD_TOO_LARGE",
+  /** `?wait`: the change is stored, and what it changed settled in a failure (Failed, or a cell in Error). */
+  "SETTLED_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -25,6 +25,8 @@ export interface WorkerSettings {
   stopGraceMs: number;
   restartBackoffCapMs: number;
   restartStableMs: number;
+  /** Cell passes the realm runs at once. */
+  maxConcurrentCellPasses: number;
   bootId: string;
   logLevel: string;
   cniPluginDirs?: readonly string[];
@@ -41,7 +43,9 @@ export type ToWorker =
   /** Desired state of `ref` changed (put, delete request, run intent); absent ref: look at everything. */
   | { type: "changed"; ref?: ResourceRefMessage }
   /** Finish the operation in flight, then exit; workloads keep running. */
-  | { type: "shutdown" };
+  | { type: "shutdown" }
+  /** Liveness: the Worker answers `pong` with the same sequence number from its event loop. */
+  | { type: "ping"; seq: number };
 
 export interface WorkerMetrics {
   reconciles: number;
@@ -64,7 +68,8 @@ export type FromWorker =
   | { type: "metrics"; realm: string; metrics: WorkerMetrics }
   /** The realm itself is deleted and torn down: the supervisor lets the Worker go. */
   | { type: "realm-gone"; realm: string }
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string }
+  | { type: "pong"; seq: number };
 
 export type WorkerState = "starting" | "ready" | "restarting" | "failed";
 

@@ -38,6 +38,40 @@ export function owesRestart(rules: RestartRules, exitCode: number | undefined, r
   }
 }
 
+/**
+ * The one capped, jittered doubling every retry in Keon uses: container
+ * restarts, failed reconcile passes and crashed realm Workers. Attempt 0
+ * waits `baseMs`; each further attempt doubles from at least `minDoublingMs`
+ * (so a zero base still backs off) up to `capMs`; ±10 % jitter keeps many
+ * retries from firing in lock-step, and never pushes past the cap.
+ */
+export interface DelayInput {
+  baseMs: number;
+  /** Attempts already made in this streak (0: this is the first). */
+  attempt: number;
+  capMs: number;
+  /** A number in [0, 1); tests pin it. */
+  random: number;
+  minDoublingMs?: number;
+}
+
+export function backoffDelayMs(input: DelayInput): number {
+  const baseMs = Math.max(0, input.baseMs);
+  const raw = input.attempt <= 0 ? baseMs : Math.max(baseMs, input.minDoublingMs ?? MIN_DOUBLING_MS) * 2 ** Math.min(input.attempt, 30);
+  const capped = Math.min(raw, input.capMs);
+  if (capped === 0) return 0;
+  const jitter = 1 + JITTER_FRACTION * (2 * input.random - 1);
+  return Math.round(Math.min(capped * jitter, input.capMs));
+}
+
+/** A failed reconcile pass is retried after 1 s, 2 s, 4 s … up to a minute. */
+export const PASS_RETRY = { baseMs: 1_000, capMs: 60_000 } as const;
+
+/** The wait before retrying a pass that failed `failures` times in a row (1: the first failure). */
+export function passRetryDelayMs(failures: number, random: number): number {
+  return backoffDelayMs({ baseMs: PASS_RETRY.baseMs, attempt: Math.max(0, failures - 1), capMs: PASS_RETRY.capMs, random });
+}
+
 export interface BackoffInput {
   baseSeconds: number;
   /** Restarts already made in this streak (0: this is the first). */
@@ -47,13 +81,9 @@ export interface BackoffInput {
   random: number;
 }
 
+/** A container's restart delay: its own `restartBackoffSeconds` as the base. */
 export function restartDelayMs(input: BackoffInput): number {
-  const baseMs = Math.max(0, input.baseSeconds * 1000);
-  const raw = input.streak <= 0 ? baseMs : Math.max(baseMs, MIN_DOUBLING_MS) * 2 ** Math.min(input.streak, 30);
-  const capped = Math.min(raw, input.capMs);
-  if (capped === 0) return 0;
-  const jitter = 1 + JITTER_FRACTION * (2 * input.random - 1);
-  return Math.round(Math.min(capped * jitter, input.capMs));
+  return backoffDelayMs({ baseMs: input.baseSeconds * 1000, attempt: input.streak, capMs: input.capMs, random: input.random });
 }
 
 /** A run from `startedAtMs` to `endedAtMs` lasted long enough to end a streak. */

@@ -1,70 +1,72 @@
 /**
  * @module
- * One reconcile pass over one cell: read the desired state (the stored cell,
- * its Container documents, its space, the operator's run intent), observe the
- * host, plan, run the plan's actions, observe again and write status with
- * observedGeneration. Lifecycle events go to the store's event log and to the
- * main thread. A failed action does not end the pass: status says Failed with
- * the error, and the next trigger tries again.
+ * One reconcile pass over one cell, in one straight line: read the desired
+ * state (the stored cell joined with its Container documents, its parents,
+ * the operator's run intent), observe the host once, plan (pure), hold back
+ * what a parent or a pending retry forbids, act, observe the outcome (only
+ * when something was done), and write status only when it changed.
+ *
+ * A failed action ends the acting, not the pass: the failure becomes the
+ * cell's reason with a next-retry time (failure.ts), and the pass returns
+ * when it wants to run again. A pass that throws (containerd or the store
+ * failing under it) reaches the scheduler, which retries it with the same
+ * backoff.
  */
 import type { Logger } from "pino";
-import { isKeonError, KeonError } from "../model/errors.ts";
-import { restartPolicyOf } from "../model/defaults.ts";
+import { cellWithContainerDocuments } from "../model/cell-containers.ts";
+import { defaultsDrift, restartPolicyOf, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import type { CellDocument, CellState } from "../model/schema/cell.ts";
-import type { ContainerDocument } from "../model/schema/container-document.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import {
-  cellLayoutOf, cellStatusDocument, deleteCell, deleteCellContainer, killCell, recreateCell, refreshCell,
-  startCell, startCellContainer, stopCell, storeSecretSource, type CellLayout, type CellRuntimeStatus, type CellTarget, type RuntimeContext,
+  cellLayoutOf, deleteCell, deleteCellContainer, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
+  storeSecretSource, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
-import { containerdIdOf, specHashOf } from "../runtime/cell-target.ts";
-import { findSpaceNetwork } from "../runtime/space-network.ts";
+import { specHashOf } from "../runtime/cell-target.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
-import type { EventInput, ResourceKey, Store } from "../store/index.ts";
-import type { FromWorker } from "../protocol/messages.ts";
+import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
+import { cellStatusOf, statusChanged } from "./cell-status.ts";
+import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
 import { observeCell } from "./observe.ts";
+import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
+import type { ReconcileSink } from "./sink.ts";
 import { withStatusTimes } from "./status-times.ts";
-import { planCell, type CellAction, type CellPlan, type DesiredCell, type RunIntentKind } from "./plan.ts";
 
 export interface CellReconcileDeps {
   ctx: RuntimeContext;
   store: Store;
   log: Logger;
+  /** The realm's containerd namespace. */
   namespace: string;
   restartBackoffCapMs: number;
   restartStableMs: number;
-  emit(message: FromWorker): void;
-  /** Look at the cell again at `atMs` (a scheduled restart falls due). */
-  wakeAt(cell: ResourceKey, atMs: number): void;
-  /** Counted for metrics. */
-  onRestart(): void;
-  /** The pass failed (true) or succeeded (false): the loop retries failures with a capped backoff. */
-  onOutcome(cell: ResourceKey, failed: boolean): void;
+  sink: ReconcileSink;
+  /** Clock and jitter; tests pin them. */
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface CellPassOutcome {
+  /** When the cell wants another pass (a restart or a retry falls due). */
+  wakeAtMs: number | undefined;
+  /** The cell and everything Keon made for it are gone. */
+  gone: boolean;
 }
 
 interface StoredCellStatus {
   state?: CellState;
   readyObserved?: boolean;
   observedIntent?: { intent: RunIntentKind; restartNonce: number };
-}
-
-const cellKeyString = (key: ResourceKey): string => `${key.realm}/${key.space}/${key.stack}/${key.name}`;
-
-/** The cell with its Container documents joined in: the containers it runs. */
-function withContainerDocuments(cell: CellDocument, documents: readonly ContainerDocument[]): CellDocument {
-  const declared = new Set(cell.spec.containers.map((c) => c.id));
-  const extra = documents.map((d) => d.spec).filter((c) => !declared.has(c.id));
-  return extra.length === 0 ? cell : { ...cell, spec: { ...cell.spec, containers: [...cell.spec.containers, ...extra] } };
+  retry?: RetryRecord;
+  appliedSpaceDefaults?: Record<string, unknown>;
 }
 
 /** Container secrets come from the Cell document, or from the Container document that declares the container. */
-function secretSourceOf(store: Store, cellKey: ResourceKey, containerDocs: readonly ContainerDocument[]): SecretValueSource {
+function secretSourceOf(store: Store, cellKey: ResourceKey, containerIds: ReadonlySet<string>): SecretValueSource {
   const ofCell = storeSecretSource(store, { kind: "Cell", key: cellKey });
-  const fromDocs = new Set(containerDocs.map((d) => d.spec.id));
   return {
     secretData: ofCell.secretData,
     containerSecret: (containerId, name) =>
-      fromDocs.has(containerId)
+      containerIds.has(containerId)
         ? storeSecretSource(store, { kind: "Container", key: { ...cellKey, cell: cellKey.name, name: containerId } }).containerSecret(containerId, name)
         : ofCell.containerSecret(containerId, name),
   };
@@ -91,83 +93,138 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
   };
 }
 
-export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): Promise<void> {
-  const { store, ctx } = deps;
-  const stored = store.get("Cell", key);
-  if (stored === undefined) return;
-  const scope = { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name };
-  const event = (type: EventInput["type"], reason: string, message: string): void => {
-    const appended = store.events.append({ ...scope, kind: "Cell", name: key.name, type, reason, message });
-    deps.emit({ type: "event", event: appended });
-  };
-  const space = store.get("Space", { realm: scope.realm, name: scope.space });
-  const containerDocs = store.list("Container", { realm: scope.realm, space: scope.space, stack: scope.stack, cell: scope.cell }).map((r) => r.document);
-  const cell = withContainerDocuments(stored.document, containerDocs);
-  if (space === undefined) {
-    // The API refuses a cell without its space; a half-deleted tree can still get here.
-    writeStatus(deps, key, stored, { state: "Failed", reason: "SpaceMissing", message: `space ${scope.space} does not exist` }, undefined);
-    return;
+/** The parent a cell waits for: its realm, space and stack must be Ready before it is brought up. */
+export function waitingFor(store: Store, key: ResourceKey): { reason: string; message: string } | undefined {
+  const parents: Array<[string, Pick<StoredResource<"Realm">, "status"> | undefined, string]> = [
+    ["Realm", store.get("Realm", { name: key.realm! }), key.realm!],
+    ["Space", store.get("Space", { realm: key.realm!, name: key.space! }), `${key.realm}/${key.space}`],
+    ["Stack", store.get("Stack", { realm: key.realm!, space: key.space!, name: key.stack! }), `${key.realm}/${key.space}/${key.stack}`],
+  ];
+  for (const [kind, row, name] of parents) {
+    const state = row?.status?.["state"];
+    if (row !== undefined && state === "Ready") continue;
+    const why = row === undefined ? "does not exist" : `is ${String(state ?? "not reconciled yet")}${row.status?.["reason"] ? ` (${String(row.status["reason"])})` : ""}`;
+    return { reason: `WaitingFor${kind}`, message: `${kind.toLowerCase()} ${name} ${why}` };
   }
-  const target: CellTarget = { cell, space: space.document as SpaceDocument, namespace: deps.namespace, secrets: secretSourceOf(store, key, containerDocs) };
+  return undefined;
+}
+
+export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): Promise<CellPassOutcome> {
+  const { store, ctx, sink } = deps;
+  const nowMs = (deps.now ?? Date.now)();
+  const stored = store.get("Cell", key);
+  if (stored === undefined) return { wakeAtMs: undefined, gone: true };
+  const scope = { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name };
+  const event = (type: EventInput["type"], reason: string, message: string): void =>
+    sink.event({ ...scope, kind: "Cell", name: key.name, type, reason, message });
+
+  const space = store.get("Space", { realm: scope.realm, name: scope.space });
+  if (space === undefined) {
+    // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
+    if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false };
+    await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
+    removeCellRows(store, key);
+    sink.status({ kind: "Cell", key }, undefined, undefined, true);
+    event("Normal", "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
+    return { wakeAtMs: undefined, gone: true };
+  }
+
+  const containerDocs = store.list("Container", scope).map((r) => r.document);
+  const cell = cellWithContainerDocuments(stored.document as CellDocument, containerDocs);
+  const spaceDocument = space.document as SpaceDocument;
+  const target: CellTarget = {
+    cell, space: spaceDocument, namespace: deps.namespace,
+    secrets: secretSourceOf(store, key, new Set(containerDocs.map((d) => d.metadata.name))),
+  };
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const previous = (stored.status ?? {}) as StoredCellStatus;
   const intent = store.intents.get(key);
+  const intentNow = { intent: intent.intent, restartNonce: intent.restartNonce };
+  const retry = currentRetry(previous.retry, stored.generation, intentNow);
+  const blocked = stored.deletionRequested ? undefined : waitingFor(store, key);
   const client = ctx.containerd.withNamespace(deps.namespace);
-  const rootSpec = layout.spec.containers.find((c) => c.id === layout.rootId);
-  const network = findSpaceNetwork(ctx, scope.realm, scope.space);
-  const observed = await observeCell(client, layout, key, store.restarts, {
-    observedIntent: previous.observedIntent,
-    readyObserved: previous.readyObserved === true,
-    // Only a status written for this very spec counts: a new generation may well run.
-    finished: (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation,
-    networkAttached:
-      rootSpec?.hostNetwork === true
-        ? undefined
-        : network !== undefined && ctx.network.attacher.cached(network.conflist, containerdIdOf(layout.scope, layout.rootId))?.complete === true,
-  });
-  const plan = planCell(desiredOf(layout, cell, stored.deletionRequested, intent), observed, {
-    nowMs: Date.now(),
-    restartBackoffCapMs: deps.restartBackoffCapMs,
-    restartStableMs: deps.restartStableMs,
-    random: Math.random(),
-  });
-  if (plan.actions.length > 0) deps.log.debug({ cell: cellKeyString(key), actions: plan.actions.map((a) => a.type) }, "reconcile plan");
+  const finished = (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation;
+  const carry = { observedIntent: previous.observedIntent, readyObserved: previous.readyObserved === true, finished };
 
-  let failure: KeonError | undefined;
+  // Observe once, plan, hold back what must wait.
+  const before = await observeCell(ctx, client, layout, key, store.restarts, carry);
+  const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
+  const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
+  const plan = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow), before.cell, settings), {
+    blocked: blocked !== undefined && !rootUp,
+    retryAtMs: retryAtMs(retry),
+  }, nowMs);
+  if (plan.actions.length > 0) deps.log.debug({ cell: `${scope.space}/${scope.stack}/${scope.cell}`, actions: plan.actions.map((a) => a.type) }, "reconcile plan");
+
+  // Act.
+  let failedWith: RetryRecord | undefined;
   for (const action of plan.actions) {
     try {
       const outcome = await runAction(deps, target, layout, key, action);
       if (outcome === "gone") {
-        deps.emit({ type: "status", ref: { kind: "Cell", key }, state: undefined, observedGeneration: undefined, gone: true });
+        sink.status({ kind: "Cell", key }, undefined, undefined, true);
         event("Normal", action.type === "teardown" ? action.reason : "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
-        return;
+        return { wakeAtMs: undefined, gone: true };
       }
       if (outcome !== undefined) event(outcome.type, outcome.reason, outcome.message);
     } catch (error) {
-      failure = error instanceof KeonError ? error : new KeonError("INTERNAL", String(error), { cause: error });
-      deps.log.warn({ cell: cellKeyString(key), action: action.type, err: failure }, "reconcile action failed");
-      event("Warning", "ReconcileFailed", `${action.type}: ${failure.message}`);
+      const err = asKeonError(error);
+      failedWith = nextRetry(retry, err, { nowMs, random: (deps.random ?? Math.random)(), generation: stored.generation, intent: intentNow });
+      deps.log.warn({ cell: `${scope.space}/${scope.stack}/${scope.cell}`, action: action.type, code: err.code, error: err.message, attempt: failedWith.attempt, nextRetryAt: failedWith.nextRetryAt }, "reconcile action failed");
+      event("Warning", failedWith.reason, `${action.type}: ${err.message}`);
       break;
     }
   }
-  if (plan.wakeAtMs !== undefined) deps.wakeAt(key, plan.wakeAtMs);
-  deps.onOutcome(key, failure !== undefined);
-  // A finished cell whose tasks vanished (a host reboot) keeps the status of its finished run.
-  if (observed.finished && plan.actions.length === 0 && observed.root.state === "created") return;
 
-  const status = await refreshCell(ctx, target, {
+  // A finished cell whose tasks vanished (a host reboot) keeps the status of its finished run.
+  if (before.cell.finished && plan.actions.length === 0 && before.cell.root.state === "created") return { wakeAtMs: plan.wakeAtMs, gone: false };
+
+  // Observe the outcome, then status.
+  const after = plan.actions.length > 0 ? await observeCell(ctx, client, layout, key, store.restarts, carry) : before;
+  const retryNow = failedWith ?? (plan.held ? retry : undefined);
+  const applied = appliedDefaultsOf(previous, stored, spaceDocument);
+  const drift = defaultsDrift(applied, spaceContainerDefaultsOf(spaceDocument));
+  const status = cellStatusOf({
+    layout,
+    observation: after,
+    generation: stored.generation,
     operatorStopped: intent.intent !== "running",
-    bringUpFailed: failure !== undefined,
-    bringUpMessage: failure?.message,
     restartOwed: plan.restartOwed,
     previous: previous.state,
-    startedSincePrevious: plan.starting || plan.actions.some((a) => a.type === "start-cell" && !a.countsAsRestart),
-    readyObserved: previous.readyObserved,
+    startedSincePrevious: failedWith === undefined && (plan.starting || plan.actions.some((a) => a.type === "start-cell" && !a.countsAsRestart)),
+    readyObserved: previous.readyObserved === true,
+    failure: retryNow === undefined ? undefined : failureOfRecord(retryNow),
+    blocked,
+    observedIntent: plan.held ? previous.observedIntent : plan.intent,
+    retry: retryNow,
+    appliedSpaceDefaults: applied,
+    outOfSync: drift.length === 0 ? undefined : {
+      reason: "SpaceDefaultsChanged",
+      message: `space ${scope.space} changed its container defaults (${drift.join(", ")}) since this cell was applied; re-apply the cell to take them`,
+      fields: drift,
+    },
+  }) as unknown as Record<string, unknown>;
+  writeStatus(deps, key, stored, status);
+  const wakeAtMs = [plan.wakeAtMs, retryAtMs(retryNow)].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
+  return { wakeAtMs, gone: false };
+}
+
+/**
+ * The defaults this generation was merged with when it was stored: recorded
+ * by the first pass that sees the generation (the API merged them moments
+ * before), kept until the next generation.
+ */
+function appliedDefaultsOf(previous: StoredCellStatus, stored: StoredResource<"Cell">, space: SpaceDocument): Record<string, unknown> | undefined {
+  if (stored.observedGeneration === stored.generation && previous.state !== undefined) return previous.appliedSpaceDefaults;
+  const current = spaceContainerDefaultsOf(space);
+  return current === undefined ? undefined : (structuredClone(current) as Record<string, unknown>);
+}
+
+function removeCellRows(store: Store, key: ResourceKey): void {
+  store.transaction(() => {
+    for (const doc of store.list("Container", { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name })) store.delete("Container", doc.key);
+    store.delete("Cell", key);
   });
-  if (status.state !== previous.state) {
-    event(status.state === "Failed" || status.state === "Error" ? "Warning" : "Normal", status.reason ?? status.state, `cell is ${status.state}${status.message ? `: ${status.message}` : ""}`);
-  }
-  writeStatus(deps, key, stored, status, plan);
 }
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
@@ -178,10 +235,7 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
   switch (action.type) {
     case "teardown":
       await deleteCell(ctx, target);
-      store.transaction(() => {
-        for (const doc of store.list("Container", { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name })) store.delete("Container", doc.key);
-        store.delete("Cell", key);
-      });
+      removeCellRows(store, key);
       return "gone";
     case "stop-cell":
       if (action.kill) await killCell(ctx, target);
@@ -198,7 +252,7 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       const outcome = await startCell(ctx, target);
       if (action.countsAsRestart) {
         const counter = store.restarts.increment(ref(layout.rootId), { backoffSeconds: 0, nextRestartAt: null });
-        deps.onRestart();
+        deps.sink.restarted();
         return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' exited; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
       }
       return { type: "Normal", reason: "Started", message: `cell started in ${outcome.startMs.toFixed(0)} ms (${action.reason})` };
@@ -215,12 +269,12 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
         return { type: "Normal", reason: "ContainerStarted", message: `container '${action.id}' started (${action.reason})` };
       }
       const counter = store.restarts.increment(ref(action.id), { backoffSeconds: before.backoffSeconds, nextRestartAt: null });
-      deps.onRestart();
+      deps.sink.restarted();
       return { type: "Normal", reason: "Restarted", message: `container '${action.id}' restarted (restart ${counter.count})` };
     }
     case "schedule-restart":
       store.restarts.schedule(ref(action.id), new Date(Date.now() + action.delayMs), action.delayMs / 1000);
-      return { type: "Normal", reason: "BackOff", message: `container '${action.id}' restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
+      return { type: "Warning", reason: "BackOff", message: `container '${action.id}' restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
       return undefined;
@@ -230,34 +284,22 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
   }
 }
 
-function writeStatus(
-  deps: CellReconcileDeps,
-  key: ResourceKey,
-  stored: { generation: number; status: Record<string, unknown> | null },
-  status: CellRuntimeStatus | { state: CellState; reason: string; message: string },
-  plan: CellPlan | undefined,
-): void {
-  const { store } = deps;
-  const generation = stored.generation;
-  let fields: Record<string, unknown> = { ...status };
-  if ("root" in status) {
-    const base = cellStatusDocument(status, generation);
-    fields = {
-      ...base,
-      containers: base.containers?.map((c) => ({
-        ...c,
-        restartCount: c.name === undefined ? 0 : store.restarts.get({ kind: "Cell", key, containerId: c.name }).count,
-      })),
-    };
+/** Writes status only when it says something new; the row may be gone or re-created meanwhile (then the next pass writes). */
+function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredResource<"Cell">, status: Record<string, unknown>): void {
+  const { store, sink } = deps;
+  if (!statusChanged({ status: stored.status, observedGeneration: stored.observedGeneration }, status, stored.generation)) return;
+  const before = stored.status ?? {};
+  const document = withStatusTimes(status, before, new Date().toISOString());
+  if (!store.setStatusIfCurrent("Cell", key, document, stored.generation)) return;
+  if (before["state"] !== status["state"] || before["reason"] !== status["reason"]) {
+    const state = String(status["state"]);
+    const warn = state === "Failed" || state === "Error" || status["retry"] !== undefined;
+    sink.event({
+      realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name,
+      type: warn ? "Warning" : "Normal",
+      reason: String(status["reason"] ?? state),
+      message: `cell is ${state}${status["message"] ? `: ${String(status["message"])}` : ""}`,
+    });
   }
-  if (plan !== undefined) fields["observedIntent"] = plan.intent;
-  const document = withStatusTimes(fields, stored.status ?? {}, new Date().toISOString());
-  try {
-    if (!store.setStatus("Cell", key, document, generation)) return;
-  } catch (error) {
-    // Deleted and re-created meanwhile: the next pass writes status for the new incarnation.
-    if (isKeonError(error, "CONFLICT")) return;
-    throw error;
-  }
-  deps.emit({ type: "status", ref: { kind: "Cell", key }, state: String(document["state"]), observedGeneration: generation, gone: false });
+  sink.status({ kind: "Cell", key }, String(status["state"]), stored.generation, false);
 }

@@ -1,15 +1,21 @@
 /**
  * @module
- * What the host shows of one cell, in the shape the plan reads: each of
- * Keon's containerd records of the cell (found by label, so records the spec
- * no longer names are found too), its task, the spec hash it was built from,
- * and the restart counters the store keeps.
+ * What the host shows of one cell, looked at once per pass (and once more
+ * after acting): each of Keon's containerd records of the cell (found by
+ * label, so records the spec no longer names are found too), its task, the
+ * spec hash it was built from, the cell's address from the cached CNI result,
+ * its cgroup facts and the restart counters the store keeps. The plan and
+ * the status derivation both read this one observation.
  */
 import type { ContainerdClient } from "../containerd/client.ts";
 import type { ObservedContainerState } from "../model/cell-state.ts";
 import { SPEC_HASH_LABEL } from "../model/spec-hash.ts";
-import type { CellLayout } from "../runtime/cell-target.ts";
-import { observeTask } from "../runtime/task-control.ts";
+import { ipv4OfResult } from "../network/cni-exec.ts";
+import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
+import { observeCgroupLevel, type CgroupLevelStatus } from "../runtime/cgroup-levels.ts";
+import type { RuntimeContext } from "../runtime/runtime-context.ts";
+import { findSpaceNetwork } from "../runtime/space-network.ts";
+import { observeTask, type TaskObservation } from "../runtime/task-control.ts";
 import type { ContainerRef, ResourceKey, RestartCounter } from "../store/index.ts";
 import type { CounterView, ObservedCell, ObservedContainer } from "./plan.ts";
 
@@ -21,7 +27,8 @@ export interface CounterSource {
 const CELL_LABEL = "io.keon.cell";
 const CONTAINER_ID_LABEL = "io.keon.container-id";
 
-function stateOf(status: string): ObservedContainerState {
+/** The one mapping from a containerd task status to a container's observed state. */
+export function containerStateOfTask(status: TaskObservation["status"]): ObservedContainerState {
   switch (status) {
     case "RUNNING":
       return "running";
@@ -30,10 +37,11 @@ function stateOf(status: string): ObservedContainerState {
       return "paused";
     case "STOPPED":
       return "exited";
+    // A record without a task (never started, or stopped by the operator) and a task created but not started.
     case "CREATED":
     case "MISSING":
       return "created";
-    default:
+    case "UNKNOWN":
       return "unknown";
   }
 }
@@ -57,13 +65,29 @@ export function cellRecordsFilter(layout: Pick<CellLayout, "scope">): string {
   return `labels."${CELL_LABEL}"==${JSON.stringify(`${space}/${stack}/${cell}`)}`;
 }
 
+/** What the loop knows beyond the host, carried into the observation for the plan. */
+export type ObservationCarry = Pick<ObservedCell, "observedIntent" | "readyObserved" | "finished">;
+
+/** What status shows besides the containers: the address, the bridge and the cgroup facts. */
+export interface ObservedPlacement {
+  ip: string | undefined;
+  bridgeName: string | undefined;
+  cgroup: CgroupLevelStatus;
+}
+
+export interface CellObservation {
+  cell: ObservedCell;
+  placement: ObservedPlacement;
+}
+
 export async function observeCell(
+  ctx: RuntimeContext,
   client: ContainerdClient,
   layout: CellLayout,
   cellKey: ResourceKey,
   counters: CounterSource,
-  previous: Pick<ObservedCell, "observedIntent" | "readyObserved" | "networkAttached" | "finished">,
-): Promise<ObservedCell> {
+  carry: ObservationCarry,
+): Promise<CellObservation> {
   const records = await client.containers.list([cellRecordsFilter(layout)]);
   const seen = new Map<string, ObservedContainer>();
   await Promise.all(
@@ -72,10 +96,11 @@ export async function observeCell(
       const task = await observeTask(client, record.id);
       seen.set(id, {
         id,
-        state: stateOf(task.status),
+        state: containerStateOfTask(task.status),
         specHash: record.labels[SPEC_HASH_LABEL],
         exitCode: task.exitStatus,
         exitedAtMs: task.exitedAt,
+        pid: task.status === "RUNNING" || task.status === "PAUSED" ? task.pid : undefined,
       });
     }),
   );
@@ -83,11 +108,25 @@ export async function observeCell(
   const workloads = new Map([...seen].filter(([id]) => id !== layout.rootId && desiredIds.has(id)));
   const counterMap = new Map<string, CounterView>();
   for (const id of desiredIds) counterMap.set(id, counterView(counters.get({ kind: "Cell", key: cellKey, containerId: id })));
+
+  const rootSpec = layout.spec.containers.find((c) => c.id === layout.rootId);
+  const network = rootSpec?.hostNetwork === true ? undefined : findSpaceNetwork(ctx, layout.scope.realm, layout.scope.space);
+  const cached = network === undefined ? undefined : ctx.network.attacher.cached(network.conflist, containerdIdOf(layout.scope, layout.rootId));
+  const attached = cached?.complete === true;
+  const cgroup = await observeCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
   return {
-    root: seen.get(layout.rootId) ?? { id: layout.rootId, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined },
-    workloads,
-    strays: [...seen.keys()].filter((id) => !desiredIds.has(id)).sort(),
-    counters: counterMap,
-    ...previous,
+    cell: {
+      root: seen.get(layout.rootId) ?? { id: layout.rootId, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined, pid: undefined },
+      workloads,
+      strays: [...seen.keys()].filter((id) => !desiredIds.has(id)).sort(),
+      counters: counterMap,
+      networkAttached: rootSpec?.hostNetwork === true ? undefined : attached,
+      ...carry,
+    },
+    placement: {
+      ip: attached && cached?.result ? ipv4OfResult(cached.result) : undefined,
+      bridgeName: network?.bridgeName,
+      cgroup,
+    },
   };
 }

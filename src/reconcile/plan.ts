@@ -46,6 +46,8 @@ export interface ObservedContainer {
   specHash: string | undefined;
   exitCode: number | undefined;
   exitedAtMs: number | undefined;
+  /** The task's pid while it runs or is paused. */
+  pid?: number | undefined;
 }
 
 export interface ObservedCell {
@@ -104,6 +106,34 @@ export interface CellPlan {
 }
 
 const isUp = (state: ObservedContainerState): boolean => state === "running" || state === "paused";
+
+/**
+ * What holds a cell's plan back: a parent that is not Ready yet (the cell
+ * waits, it has not failed), or the backoff after a failed attempt, which no
+ * event can cut short. Teardown and an operator's stop always go ahead.
+ */
+export interface PlanGate {
+  /** A parent (realm, space, stack) is not Ready. */
+  blocked: boolean;
+  /** A failed attempt's retry is not due before this time. */
+  retryAtMs: number | undefined;
+}
+
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell"]);
+
+export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
+  const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
+  if (!gate.blocked && !waiting) return { ...plan, held: false };
+  const actions = plan.actions.filter((a) => ALWAYS_ALLOWED.has(a.type));
+  const held = actions.length < plan.actions.length;
+  return {
+    ...plan,
+    actions,
+    held,
+    starting: plan.starting && !held,
+    wakeAtMs: waiting ? earliest(plan.wakeAtMs, gate.retryAtMs) : plan.wakeAtMs,
+  };
+}
 
 function missing(id: string): ObservedContainer {
   return { id, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined };

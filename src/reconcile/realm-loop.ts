@@ -1,32 +1,36 @@
 /**
  * @module
- * The reconcile loop of one realm, run by that realm's Worker. Triggers:
- * containerd's event stream for the realm's namespace (a task exited: that
- * cell is looked at at once), a `cron` resync of everything, a relist after
- * every event-stream reconnect, and the main thread's "changed" messages.
- * Cells are serialised (one pass per cell at a time, coalesced); the realm,
- * space, stack and volume levels run in one serialised "tree" pass.
+ * The scheduler of one realm, run by that realm's Worker: what runs when.
+ * It decides nothing about cells or levels itself (cell-reconciler.ts and
+ * level-reconciler.ts do); it owns the queue, the triggers, the timers and
+ * the metrics.
+ *
+ * Triggers: containerd's event stream for the realm's namespace (a task
+ * exited: that cell is looked at at once), a `cron` resync of everything, a
+ * relist after every event-stream reconnect, the main thread's "changed"
+ * messages, and timers for restarts and retries that fall due.
+ *
+ * - Cell passes run at most `maxConcurrentCellPasses` at a time (containerd
+ *   never sees hundreds of concurrent Tasks/Create), one per cell, coalesced.
+ * - The tree pass (the levels) runs alone; it triggers every cell at its
+ *   end without waiting for them.
+ * - A pass that throws is retried with the one backoff (1 s, 2 s … 60 s),
+ *   and so is a tree pass that could not ensure or delete some level.
  */
 import { CronJob } from "cron";
 import type { Logger } from "pino";
 import { isEvent, namespaceFilter, type ContainerdEvent, type Subscription } from "../containerd/services/events.ts";
-import { isKeonError, KeonError } from "../model/errors.ts";
-import type { RealmDocument } from "../model/schema/realm.ts";
-import type { SpaceDocument } from "../model/schema/space.ts";
-import type { StackDocument } from "../model/schema/stack.ts";
-import type { VolumeDocument } from "../model/schema/volume.ts";
 import type { FromWorker, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
-import {
-  deleteRealm, deleteStack, deleteVolume, ensureRealm, ensureSpace, ensureStack, ensureVolume, purgeSpace,
-  realmNamespaceOf, stackRefOf, type RuntimeContext,
-} from "../runtime/index.ts";
 import { purgeCellRemains } from "../runtime/cell-purge.ts";
-import type { CgroupLevelStatus } from "../runtime/cgroup-levels.ts";
-import type { DocumentKind } from "../model/schema/document.ts";
-import type { ResourceKey, Store, StoredResource } from "../store/index.ts";
+import type { RuntimeContext } from "../runtime/index.ts";
+import { stopTask } from "../runtime/task-control.ts";
+import type { EventInput, ResourceKey, Store } from "../store/index.ts";
+import { passRetryDelayMs } from "./backoff.ts";
 import { reconcileCell } from "./cell-reconciler.ts";
+import { asKeonError } from "./failure.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import { withStatusTimes } from "./status-times.ts";
+import { reconcileLevels } from "./level-reconciler.ts";
+import type { ReconcileSink } from "./sink.ts";
 
 export interface RealmLoopSettings {
   realm: string;
@@ -34,6 +38,8 @@ export interface RealmLoopSettings {
   restartBackoffCapMs: number;
   restartStableMs: number;
   bootId: string;
+  /** Cell passes at once in this realm. */
+  maxConcurrentCellPasses: number;
 }
 
 export interface RealmLoopDeps {
@@ -45,44 +51,61 @@ export interface RealmLoopDeps {
 }
 
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const TREE = "\u0000tree";
+/** Metrics go to the main thread at most this often: a resync of 200 cells is one message, not 200. */
+const METRICS_EVERY_MS = 1_000;
+const TREE = "tree";
 
-/** What writing a level's status needs of its stored row. */
-type LevelRow = Pick<StoredResource, "key" | "generation" | "status">;
+const cellIdOf = (key: ResourceKey): string => `${key.space}/${key.stack}/${key.name}`;
 
-const cellKeyOf = (key: ResourceKey): string => `${key.space}/${key.stack}/${key.name}`;
+function cellKeyOf(realm: string, id: string): ResourceKey {
+  const [space, stack, name] = id.split("/") as [string, string, string];
+  return { realm, space, stack, name };
+}
 
 export class RealmLoop {
-  private readonly queue: KeyedQueue;
+  private readonly cells: KeyedQueue;
+  private readonly tree: KeyedQueue;
   private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
-  /** Consecutive failed passes per cell: the retry waits 1 s, 2 s, 4 s … up to a minute. */
-  private readonly failures = new Map<string, number>();
+  /** Passes that threw, in a row, per queue key: their retry backs off. */
+  private readonly throwing = new Map<string, number>();
   private subscription: Subscription | undefined;
   private cron: CronJob | undefined;
+  private metricsTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private namespace: string | undefined;
   private readonly metrics: WorkerMetrics = {
     reconciles: 0, reconcileSecondsSum: 0, reconcileSecondsBuckets: {}, restarts: 0, cellsByState: {}, containerdCalls: {},
   };
-
   /** Each cell's last written state, for the cells-by-state gauge without a store read per pass. */
   private readonly cellStates = new Map<string, string>();
-  private readonly emit: (message: FromWorker) => void;
+  readonly sink: ReconcileSink;
 
   constructor(private readonly deps: RealmLoopDeps) {
-    this.emit = (message) => {
-      if (message.type === "status" && message.ref.kind === "Cell") {
-        const id = cellKeyOf(message.ref.key);
-        if (message.gone) this.cellStates.delete(id);
-        else if (message.state !== undefined) this.cellStates.set(id, message.state);
-      }
-      deps.emit(message);
+    const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
+    this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
+    this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
+    this.sink = {
+      event: (input: EventInput) => deps.emit({ type: "event", event: deps.store.events.append(input) }),
+      status: (ref, state, observedGeneration, gone) => {
+        if (ref.kind === "Cell") {
+          if (gone) this.cellStates.delete(cellIdOf(ref.key));
+          else if (state !== undefined) this.cellStates.set(cellIdOf(ref.key), state);
+        }
+        deps.emit({ type: "status", ref, state, observedGeneration, gone });
+      },
+      restarted: () => {
+        this.metrics.restarts += 1;
+      },
     };
-    this.queue = new KeyedQueue((key, error) => this.deps.log.error({ err: error, key }, "reconcile pass failed"));
   }
 
   get realm(): string {
     return this.deps.settings.realm;
+  }
+
+  /** Passes running and waiting (cells), for tests and metrics. */
+  get depth(): { running: number; queued: number } {
+    return this.cells.depth;
   }
 
   /** containerd call latency, fed by the connection's onCall hook. */
@@ -102,11 +125,10 @@ export class RealmLoop {
       // Nothing special is needed to rebuild: tasks, cgroups and network namespaces are gone, so the first pass
       // brings up every cell that should run (a stale CNI attachment is DELeted with its cached result first).
       log.warn({ lastBoot, bootId: settings.bootId }, "the host rebooted since this realm was last reconciled: rebuilding its cells");
-      const appended = store.events.append({
+      this.sink.event({
         realm: settings.realm, kind: "Realm", name: settings.realm, type: "Warning", reason: "HostRebooted",
         message: `the host rebooted (boot id ${lastBoot} → ${settings.bootId}); cells that should run are rebuilt`,
       });
-      this.deps.emit({ type: "event", event: appended });
     }
     this.cron = CronJob.from({ cronTime: settings.resyncSchedule, onTick: () => void this.resync("cron"), start: true });
     await this.resync("start");
@@ -118,71 +140,107 @@ export class RealmLoop {
     await this.cron?.stop();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    if (this.metricsTimer !== undefined) clearTimeout(this.metricsTimer);
     await this.subscription?.close();
-    await this.queue.idle();
+    this.cells.clear();
+    this.tree.clear();
+    await Promise.all([this.cells.idle(), this.tree.idle()]);
   }
 
   /** The main thread says desired state changed. */
   changed(ref: ResourceRefMessage | undefined): Promise<void> {
     if (ref !== undefined && (ref.kind === "Cell" || ref.kind === "Container")) {
       const key = ref.kind === "Cell" ? ref.key : { realm: ref.key.realm, space: ref.key.space, stack: ref.key.stack, name: ref.key.cell! };
-      return this.cell(key);
+      return this.requestCell(key);
     }
     return this.resync("changed");
   }
 
-  /** Everything: the realm's tree, then every cell, then finished deletions. */
+  /** Everything: the realm's levels, then (not awaited) every cell. Resolves when the tree pass is done. */
   resync(why: string): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    return this.queue.run(TREE, async () => {
-      this.deps.log.debug({ why }, "resync");
-      await this.tree();
-    });
+    this.deps.log.debug({ why }, "resync");
+    return this.tree.request(TREE);
   }
 
-  private cell(key: ResourceKey): Promise<void> {
-    if (this.stopped || this.namespace === undefined) return this.resync("cell before realm");
+  private requestCell(key: ResourceKey): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    // The namespace is known after the first tree pass, which triggers every cell anyway.
+    if (this.namespace === undefined) return this.resync("cell before realm");
+    return this.cells.request(cellIdOf(key));
+  }
+
+  private async treePass(): Promise<void> {
+    const outcome = await this.guarded(TREE, async () => {
+      const result = await reconcileLevels({ ctx: this.deps.ctx, store: this.deps.store, log: this.deps.log, realm: this.realm, sink: this.sink });
+      if (result.realmGone) {
+        this.deps.emit({ type: "realm-gone", realm: this.realm });
+        return { failed: false };
+      }
+      if (result.namespace !== undefined) {
+        this.namespace = result.namespace;
+        if (this.deps.store.get("Realm", { name: this.realm })?.status?.["state"] === "Ready") this.ensureSubscription(result.namespace);
+        await this.sweepOrphans(result.namespace);
+      }
+      for (const cell of this.deps.store.list("Cell", { realm: this.realm })) void this.cells.request(cellIdOf(cell.key));
+      return { failed: result.failed };
+    });
+    if (outcome?.failed === true) this.retryLater(TREE, "level ensure or deletion failed");
+    else if (outcome !== undefined) this.throwing.delete(TREE);
+  }
+
+  private async cellPass(id: string): Promise<void> {
+    const key = cellKeyOf(this.realm, id);
     const namespace = this.namespace;
-    return this.queue.run(cellKeyOf(key), async () => {
-      const begun = performance.now();
-      await reconcileCell(
+    if (namespace === undefined) return;
+    const begun = performance.now();
+    const outcome = await this.guarded(id, () =>
+      reconcileCell(
         {
-          ctx: this.deps.ctx,
-          store: this.deps.store,
-          log: this.deps.log,
-          namespace,
-          restartBackoffCapMs: this.deps.settings.restartBackoffCapMs,
-          restartStableMs: this.deps.settings.restartStableMs,
-          emit: this.emit,
-          wakeAt: (cell, atMs) => this.wakeAt(cell, atMs),
-          onRestart: () => {
-            this.metrics.restarts += 1;
-          },
-          onOutcome: (cell, failed) => {
-            const id = cellKeyOf(cell);
-            if (!failed) {
-              this.failures.delete(id);
-              return;
-            }
-            const count = (this.failures.get(id) ?? 0) + 1;
-            this.failures.set(id, count);
-            this.wakeAt(cell, Date.now() + Math.min(60_000, 1_000 * 2 ** (count - 1)));
-          },
+          ctx: this.deps.ctx, store: this.deps.store, log: this.deps.log, namespace, sink: this.sink,
+          restartBackoffCapMs: this.deps.settings.restartBackoffCapMs, restartStableMs: this.deps.settings.restartStableMs,
         },
         key,
-      );
-      this.observe((performance.now() - begun) / 1000);
-    });
+      ),
+    );
+    this.observe((performance.now() - begun) / 1000);
+    if (outcome === undefined) return;
+    this.throwing.delete(id);
+    if (outcome.wakeAtMs !== undefined) this.wakeAt(id, outcome.wakeAtMs);
+    // A cell gone may be the last thing a deleted stack, space or realm waited for.
+    if (outcome.gone) void this.resync("cell gone");
   }
 
-  private wakeAt(key: ResourceKey, atMs: number): void {
-    const id = cellKeyOf(key);
+  /** Runs a pass; a throw is logged once (no stack) and retried with backoff. Undefined when it threw. */
+  private async guarded<T>(id: string, pass: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await pass();
+    } catch (error) {
+      const err = asKeonError(error);
+      this.deps.log.warn({ key: id, code: err.code, error: err.message }, "reconcile pass failed; retrying with backoff");
+      this.retryLater(id, err.message);
+      return undefined;
+    }
+  }
+
+  private retryLater(id: string, why: string): void {
+    const failures = (this.throwing.get(id) ?? 0) + 1;
+    this.throwing.set(id, failures);
+    const delay = passRetryDelayMs(failures, Math.random());
+    this.deps.log.debug({ key: id, failures, delayMs: delay, why }, "pass retry scheduled");
+    this.wakeAt(id, Date.now() + delay);
+  }
+
+  /** One timer per key, at the earliest time asked for. */
+  private wakeAt(id: string, atMs: number): void {
+    if (this.stopped) return;
     const existing = this.timers.get(id);
     if (existing !== undefined && existing.at <= atMs) return;
     if (existing !== undefined) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.cell(key);
+      if (id === TREE) void this.resync("retry");
+      else void this.requestCell(cellKeyOf(this.realm, id));
     }, Math.max(0, atMs - Date.now()));
     this.timers.set(id, { at: atMs, timer });
   }
@@ -194,151 +252,44 @@ export class RealmLoop {
     for (const bound of RECONCILE_BUCKETS) {
       if (seconds <= bound) m.reconcileSecondsBuckets[String(bound)] = (m.reconcileSecondsBuckets[String(bound)] ?? 0) + 1;
     }
-    m.cellsByState = {};
-    for (const state of this.cellStates.values()) m.cellsByState[state] = (m.cellsByState[state] ?? 0) + 1;
-    this.deps.emit({ type: "metrics", realm: this.realm, metrics: structuredClone(m) });
+    if (this.metricsTimer !== undefined || this.stopped) return;
+    this.metricsTimer = setTimeout(() => {
+      this.metricsTimer = undefined;
+      m.cellsByState = {};
+      for (const state of this.cellStates.values()) m.cellsByState[state] = (m.cellsByState[state] ?? 0) + 1;
+      this.deps.emit({ type: "metrics", realm: this.realm, metrics: structuredClone(m) });
+    }, METRICS_EVERY_MS);
   }
 
-  private setLevelStatus(kind: DocumentKind, resource: LevelRow, status: Record<string, unknown>): void {
-    const before = resource.status ?? {};
-    const document = withStatusTimes(status, before, new Date().toISOString());
-    try {
-      if (!this.deps.store.setStatus(kind, resource.key, document, resource.generation)) return;
-    } catch (error) {
-      if (isKeonError(error, "CONFLICT")) return;
-      throw error;
-    }
-    if (before["state"] !== status["state"]) {
-      const appended = this.deps.store.events.append({
-        realm: this.realm,
-        ...(resource.key.space !== undefined ? { space: resource.key.space } : kind === "Space" ? { space: resource.key.name } : {}),
-        ...(resource.key.stack !== undefined ? { stack: resource.key.stack } : {}),
-        kind,
-        name: resource.key.name,
-        type: status["state"] === "Failed" ? "Warning" : "Normal",
-        reason: String(status["reason"] ?? status["state"]),
-        message: `${kind.toLowerCase()} ${resource.key.name} is ${String(status["state"])}${status["message"] ? `: ${String(status["message"])}` : ""}`,
-      });
-      this.deps.emit({ type: "event", event: appended });
-    }
-    this.deps.emit({ type: "status", ref: { kind, key: resource.key }, state: String(status["state"]), observedGeneration: resource.generation, gone: false });
-  }
-
-  private gone(kind: DocumentKind, key: ResourceKey): void {
-    this.deps.store.delete(kind, key);
-    this.deps.emit({ type: "status", ref: { kind, key }, state: undefined, observedGeneration: undefined, gone: true });
-  }
-
-  /** One level's ensure: Ready with its cgroup facts, or Failed with the error; never throws. */
-  private async ensureLevel(kind: DocumentKind, resource: LevelRow, ensure: () => Promise<CgroupLevelStatus & Record<string, unknown>>): Promise<boolean> {
-    try {
-      const { notDelegated, ...status } = await ensure();
-      const message = notDelegated.length > 0 ? `not delegated: ${notDelegated.map((n) => n.reason).join("; ")}` : undefined;
-      this.setLevelStatus(kind, resource, { state: "Ready", ...status, ...(message ? { message } : {}) });
-      return true;
-    } catch (error) {
-      const err = error instanceof KeonError ? error : new KeonError("INTERNAL", String(error), { cause: error });
-      this.deps.log.warn({ err, kind, name: resource.key.name }, "ensure failed");
-      this.setLevelStatus(kind, resource, { state: "Failed", reason: err.code, message: err.message });
-      return false;
-    }
-  }
-
-  private async tree(): Promise<void> {
-    const { store, ctx, log } = this.deps;
-    const realmRow = store.get("Realm", { name: this.realm });
-    if (realmRow === undefined) {
-      this.deps.emit({ type: "realm-gone", realm: this.realm });
-      return;
-    }
-    const realm = realmRow.document as RealmDocument;
-    const namespace = realmNamespaceOf(ctx, realm);
-    if (!realmRow.deletionRequested) {
-      const ok = await this.ensureLevel("Realm", realmRow, async () => {
-        const { namespace: _ns, ...status } = await ensureRealm(ctx, realm);
-        return status;
-      });
-      if (!ok) return;
-      this.namespace = namespace;
-      this.ensureSubscription(namespace);
-    } else {
-      this.namespace = namespace;
-    }
-
-    const scope = { realm: this.realm };
-    const spaces = store.list("Space", scope);
-    const stacks = store.list("Stack", scope);
-    for (const space of spaces) {
-      if (space.deletionRequested) continue;
-      await this.ensureLevel("Space", space, async () => {
-        const { network, ...status } = await ensureSpace(ctx, space.document as SpaceDocument);
-        return { ...status, network: { bridgeName: network.bridgeName, subnet: network.subnet } };
-      });
-    }
-    for (const stack of stacks) {
-      if (stack.deletionRequested) continue;
-      await this.ensureLevel("Stack", stack, () => ensureStack(ctx, stackRefOf(stack.document as StackDocument)) as Promise<CgroupLevelStatus & Record<string, unknown>>);
-    }
-    for (const volume of store.list("Volume", scope)) {
-      if (volume.deletionRequested) {
-        deleteVolume(ctx.config.runPath, volume.document as VolumeDocument);
-        this.gone("Volume", volume.key);
-      } else {
-        ensureVolume(ctx.config.runPath, volume.document as VolumeDocument);
-      }
-    }
-    for (const secret of store.list("Secret", scope)) if (secret.deletionRequested) this.gone("Secret", secret.key);
-
-    const cells = store.list("Cell", scope);
-    await Promise.all(cells.map((cell) => this.cell(cell.key)));
-    await this.sweepOrphans(namespace);
-
-    // Deletions finish bottom-up, once what they contain is gone.
-    for (const stack of stacks.filter((s) => s.deletionRequested)) {
-      if (store.list("Cell", { realm: this.realm, space: stack.key.space!, stack: stack.key.name }).length > 0) continue;
-      await deleteStack(ctx, { ...stackRefOf(stack.document as StackDocument), namespace }, { cascade: true });
-      this.gone("Stack", stack.key);
-    }
-    for (const space of spaces.filter((s) => s.deletionRequested)) {
-      if (store.list("Stack", { realm: this.realm, space: space.key.name }).length > 0) continue;
-      await purgeSpace(ctx, { realm: this.realm, space: space.key.name, namespace });
-      this.dropVolumesOf({ realm: this.realm, space: space.key.name });
-      this.gone("Space", space.key);
-    }
-    if (realmRow.deletionRequested && store.list("Space", scope).length === 0) {
-      await deleteRealm(ctx, realm, { cascade: true });
-      this.dropVolumesOf(scope);
-      this.gone("Realm", realmRow.key);
-      log.info("realm deleted");
-      this.deps.emit({ type: "realm-gone", realm: this.realm });
-    }
-  }
-
-  /** A scope's volumes with reclaim Delete go with it; Retain ones stay on disk. */
-  private dropVolumesOf(scope: { realm: string; space?: string }): void {
-    for (const volume of this.deps.store.list("Volume", scope)) {
-      deleteVolume(this.deps.ctx.config.runPath, volume.document as VolumeDocument);
-      this.gone("Volume", volume.key);
-    }
-  }
-
-  /** Keon's records in the namespace whose cell the store no longer has (a crash between teardown steps). */
+  /**
+   * What Keon left in the namespace without an owner: records of cells the
+   * store no longer has (a crash between teardown steps), and tasks whose
+   * container record is gone (a create cut short). Only Keon's own: records
+   * carry its labels, and a task is Keon's when its ID has a cell's prefix.
+   */
   private async sweepOrphans(namespace: string): Promise<void> {
     const { ctx, store, log } = this.deps;
     if ((await ctx.containerd.namespaces.find(namespace)) === null) return;
     const client = ctx.containerd.withNamespace(namespace);
+    const records = await client.containers.list();
+    const recordIds = new Set(records.map((r) => r.id));
     const orphans = new Set<string>();
-    for (const record of await client.containers.list(['labels."io.keon.managed"==true'])) {
+    for (const record of records) {
+      if (record.labels["io.keon.managed"] !== "true") continue;
       const cell = record.labels["io.keon.cell"];
-      if (cell === undefined) continue;
-      const [space, stack, name] = cell.split("/");
-      if (space === undefined || stack === undefined || name === undefined) continue;
-      if (store.get("Cell", { realm: this.realm, space, stack, name }) === undefined) orphans.add(cell);
+      if (cell === undefined || cell.split("/").length !== 3) continue;
+      if (store.get("Cell", cellKeyOf(this.realm, cell)) === undefined) orphans.add(cell);
     }
     for (const cell of orphans) {
       const [space, stack, name] = cell.split("/") as [string, string, string];
       log.warn({ cell }, "purging the remains of a cell the store no longer has");
       await purgeCellRemains(ctx, { namespace, scope: { realm: this.realm, space, stack, cell: name } });
+    }
+    for (const task of await client.tasks.list()) {
+      const id = task.id || task.container_id;
+      if (recordIds.has(id) || id.split("_").length < 4) continue;
+      log.warn({ task: id, pid: task.pid, status: task.status }, "killing a task whose container record is gone");
+      await stopTask(client, id, 0).catch((error: unknown) => log.warn({ task: id, error: asKeonError(error).message }, "orphan task"));
     }
   }
 
@@ -348,8 +299,8 @@ export class RealmLoop {
       filters: [namespaceFilter(namespace)],
       onEvent: (event) => this.onContainerdEvent(event),
       // Events in the gap are gone for good: look at everything again.
-      onReconnect: () => this.resync("event stream reconnected"),
-      onError: (error) => this.deps.log.warn({ err: error }, "containerd event stream"),
+      onReconnect: () => void this.resync("event stream reconnected"),
+      onError: (error) => this.deps.log.warn({ error: asKeonError(error).message }, "containerd event stream"),
     });
   }
 
@@ -368,6 +319,7 @@ export class RealmLoop {
     }
     const [space, stack, cell] = containerId.split("_");
     if (space === undefined || stack === undefined || cell === undefined) return;
-    void this.cell({ realm: this.realm, space, stack, name: cell });
+    void this.requestCell({ realm: this.realm, space, stack, name: cell });
   }
 }
+

@@ -2,9 +2,11 @@
  * @module
  * A cell on the host: start (cgroup, root container, CNI ADD on the root's
  * network namespace, /etc files, workloads), stop (SIGTERM then SIGKILL,
- * CNI DEL; containers and snapshots stay), kill, delete, purge, recreate and
- * refresh. A failing start undoes what it did, CNI DEL with the cached
- * result included, and rethrows.
+ * CNI DEL; containers and snapshots stay), kill, delete, purge and recreate.
+ * Each returns what it did, never a status: the reconciler observes the host
+ * itself. A start first checks what it cannot do without (the images), so a
+ * cell that cannot start touches nothing; a start failing later undoes what
+ * it did, CNI DEL with the cached result included, and rethrows.
  */
 import { existsSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -13,20 +15,22 @@ import { netnsPathOfPid } from "../network/netns.ts";
 import { parsePortMappings } from "../network/ports.ts";
 import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writeCellRecord } from "./cell-etc.ts";
 import { purgeCellRemains } from "./cell-purge.ts";
-import { cellStatusOf, type CellRuntimeStatus, type CellStatusFlags } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensureCgroupLevel, observeCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
-import { buildContainer, buildPauseRoot, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
+import { ensureCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel } from "./cgroup-levels.ts";
+import { buildContainer, buildPauseRoot, ensureContainerRecord, refuseMissingImages, removeContainerRecord } from "./container-build.ts";
 import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { refuseUnenforcedEgress } from "./space-ops.ts";
 import { spaceNetworkOf } from "./space-network.ts";
-import { startTask, stopTask } from "./task-control.ts";
+import { observeTask, startTask, stopTask } from "./task-control.ts";
 
-export interface StartOutcome extends CellRuntimeStatus {
-  /** Wall time of the start, for status and benchmarks. */
+export interface StartOutcome {
+  /** Wall time of the start, for events and benchmarks. */
   startMs: number;
+  /** The cell's address (undefined for a hostNetwork root). */
+  ip: string | undefined;
+  rootPid: number;
 }
 
 function aliasesOf(layout: CellLayout): string[] {
@@ -55,6 +59,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
   const rootCid = containerdIdOf(scope, layout.rootId);
   const userRoot = layout.spec.containers.find((c) => c.id === layout.rootId);
   const record = { cell: scope.cell, stack: scope.stack, aliases: aliasesOf(layout), etcContainers: etcContainersOf(layout) };
+  await refuseMissingImages(client, layout.spec.containers, scope.realm);
 
   const undo: Array<() => unknown> = [];
   try {
@@ -63,7 +68,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     undo.push(() => removeCellSecrets(runPath, scope));
     // A first start that fails leaves no directory; a restart keeps the logs of earlier runs.
     if (!existsSync(cellDirOf(runPath, scope))) undo.push(() => rmSync(cellDirOf(runPath, scope), { recursive: true, force: true }));
-    const cgroup = await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
+    await ensureCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
 
     // The bind sources of /etc files must exist before any task is created; the address comes later.
     undo.push(() => {
@@ -74,12 +79,14 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
 
     const root = layout.keonRoot ? await buildPauseRoot(ctx, layout) : await buildContainer(ctx, target, layout, userRoot!, undefined);
     if (await ensureContainerRecord(client, root, keonLabels(layout, layout.rootId))) undo.push(() => removeContainerRecord(client, rootCid));
+    const rootWasRunning = await taskRuns(client, rootCid);
+    // Registered before the create: a create cut short by its deadline may still leave a task behind.
+    if (!rootWasRunning) undo.push(() => stopTask(client, rootCid, 0));
     const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
       ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
     });
     if (rootStarted) {
-      undo.push(() => stopTask(client, rootCid, 0));
       // A new root is a new set of namespaces: workloads still running joined the old, dead ones.
       await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), 0)));
     }
@@ -102,13 +109,12 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       const cid = containerdIdOf(scope, container.id);
       const built = await buildContainer(ctx, target, layout, container, rootPid);
       if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
-      const { started } = await startTask(client, cid, {
+      if (!(await taskRuns(client, cid))) undo.push(() => stopTask(client, cid, 0));
+      await startTask(client, cid, {
         withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id), afterCreate: processLeafAdoption(ctx, layout, container),
       });
-      if (started) undo.push(() => stopTask(client, cid, 0));
     }
-    const status = await cellStatusOf(ctx, target.namespace, layout, cgroup);
-    return { ...status, startMs: performance.now() - begun };
+    return { startMs: performance.now() - begun, ip, rootPid };
   } catch (error) {
     const undoErrors: string[] = [];
     for (const step of undo.reverse()) {
@@ -131,7 +137,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
  * after `graceMs`; then CNI DEL with the cached result. Containers and
  * snapshots stay, so a later start keeps the writable layers.
  */
-export async function stopCell(ctx: RuntimeContext, target: CellTarget, options: { graceMs?: number } = {}): Promise<CellRuntimeStatus> {
+export async function stopCell(ctx: RuntimeContext, target: CellTarget, options: { graceMs?: number } = {}): Promise<void> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const { scope } = layout;
   const client = ctx.containerd.withNamespace(target.namespace);
@@ -145,12 +151,11 @@ export async function stopCell(ctx: RuntimeContext, target: CellTarget, options:
     writeCellRecord(ctx.config.runPath, scope, { ...record, ip: undefined });
     refreshSpaceHosts(ctx.config.runPath, scope.realm, scope.space);
   }
-  return await cellStatusOf(ctx, target.namespace, layout, await cgroupFacts(ctx, layout), { operatorStopped: true });
 }
 
 /** SIGKILL at once. */
-export async function killCell(ctx: RuntimeContext, target: CellTarget): Promise<CellRuntimeStatus> {
-  return await stopCell(ctx, target, { graceMs: 0 });
+export async function killCell(ctx: RuntimeContext, target: CellTarget): Promise<void> {
+  await stopCell(ctx, target, { graceMs: 0 });
 }
 
 /** Stops the cell (with the grace period), then removes everything it has on the host. */
@@ -180,12 +185,6 @@ export async function recreateCell(ctx: RuntimeContext, old: CellTarget, next: C
   return await startCell(ctx, next);
 }
 
-async function cgroupFacts(ctx: RuntimeContext, layout: CellLayout): Promise<CgroupLevelStatus> {
-  return await observeCgroupLevel(ctx, layout.cgroupPath, layout.spec.nestedCgroupRuntime === true ? "all" : "resources");
-}
-
-/** The cell's status as the host shows it now. */
-export async function refreshCell(ctx: RuntimeContext, target: CellTarget, flags: CellStatusFlags = {}): Promise<CellRuntimeStatus> {
-  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
-  return await cellStatusOf(ctx, target.namespace, layout, await cgroupFacts(ctx, layout), flags);
+async function taskRuns(client: ReturnType<RuntimeContext["containerd"]["withNamespace"]>, id: string): Promise<boolean> {
+  return (await observeTask(client, id)).status === "RUNNING";
 }

@@ -2,12 +2,14 @@
  * @module
  * What a cell operation is given (the cell, its space, its realm's containerd
  * namespace, where secret values come from) and what follows from it: the
- * cell's scope, its effective (space-defaulted) spec, its containerd IDs and labels.
+ * cell's scope, its containerd IDs and labels. The cell's spec is used as
+ * stored: the API merged the space's defaults into it when it was written
+ * (V1BETA1.md), and a later change of those defaults reaches the cell only
+ * when the cell is applied again (its status says `outOfSync` meanwhile).
  */
 import { KeonError } from "../model/errors.ts";
 import { rootSpecHash, SPEC_HASH_LABEL, workloadSpecHash } from "../model/spec-hash.ts";
 import { cgroupPathOf, containerdId, rootContainerIdOf } from "../model/derived-ids.ts";
-import { effectiveCellSpec, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import type { CellDocument, CellSpec } from "../model/schema/cell.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import type { CellScope } from "./run-layout.ts";
@@ -25,9 +27,6 @@ export function scopeOfCell(cell: CellDocument): CellScope {
   return { realm: cell.spec.realmId, space: cell.spec.spaceId, stack: cell.spec.stackId, cell: cell.metadata.name };
 }
 
-export function effectiveSpecOf(target: Pick<CellTarget, "cell" | "space">): CellSpec {
-  return effectiveCellSpec(target.cell.spec, spaceContainerDefaultsOf(target.space));
-}
 
 export interface CellLayout {
   scope: CellScope;
@@ -40,7 +39,7 @@ export interface CellLayout {
 
 export function cellLayoutOf(target: Pick<CellTarget, "cell" | "space">, cgroupRoot: string): CellLayout {
   const scope = scopeOfCell(target.cell);
-  const spec = effectiveSpecOf(target);
+  const spec = target.cell.spec;
   const rootId = rootContainerIdOf(spec);
   return {
     scope,

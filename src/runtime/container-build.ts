@@ -19,6 +19,7 @@ import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./
 import { ensurePauseRootfs } from "./pause-rootfs.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
+import { stopTask } from "./task-control.ts";
 import { resolveVolumes } from "./volumes.ts";
 
 /** A hostNetwork container sees the host's own /etc files (those the host has), read-only. */
@@ -117,13 +118,42 @@ export async function ensureContainerRecord(
   return true;
 }
 
-/** Deletes a container's task, record and snapshot; each already gone is fine. */
+/**
+ * Deletes a container's task (killed first, whatever its state: created,
+ * running, paused or stopped), then its record and snapshot; each already
+ * gone is fine. A task left behind a deleted record would keep its shim and
+ * its cgroup busy with no record to find it by.
+ */
 export async function removeContainerRecord(client: ContainerdClient, containerdId: string): Promise<void> {
-  await client.tasks.delete(containerdId).catch((error: unknown) => {
-    if (!isKeonError(error, "NOT_FOUND")) throw error;
-  });
-  await client.containers.delete(containerdId);
-  await client.snapshots.remove(containerdId);
+  await stopTask(client, containerdId, 0);
+  await client.containers.delete(containerdId).catch(ignoreNotFound);
+  await client.snapshots.remove(containerdId).catch(ignoreNotFound);
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!isKeonError(error, "NOT_FOUND")) throw error;
+}
+
+/**
+ * IMAGE_NOT_FOUND naming every image of the cell its realm does not hold,
+ * and how to get it: checked before a start touches anything, so a cell
+ * waiting for its image attaches no network and creates no record.
+ */
+export async function refuseMissingImages(client: ContainerdClient, containers: readonly ContainerSpec[], realm: string): Promise<void> {
+  const names = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ""))];
+  const missing: string[] = [];
+  for (const name of names) {
+    await client.images.get(name).catch((error: unknown) => {
+      if (!isKeonError(error, "NOT_FOUND")) throw error;
+      missing.push(name);
+    });
+  }
+  if (missing.length === 0) return;
+  throw new KeonError(
+    "IMAGE_NOT_FOUND",
+    `image ${missing.join(", ")} is not in realm ${realm} (containerd namespace ${client.namespace}): import it with 'keon image import FILE --realm ${realm}'`,
+    { details: { images: missing, realm, namespace: client.namespace } },
+  );
 }
 
 export { keonLabels };

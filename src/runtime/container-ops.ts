@@ -8,7 +8,6 @@ import { rmSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { readCellRecord, refreshSpaceHosts, writeCellRecord } from "./cell-etc.ts";
-import { observeContainer, type ContainerRuntimeStatus } from "./cell-status.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { processLeafAdoption } from "./cgroup-levels.ts";
 import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
@@ -49,18 +48,17 @@ function ensureEtc(ctx: RuntimeContext, layout: CellLayout, container: Container
 }
 
 /** Creates the record (rootfs snapshot included) without starting it. */
-export async function createCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
+export async function createCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<void> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const container = workloadOf(layout, containerId);
   const built = await buildContainer(ctx, target, layout, container, await rootPidOf(ctx, target, layout));
   ensureEtc(ctx, layout, container);
   const client = ctx.containerd.withNamespace(target.namespace);
   await ensureContainerRecord(client, built, keonLabels(layout, containerId));
-  return await observeContainer(client, built.containerdId, containerId);
 }
 
 /** Creates (if needed) and starts the container, joining the running root's namespaces. */
-export async function startCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
+export async function startCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<void> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const container = workloadOf(layout, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
@@ -75,22 +73,20 @@ export async function startCellContainer(ctx: RuntimeContext, target: CellTarget
     if (created) await removeContainerRecord(client, built.containerdId).catch(() => undefined);
     throw error;
   }
-  return await observeContainer(client, built.containerdId, containerId);
 }
 
 /** SIGTERM, SIGKILL after `graceMs` (default: the configured grace); the record and its layer stay. */
-export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<ContainerRuntimeStatus> {
+export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<void> {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   // The root holds the namespaces every sibling joined: stopping it alone would strand them.
   if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
   await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
-  return await observeContainer(client, cid, containerId);
 }
 
-export async function killCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<ContainerRuntimeStatus> {
-  return await stopCellContainer(ctx, target, containerId, { graceMs: 0 });
+export async function killCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<void> {
+  await stopCellContainer(ctx, target, containerId, { graceMs: 0 });
 }
 
 /**

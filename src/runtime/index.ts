@@ -11,14 +11,11 @@ export {
 export { deleteRealm, ensureRealm, MANAGED_LABEL, purgeRealm, realmNamespaceOf, type DeleteOptions, type RealmStatus } from "./realm-ops.ts";
 export { deleteSpace, ensureSpace, purgeSpace, refuseUnenforcedEgress, type SpaceRef, type SpaceStatus } from "./space-ops.ts";
 export { deleteStack, ensureStack, stackRefOf, type StackRef } from "./stack-ops.ts";
-export { deleteCell, killCell, purgeCell, recreateCell, refreshCell, startCell, stopCell, type StartOutcome } from "./cell-ops.ts";
+export { deleteCell, killCell, purgeCell, recreateCell, startCell, stopCell, type StartOutcome } from "./cell-ops.ts";
 export {
   createCellContainer, deleteCellContainer, killCellContainer, startCellContainer, stopCellContainer,
 } from "./container-ops.ts";
-export { applyCellUpdate, type UpdateOutcome } from "./cell-update.ts";
 export { cellLayoutOf, containerdIdOf, containerdPrefixOf, type CellLayout, type CellTarget } from "./cell-target.ts";
-export type { CellRuntimeStatus, ContainerRuntimeStatus } from "./cell-status.ts";
-export { cellStatusDocument, containerStateOf } from "./cell-status-document.ts";
 export type { CgroupLevelStatus } from "./cgroup-levels.ts";
 export { refreshSpaceHosts, type CellRecord } from "./cell-etc.ts";
 export { ensureSecretsTmpfs, unmountSecretsTmpfs, type SecretScopeRef, type SecretValueSource } from "./secrets.ts";

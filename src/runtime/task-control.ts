@@ -61,7 +61,14 @@ export async function startTask(
   if (existing.status === "RUNNING" && existing.pid !== undefined) return { pid: existing.pid, started: false };
   if (existing.status !== "MISSING") await stopTask(client, id, 0);
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
-  const created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
+  let created: { pid: number };
+  try {
+    created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
+  } catch (error) {
+    // A create cut short by its deadline may have made the task all the same (a `runc init` with a live shim).
+    await stopTask(client, id, 0).catch(() => undefined);
+    throw error;
+  }
   try {
     await options.afterCreate?.(created.pid);
     await client.tasks.start(id);
@@ -89,7 +96,8 @@ export async function stopTask(client: ContainerdClient, id: string, graceMs: nu
       exited = await waitExit(client, id, graceMs);
     }
     if (!exited) {
-      await signal(client, id, SIGKILL, true);
+      // A created task has only its `runc init`: signal it alone (runc's --all needs a started container's cgroup).
+      await signal(client, id, SIGKILL, task.status !== "CREATED");
       if (!(await waitExit(client, id, KILL_WAIT_MS))) {
         throw new KeonError("CONTAINERD_ERROR", `task ${id} did not exit ${KILL_WAIT_MS} ms after SIGKILL`, { details: { containerId: id } });
       }

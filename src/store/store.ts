@@ -12,7 +12,7 @@
  * `generation` reconciles only for changes that need it.
  */
 import type { Database } from "bun:sqlite";
-import { KeonError } from "../model/errors.ts";
+import { isKeonError, KeonError } from "../model/errors.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { specGenerationChanged } from "../model/diff.ts";
@@ -326,6 +326,19 @@ export class Store {
         .run({ id: row.id, status: JSON.stringify(rest), observed: observedGeneration });
       return true;
     });
+  }
+
+  /**
+   * setStatus for the incarnation the caller read: false (nothing written)
+   * when the row is gone, or was deleted and created again meanwhile.
+   */
+  setStatusIfCurrent(kind: DocumentKind, key: ResourceKey, status: Record<string, unknown>, observedGeneration: number): boolean {
+    try {
+      return this.setStatus(kind, key, status, observedGeneration);
+    } catch (error) {
+      if (isKeonError(error, "CONFLICT")) return false;
+      throw error;
+    }
   }
 
   /**

@@ -92,6 +92,20 @@ export const cellStatusSchema = v.strictObject({
     intent: v.picklist(["running", "stopped", "killed"]),
     restartNonce: nonNegativeInt,
   })),
+  /** The last attempt at the cell failed: why, and when it is tried again (a change made meanwhile is tried at once). */
+  retry: v.optional(v.strictObject({
+    attempt: nonNegativeInt,
+    nextRetryAt: v.string(),
+    reason: v.string(),
+    message: v.string(),
+    terminal: v.boolean(),
+    generation: nonNegativeInt,
+    intent: v.strictObject({ intent: v.picklist(["running", "stopped", "killed"]), restartNonce: nonNegativeInt }),
+  })),
+  /** The space's container defaults this generation of the cell was merged with. */
+  appliedSpaceDefaults: v.optional(v.record(v.string(), v.unknown())),
+  /** The space's defaults changed since the cell was applied: re-apply the cell to take them. */
+  outOfSync: v.optional(v.strictObject({ reason: v.string(), message: v.string(), fields: v.array(v.string()) })),
 });
 
 export const cellDocumentSchema = v.strictObject({

@@ -27,14 +27,26 @@ describe("?wait on PUT", () => {
     expect(api.bus.listenerCount).toBe(baseline);
   });
 
-  test("Error, Exited, Stopped, Paused and Failed settle a cell; Degraded does not", async () => {
+  test("Exited, Stopped and Paused settle a cell; Error and Failed settle it as a failure; Pending and Degraded do not", async () => {
     await seedHierarchy(api);
-    for (const state of ["Error", "Exited", "Stopped", "Paused", "Failed"]) {
+    for (const state of ["Exited", "Stopped", "Paused"]) {
       workerWrites(api, "Cell", cellKey, { state }, 1);
       expect((await call(api, `${C}?wait=1`, jsonRequest("PUT", cellDoc()))).status).toBe(200);
     }
-    workerWrites(api, "Cell", cellKey, { state: "Degraded" }, 1);
-    expect((await call(api, `${C}?wait=0.1`, jsonRequest("PUT", cellDoc()))).status).toBe(504);
+    for (const [state, reason] of [["Error", "WorkloadFailed"], ["Failed", "Unsupported"]] as const) {
+      workerWrites(api, "Cell", cellKey, { state, reason, message: "why" }, 1);
+      const answer = await call(api, `${C}?wait=1`, jsonRequest("PUT", cellDoc()));
+      expect(answer.status).toBe(422);
+      expect(answer.body.error.code).toBe("SETTLED_FAILED");
+      expect(answer.body.error.message).toContain(`cell/web ${state} (${reason}: why)`);
+      expect(answer.body.error.details.failed[0]).toMatchObject({ kind: "Cell", name: "web", state, reason });
+    }
+    for (const state of ["Degraded", "Pending"]) {
+      workerWrites(api, "Cell", cellKey, { state, reason: "ImageNotFound", message: "image x is not in realm main" }, 1);
+      const answer = await call(api, `${C}?wait=0.1`, jsonRequest("PUT", cellDoc()));
+      expect(answer.status).toBe(504);
+      expect(answer.body.error.message).toContain(`cell/web ${state} (ImageNotFound: image x is not in realm main)`);
+    }
   });
 
   test("times out with 504 DEADLINE_EXCEEDED and what it saw; the change stays stored", async () => {
@@ -48,9 +60,14 @@ describe("?wait on PUT", () => {
     expect(api.bus.listenerCount).toBe(baseline);
   });
 
-  test("a realm settles on Ready or Failed; a secret has no status and answers at once", async () => {
+  test("a realm settles on Ready, or on Failed as a failure; a secret has no status and answers at once", async () => {
     later(20, () => workerWrites(api, "Realm", { name: "main" }, { state: "Failed", reason: "x" }, 1));
-    expect((await call(api, "/v1/realms/main?wait=5", jsonRequest("PUT", realmDoc()))).status).toBe(201);
+    const failed = await call(api, "/v1/realms/main?wait=5", jsonRequest("PUT", realmDoc()));
+    expect(failed.status).toBe(422);
+    expect(failed.body.error.code).toBe("SETTLED_FAILED");
+    expect(api.store.get("Realm", { name: "main" })).toBeDefined();
+    workerWrites(api, "Realm", { name: "main" }, { state: "Ready" }, 1);
+    expect((await call(api, "/v1/realms/main?wait=5", jsonRequest("PUT", realmDoc()))).status).toBe(200);
     const secret = await call(api, "/v1/realms/main/secrets/t?wait=5", jsonRequest("PUT", { kind: "Secret", metadata: { name: "t", realm: "main" }, spec: { data: "x" } }));
     expect(secret.status).toBe(201);
   });

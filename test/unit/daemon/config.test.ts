@@ -51,6 +51,7 @@ describe("defaults", () => {
       stopGraceSeconds: 10,
       restartBackoffCapSeconds: 300,
       restartStableSeconds: 10,
+      maxConcurrentCellPasses: 0,
       logLevel: "info",
       bootIdPath: "/proc/sys/kernel/random/boot_id",
     });
@@ -105,6 +106,7 @@ bootIdPath: /tmp/boot_id
       stopGraceSeconds: 3,
       restartBackoffCapSeconds: 60,
       restartStableSeconds: 20,
+      maxConcurrentCellPasses: 0,
       logLevel: "debug",
       bootIdPath: "/tmp/boot_id",
     });

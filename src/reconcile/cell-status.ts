@@ -1,0 +1,118 @@
+/**
+ * @module
+ * A cell's v1beta1 `status` as a pure function of one observation of the
+ * host and what the reconciler decided (the plan's restart debts, a failure
+ * and its retry, a parent it waits for), and the rule for when it must be
+ * written: only when something other than its timestamps changed.
+ */
+import { canonicalEqual } from "../model/canonical.ts";
+import { deriveCellState, type CellFailure, type ObservedContainerState } from "../model/cell-state.ts";
+import type { CellState, CellStatus } from "../model/schema/cell.ts";
+import type { ContainerState } from "../model/schema/container.ts";
+import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
+import type { RetryRecord } from "./failure.ts";
+import type { CellObservation } from "./observe.ts";
+import type { ObservedContainer, RunIntentKind } from "./plan.ts";
+
+/** The container state a document shows for an observed container. */
+export function containerStateOf(observed: ObservedContainerState, exitCode: number | undefined): ContainerState {
+  switch (observed) {
+    case "running":
+      return "Ready";
+    case "paused":
+      return "Paused";
+    // A record without a task: made, or stopped by the operator.
+    case "created":
+      return "Stopped";
+    case "exited":
+      return exitCode === 0 ? "Exited" : "Error";
+    case "missing":
+      return "NotCreated";
+    case "unknown":
+      return "Unknown";
+  }
+}
+
+export interface CellStatusInput {
+  layout: CellLayout;
+  observation: CellObservation;
+  generation: number;
+  operatorStopped: boolean;
+  restartOwed: ReadonlySet<string>;
+  previous: CellState | undefined;
+  startedSincePrevious: boolean;
+  readyObserved: boolean;
+  failure: CellFailure | undefined;
+  blocked: { reason: string; message: string } | undefined;
+  observedIntent: { intent: RunIntentKind; restartNonce: number } | undefined;
+  retry: RetryRecord | undefined;
+  appliedSpaceDefaults: Record<string, unknown> | undefined;
+  outOfSync: { reason: string; message: string; fields: string[] } | undefined;
+}
+
+function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
+  const seen = isRoot ? observation.cell.root : observation.cell.workloads.get(id);
+  return seen ?? { id, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined };
+}
+
+export function cellStatusOf(input: CellStatusInput): CellStatus {
+  const { layout, observation } = input;
+  const root = observedOf(observation, layout.rootId, true);
+  const workloads = layout.spec.containers.filter((c) => c.id !== layout.rootId).map((c) => observedOf(observation, c.id, false));
+  const asInput = (c: ObservedContainer) => ({ id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id) });
+  const derived = deriveCellState({
+    root: asInput(root),
+    workloads: workloads.map(asInput),
+    operatorStopped: input.operatorStopped,
+    failure: input.failure,
+    blocked: input.blocked,
+    previous: input.previous,
+    startedSincePrevious: input.startedSincePrevious,
+    readyObserved: input.readyObserved,
+  });
+  const { cgroup, ip, bridgeName } = observation.placement;
+  const notDelegated = cgroup.notDelegated.map((n) => n.reason).join("; ");
+  const message = [derived.message, notDelegated === "" ? undefined : `not delegated: ${notDelegated}`].filter((m) => m !== undefined && m !== "").join(". ");
+  return {
+    state: derived.state,
+    ...(derived.reason !== undefined ? { reason: derived.reason } : {}),
+    ...(message !== "" ? { message } : {}),
+    cgroupPath: cgroup.cgroupPath,
+    subtreeControllers: [...cgroup.subtreeControllers],
+    cgroupReady: cgroup.cgroupReady,
+    network: { ...(bridgeName !== undefined ? { bridgeName } : {}), ...(ip !== undefined ? { ip } : {}) },
+    containers: [root, ...workloads].map((c) => ({
+      name: c.id,
+      id: containerdIdOf(layout.scope, c.id),
+      state: containerStateOf(c.state, c.exitCode),
+      ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
+      restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
+    })),
+    readyObserved: derived.readyObserved,
+    ...(input.observedIntent !== undefined ? { observedIntent: input.observedIntent } : {}),
+    ...(input.retry !== undefined ? { retry: input.retry } : {}),
+    ...(input.appliedSpaceDefaults !== undefined ? { appliedSpaceDefaults: input.appliedSpaceDefaults } : {}),
+    ...(input.outOfSync !== undefined ? { outOfSync: input.outOfSync } : {}),
+    observedGeneration: input.generation,
+  };
+}
+
+const TIMES = new Set(["createdAt", "updatedAt", "readyAt", "observedGeneration"]);
+
+function withoutTimes(status: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(status).filter(([key]) => !TIMES.has(key)));
+}
+
+/**
+ * Whether `next` says something `stored` does not: a pass that finds nothing
+ * changed writes no row, sends no message and costs no fsync. A new
+ * generation always counts (observedGeneration catches up).
+ */
+export function statusChanged(
+  stored: { status: Record<string, unknown> | null; observedGeneration: number | null },
+  next: Record<string, unknown>,
+  generation: number,
+): boolean {
+  if (stored.status === null || stored.observedGeneration !== generation) return true;
+  return !canonicalEqual(withoutTimes(stored.status), withoutTimes(next));
+}
