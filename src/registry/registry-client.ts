@@ -241,7 +241,7 @@ export class RegistryClient {
       await response.body?.cancel().catch(() => undefined);
       if (response.status === 401 && !answeredChallenge) {
         answeredChallenge = true;
-        await this.#answerChallenge(response.headers.get("www-authenticate"), what);
+        await this.#answerChallenge(response.headers.get("www-authenticate"), what, authorization);
         continue;
       }
       throw this.#statusError(response, what);
@@ -350,7 +350,7 @@ export class RegistryClient {
   }
 
   /** Learn how to authenticate from a 401's challenge (a Bearer token is fetched now). */
-  async #answerChallenge(header: string | null, what: string): Promise<void> {
+  async #answerChallenge(header: string | null, what: string, sent: string | undefined): Promise<void> {
     const challenge = pickChallenge(parseAuthChallenges(header ?? ""));
     const credential = this.#options.credential;
     if (challenge === undefined) {
@@ -367,10 +367,11 @@ export class RegistryClient {
       this.#auth = { kind: "basic", header };
       return;
     }
-    await this.#fetchToken(challenge, what);
+    await this.#fetchToken(challenge, what, sent);
   }
 
-  async #fetchToken(challenge: AuthChallenge, what: string): Promise<void> {
+  /** A token for the challenge: the cached one unless it is what the registry just refused. */
+  async #fetchToken(challenge: AuthChallenge, what: string, sent: string | undefined): Promise<void> {
     const realm = challenge.params["realm"] ?? "";
     const service = challenge.params["service"] ?? "";
     // The challenge's scope names what the registry wants; pull is all Keon asks for anyway.
@@ -378,8 +379,9 @@ export class RegistryClient {
     const credential = this.#options.credential;
     const key = tokenCacheKey(realm, service, scope, credential);
     this.#auth = { kind: "bearer", key, challenge };
-    if (this.#tokens.get(key) !== undefined) {
-      // The cached token was refused: drop it and fetch a new one.
+    const cached = this.#tokens.get(key);
+    if (cached !== undefined) {
+      if (sent !== `Bearer ${cached}`) return;
       this.#tokens.delete(key);
     }
     let url: URL;
