@@ -40,6 +40,13 @@ export function parseAuthChallenges(header: string): AuthChallenge[] {
     return value;
   };
 
+  const bare = (): string | undefined => {
+    const match = /^[^\s,"]+/.exec(header.slice(at));
+    if (match === null) return undefined;
+    at += match[0].length;
+    return match[0];
+  };
+
   while (at < header.length) {
     skipSpaces();
     while (header[at] === ",") {
@@ -63,7 +70,8 @@ export function parseAuthChallenges(header: string): AuthChallenge[] {
       }
       at++;
       skipSpaces();
-      const value = quoted() ?? token();
+      // Unquoted values are tokens by the RFC; some servers send URLs unquoted, so read to the next comma.
+      const value = quoted() ?? bare();
       if (value === undefined) return challenges;
       challenge.params[name.toLowerCase()] = value;
       skipSpaces();

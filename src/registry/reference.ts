@@ -47,7 +47,7 @@ export function parseReference(input: string): ImageReference {
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw invalid(input, `bad digest '${digest}'`);
+    if (!DIGEST.test(digest) || (digest.startsWith("sha256:") && !SHA256.test(digest))) throw invalid(input, `bad digest '${digest}'`);
     if (!SHA256.test(digest)) {
       throw new KeonError("UNSUPPORTED", `image reference '${input}': only sha256 digests are supported`, {
         details: { reference: input },
