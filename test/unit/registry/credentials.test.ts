@@ -3,7 +3,7 @@ import { chooseCredentials, normalizeServerAddress } from "../../../src/registry
 import { realmCredential } from "../../../src/registry/realm-credential.ts";
 
 describe("credential choice", () => {
-  const entries = [
+  const entries: { username: string; serverAddress?: string }[] = [
     { username: "default-user" },
     { username: "hub-user", serverAddress: "https://index.docker.io/v1/" },
     { username: "local-user", serverAddress: "127.0.0.1:5000" },
@@ -25,7 +25,7 @@ describe("credential choice", () => {
   });
 
   test("the default entry is chosen regardless of its position", () => {
-    expect(chooseCredentials([...entries.slice(1), entries[0] as { username: string }], "ghcr.io")?.username).toBe("default-user");
+    expect(chooseCredentials([...entries.slice(1), ...entries.slice(0, 1)], "ghcr.io")?.username).toBe("default-user");
   });
 
   test("server addresses are compared without scheme, path or case; Hub has several names", () => {
