@@ -226,7 +226,9 @@ export function buildOpenApi(version: string): JsonSchema {
   schemas["Event"] = {
     type: "object",
     properties: {
-      id: { type: "integer" }, time: { type: "string" }, realm: { type: "string" }, space: { type: "string" }, stack: { type: "string" },
+      id: { type: "integer" }, time: { type: "string", description: "First occurrence" },
+      lastTimestamp: { type: "string", description: "Last occurrence of a repeated event (equals time when count is 1)" },
+      count: { type: "integer", minimum: 1, description: "Occurrences merged into this event" }, realm: { type: "string" }, space: { type: "string" }, stack: { type: "string" },
       cell: { type: "string" }, kind: { type: "string" }, name: { type: "string" }, type: { enum: ["Normal", "Warning"] },
       reason: { type: "string" }, message: { type: "string" },
     },

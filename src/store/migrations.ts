@@ -116,6 +116,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: "repeated events merged into one row with a count and a last time",
+    up(db) {
+      db.run(`
+        -- How many times the event happened, first at time and last at last_time
+        -- (NULL on rows written before this migration: the same as time).
+        ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+        ALTER TABLE events ADD COLUMN last_time TEXT;
+        -- Finds the previous occurrence of an event to merge with.
+        CREATE INDEX events_by_object ON events (realm, space, stack, cell, kind, name, reason, id);
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -11,7 +11,12 @@ import { formatAge, formatBytes, renderTable } from "./table.ts";
 
 export interface EventLike {
   id?: number;
+  /** First occurrence. */
   time: string;
+  /** Last occurrence of a repeated event (keond merges repeats); absent from an older keond. */
+  lastTimestamp?: string;
+  /** Occurrences merged into this event; absent means 1. */
+  count?: number;
   kind?: string;
   name?: string;
   type: string;
@@ -72,9 +77,21 @@ function cellContainers(document: unknown): string {
   return `\n${indent(renderTable(["ID", "IMAGE", "STATE", "RESTARTS", "EXIT", "COMMAND", "PORTS"], rows))}`;
 }
 
+/**
+ * When an event was last seen, and for a repeated one how often over how
+ * long, the way kubectl describes it: `10s (x5 over 2m)`.
+ */
+export function eventAge(event: Pick<EventLike, "time" | "lastTimestamp" | "count">, now: Date): string {
+  const last = event.lastTimestamp ?? event.time;
+  const age = formatAge(last, now);
+  const count = event.count ?? 1;
+  if (count <= 1) return age;
+  return `${age} (x${count} over ${formatAge(event.time, new Date(last))})`;
+}
+
 export function eventRows(events: readonly EventLike[], now: Date, withObject: boolean): string[][] {
   return events.map((e) => [
-    formatAge(e.time, now),
+    eventAge(e, now),
     e.type,
     e.reason,
     ...(withObject ? [`${(e.kind ?? "").toLowerCase()}/${e.name ?? ""}`] : []),

@@ -1,7 +1,8 @@
 /**
  * @module
- * `keon events [-w]`: the lifecycle event log (LAST SEEN, TYPE, REASON,
- * OBJECT, MESSAGE), and with `-w` the live stream after it.
+ * `keon events [-w]`: the lifecycle event log (AGE: when last seen, and
+ * `(x5 over 2m)` for a repeated event; TYPE, REASON, OBJECT, MESSAGE), and
+ * with `-w` the live stream after it (a repeat arrives again with its new count).
  */
 import { booleanFlag, choiceFlag, integerFlag, stringFlag, type ParsedArgs } from "../args.ts";
 import { ALL_SCOPES_FLAG, CELL_FLAG, SCOPE_FLAGS, type CliContext, type Verb } from "../context.ts";
@@ -63,7 +64,7 @@ export const eventsVerb: Verb = {
       }
       const rows = eventRows(list, new Date(), withObject);
       // Streamed rows keep the columns of the first table (widened when the first was empty).
-      widths ??= columnWidths(headers, rows.length > 0 ? rows : [["999s", "Warning", "OperatorStopped", "cell/xxxxxxxx"]]);
+      widths ??= columnWidths(headers, rows.length > 0 ? rows : [["999s (x99 over 99m)", "Warning", "OperatorStopped", "cell/xxxxxxxx"]]);
       if (header) ctx.out(`${renderRow(headers, widths)}\n`);
       for (const row of rows) ctx.out(`${renderRow(row, widths)}\n`);
     };

@@ -100,6 +100,18 @@ describe("GET /v1/events as JSON", () => {
   });
 });
 
+describe("GET /v1/events: repeated events", () => {
+  test("a repeat is one item with count, first time and lastTimestamp", async () => {
+    const first = append({ type: "Warning", reason: "BackOff", message: "restarting app", time: new Date("2025-01-01T00:00:00Z") });
+    append({ type: "Warning", reason: "BackOff", message: "restarting app", time: new Date("2025-01-01T00:01:30Z") });
+    const { body } = await call(api, "/v1/events?realm=main");
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0].count).toBe(2);
+    expect(body.items[0].time).toBe(first.time);
+    expect(body.items[0].lastTimestamp).toBe("2025-01-01T00:01:30.000Z");
+  });
+});
+
 describe("GET /v1/events as Server-Sent Events", () => {
   test("replays from since, then streams live events, in order and without repeats", async () => {
     const first = append();
@@ -157,7 +169,24 @@ describe("GET /v1/events as Server-Sent Events", () => {
     expect(response.status).toBe(200);
     expect(api.bus.listenerCount).toBe(baseline + 1);
     controller.abort();
-    await Bun.sleep(10);
+    const deadline = Date.now() + 2000;
+    while (api.bus.listenerCount !== baseline && Date.now() < deadline) await Bun.sleep(5);
     expect(api.bus.listenerCount).toBe(baseline);
+  });
+
+  test("a repeated event arrives again with its count and a fresh id; a replay shows it merged", async () => {
+    const { sse } = await openStream("/v1/events?realm=main");
+    const once = live({ type: "Warning", reason: "BackOff", message: "restarting app" });
+    const twice = live({ type: "Warning", reason: "BackOff", message: "restarting app" });
+    const frames = eventFrames(await sse.until((f) => eventFrames(f).length >= 2));
+    expect(frames.map((f) => [f.id, f.data?.count])).toEqual([[once.id, 1], [twice.id, 2]]);
+    expect(twice.id).toBeGreaterThan(once.id);
+    expect(frames[1]?.data?.lastTimestamp).toBe(twice.lastTimestamp);
+    await sse.cancel();
+
+    const replay = await openStream(`/v1/events?realm=main&since=0`);
+    const replayed = eventFrames(await replay.sse.until((f) => eventFrames(f).length >= 1));
+    expect(replayed.map((f) => [f.id, f.data?.count])).toEqual([[twice.id, 2]]);
+    await replay.sse.cancel();
   });
 });
