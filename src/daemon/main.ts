@@ -11,6 +11,7 @@
  * keond's children), and the next keond adopts them.
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
@@ -20,7 +21,7 @@ import { KeonError } from "../model/errors.ts";
 import { Store } from "../store/store.ts";
 import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
-import { loadConfig, type DaemonConfig } from "./config.ts";
+import { cellPassLimitOf, loadConfig, type DaemonConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { ManagedContainerd } from "./managed-containerd.ts";
 import type { WorkerSettings } from "../protocol/messages.ts";
@@ -53,6 +54,7 @@ function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: 
     stopGraceMs: config.stopGraceSeconds * 1000,
     restartBackoffCapMs: config.restartBackoffCapSeconds * 1000,
     restartStableMs: config.restartStableSeconds * 1000,
+    maxConcurrentCellPasses: cellPassLimitOf(config.maxConcurrentCellPasses, availableParallelism()),
     bootId,
     logLevel: config.logLevel,
   };
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   const ready = notifier.ready();
   if (ready !== undefined) notifyError(ready);
   notifier.status(`serving on ${config.socketPath}`);
-  const stopWatchdog = startWatchdog(notifier, notifyError);
+  const stopWatchdog = startWatchdog(notifier, notifyError, () => supervisor.responsive());
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -15,7 +15,8 @@ import { parseControllerList } from "../../src/cgroup/controllers.ts";
 import { detectCgroupHost, type CgroupHost } from "../../src/cgroup/detect.ts";
 import { hostCgroupStatus } from "../../src/cgroup/host-status.ts";
 import { isKeonError, KeonError } from "../../src/model/errors.ts";
-import { deleteCell, refreshCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCell, startCell } from "../../src/runtime/cell-ops.ts";
+import { cellView, startedView, stoppedView } from "./cell-view.ts";
 import { containerdIdOf } from "../../src/runtime/cell-target.ts";
 import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { ensureSpace } from "../../src/runtime/space-ops.ts";
@@ -125,7 +126,7 @@ describe.skipIf(!ready)(SUITE, () => {
     await ensureSpace(env.ctx, spaceDoc(realmName(), "nest"));
     await ensureStack(env.ctx, { realm: realmName(), space: "nest", stack: "st" });
     const target = DIND();
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     expect(status.state).toBe("Ready");
 
     const cellPath = status.cgroupPath;
@@ -166,7 +167,7 @@ describe.skipIf(!ready)(SUITE, () => {
     console.info(`${SUITE}: ${join(unified, cellPath)}/cgroup.subtree_control = [${kernel.join(" ")}]; status.subtreeControllers = [${status.subtreeControllers.join(" ")}]`);
     expect(status.subtreeControllers).toEqual(kernel);
     expect(kernel).toEqual(host.hostControllers);
-    const refreshed = await refreshCell(env.ctx, target);
+    const refreshed = await cellView(env.ctx, target);
     expect(refreshed.subtreeControllers).toEqual(kernelList(cellPath, "cgroup.subtree_control"));
     expect(refreshed.cgroupReady).toBe(true);
     // What an inner runtime cannot use here is said, per controller.
@@ -198,12 +199,12 @@ describe.skipIf(!ready)(SUITE, () => {
   test("stop and start again: runc recreates the container cgroup, the new init is adopted again, the inner script runs again", async () => {
     const target = DIND();
     const logPath = join(env.runPath, "cells", realmName(), "nest/st/dind/inner.log");
-    const stopped = await stopCell(env.ctx, target, { graceMs: 0 });
+    const stopped = await stoppedView(env.ctx, target, { graceMs: 0 });
     // runc removed the container's unified cgroup with the inner runtime's tree (it removes sub-cgroups first).
     expect(existsSync(join(unified, stopped.cgroupPath, "inner"))).toBe(false);
     expect(kernelList(stopped.cgroupPath, "cgroup.subtree_control")).toEqual(host.hostControllers);
     rmSync(logPath, { force: true });
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     expect(status.state).toBe("Ready");
     const inside = await logOnceDone("dind", "inner");
     expect(inside).toContain("self=0::/_payload");
@@ -217,7 +218,7 @@ describe.skipIf(!ready)(SUITE, () => {
     const space = spaceDoc(realmName(), "nest");
     const cell = cellDoc(realmName(), "nest", "st", "plain", [shContainer("p", "echo \"self=$(grep ^0:: /proc/self/cgroup)\"; echo done; exec sleep 3600")]);
     const target = { cell, space, namespace: env.namespace };
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     const kernel = kernelList(status.cgroupPath, "cgroup.subtree_control");
     expect(status.subtreeControllers).toEqual(kernel);
     expect(kernel).toEqual(["cpu", "io", "memory", "pids"].filter((c) => host.hostControllers.includes(c)));
@@ -242,7 +243,7 @@ describe.skipIf(!ready)(SUITE, () => {
 
   test("exec into a running nested container: on v2 runc falls back to the init's cgroup; on a hybrid host runc 1.1 has no fallback and refuses (EBUSY)", async () => {
     const target = nestedTarget("exec", [shContainer("inner", INNER_SCRIPT)]);
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     await logOnceDone("exec", "inner");
     const client = env.cd.client.withNamespace(env.namespace);
     const id = containerdIdOf({ realm: realmName(), space: "nest", stack: "st", cell: "exec" }, "inner");

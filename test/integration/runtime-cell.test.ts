@@ -10,7 +10,8 @@ import { deleteRealm } from "../../src/runtime/realm-ops.ts";
 import { ensureSpace, deleteSpace } from "../../src/runtime/space-ops.ts";
 import { deleteStack, ensureStack } from "../../src/runtime/stack-ops.ts";
 import { isKeonError } from "../../src/model/errors.ts";
-import { deleteCell, refreshCell, startCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCell, startCell } from "../../src/runtime/cell-ops.ts";
+import { cellView, startedView } from "./cell-view.ts";
 import { containerdIdOf } from "../../src/runtime/cell-target.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
@@ -55,7 +56,7 @@ describe.skipIf(!ready)(SUITE, () => {
       shContainer("c", "sleep 3600"),
     ]);
     const target = { cell, space, namespace: env.namespace };
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     console.log(`[measure] cell start (pause root + CNI ADD + 3 busybox containers): ${status.startMs.toFixed(0)} ms`);
     expect(status.state).toBe("Ready");
     expect(status.root.id).toBe("root");
@@ -70,11 +71,11 @@ describe.skipIf(!ready)(SUITE, () => {
     const aPid = status.containers.find((c) => c.id === "a")?.pid;
     expect(readFileSync(`/proc/${aPid}/cgroup`, "utf8")).toContain(`${env.ctx.config.cgroupRoot}/${realmName()}/one/st/web/a`);
     // Starting a running cell again changes nothing: same address, same processes.
-    const again = await startCell(env.ctx, target);
+    const again = await startedView(env.ctx, target);
     expect(again.ip).toBe(status.ip);
     expect(again.containers.map((c) => c.pid)).toEqual(status.containers.map((c) => c.pid));
     expect(again.root.pid).toBe(status.root.pid);
-    const refreshed = await refreshCell(env.ctx, target);
+    const refreshed = await cellView(env.ctx, target);
     expect(refreshed.state).toBe("Ready");
     expect(refreshed.ip).toBe(status.ip);
     const root = await client.containers.get(containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "web" }, "root"));
@@ -98,7 +99,7 @@ describe.skipIf(!ready)(SUITE, () => {
 
     // Another cell joins: a running container of the first sees it, with no restart; they reach each other by name.
     const peer = cellDoc(realmName(), "one", "st", "peer", [shContainer("p", "sleep 3600")]);
-    const peerStatus = await startCell(env.ctx, { cell: peer, space, namespace: env.namespace });
+    const peerStatus = await startedView(env.ctx, { cell: peer, space, namespace: env.namespace });
     const hostsOfB = (await execIn(client, id("b"), ["cat", "/etc/hosts"], scratch)).output;
     expect(hostsOfB).toContain(`${peerStatus.ip}\tpeer`);
     const peerId = containerdIdOf({ realm: realmName(), space: "one", stack: "st", cell: "peer" }, "p");
@@ -115,7 +116,7 @@ describe.skipIf(!ready)(SUITE, () => {
       await deleteRealm(env.ctx, env.realm).catch((e: unknown) => e),
     ];
     expect(refused.map((e) => isKeonError(e, "HAS_DEPENDENTS"))).toEqual([true, true, true]);
-    expect((await refreshCell(env.ctx, target)).state).toBe("Ready");
+    expect((await cellView(env.ctx, target)).state).toBe("Ready");
     await deleteCell(env.ctx, target);
     await deleteStack(env.ctx, { realm: realmName(), space: "one", stack: "st", namespace: env.namespace });
     await deleteSpace(env.ctx, { realm: realmName(), space: "one", namespace: env.namespace });

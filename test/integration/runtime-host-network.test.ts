@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { deleteCell, startCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCell } from "../../src/runtime/cell-ops.ts";
+import { startedView } from "./cell-view.ts";
 import { ensureSpace } from "../../src/runtime/space-ops.ts";
 import { ensureStack } from "../../src/runtime/stack-ops.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
@@ -44,7 +45,7 @@ describe.skipIf(!ready)(SUITE, () => {
       shContainer("side", "sleep 3600"),
     ]);
     const target = { cell, space, namespace: env.namespace };
-    const status = await startCell(env.ctx, target);
+    const status = await startedView(env.ctx, target);
     expect(status.state).toBe("Ready");
     expect(status.ip).toBeUndefined();
     const rootPid = status.root.pid!;

@@ -12,11 +12,13 @@ import type { CellDocument } from "../../src/model/schema/cell.ts";
 import type { SpaceDocument } from "../../src/model/schema/space.ts";
 import { networkNameOf } from "../../src/network/network-names.ts";
 import { Store } from "../../src/store/index.ts";
-import { deleteCell, killCell, purgeCell, refreshCell, startCell, stopCell } from "../../src/runtime/cell-ops.ts";
+import { deleteCell, purgeCell, startCell } from "../../src/runtime/cell-ops.ts";
+import { cellView, killedView, startedView, stoppedView } from "./cell-view.ts";
+import { diffCell } from "../../src/model/diff.ts";
+import { effectiveCellSpec } from "../../src/model/defaults.ts";
 import { deleteCellContainer, killCellContainer, startCellContainer } from "../../src/runtime/container-ops.ts";
 import { cellRecordPathOf } from "../../src/runtime/run-layout.ts";
 import { containerdIdOf, containerdPrefixOf, type CellTarget } from "../../src/runtime/cell-target.ts";
-import { applyCellUpdate } from "../../src/runtime/cell-update.ts";
 import { deleteRealm } from "../../src/runtime/realm-ops.ts";
 import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
@@ -96,8 +98,8 @@ describe.skipIf(!ready)(SUITE, () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const web = cellDoc(realm, "two", "st", "web", [shContainer("srv", "while true; do echo hello-port | nc -l -p 8080; done", { ports: [`127.0.0.1:${port}:8080`] })]);
     const other = cellDoc(realm, "three", "st", "other", [shContainer("x", "sleep 3600")]);
-    const a = await startCell(env.ctx, target(web, spaceTwo));
-    const b = await startCell(env.ctx, target(other, spaceThree));
+    const a = await startedView(env.ctx, target(web, spaceTwo));
+    const b = await startedView(env.ctx, target(other, spaceThree));
     expect(a.bridgeName).not.toBe(b.bridgeName);
     expect(a.subnet).not.toBe(b.subnet);
     expect(a.ip?.split(".").slice(0, 3)).not.toEqual(b.ip?.split(".").slice(0, 3));
@@ -134,16 +136,16 @@ describe.skipIf(!ready)(SUITE, () => {
     const t = target(cell, spaceTwo);
     await startCell(env.ctx, t);
     expect((await execIn(client(), cid(cell, "w"), ["sh", "-c", "echo kept > /layer-file"], scratch)).code).toBe(0);
-    const stopped = await stopCell(env.ctx, t, { graceMs: 500 });
+    const stopped = await stoppedView(env.ctx, t, { graceMs: 500 });
     expect(stopped.state).toBe("Stopped");
     expect(stopped.ip).toBeUndefined();
     expect((await client().tasks.list()).map((x) => x.id).filter((id) => id.startsWith(containerdPrefixOf({ realm, space: "two", stack: "st", cell: "keep" })))).toEqual([]);
-    const again = await startCell(env.ctx, t);
+    const again = await startedView(env.ctx, t);
     expect(again.state).toBe("Ready");
     expect((await execIn(client(), cid(cell, "w"), ["cat", "/layer-file"], scratch)).output).toBe("kept\n");
 
     const started = performance.now();
-    const killed = await killCell(env.ctx, t);
+    const killed = await killedView(env.ctx, t);
     const killMs = performance.now() - started;
     console.log(`[measure] kill of a cell whose workload ignores SIGTERM: ${killMs.toFixed(0)} ms (grace is ${env.ctx.config.stopGraceMs} ms)`);
     expect(killed.state).toBe("Stopped");
@@ -159,6 +161,8 @@ describe.skipIf(!ready)(SUITE, () => {
       shContainer("inherit", "sleep 3600"),
       shContainer("override", "sleep 3600", { readOnlyRootFilesystem: false, capabilities: { drop: [] } }),
     ]);
+    // The API stores the cell merged with its space's defaults (V1BETA1.md); the runtime runs what is stored.
+    cell.spec = effectiveCellSpec(cell.spec, space.spec.defaults?.container);
     await startCell(env.ctx, target(cell, space));
     const capBnd = async (c: string) => {
       const out = (await execIn(client(), cid(cell, c), ["sh", "-c", "grep CapBnd /proc/self/status"], scratch)).output;
@@ -190,7 +194,7 @@ describe.skipIf(!ready)(SUITE, () => {
       ]);
       store.put(cell);
       const secrets = storeSecretSource(store, { kind: "Cell", key: { realm, space: "two", stack: "st", name: "sec" } });
-      const status = await startCell(env.ctx, target(cell, spaceTwo, { secrets }));
+      const status = await startedView(env.ctx, target(cell, spaceTwo, { secrets }));
       expect(JSON.stringify(status)).not.toContain(value);
       expect((await execIn(client(), cid(cell, "app"), ["cat", "/run/keon/token"], scratch)).output).toBe(value);
       expect((await execIn(client(), cid(cell, "app"), ["sh", "-c", "stat -c %a /run/keon/token"], scratch)).output.trim()).toBe("400");
@@ -218,13 +222,14 @@ describe.skipIf(!ready)(SUITE, () => {
     await startCell(env.ctx, target(old, spaceTwo));
     const keepPid = (await client().tasks.get(cid(old, "keep"))).pid;
     const next = cellDoc(realm, "two", "st", "upd", [shContainer("keep", "sleep 3600"), shContainer("change", "sleep 3600", { env: ["V=2"] })]);
-    const outcome = await applyCellUpdate(env.ctx, target(old, spaceTwo), target(next, spaceTwo));
-    expect(outcome.change.kind).toBe("recreate-containers");
-    expect(outcome.recreated).toEqual(["change"]);
+    // What the reconciler does for this diff (model/diff.ts): that one container goes and comes back.
+    expect(diffCell(old, next)).toEqual({ kind: "recreate-containers", containers: ["change"] });
+    await deleteCellContainer(env.ctx, target(next, spaceTwo), "change");
+    await startCellContainer(env.ctx, target(next, spaceTwo), "change");
     expect((await client().tasks.get(cid(old, "keep"))).pid).toBe(keepPid);
     expect((await execIn(client(), cid(next, "change"), ["sh", "-c", "echo $V"], scratch)).output.trim()).toBe("2");
     const moved = doc<CellDocument>({ ...next, spec: { ...next.spec, stackId: "elsewhere" } });
-    expect(isKeonError(await applyCellUpdate(env.ctx, target(next, spaceTwo), target(moved, spaceTwo)).catch((e: unknown) => e), "CHANGE_REFUSED")).toBe(true);
+    expect(diffCell(next, moved)).toMatchObject({ kind: "refused", path: "spec.stackId" });
     await deleteCell(env.ctx, target(next, spaceTwo));
     await expectCellGone(next);
 
@@ -285,7 +290,7 @@ describe.skipIf(!ready)(SUITE, () => {
       shContainer("extra", "sleep 3600"),
     ]);
     const t = target(cell, spaceTwo);
-    const status = await startCell(env.ctx, t);
+    const status = await startedView(env.ctx, t);
     expect(status.root.id).toBe("main");
     expect(status.state).toBe("Ready");
     expect((await client().containers.get(cid(cell, "main"))).snapshot_key).toBe(cid(cell, "main"));
@@ -293,17 +298,19 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(reach.output.trim()).toBe("hello-main");
 
     const sidePid = (await client().tasks.get(cid(cell, "side"))).pid;
-    expect((await killCellContainer(env.ctx, t, "extra")).state).toBe("created");
+    await killCellContainer(env.ctx, t, "extra");
+    expect((await cellView(env.ctx, t)).containers.find((c) => c.id === "extra")?.state).toBe("created");
     expect((await client().tasks.get(cid(cell, "side"))).pid).toBe(sidePid);
-    expect((await refreshCell(env.ctx, t)).state).toBe("Degraded");
-    expect((await startCellContainer(env.ctx, t, "extra")).state).toBe("running");
-    expect((await refreshCell(env.ctx, t)).state).toBe("Ready");
+    expect((await cellView(env.ctx, t)).state).toBe("Degraded");
+    await startCellContainer(env.ctx, t, "extra");
+    expect((await cellView(env.ctx, t)).containers.find((c) => c.id === "extra")?.state).toBe("running");
+    expect((await cellView(env.ctx, t)).state).toBe("Ready");
     expect(isKeonError(await killCellContainer(env.ctx, t, "main").catch((e: unknown) => e), "CHANGE_REFUSED")).toBe(true);
 
     // The root dies on its own: a start brings up a new root and moves every workload into its namespaces.
     await client().tasks.kill(cid(cell, "main"), 9, { all: true });
     await client().tasks.wait(cid(cell, "main"), "", { deadlineMs: 10_000 });
-    const restarted = await startCell(env.ctx, t);
+    const restarted = await startedView(env.ctx, t);
     expect(restarted.state).toBe("Ready");
     expect(restarted.containers.find((c) => c.id === "side")?.pid).not.toBe(sidePid);
     const again = await execIn(client(), cid(cell, "side"), ["sh", "-c", "for i in $(seq 1 50); do r=$(nc 127.0.0.1 9090 </dev/null); [ -n \"$r\" ] && echo \"$r\" && exit 0; sleep 0.1; done; exit 1"], scratch);
