@@ -31,6 +31,7 @@ import { toErrorEnvelope } from "./error-envelope.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { registerExecRoute } from "./exec-route.ts";
 import { registerImagesRoute } from "./images-route.ts";
+import { registerImagePullRoute } from "./image-pull-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
 import { logsRoutes } from "./logs-routes.ts";
 import { WorkerMetricsBook } from "./metrics.ts";
@@ -73,6 +74,7 @@ export function createApp(deps: ApiDeps): Hono {
   registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
   registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
+  registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {
     version: deps.version,
     startedAt,

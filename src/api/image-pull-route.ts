@@ -1,0 +1,100 @@
+/**
+ * @module
+ * `POST /v1/realms/{realm}/images/pull` with `{"reference": "busybox"}`:
+ * pulls into the realm's containerd namespace with the realm's registry
+ * credentials (spec.registryCredentials: the entry for the registry, else
+ * the default entry; its password from the store's write-only values).
+ *
+ * A bad reference or an unknown realm is answered with the usual error
+ * envelope. Otherwise the answer is 200 with newline-delimited JSON, one
+ * object a line, as the pull goes: `{"type":"resolved",…}`, `{"type":
+ * "layer",…}`, `{"type":"unpack",…}`, and finally `{"type":"done","image":
+ * {…}}` or `{"type":"error","error":{code,message,details}}`.
+ */
+import type { Hono } from "hono";
+import type { Logger } from "pino";
+import type { ContainerdClient } from "../containerd/client.ts";
+import { KeonError } from "../model/errors.ts";
+import type { RealmDocument } from "../model/schema/realm.ts";
+import { formatReference, parseReference } from "../registry/reference.ts";
+import { pullImage, type PullOptions, type PullProgress } from "../registry/pull.ts";
+import { realmCredential } from "../registry/realm-credential.ts";
+import type { Store } from "../store/store.ts";
+import { requireRealmNamespace, type CellLookup } from "./cell-lookup.ts";
+
+export interface ImagePullRouteDeps {
+  cells: Pick<CellLookup, "realmNamespace">;
+  store: Pick<Store, "get" | "readSecretValue">;
+  containerd: ContainerdClient;
+  log: Logger;
+  /** keond-wide pull settings (a CA file, insecure registries, timeouts); none by default. */
+  pullOptions?: Omit<PullOptions, "onProgress">;
+}
+
+export type PullStreamLine = PullProgress | { type: "done"; image: Awaited<ReturnType<typeof pullImage>> } | { type: "error"; error: ReturnType<KeonError["toJSON"]> };
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+async function referenceOf(request: Request): Promise<string> {
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) throw invalid("body", `larger than ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw invalid("", 'the body must be JSON: {"reference": "IMAGE"}');
+  }
+  const reference = (body as { reference?: unknown } | null)?.reference;
+  if (typeof reference !== "string" || reference === "") throw invalid("reference", "must be a non-empty string");
+  return reference;
+}
+
+function invalid(path: string, message: string): KeonError {
+  return new KeonError("INVALID_DOCUMENT", `${path === "" ? "" : `${path}: `}${message}`, { details: { issues: [{ path, message }] } });
+}
+
+export function registerImagePullRoute(app: Hono, deps: ImagePullRouteDeps): void {
+  app.post("/v1/realms/:realm/images/pull", async (c) => {
+    const realm = c.req.param("realm");
+    const namespace = requireRealmNamespace(deps.cells, realm);
+    const reference = await referenceOf(c.req.raw);
+    const name = formatReference(parseReference(reference)); // INVALID_NAME before any streaming
+    const realmDocument = deps.store.get("Realm", { name: realm })?.document as RealmDocument | undefined;
+    const credential = realmCredential(realmDocument?.spec.registryCredentials, name, (entry) =>
+      deps.store.readSecretValue({
+        type: "registryPassword",
+        realm,
+        username: entry.username,
+        ...(entry.serverAddress === undefined ? {} : { serverAddress: entry.serverAddress }),
+      }),
+    );
+    const encoder = new TextEncoder();
+    const started = performance.now();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        let open = true;
+        const send = (line: PullStreamLine): void => {
+          if (!open) return;
+          try {
+            controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+          } catch {
+            open = false; // the client went away; the pull goes on (others may share it)
+          }
+        };
+        try {
+          const image = await pullImage(deps.containerd, namespace, name, credential, { ...deps.pullOptions, onProgress: send });
+          deps.log.info({ realm, image: image.name, digest: image.digest, bytes: image.bytesFetched, ms: Math.round(performance.now() - started) }, "image pulled");
+          send({ type: "done", image });
+        } catch (error) {
+          const keonError = error instanceof KeonError ? error : new KeonError("INTERNAL", "pull failed");
+          // Messages name the user at most, never a password (registry-client.ts).
+          deps.log.warn({ realm, image: name, code: keonError.code, message: keonError.message }, "image pull failed");
+          send({ type: "error", error: keonError.toJSON() });
+        } finally {
+          if (open) controller.close();
+        }
+      },
+    });
+    return new Response(stream, { status: 200, headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" } });
+  });
+}
