@@ -5,7 +5,8 @@
  * - refused: renaming, or moving to another realm, space or stack (or, for a
  *   container document, to another cell): delete and create instead;
  * - recreate-cell: any change to the root container, including which
- *   container is root, and `nestedCgroupRuntime` (the cell's cgroup
+ *   container is root, to any container's `ports` (published on the root's
+ *   network attachment), and `nestedCgroupRuntime` (the cell's cgroup
  *   delegation is fixed when the cell is created);
  * - recreate-containers: a non-root container added, removed or changed;
  * - in-place: labels, annotations, restart settings (restartPolicy,
@@ -16,11 +17,15 @@
  *   containers matched by id so their order does not matter.
  * The most disruptive category wins. A spec field this module does not know
  * is treated as needing a cell recreate, so a new field can never be skipped.
+ *
+ * The views below are also what the spec hash on each containerd record is
+ * made of (spec-hash.ts): the reconciler recreates exactly what this module
+ * says a change recreates.
  */
 import { canonicalEqual, firstDifference } from "./canonical.ts";
 import { formatPath } from "./field-path.ts";
 import { rootContainerIdOf } from "./derived-ids.ts";
-import type { CellDocument } from "./schema/cell.ts";
+import type { CellDocument, CellSpec } from "./schema/cell.ts";
 import type { ContainerSpec } from "./schema/container.ts";
 import type { ContainerDocument } from "./schema/container-document.ts";
 
@@ -53,6 +58,9 @@ export function diffCell(old: CellDocument, next: CellDocument): SpecChange {
   const newIndex = next.spec.containers.findIndex((c) => c.id === newRootId);
   const newRoot = next.spec.containers[newIndex];
   const rootChange = firstDifference(processView(oldRoot), processView(newRoot));
+  if (!canonicalEqual(publishedPorts(old.spec.containers), publishedPorts(next.spec.containers))) {
+    return { kind: "recreate-cell", reason: "a published port changes (ports are published on the root's network attachment)" };
+  }
   if (rootChange) {
     const where = newRoot === undefined || oldRoot === undefined
       ? "it is now " + (newRoot ? "declared in spec.containers" : "supplied by Keon")
@@ -132,12 +140,28 @@ function move(what: string, scope: string, path: string): SpecChange {
   return { kind: "refused", reason: `a ${what} cannot move to another ${scope}; delete it and create it there`, path };
 }
 
-/** What the running process was built from: everything but placement and restart policy. */
-function processView(container: ContainerSpec | undefined): Record<string, unknown> | undefined {
+/** What the running process was built from: everything but placement, restart policy and published ports (the root's). */
+export function processView(container: ContainerSpec | undefined): Record<string, unknown> | undefined {
   if (container === undefined) return undefined;
   const view: Record<string, unknown> = { ...container };
-  for (const field of [...PLACEMENT_FIELDS, ...RESTART_FIELDS]) delete view[field];
+  for (const field of [...PLACEMENT_FIELDS, ...RESTART_FIELDS, "ports"]) delete view[field];
   return view;
+}
+
+/** Every port the cell publishes, in a stable order: they belong to the root's network attachment. */
+export function publishedPorts(containers: readonly ContainerSpec[]): string[] {
+  return containers.flatMap((c) => c.ports ?? []).map(String).sort();
+}
+
+/** What the cell's root container was built from: its process (or Keon's pause root), every published port, the cgroup mode. */
+export function rootView(spec: CellSpec, rootId: string): unknown {
+  const root = spec.containers.find((c) => c.id === rootId);
+  return { rootId, root: processView(root) ?? "keon-pause-root", ports: publishedPorts(spec.containers), nested: spec.nestedCgroupRuntime === true };
+}
+
+/** What a workload container was built from: its process and the cgroup mode it joins. */
+export function workloadView(spec: CellSpec, container: ContainerSpec): unknown {
+  return { container: processView(container), nested: spec.nestedCgroupRuntime === true };
 }
 
 function unclassifiedView(cell: CellDocument): Record<string, unknown> {

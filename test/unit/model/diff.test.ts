@@ -69,7 +69,6 @@ describe("diffCell", () => {
       ["user", old, edit(1, { user: "1000" }), "db"],
       ["capabilities", old, edit(1, { capabilities: { drop: ["ALL"] } }), "db"],
       ["resources", old, edit(1, { resources: { pidsLimit: 10 } }), "db"],
-      ["ports", old, edit(0, { ports: ["8080:80"] }), "nginx"],
     ] as const)("a workload's %s", (_label, before, containers, changed) => {
       expect(diffCell(before, cell([...containers]))).toEqual({ kind: "recreate-containers", containers: [changed] });
     });
@@ -87,6 +86,11 @@ describe("diffCell", () => {
 
   describe("recreate cell", () => {
     const rooted = [{ id: "init", image: "pause:3.9", root: true }, ...CONTAINERS];
+    test("a workload's published ports: they live on the root's network attachment", () => {
+      const change = diffCell(old, cell(edit(0, { ports: ["8080:80"] })));
+      expect(change.kind).toBe("recreate-cell");
+      expect(change.kind === "recreate-cell" && change.reason).toContain("published port");
+    });
     test("any change to the root container", () => {
       const change = diffCell(cell(rooted), cell(edit(0, { image: "pause:3.10" }, rooted)));
       expect(change.kind).toBe("recreate-cell");
