@@ -33,3 +33,14 @@ export function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** Nearest-rank percentile of `samples` (p in 0–100), to 0.001. */
+export function percentileOf(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new Error("no samples");
+  return round(percentile([...samples].sort((a, b) => a - b), p), 3);
+}
+
+/** a / b to 0.001, or null when either side is missing. */
+export function ratioOf(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
+}

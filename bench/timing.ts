@@ -42,3 +42,20 @@ export async function measurePair(n: number, keon: Side, reference: Side): Promi
   }
   return result;
 }
+
+/**
+ * Samples in ms of each named side, `n` each after one warm-up of each. The
+ * order rotates every round (a b c, b c a, c a b …), so no side always runs
+ * first or last.
+ */
+export async function measureInterleaved(n: number, sides: ReadonlyArray<readonly [string, Side]>, warmup = true): Promise<Record<string, number[]>> {
+  if (warmup) for (const [, side] of sides) await sample(side, -1);
+  const result: Record<string, number[]> = Object.fromEntries(sides.map(([name]) => [name, [] as number[]]));
+  for (let round = 0; round < n; round++) {
+    for (let i = 0; i < sides.length; i++) {
+      const [name, side] = sides[(round + i) % sides.length]!;
+      result[name]!.push(await sample(side, round));
+    }
+  }
+  return result;
+}
