@@ -3,15 +3,18 @@
  * `keon image import FILE | ls | rm REF... | pull REF`: images of a realm's
  * containerd namespace. Import uploads an OCI layout tar (what `umoci`,
  * `skopeo copy … oci-archive:` or `ctr export` write) with a progress bar on
- * a terminal and plain lines otherwise.
+ * a terminal and plain lines otherwise. Pull asks keond to pull from a
+ * registry and follows its NDJSON progress: one line per layer redrawn in
+ * place on a terminal, a line per finished layer otherwise, then a summary.
  */
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { choiceFlag, expectPositionals, stringFlag, type ParsedArgs } from "../args.ts";
+import { readJson } from "../client.ts";
 import { ALL_SCOPES_FLAG, type CliContext, type Verb } from "../context.ts";
 import { CliError, formatError, usageError } from "../errors.ts";
 import { progressReporter } from "../output/progress.ts";
-import { shortDigest } from "../output/table.ts";
+import { formatBytes, shortDigest } from "../output/table.ts";
 import { DEFAULT_SCOPE_NAME } from "../scope.ts";
 import { getVerb } from "./get.ts";
 
@@ -66,11 +69,130 @@ async function importImage(ctx: CliContext, realm: string, file: string, name: s
   return 0;
 }
 
+
+/** The lines keond's pull route streams (src/api/image-pull-route.ts), as the CLI reads them. */
+export type PullLine =
+  | { type: "resolved"; name: string; digest: string; platform: string; layers: { digest: string; size: number }[] }
+  | { type: "layer"; digest: string; size: number; done: number; state: "present" | "downloading" | "done" }
+  | { type: "unpack"; layer: number; digest: string }
+  | { type: "shared"; name: string }
+  | { type: "done"; image: { name: string; digest: string; platform: string; layers: number; bytesFetched: number; blobsPresent: number } }
+  | { type: "error"; error: { code?: string; message?: string; details?: Record<string, unknown> } };
+
+export interface PullView {
+  name: string;
+  layers: { digest: string; size: number; done: number; state: "waiting" | "downloading" | "done" | "present" | "unpacking" | "unpacked" }[];
+}
+
+/** Fold one streamed line into the view (pure). */
+export function applyPullLine(view: PullView, line: PullLine): PullView {
+  switch (line.type) {
+    case "resolved":
+      return { name: line.name, layers: line.layers.map((l) => ({ ...l, done: 0, state: "waiting" })) };
+    case "layer":
+      return {
+        ...view,
+        layers: view.layers.map((l) => (l.digest === line.digest ? { ...l, done: line.done, state: line.state } : l)),
+      };
+    case "unpack":
+      return {
+        ...view,
+        layers: view.layers.map((l, i) => {
+          if (i === line.layer) return { ...l, state: "unpacking" };
+          return l.state === "unpacking" ? { ...l, state: "unpacked" } : l;
+        }),
+      };
+    default:
+      return view;
+  }
+}
+
+/** One line per layer: `sha256:0123456789ab  downloading  1.2Mi/3.4Mi` (pure). */
+export function renderPullLayers(view: PullView): string[] {
+  return view.layers.map((l) => {
+    const amount = l.state === "downloading" ? `  ${formatBytes(l.done)}/${formatBytes(l.size)}` : `  ${formatBytes(l.size)}`;
+    return `${shortDigest(l.digest)}  ${l.state.padEnd(11)}${amount}`;
+  });
+}
+
+/** The summary line on stdout (pure). */
+export function pullSummary(image: Extract<PullLine, { type: "done" }>["image"]): string {
+  const present = image.blobsPresent > 0 ? `, ${image.blobsPresent} layer${image.blobsPresent === 1 ? "" : "s"} already present` : "";
+  return `image/${image.name} pulled (${shortDigest(image.digest)}, ${image.platform}, ${image.layers} layer${image.layers === 1 ? "" : "s"}, ${formatBytes(image.bytesFetched)} fetched${present})\n`;
+}
+
+/** Lines of an NDJSON body as they arrive. */
+async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<PullLine> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline = buffered.indexOf("\n");
+    while (newline !== -1) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line !== "") yield JSON.parse(line) as PullLine;
+      newline = buffered.indexOf("\n");
+    }
+  }
+  if (buffered.trim() !== "") yield JSON.parse(buffered) as PullLine;
+}
+
+async function pullImage(ctx: CliContext, realm: string, reference: string): Promise<number> {
+  const path = `/v1/realms/${encodeURIComponent(realm)}/images/pull`;
+  const response = await ctx.client.request("POST", path, {
+    body: JSON.stringify({ reference }),
+    headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+  });
+  // Refusals before the pull starts (bad reference, unknown realm) are the usual envelope.
+  if (!response.ok) await readJson<never>(response, `POST ${path}`); // throws the envelope's error
+  if (response.body === null) throw new CliError("failed", `POST ${path}: keond answered without a body`);
+  const interactive = ctx.term.interactive && process.stderr.isTTY === true;
+  let view: PullView = { name: reference, layers: [] };
+  let drawn = 0;
+  const draw = (): void => {
+    const lines = renderPullLayers(view);
+    // Move up over the previous drawing, then rewrite every layer's line.
+    const up = drawn > 0 ? `\u001b[${drawn}A` : "";
+    ctx.term.err.write(`${up}${lines.map((l) => `\r${l}\u001b[K\n`).join("")}`);
+    drawn = lines.length;
+  };
+  for await (const line of ndjsonLines(response.body)) {
+    view = applyPullLine(view, line);
+    switch (line.type) {
+      case "resolved":
+        ctx.err(`pulling ${line.name} (${line.platform}, ${line.layers.length} layer${line.layers.length === 1 ? "" : "s"}, ${formatBytes(line.layers.reduce((s, l) => s + l.size, 0))})\n`);
+        if (interactive) draw();
+        break;
+      case "shared":
+        ctx.err(`another pull of ${line.name} is in progress; waiting for it\n`);
+        break;
+      case "layer":
+      case "unpack":
+        if (interactive) draw();
+        else if (line.type === "layer" && line.state !== "downloading") {
+          ctx.err(`${shortDigest(line.digest)}: ${line.state === "present" ? "already present" : `fetched ${formatBytes(line.size)}`}\n`);
+        }
+        break;
+      case "done":
+        if (interactive) draw();
+        ctx.out(pullSummary(line.image));
+        return 0;
+      case "error":
+        throw new CliError("failed", `${line.error.code ?? "ERROR"}: ${line.error.message ?? "pull failed"}`, {
+          ...(line.error.code === undefined ? {} : { code: line.error.code }),
+          ...(line.error.details === undefined ? {} : { details: line.error.details }),
+        });
+    }
+  }
+  throw new CliError("failed", `the pull of ${reference} ended without a result (keond stopped?)`);
+}
+
 export const imageVerb: Verb = {
   name: "image",
-  summary: "import, list and remove images",
+  summary: "pull, import, list and remove images",
   usage: "keon image import FILE [--name REF] | ls | rm REF... | pull REF   [--realm R]",
-  help: "Example: keon image import busybox.tar --name docker.io/library/busybox:latest",
+  help: "Examples: keon image import busybox.tar --name docker.io/library/busybox:latest\n          keon image pull 127.0.0.1:5000/team/app:1.0 --realm prod   (credentials: the realm's spec.registryCredentials)",
   completes: ["import", "ls", "rm", "pull"],
   flags: [
     { name: "realm", type: "string", valueName: "NAME", description: "realm whose containerd namespace holds the images (default: default)" },
@@ -109,8 +231,10 @@ export const imageVerb: Verb = {
         }
         return failed > 0 ? 1 : 0;
       }
-      default:
-        throw new CliError("failed", "image pull is not available yet: keond has no registry client; import an OCI archive with `keon image import FILE`", { code: "UNSUPPORTED" });
+      default: {
+        const [reference] = expectPositionals({ ...args, positionals: rest }, 1, 1, "REF: keon image pull REF");
+        return await pullImage(ctx, realm, reference as string);
+      }
     }
   },
 };
