@@ -39,18 +39,36 @@ function cString(bytes: Uint8Array, start: number, length: number): string {
   return decoder.decode(end === -1 ? field : field.subarray(0, end));
 }
 
-/** Numeric header field: octal text, or GNU base-256 when the high bit of the first byte is set. */
+/**
+ * Numeric header field: octal text, or GNU base-256 when the high bit of the
+ * first byte is set (a set second-highest bit there means negative). Only
+ * non-negative safe integers come back: a size the reader would step
+ * backwards or past 2^53 with is refused.
+ */
 function numberField(bytes: Uint8Array, start: number, length: number): number {
   const field = bytes.subarray(start, start + length);
-  if (((field[0] ?? 0) & 0x80) !== 0) {
-    let value = (field[0] ?? 0) & 0x7f;
+  const first = field[0] ?? 0;
+  if ((first & 0x80) !== 0) {
+    if ((first & 0x40) !== 0) throw tarError("negative base-256 numeric field");
+    let value = first & 0x3f;
     for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] ?? 0);
+    if (!Number.isSafeInteger(value)) throw tarError("base-256 numeric field too large");
     return value;
   }
   const text = cString(bytes, start, length).trim();
   if (text === "") return 0;
   if (!/^[0-7]+$/.test(text)) throw tarError(`bad numeric field "${text}"`);
-  return Number.parseInt(text, 8);
+  const value = Number.parseInt(text, 8);
+  if (!Number.isSafeInteger(value)) throw tarError(`numeric field "${text}" too large`);
+  return value;
+}
+
+/** A pax `size`: decimal digits only, a safe integer (pax allows no sign, exponent or fraction). */
+export function paxSize(text: string): number {
+  if (!/^[0-9]{1,16}$/.test(text)) throw tarError(`bad pax size "${text.slice(0, 40)}"`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw tarError(`pax size "${text}" too large`);
+  return value;
 }
 
 function tarError(message: string): KeonError {
@@ -87,8 +105,10 @@ export function parsePaxRecords(data: Uint8Array): Record<string, string> {
   while (at < data.length) {
     const space = data.indexOf(0x20, at);
     if (space === -1) break;
-    const length = Number.parseInt(decoder.decode(data.subarray(at, space)), 10);
-    if (!Number.isFinite(length) || length <= 0) throw tarError("bad pax record length");
+    const lengthText = decoder.decode(data.subarray(at, space));
+    const length = /^[0-9]{1,9}$/.test(lengthText) ? Number(lengthText) : Number.NaN;
+    // A record holds at least "<len> k=\n"; anything shorter would not move the reader forward.
+    if (!Number.isSafeInteger(length) || length < space - at + 4 || at + length > data.length) throw tarError("bad pax record length");
     const record = decoder.decode(data.subarray(space + 1, at + length - 1));
     const eq = record.indexOf("=");
     if (eq > 0) records[record.slice(0, eq)] = record.slice(eq + 1);
@@ -137,9 +157,12 @@ export async function indexTar(readAt: ReadAt, archiveSize: number): Promise<Tar
     if (isZeroBlock(block)) break;
     const header = parseTarHeader(block);
     const dataOffset = offset + BLOCK;
-    const size = pax["size"] !== undefined ? Number(pax["size"]) : header.size;
+    const size = pax["size"] !== undefined ? paxSize(pax["size"]) : header.size;
     if (dataOffset + size > archiveSize) throw tarError(`entry ${header.name} runs past the end of the archive`);
-    offset = dataOffset + padded(size);
+    const next = dataOffset + padded(size);
+    // Every step must move forward: a reader that stands still loops forever.
+    if (next <= offset) throw tarError(`entry ${header.name} does not advance the reader`);
+    offset = next;
 
     // Headers that describe the next entry.
     if (header.typeflag === "x" || header.typeflag === "L" || header.typeflag === "K") {
