@@ -21,15 +21,14 @@ import { CronJob } from "cron";
 import type { Logger } from "pino";
 import { isEvent, namespaceFilter, type ContainerdEvent, type Subscription } from "../containerd/services/events.ts";
 import type { FromWorker, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
-import { purgeCellRemains } from "../runtime/cell-purge.ts";
 import type { RuntimeContext } from "../runtime/index.ts";
-import { stopTask } from "../runtime/task-control.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import { passRetryDelayMs } from "./backoff.ts";
-import { reconcileCell } from "./cell-reconciler.ts";
+import { reconcileCell, type CellPassOutcome } from "./cell-reconciler.ts";
 import { asKeonError } from "./failure.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import { reconcileLevels } from "./level-reconciler.ts";
+import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
+import { sweepOrphans } from "./orphans.ts";
 import type { ReconcileSink } from "./sink.ts";
 
 export interface RealmLoopSettings {
@@ -48,6 +47,32 @@ export interface RealmLoopDeps {
   log: Logger;
   settings: RealmLoopSettings;
   emit(message: FromWorker): void;
+  /** The two passes the scheduler runs; the real reconcilers unless a scheduler test stands in for them. */
+  passes?: RealmPasses;
+  /** The wait before retrying a pass that threw `failures` times in a row; backoff.ts unless a test pins it. */
+  retryDelayMs?: (failures: number) => number;
+}
+
+export interface RealmPasses {
+  levels(sink: ReconcileSink): Promise<TreeOutcome>;
+  cell(key: ResourceKey, namespace: string, sink: ReconcileSink): Promise<CellPassOutcome>;
+}
+
+/** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
+function realPasses(deps: RealmLoopDeps): RealmPasses {
+  const { ctx, store, log, settings } = deps;
+  return {
+    async levels(sink) {
+      const outcome = await reconcileLevels({ ctx, store, log, realm: settings.realm, sink });
+      if (outcome.namespace !== undefined && !outcome.realmGone) await sweepOrphans({ ctx, store, log, realm: settings.realm }, outcome.namespace);
+      return outcome;
+    },
+    cell: (key, namespace, sink) =>
+      reconcileCell(
+        { ctx, store, log, namespace, sink, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        key,
+      ),
+  };
 }
 
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -79,8 +104,10 @@ export class RealmLoop {
   /** Each cell's last written state, for the cells-by-state gauge without a store read per pass. */
   private readonly cellStates = new Map<string, string>();
   readonly sink: ReconcileSink;
+  private readonly passes: RealmPasses;
 
   constructor(private readonly deps: RealmLoopDeps) {
+    this.passes = deps.passes ?? realPasses(deps);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
     this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
@@ -172,7 +199,7 @@ export class RealmLoop {
 
   private async treePass(): Promise<void> {
     const outcome = await this.guarded(TREE, async () => {
-      const result = await reconcileLevels({ ctx: this.deps.ctx, store: this.deps.store, log: this.deps.log, realm: this.realm, sink: this.sink });
+      const result = await this.passes.levels(this.sink);
       if (result.realmGone) {
         this.deps.emit({ type: "realm-gone", realm: this.realm });
         return { failed: false };
@@ -180,7 +207,6 @@ export class RealmLoop {
       if (result.namespace !== undefined) {
         this.namespace = result.namespace;
         if (this.deps.store.get("Realm", { name: this.realm })?.status?.["state"] === "Ready") this.ensureSubscription(result.namespace);
-        await this.sweepOrphans(result.namespace);
       }
       for (const cell of this.deps.store.list("Cell", { realm: this.realm })) void this.cells.request(cellIdOf(cell.key));
       return { failed: result.failed };
@@ -194,15 +220,7 @@ export class RealmLoop {
     const namespace = this.namespace;
     if (namespace === undefined) return;
     const begun = performance.now();
-    const outcome = await this.guarded(id, () =>
-      reconcileCell(
-        {
-          ctx: this.deps.ctx, store: this.deps.store, log: this.deps.log, namespace, sink: this.sink,
-          restartBackoffCapMs: this.deps.settings.restartBackoffCapMs, restartStableMs: this.deps.settings.restartStableMs,
-        },
-        key,
-      ),
-    );
+    const outcome = await this.guarded(id, () => this.passes.cell(key, namespace, this.sink));
     this.observe((performance.now() - begun) / 1000);
     if (outcome === undefined) return;
     this.throwing.delete(id);
@@ -226,7 +244,7 @@ export class RealmLoop {
   private retryLater(id: string, why: string): void {
     const failures = (this.throwing.get(id) ?? 0) + 1;
     this.throwing.set(id, failures);
-    const delay = passRetryDelayMs(failures, Math.random());
+    const delay = this.deps.retryDelayMs?.(failures) ?? passRetryDelayMs(failures, Math.random());
     this.deps.log.debug({ key: id, failures, delayMs: delay, why }, "pass retry scheduled");
     this.wakeAt(id, Date.now() + delay);
   }
@@ -259,38 +277,6 @@ export class RealmLoop {
       for (const state of this.cellStates.values()) m.cellsByState[state] = (m.cellsByState[state] ?? 0) + 1;
       this.deps.emit({ type: "metrics", realm: this.realm, metrics: structuredClone(m) });
     }, METRICS_EVERY_MS);
-  }
-
-  /**
-   * What Keon left in the namespace without an owner: records of cells the
-   * store no longer has (a crash between teardown steps), and tasks whose
-   * container record is gone (a create cut short). Only Keon's own: records
-   * carry its labels, and a task is Keon's when its ID has a cell's prefix.
-   */
-  private async sweepOrphans(namespace: string): Promise<void> {
-    const { ctx, store, log } = this.deps;
-    if ((await ctx.containerd.namespaces.find(namespace)) === null) return;
-    const client = ctx.containerd.withNamespace(namespace);
-    const records = await client.containers.list();
-    const recordIds = new Set(records.map((r) => r.id));
-    const orphans = new Set<string>();
-    for (const record of records) {
-      if (record.labels["io.keon.managed"] !== "true") continue;
-      const cell = record.labels["io.keon.cell"];
-      if (cell === undefined || cell.split("/").length !== 3) continue;
-      if (store.get("Cell", cellKeyOf(this.realm, cell)) === undefined) orphans.add(cell);
-    }
-    for (const cell of orphans) {
-      const [space, stack, name] = cell.split("/") as [string, string, string];
-      log.warn({ cell }, "purging the remains of a cell the store no longer has");
-      await purgeCellRemains(ctx, { namespace, scope: { realm: this.realm, space, stack, cell: name } });
-    }
-    for (const task of await client.tasks.list()) {
-      const id = task.id || task.container_id;
-      if (recordIds.has(id) || id.split("_").length < 4) continue;
-      log.warn({ task: id, pid: task.pid, status: task.status }, "killing a task whose container record is gone");
-      await stopTask(client, id, 0).catch((error: unknown) => log.warn({ task: id, error: asKeonError(error).message }, "orphan task"));
-    }
   }
 
   private ensureSubscription(namespace: string): void {
