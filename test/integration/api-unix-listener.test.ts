@@ -1,3 +1,4 @@
+import { waitUntil } from "../harness/wait.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,7 +38,7 @@ describe("listenUnix", () => {
     const path = join(tempDir(), "keond.sock");
     // A listener SIGKILLed before it could unlink its socket, as a crashed keond.
     const child = Bun.spawn([process.execPath, "-e", `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); setInterval(() => {}, 1000);`]);
-    for (let i = 0; i < 100 && !existsSync(path); i++) await Bun.sleep(20);
+    await waitUntil(() => existsSync(path), "the child's socket", 10_000);
     child.kill("SIGKILL");
     await child.exited;
     expect(statSync(path).isSocket()).toBe(true);

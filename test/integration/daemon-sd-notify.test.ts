@@ -9,6 +9,7 @@ import { createNotifier, startWatchdog, type Notifier } from "../../src/daemon/s
 import type { KeonError } from "../../src/model/errors.ts";
 import { bindDatagramSocket, type DatagramSocket } from "../harness/datagram-socket.ts";
 import { randomId } from "../harness/run-id.ts";
+import { waitUntil } from "../harness/wait.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -44,8 +45,9 @@ async function expectLifecycle(socket: DatagramSocket): Promise<void> {
   expect(await socket.receive()).toBe("WATCHDOG=1");
   expect(notifier.stopping()).toBeUndefined();
   expect(await socket.receive()).toBe("STOPPING=1");
-  // Exactly those four datagrams, nothing else.
-  await Bun.sleep(20);
+  // Exactly those four datagrams, nothing else: a marker sent now (by a second sender) is the next to arrive.
+  expect(notifierFor({ NOTIFY_SOCKET: socket.address }).status("end-marker")).toBeUndefined();
+  expect(await socket.receive()).toBe("STATUS=end-marker");
   expect(socket.poll()).toBeUndefined();
 }
 
@@ -117,17 +119,20 @@ describe("when the notify socket is gone", () => {
     const path = join(tempDir(), "notify");
     const notifier = notifierFor({ NOTIFY_SOCKET: path, WATCHDOG_USEC: "20000" });
     const errors: KeonError[] = [];
-    const stop = startWatchdog(notifier, (e) => errors.push(e));
+    // Counts the watchdog's feeds, so "once" is checked after several failing feeds, not after a fixed time.
+    let feeds = 0;
+    const counted = { ...notifier, watchdog: () => { feeds += 1; return notifier.watchdog(); } };
+    const stop = startWatchdog(counted, (e) => errors.push(e));
     cleanups.push(stop);
-    await Bun.sleep(80);
+    await waitUntil(() => feeds >= 4, "four watchdog feeds to a missing socket", 5_000, 5);
     expect(errors.length).toBe(1);
     expect(errors[0]!.details).toMatchObject({ errnoName: "ENOENT" });
     // systemd comes back (e.g. after daemon-reexec): the same notifier reaches it.
     const socket = bindDatagramSocket(path);
-    const fed = await socket.collect(80);
-    expect(fed.length).toBeGreaterThanOrEqual(3);
+    for (let i = 0; i < 3; i++) expect(await socket.receive(5_000)).toBe("WATCHDOG=1");
     socket.close();
-    await Bun.sleep(80);
+    const lost = feeds;
+    await waitUntil(() => feeds >= lost + 4, "four more feeds after the second loss", 5_000, 5);
     expect(errors.length).toBe(2);
   });
 });

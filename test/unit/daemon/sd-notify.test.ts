@@ -1,3 +1,4 @@
+import { waitUntil } from "../../harness/wait.ts";
 import { describe, expect, test } from "bun:test";
 import { KeonError } from "../../../src/model/errors.ts";
 import {
@@ -138,11 +139,14 @@ describe("startWatchdog", () => {
     const notifier = scripted([undefined], 10);
     const stop = startWatchdog(notifier, () => {});
     expect(notifier.calls).toBe(1);
-    await Bun.sleep(55);
+    await waitUntil(() => notifier.calls >= 4, "four feeds", 5_000, 2);
     stop();
     const fed = notifier.calls;
-    expect(fed).toBeGreaterThanOrEqual(4);
-    await Bun.sleep(30);
+    // Stopped: a second watchdog on the same interval feeds three times meanwhile, the first not once.
+    const witness = scripted([undefined], 10);
+    const stopWitness = startWatchdog(witness, () => {});
+    await waitUntil(() => witness.calls >= 4, "three intervals of a second watchdog", 5_000, 2);
+    stopWitness();
     expect(notifier.calls).toBe(fed);
   });
 
@@ -150,7 +154,7 @@ describe("startWatchdog", () => {
     const notifier = scripted([gone, gone, gone, undefined, gone, gone], 5);
     const errors: KeonError[] = [];
     const stop = startWatchdog(notifier, (e) => errors.push(e));
-    await Bun.sleep(60);
+    await waitUntil(() => notifier.calls >= 6, "six feeds", 5_000, 2);
     stop();
     expect(notifier.calls).toBeGreaterThanOrEqual(6);
     expect(errors).toEqual([gone, gone]);
