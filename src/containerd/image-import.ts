@@ -29,7 +29,8 @@ import { chainIds } from "./chain-id.ts";
 import type { ContainerdClient } from "./client.ts";
 import type { CallOptions } from "./connection.ts";
 import type { DescriptorInput } from "./generated/containerd-types.ts";
-import { openOciArchive, type OciArchive } from "./oci-archive.ts";
+import { openImageArchive, type OpenArchiveOptions } from "./image-archive.ts";
+import type { OciArchive } from "./oci-archive.ts";
 import {
   imageNameOf,
   isIndexType,
@@ -45,8 +46,13 @@ import {
 import { hostPlatform, platformMatches, type Platform } from "./platform.ts";
 import { DEFAULT_SNAPSHOTTER } from "./services/snapshots.ts";
 
-export interface ImportOptions {
-  /** Image name; overrides the archive's annotations. Required if the archive names no image. */
+export interface ImportOptions extends OpenArchiveOptions {
+  /**
+   * Which image to import and what to call it: one of the names the archive
+   * gives picks that image; an archive holding one image (or only unnamed
+   * ones for one image) takes it as its name. Required if the archive names
+   * no image; refused when it names several and this is none of them.
+   */
   name?: string;
   /** Labels of the image record. */
   labels?: Record<string, string>;
@@ -103,7 +109,15 @@ export async function importImageArchive(
   archivePath: string,
   options: ImportOptions = {},
 ): Promise<ImportedImage[]> {
-  const archive = await openOciArchive(archivePath);
+  const archive = await openImageArchive(archivePath, options);
+  try {
+    return await importFrom(client, archive, archivePath, options);
+  } finally {
+    await archive.close();
+  }
+}
+
+async function importFrom(client: ContainerdClient, archive: OciArchive, archivePath: string, options: ImportOptions): Promise<ImportedImage[]> {
   const platform = options.platform ?? hostPlatform();
   const images = await resolveImages(archive, options.name, platform);
 
@@ -302,18 +316,39 @@ async function failImport(client: ContainerdClient, state: ImportState, error: u
   return new KeonError("IMAGE_IMPORT_FAILED", `import of ${archivePath}: ${message}`, { cause });
 }
 
+/**
+ * The archive's index entries to import, by image name (pure). Several
+ * entries may carry one name (one per platform). With `name`: the entries
+ * the archive calls so, else every entry when they are all one image (one
+ * name, or none), else an ambiguity refused with the names on offer.
+ */
+export function selectArchiveImages(manifests: readonly OciDescriptor[], name: string | undefined, path: string): Map<string, OciDescriptor[]> {
+  const byName = new Map<string, OciDescriptor[]>();
+  const unnamed: OciDescriptor[] = [];
+  for (const descriptor of manifests) {
+    const imageName = imageNameOf(descriptor);
+    if (imageName === undefined || imageName === "") unnamed.push(descriptor);
+    else byName.set(imageName, [...(byName.get(imageName) ?? []), descriptor]);
+  }
+  if (name === undefined) {
+    if (byName.size === 0) throw new KeonError("IMAGE_IMPORT_FAILED", `${path}: the archive names no image; pass a name`);
+    return byName;
+  }
+  const named = byName.get(name);
+  if (named !== undefined) return new Map([[name, named]]);
+  const oneImage = (byName.size === 1 && unnamed.length === 0) || (byName.size === 0 && unnamed.length > 0);
+  if (oneImage) return new Map([[name, [...manifests]]]);
+  const names = [...byName.keys()];
+  throw new KeonError(
+    "IMAGE_IMPORT_FAILED",
+    `${path}: the archive holds ${names.length + (unnamed.length > 0 ? 1 : 0)} images (${[...names, ...(unnamed.length > 0 ? ["(unnamed)"] : [])].join(", ")}); name one of them to pick it`,
+    { details: { reason: "ambiguous-name", names } },
+  );
+}
+
 /** Which images to import, with their manifest and config read from the archive. */
 async function resolveImages(archive: OciArchive, name: string | undefined, platform: Platform): Promise<ResolvedImage[]> {
-  // Several index.json entries may carry one name for different platforms.
-  const byName = new Map<string, OciDescriptor[]>();
-  for (const descriptor of archive.index.manifests) {
-    const imageName = name ?? imageNameOf(descriptor);
-    if (imageName === undefined || imageName === "") continue;
-    byName.set(imageName, [...(byName.get(imageName) ?? []), descriptor]);
-  }
-  if (byName.size === 0) {
-    throw new KeonError("IMAGE_IMPORT_FAILED", `${archive.path}: the archive names no image; pass a name`);
-  }
+  const byName = selectArchiveImages(archive.index.manifests, name, archive.path);
   const images: ResolvedImage[] = [];
   for (const [imageName, candidates] of byName) {
     const target = candidates.find((d) => isIndexType(d.mediaType) || platformMatches(d.platform, platform));
