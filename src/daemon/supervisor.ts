@@ -10,6 +10,7 @@
  * systemd watchdog pings.
  */
 import type { Logger } from "pino";
+import { backoffDelayMs } from "../reconcile/backoff.ts";
 import type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
 import type { FromWorker, ResourceRefMessage, ToWorker, WorkerSettings } from "../protocol/messages.ts";
 
@@ -35,7 +36,8 @@ interface Handle {
   worker: Worker | undefined;
   state: WorkerState;
   restarts: number;
-  delayMs: number;
+  /** Crashes in a row since the Worker last ran stably: the restart backoff's attempt. */
+  streak: number;
   readyAt: number | undefined;
   lastError: string | undefined;
   /** Messages sent before the ready handshake; a fresh Worker resyncs anyway, so only the latest matter little. */
@@ -114,7 +116,7 @@ export class Supervisor {
     let handle = this.handles.get(realm);
     if (handle === undefined) {
       handle = {
-        realm, worker: undefined, state: "starting", restarts: 0, delayMs: this.initialMs, readyAt: undefined,
+        realm, worker: undefined, state: "starting", restarts: 0, streak: 0, readyAt: undefined,
         lastError: undefined, pending: [], restartTimer: undefined, retiring: false, respawn: false, pingSeq: 0, lastPongAt: Date.now(),
       };
       this.handles.set(realm, handle);
@@ -196,9 +198,9 @@ export class Supervisor {
       return;
     }
     // A Worker that ran stably before dying starts over from the shortest delay.
-    if (handle.readyAt !== undefined && Date.now() - handle.readyAt >= this.stableMs) handle.delayMs = this.initialMs;
-    const delay = handle.delayMs;
-    handle.delayMs = Math.min(handle.delayMs * 2, this.maxMs);
+    if (handle.readyAt !== undefined && Date.now() - handle.readyAt >= this.stableMs) handle.streak = 0;
+    const delay = backoffDelayMs({ baseMs: this.initialMs, attempt: handle.streak, capMs: this.maxMs, random: Math.random(), minDoublingMs: this.initialMs });
+    handle.streak += 1;
     handle.restarts += 1;
     handle.state = "restarting";
     handle.readyAt = undefined;
@@ -231,7 +233,7 @@ export class Supervisor {
     if (!handle.retiring || !handle.respawn || this.stopping) return false;
     handle.retiring = false;
     handle.respawn = false;
-    handle.delayMs = this.initialMs;
+    handle.streak = 0;
     handle.readyAt = undefined;
     this.options.log.info({ realm: handle.realm }, "realm applied again while its Worker was retiring; starting a fresh one");
     this.spawn(handle);

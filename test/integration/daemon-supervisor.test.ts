@@ -43,8 +43,8 @@ test("messages wait for the ready handshake; a crashed Worker is restarted with 
   const second = performance.now();
   supervisor.changed("r1", { kind: "Realm", key: { name: "crash" } });
   await waitUntil(() => supervisor.health()[0]?.restarts === 2 && supervisor.health()[0]?.state === "ready", "second restart", 10_000);
-  expect(performance.now() - second).toBeGreaterThanOrEqual(100);
-  expect(firstRestartMs).toBeGreaterThanOrEqual(50);
+  expect(performance.now() - second).toBeGreaterThanOrEqual(90); // 100 ms ±10 % jitter
+  expect(firstRestartMs).toBeGreaterThanOrEqual(45); // 50 ms ±10 % jitter
 
   // Still serving after restarts.
   const before = seen.filter((m) => m.type === "status").length;
