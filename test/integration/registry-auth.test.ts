@@ -10,6 +10,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostPlatform } from "../../src/containerd/index.ts";
 import { KeonError } from "../../src/model/errors.ts";
+import { WRITE_CHUNK_BYTES } from "../../src/containerd/index.ts";
+import { ingestRef } from "../../src/registry/blob-ingest.ts";
 import { TokenCache, pullImage } from "../../src/registry/index.ts";
 import {
   CONTAINERD_BINARIES,
@@ -17,6 +19,7 @@ import {
   requireBinaries,
   requireRoot,
   startContainerd,
+  waitUntil,
   type TestContainerd,
 } from "../harness/index.ts";
 import { REGISTRY_BINARIES, buildRegistryTestLayouts, startRegistry, type TestRegistry } from "../harness/registry.ts";
@@ -212,6 +215,33 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(fault as Fault).toBe("none");
     expect(seen.rangeRequests).toBe(1);
     expect(pulled.layers).toBe(3);
+    await expectNothingLeft();
+  });
+
+  test("an ingest left by an interrupted pull (keond killed mid-blob) is resumed from its offset", async () => {
+    await forgetImages();
+    const manifest = (await (
+      await fetch(`http://${plain.host}/v2/keon/multi/manifests/1`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })
+    ).json()) as { layers: { digest: string; size: number }[] };
+    const layer = manifest.layers.reduce((a, b) => (a.size >= b.size ? a : b));
+    const bytes = new Uint8Array(await (await fetch(`http://${plain.host}/v2/keon/multi/blobs/${layer.digest}`)).arrayBuffer());
+    const half = 3 * WRITE_CHUNK_BYTES;
+    const ref = ingestRef(layer.digest);
+    await cd.client.leases.create({ id: "crashed-pull", expireAfterMs: 60_000 });
+    const stream = cd.client.connection.lockstep("containerd.services.content.v1.Content", "Write", { lease: "crashed-pull" });
+    await stream.exchange({ action: "STAT", ref, total: layer.size, expected: layer.digest });
+    for (let offset = 0; offset < half; offset += WRITE_CHUNK_BYTES) {
+      await stream.exchange({ action: "WRITE", ref, offset, data: bytes.subarray(offset, offset + WRITE_CHUNK_BYTES) });
+    }
+    stream.cancel();
+    await waitUntil(async () => (await cd.client.content.status(ref))?.offset === half, "the interrupted ingest at its offset");
+
+    seen.rangeRequests = 0;
+    const pulled = await pullImage(cd.client, cd.namespace, `${proxyHost}/keon/multi:1`, credential);
+    expect(seen.rangeRequests).toBe(1);
+    const total = manifest.layers.reduce((sum, l) => sum + l.size, 0);
+    expect(pulled.bytesFetched).toBe(total - half);
+    await cd.client.leases.delete("crashed-pull");
     await expectNothingLeft();
   });
 
