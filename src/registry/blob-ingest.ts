@@ -34,6 +34,8 @@ export interface BlobIngest {
   maxAttempts?: number;
   /** Deadline of each containerd step. */
   stepDeadlineMs?: number;
+  /** Stops the write between chunks (another layer of the pull failed). */
+  signal?: AbortSignal;
 }
 
 export type IngestOutcome = { outcome: "exists" } | { outcome: "written"; resumedFrom: number; attempts: number };
@@ -87,6 +89,9 @@ export async function ingestBlob(client: ContainerdClient, blob: BlobIngest, wha
         offset = body.offset;
         try {
           for await (const chunk of rechunk(body.chunks, WRITE_CHUNK_BYTES)) {
+            if (blob.signal?.aborted === true) {
+              throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: stopped, another part of the pull failed`, { details: { reason: "stopped" } });
+            }
             const end = offset + chunk.byteLength;
             if (end > blob.size) {
               throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the registry sent more than the ${blob.size} bytes the descriptor names`, {

@@ -311,17 +311,20 @@ async function fetchLayers(
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_LAYER_CONCURRENCY);
   let next = 0;
   let failure: unknown;
+  // The first failure stops the other layers between chunks; their ingests are aborted.
+  const stop = new AbortController();
   let bytesFetched = 0;
   let present = 0;
   const worker = async (): Promise<void> => {
     while (failure === undefined && next < unique.length) {
       const layer = unique[next++] as OciDescriptor;
       try {
-        const result = await fetchLayer(client, registry, layer, leaseId, options);
+        const result = await fetchLayer(client, registry, layer, leaseId, options, stop.signal);
         if (result.outcome === "exists") present++;
         else bytesFetched += result.fetched;
       } catch (error) {
         failure ??= error;
+        stop.abort();
       }
     }
   };
@@ -336,6 +339,7 @@ async function fetchLayer(
   layer: OciDescriptor,
   leaseId: string,
   options: PullOptions,
+  signal: AbortSignal,
 ): Promise<{ outcome: "exists" } | { outcome: "written"; fetched: number }> {
   // One writer per ingest ref: wait for another pull writing this blob, then see whether it is there.
   const blobKey = JSON.stringify([client.connection.socket, client.namespace, layer.digest]);
@@ -357,6 +361,7 @@ async function fetchLayer(
       lease: leaseId,
       open: (offset) => registry.openBlob(layer.digest, offset),
       onProgress: (done) => progress(done, "downloading"),
+      signal,
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     },
     `layer ${layer.digest} (${registry.where})`,

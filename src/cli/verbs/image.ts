@@ -2,8 +2,9 @@
  * @module
  * `keon image import FILE | ls | rm REF... | pull REF`: images of a realm's
  * containerd namespace. Import uploads an OCI layout tar (what `umoci`,
- * `skopeo copy … oci-archive:` or `ctr export` write) with a progress bar on
- * a terminal and plain lines otherwise. Pull asks keond to pull from a
+ * `skopeo copy … oci-archive:` or `ctr export` write) or a `docker save`
+ * tar, either plain or gzip/zstd-compressed, with a progress bar on a
+ * terminal and plain lines otherwise. Pull asks keond to pull from a
  * registry and follows its NDJSON progress: one line per layer redrawn in
  * place on a terminal, a line per finished layer otherwise, then a summary.
  */
@@ -196,7 +197,7 @@ export const imageVerb: Verb = {
   completes: ["import", "ls", "rm", "pull"],
   flags: [
     { name: "realm", type: "string", valueName: "NAME", description: "realm whose containerd namespace holds the images (default: default)" },
-    { name: "name", type: "string", valueName: "REF", description: "import: name for the image (else the archive's own)" },
+    { name: "name", type: "string", valueName: "REF", description: "import: which image of a multi-image archive, or the name for its only image (else the archive's own names)" },
     ALL_SCOPES_FLAG,
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "ls: table, wide, yaml, json or name" },
   ],
