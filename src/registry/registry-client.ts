@@ -117,7 +117,17 @@ export class RegistryClient {
     const what = `manifest ${selector}`;
     const response = await this.#request(`/v2/${this.#repository}/manifests/${selector}`, { accept: MANIFEST_ACCEPT }, what);
     const bytes = await this.#readLimited(response, limitBytes, what);
-    return { bytes, contentType: response.headers.get("content-type"), digest: sha256Digest(bytes) };
+    const digest = sha256Digest(bytes);
+    // The registry's own word on the digest must agree with the bytes (a proxy or cache may have altered them).
+    const stated = response.headers.get("docker-content-digest");
+    if (stated !== null && stated.startsWith("sha256:") && stated !== digest) {
+      throw this.error("IMAGE_IMPORT_FAILED", `${what}: content has digest ${digest}, the registry states ${stated}`, {
+        reason: "digest-mismatch",
+        digest: stated,
+        actual: digest,
+      });
+    }
+    return { bytes, contentType: response.headers.get("content-type"), digest };
   }
 
   /** A whole small blob (a config), its size and digest checked. */

@@ -30,7 +30,7 @@ const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARI
 const USER = "keon";
 const PASSWORD = "s3cret-Pa55word";
 
-type Fault = "none" | "truncate-once" | "truncate-always" | "corrupt" | "hang" | "unknown-layer-type";
+type Fault = "none" | "truncate-once" | "truncate-always" | "corrupt" | "hang" | "unknown-layer-type" | "stall-once" | "wrong-digest-header";
 
 describe.skipIf(!ready)(SUITE, () => {
   let cd: TestContainerd;
@@ -97,6 +97,24 @@ describe.skipIf(!ready)(SUITE, () => {
         }
         const upstream = await fetch(`http://${plain.host}${url.pathname}`, { headers });
         const big = isBlob && Number(upstream.headers.get("content-length")) > 100_000;
+        if (url.pathname.includes("/manifests/") && fault === "wrong-digest-header") {
+          return new Response(await upstream.arrayBuffer(), {
+            headers: { "content-type": upstream.headers.get("content-type") ?? "", "docker-content-digest": `sha256:${"1".repeat(64)}` },
+          });
+        }
+        if (big && upstream.status === 200 && fault === "stall-once") {
+          fault = "none";
+          const bytes = new Uint8Array(await upstream.arrayBuffer());
+          // Half the body, then silence: only the client's idle timeout ends this.
+          return new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(bytes.subarray(0, Math.floor(bytes.length / 2)));
+              },
+            }),
+            { headers: { "content-type": "application/octet-stream" } },
+          );
+        }
         if (url.pathname.includes("/manifests/") && fault === "unknown-layer-type") {
           const manifest = (await upstream.json()) as { layers: { mediaType: string }[] };
           if (manifest.layers[0] !== undefined) manifest.layers[0].mediaType = "application/x-keon-unknown";
@@ -242,6 +260,31 @@ describe.skipIf(!ready)(SUITE, () => {
     const total = manifest.layers.reduce((sum, l) => sum + l.size, 0);
     expect(pulled.bytesFetched).toBe(total - half);
     await cd.client.leases.delete("crashed-pull");
+    await expectNothingLeft();
+  });
+
+  test("a body that stalls is ended by the idle timeout and resumed", async () => {
+    await forgetImages();
+    seen.rangeRequests = 0;
+    fault = "stall-once";
+    const started = performance.now();
+    const pulled = await pullImage(cd.client, cd.namespace, `${proxyHost}/keon/multi:1`, credential, { idleTimeoutMs: 300 });
+    expect(fault as Fault).toBe("none");
+    expect(seen.rangeRequests).toBe(1);
+    expect(pulled.layers).toBe(3);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await expectNothingLeft();
+  });
+
+  test("a manifest whose stated digest disagrees with its bytes is refused", async () => {
+    fault = "wrong-digest-header";
+    try {
+      const error = await pullImage(cd.client, cd.namespace, `${proxyHost}/keon/multi:1`, credential).catch((e: unknown) => e);
+      expect((error as KeonError).code).toBe("IMAGE_IMPORT_FAILED");
+      expect((error as KeonError).message).toContain(`the registry states sha256:${"1".repeat(64)}`);
+    } finally {
+      fault = "none";
+    }
     await expectNothingLeft();
   });
 

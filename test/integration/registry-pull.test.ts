@@ -150,6 +150,21 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(events[1]?.map((e) => e.type)).toEqual(["shared"]);
   });
 
+  test("concurrent pulls of two references sharing layers write each blob once and both succeed", async () => {
+    for (const image of await cd.client.images.list()) await cd.client.images.delete(image.name, true);
+    await cd.client.leases.collectGarbage();
+    const [multi, docker] = await Promise.all([
+      pullImage(cd.client, cd.namespace, `${registry.host}/keon/multi:1`, undefined),
+      pullImage(cd.client, cd.namespace, `${registry.host}/keon/docker:1`, undefined),
+    ]);
+    // skopeo's v2s2 copy keeps the compressed layers: the same blobs under two manifests.
+    const manifest = JSON.parse((await cd.client.content.readAll(multi.manifestDigest)).toString()) as { layers: { size: number }[] };
+    expect(multi.bytesFetched + docker.bytesFetched).toBe(manifest.layers.reduce((sum, l) => sum + l.size, 0));
+    expect(multi.blobsPresent + docker.blobsPresent).toBe(3);
+    expect(await catMarker(docker.name)).toBe(`${images.marker.content}two\n`);
+    await expectNothingLeft();
+  });
+
   test("a missing repository is IMAGE_NOT_FOUND naming registry and repository", async () => {
     const error = await pullImage(cd.client, cd.namespace, `${registry.host}/keon/nothing:1`, undefined).catch((e: unknown) => e);
     expect(isKeonError(error, "IMAGE_NOT_FOUND")).toBe(true);
