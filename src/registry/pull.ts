@@ -37,7 +37,7 @@ import { ingestBlob } from "./blob-ingest.ts";
 import type { RegistryCredential } from "./credentials.ts";
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, mediaTypeOf, topLevelKind } from "./media-types.ts";
 import { chooseManifest, describePlatform } from "./platform-choice.ts";
-import { formatReference, manifestSelector, parseReference } from "./reference.ts";
+import { formatReference, manifestSelector, parseReference, type ImageReference } from "./reference.ts";
 import { RegistryClient, sha256Digest, type RegistryClientOptions } from "./registry-client.ts";
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -129,7 +129,7 @@ export async function pullImage(
     options.onProgress?.({ type: "shared", name });
     return await inFlight;
   }
-  const pull = pullOnce(client.withNamespace(namespace), name, credential, platform, options);
+  const pull = pullOnce(client.withNamespace(namespace), ref, credential, platform, options);
   pullsInFlight.set(key, pull);
   try {
     return await pull;
@@ -140,14 +140,14 @@ export async function pullImage(
 
 async function pullOnce(
   client: ContainerdClient,
-  name: string,
+  ref: ImageReference,
   credential: RegistryCredential | undefined,
   platform: Platform,
   options: PullOptions,
 ): Promise<PulledImage> {
-  const ref = parseReference(name);
+  const name = formatReference(ref);
   const registry = new RegistryClient(ref.domain, ref.path, { ...options, credential });
-  const resolved = await resolve(registry, name, ref.digest, platform, options);
+  const resolved = await resolve(registry, ref, platform, options);
   const { manifest } = resolved;
   if (!CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) {
     throw registry.error("UNSUPPORTED", `${name}: unknown config media type ${manifest.config.mediaType}`, { mediaType: manifest.config.mediaType });
@@ -221,15 +221,10 @@ async function pullOnce(
 }
 
 /** The top-level document and the manifest to run, each checked against the digest that named it. */
-async function resolve(
-  registry: RegistryClient,
-  name: string,
-  pinned: string | undefined,
-  platform: Platform,
-  options: PullOptions,
-): Promise<Resolved> {
+async function resolve(registry: RegistryClient, ref: ImageReference, platform: Platform, options: PullOptions): Promise<Resolved> {
   const limit = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  const ref = parseReference(name);
+  const name = formatReference(ref);
+  const pinned = ref.digest;
   const top = await registry.fetchManifest(manifestSelector(ref), limit);
   if (pinned !== undefined && top.digest !== pinned) {
     throw registry.error("IMAGE_IMPORT_FAILED", `${name}: the registry's manifest has digest ${top.digest}, the reference pins ${pinned}`, {

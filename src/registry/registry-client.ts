@@ -38,6 +38,8 @@ export interface RegistryClientOptions {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const MAX_REDIRECTS = 5;
+/** A token answer is a small JSON object; anything bigger is not one. */
+const TOKEN_RESPONSE_LIMIT = 1024 * 1024;
 const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 export interface FetchedDocument {
@@ -416,8 +418,10 @@ export class RegistryClient {
     }
     let answer: Record<string, unknown>;
     try {
-      answer = (await response.json()) as Record<string, unknown>;
+      // Bounded and idle-timed like every body: a token server that stalls must not hang the pull.
+      answer = JSON.parse(new TextDecoder().decode(await this.#readLimited(response, TOKEN_RESPONSE_LIMIT, `${what}: token`))) as Record<string, unknown>;
     } catch (cause) {
+      if (cause instanceof KeonError) throw cause;
       throw this.error("UNAUTHORIZED", `${what}: the token server ${url.host} answered no JSON`, { reason: "unauthorized" }, cause);
     }
     const token = typeof answer["token"] === "string" ? answer["token"] : answer["access_token"];
