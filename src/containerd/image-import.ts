@@ -1,7 +1,9 @@
 /**
  * @module
- * Import an OCI image layout archive into a containerd namespace and unpack
- * it into a snapshotter. containerd 1.6 has no Transfer service, so this
+ * Import an image archive (OCI layout or `docker save`, plain or gzip/zstd;
+ * see image-archive.ts) into a containerd namespace and unpack it into a
+ * snapshotter. The unpack half (unpackAndRecord) is shared with registry
+ * pulls (src/registry/pull.ts). containerd 1.6 has no Transfer service, so this
  * follows what its own importer and unpacker (containerd/unpacker.go) do,
  * through Content, Leases, Snapshots, Diff and Images:
  *

@@ -78,6 +78,19 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(again.code).toBe(0);
   });
 
+  test("on a terminal the layers are redrawn in place", async () => {
+    await cd.client.images.delete(`${registry.host}/keon/multi:1`, true);
+    await cd.client.leases.collectGarbage();
+    // script(1) gives the CLI a pty for stdout and stderr.
+    const command = ["bun", CLI, "image", "pull", `${registry.host}/keon/multi:1`, "--realm", "r", "--socket", socket].map((a) => `'${a}'`).join(" ");
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", TERM: "xterm" } });
+    const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("\u001b[3A"); // back up over the three layer lines
+    expect(out).toMatch(/sha256:[0-9a-f]{12} {2}(done|unpacked|unpacking) /);
+    expect(out).toContain(`image/${registry.host}/keon/multi:1 pulled`);
+  });
+
   test("a failure exits 1 with the error code; usage errors exit 2", async () => {
     const missing = await keon(["image", "pull", `${registry.host}/keon/nothing:1`, "--realm", "r"]);
     expect(missing.code).toBe(1);
