@@ -10,7 +10,7 @@
 import type { Logger } from "pino";
 import { purgeCellRemains } from "../runtime/cell-purge.ts";
 import type { RuntimeContext } from "../runtime/index.ts";
-import { stopTask } from "../runtime/task-control.ts";
+import { endOrphanTask } from "../runtime/task-control.ts";
 import type { Store } from "../store/index.ts";
 import { asKeonError } from "./failure.ts";
 
@@ -37,6 +37,6 @@ export async function sweepOrphans(deps: { ctx: RuntimeContext; store: Store; lo
     const id = task.id || task.container_id;
     if (recordIds.has(id) || id.split("_").length !== 4) continue;
     log.warn({ task: id, pid: task.pid, status: task.status }, "killing a task whose container record is gone");
-    await stopTask(client, id, 0).catch((error: unknown) => log.warn({ task: id, error: asKeonError(error).message }, "orphan task"));
+    await endOrphanTask(client, id).catch((error: unknown) => log.warn({ task: id, error: asKeonError(error).message }, "orphan task"));
   }
 }

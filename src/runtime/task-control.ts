@@ -127,3 +127,25 @@ async function waitExit(client: ContainerdClient, id: string, timeoutMs: number)
     throw error;
   }
 }
+
+/**
+ * Ends a task whose container record is gone. containerd 1.6 reaches a task
+ * only through its record (Tasks/Get, Kill and Delete look the record up
+ * first and answer NOT_FOUND without it), while Tasks/List still shows the
+ * task and its shim lives on. So a stand-in record with the same ID and the
+ * runc runtime is made, the task is killed and deleted through it, and the
+ * stand-in goes again.
+ */
+export async function endOrphanTask(client: ContainerdClient, id: string): Promise<void> {
+  await client.containers.create({ id, spec: ORPHAN_STAND_IN_SPEC, labels: { "io.keon.managed": "true", "io.keon.orphan-stand-in": "true" } });
+  try {
+    await stopTask(client, id, 0);
+  } finally {
+    await client.containers.delete(id).catch((error: unknown) => {
+      if (!isKeonError(error, "NOT_FOUND")) throw error;
+    });
+  }
+}
+
+/** The least spec a record needs; the task it stands in for already runs with its own. */
+const ORPHAN_STAND_IN_SPEC = { ociVersion: "1.0.2-dev", process: { args: ["/bin/true"], cwd: "/" }, root: { path: "rootfs" } };
