@@ -15,8 +15,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
-/** bun test's rule for test files: `*.test.*`, `*_test.*`, `*.spec.*`, `*_spec.*`. */
-const TEST_FILE = /(?:\.|_)(?:test|spec)\.(?:[cm]?[jt]sx?)$/;
+/** bun test's rule for test files: `*.test.*`, `*_test.*`, `*.spec.*`, `*_spec.*` with js, jsx, ts or tsx. */
+const TEST_FILE = /(?:\.|_)(?:test|spec)\.[jt]sx?$/;
 
 export interface JUnitSummary {
   passed: number;
