@@ -1,6 +1,7 @@
 /**
  * @module
- * `POST /v1/realms/{realm}/images/pull` with `{"reference": "busybox"}`:
+ * `POST /v1/realms/{realm}/images/pull` with `{"reference": "busybox"}`
+ * (and optionally `"platform": "linux/arm64"`; default this host's):
  * pulls into the realm's containerd namespace with the realm's registry
  * credentials (spec.registryCredentials: the entry for the registry, else
  * the default entry; its password from the store's write-only values).
@@ -16,6 +17,8 @@ import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { KeonError } from "../model/errors.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
+import type { Platform } from "../containerd/platform.ts";
+import { parsePlatform } from "../registry/platform-choice.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { pullImage, type PullOptions, type PullProgress } from "../registry/pull.ts";
 import { realmCredential } from "../registry/realm-credential.ts";
@@ -35,7 +38,7 @@ export type PullStreamLine = PullProgress | { type: "done"; image: Awaited<Retur
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-async function referenceOf(request: Request): Promise<string> {
+async function requestOf(request: Request): Promise<{ reference: string; platform: Platform | undefined }> {
   const text = await request.text();
   if (text.length > MAX_BODY_BYTES) throw invalid("body", `larger than ${MAX_BODY_BYTES} bytes`);
   let body: unknown;
@@ -44,9 +47,10 @@ async function referenceOf(request: Request): Promise<string> {
   } catch {
     throw invalid("", 'the body must be JSON: {"reference": "IMAGE"}');
   }
-  const reference = (body as { reference?: unknown } | null)?.reference;
+  const { reference, platform } = (body ?? {}) as { reference?: unknown; platform?: unknown };
   if (typeof reference !== "string" || reference === "") throw invalid("reference", "must be a non-empty string");
-  return reference;
+  if (platform !== undefined && typeof platform !== "string") throw invalid("platform", "must be a string like linux/arm64");
+  return { reference, platform: platform === undefined ? undefined : parsePlatform(platform) };
 }
 
 function invalid(path: string, message: string): KeonError {
@@ -57,7 +61,7 @@ export function registerImagePullRoute(app: Hono, deps: ImagePullRouteDeps): voi
   app.post("/v1/realms/:realm/images/pull", async (c) => {
     const realm = c.req.param("realm");
     const namespace = requireRealmNamespace(deps.cells, realm);
-    const reference = await referenceOf(c.req.raw);
+    const { reference, platform } = await requestOf(c.req.raw);
     const name = formatReference(parseReference(reference)); // INVALID_NAME before any streaming
     const realmDocument = deps.store.get("Realm", { name: realm })?.document as RealmDocument | undefined;
     const credential = realmCredential(realmDocument?.spec.registryCredentials, name, (entry) =>
@@ -82,7 +86,7 @@ export function registerImagePullRoute(app: Hono, deps: ImagePullRouteDeps): voi
           }
         };
         try {
-          const image = await pullImage(deps.containerd, namespace, name, credential, { ...deps.pullOptions, onProgress: send });
+          const image = await pullImage(deps.containerd, namespace, name, credential, { ...deps.pullOptions, ...(platform === undefined ? {} : { platform }), onProgress: send });
           deps.log.info({ realm, image: image.name, digest: image.digest, bytes: image.bytesFetched, ms: Math.round(performance.now() - started) }, "image pulled");
           send({ type: "done", image });
         } catch (error) {

@@ -45,6 +45,18 @@ export function platformScore(candidate: Partial<Platform> | undefined, wanted: 
   return 0;
 }
 
+/** `linux/arm64/v8` → a Platform; INVALID_REQUEST naming the expected form otherwise. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.split("/");
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/i.test(p))) {
+    throw new KeonError("INVALID_REQUEST", `platform '${text}': expected OS/ARCH or OS/ARCH/VARIANT (e.g. linux/arm64)`, {
+      details: { field: "platform" },
+    });
+  }
+  const [os, architecture, variant] = parts as [string, string, string | undefined];
+  return normalizePlatform({ os, architecture, ...(variant === undefined ? {} : { variant }) });
+}
+
 export function describePlatform(platform: Partial<Platform> | undefined): string {
   if (platform === undefined) return "(any)";
   const parts = [platform.os ?? "?", platform.architecture ?? "?"];

@@ -42,6 +42,7 @@ describe.skipIf(!ready)(SUITE, () => {
     const images = await buildRegistryTestLayouts(await buildBusyboxImage(), hostPlatform().architecture);
     [cd, registry] = await Promise.all([startContainerd(), startRegistry({ auth: { username: USER, password: PASSWORD } })]);
     registry.push(`oci:${images.layout}:multi`, "keon/multi:1");
+    registry.push(`oci:${images.layout}:multiarch`, "keon/multiarch:1", ["--all"]);
     store = new Store(":memory:");
     putRealm("good", PASSWORD);
     putRealm("bad", "wrong-Pa55word");
@@ -101,6 +102,19 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(last.error.message).toContain("401");
     expect(last.error.message).toContain(`user '${USER}'`);
     expect(await cd.client.leases.list()).toEqual([]);
+  });
+
+  test("another platform than the host's on request", async () => {
+    const other = hostPlatform().architecture === "arm64" ? "amd64" : "arm64";
+    const stream = await lines(await pull("good", { reference: `${registry.host}/keon/multiarch:1`, platform: `linux/${other}` }));
+    const last = stream.at(-1);
+    if (last?.type !== "done") throw new Error(`no done line: ${JSON.stringify(last)}`);
+    expect(last.image.platform).toBe(other === "arm64" ? "linux/arm64/v8" : "linux/amd64");
+    const config = JSON.parse((await cd.client.content.readAll(last.image.configDigest)).toString()) as { architecture: string };
+    expect(config.architecture).toBe(other);
+    const bad = await pull("good", { reference: "busybox", platform: "linux" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_REQUEST");
   });
 
   test("bad input is an error envelope before anything streams", async () => {

@@ -139,10 +139,10 @@ async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<Pu
   if (buffered.trim() !== "") yield JSON.parse(buffered) as PullLine;
 }
 
-async function pullImage(ctx: CliContext, realm: string, reference: string): Promise<number> {
+async function pullImage(ctx: CliContext, realm: string, reference: string, platform: string | undefined): Promise<number> {
   const path = `/v1/realms/${encodeURIComponent(realm)}/images/pull`;
   const response = await ctx.client.request("POST", path, {
-    body: JSON.stringify({ reference }),
+    body: JSON.stringify(platform === undefined ? { reference } : { reference, platform }),
     headers: { "content-type": "application/json", accept: "application/x-ndjson" },
   });
   // Refusals before the pull starts (bad reference, unknown realm) are the usual envelope.
@@ -192,12 +192,13 @@ async function pullImage(ctx: CliContext, realm: string, reference: string): Pro
 export const imageVerb: Verb = {
   name: "image",
   summary: "pull, import, list and remove images",
-  usage: "keon image import FILE [--name REF] | ls | rm REF... | pull REF   [--realm R]",
+  usage: "keon image import FILE [--name REF] | ls | rm REF... | pull REF [--platform OS/ARCH]   [--realm R]",
   help: "Examples: keon image import busybox.tar --name docker.io/library/busybox:latest\n          keon image pull 127.0.0.1:5000/team/app:1.0 --realm prod   (credentials: the realm's spec.registryCredentials)",
   completes: ["import", "ls", "rm", "pull"],
   flags: [
     { name: "realm", type: "string", valueName: "NAME", description: "realm whose containerd namespace holds the images (default: default)" },
     { name: "name", type: "string", valueName: "REF", description: "import: which image of a multi-image archive, or the name for its only image (else the archive's own names)" },
+    { name: "platform", type: "string", valueName: "OS/ARCH", description: "pull: the platform to pull (default: this host's), e.g. linux/arm64" },
     ALL_SCOPES_FLAG,
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "ls: table, wide, yaml, json or name" },
   ],
@@ -234,7 +235,7 @@ export const imageVerb: Verb = {
       }
       default: {
         const [reference] = expectPositionals({ ...args, positionals: rest }, 1, 1, "REF: keon image pull REF");
-        return await pullImage(ctx, realm, reference as string);
+        return await pullImage(ctx, realm, reference as string, stringFlag(args, "platform"));
       }
     }
   },

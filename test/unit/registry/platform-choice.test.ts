@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { isManifestType, type OciDescriptor } from "../../../src/containerd/oci-image.ts";
 import { KeonError } from "../../../src/model/errors.ts";
-import { chooseManifest, normalizePlatform, platformScore } from "../../../src/registry/platform-choice.ts";
+import { chooseManifest, normalizePlatform, parsePlatform, platformScore } from "../../../src/registry/platform-choice.ts";
 
 const M = "application/vnd.oci.image.manifest.v1+json";
 const d = (n: number, platform?: OciDescriptor["platform"], mediaType = M): OciDescriptor => ({
@@ -61,5 +61,12 @@ describe("platform choice", () => {
     expect(normalizePlatform({ os: "linux", architecture: "arm" })).toEqual({ os: "linux", architecture: "arm", variant: "v7" });
     expect(platformScore({ os: "linux", architecture: "amd64", variant: "v3" }, { os: "linux", architecture: "amd64" })).toBeGreaterThan(0);
     expect(platformScore({ os: "linux", architecture: "arm", variant: "v7" }, { os: "linux", architecture: "arm", variant: "v6" })).toBe(0);
+  });
+
+  test("platforms given as text", () => {
+    expect(parsePlatform("linux/arm64")).toEqual({ os: "linux", architecture: "arm64", variant: "v8" });
+    expect(parsePlatform("linux/arm/v6")).toEqual({ os: "linux", architecture: "arm", variant: "v6" });
+    expect(parsePlatform("linux/x86_64")).toEqual({ os: "linux", architecture: "amd64" });
+    for (const bad of ["linux", "linux/", "a/b/c/d", "linux/amd 64"]) expect(() => parsePlatform(bad)).toThrow(/expected OS\/ARCH/);
   });
 });
