@@ -6,6 +6,11 @@
  * short by its deadline leaves a `runc init` and a live shim that no record
  * points to). Only Keon's own: records carry its labels, and a task is
  * Keon's when its ID has the shape of a cell container's.
+ *
+ * Cell passes run beside the sweep, and a pass creates a record just before
+ * its task: so tasks are listed before records (a task listed has had its
+ * record made), and a task is ended only when two sweeps in a row found it
+ * without a record, never on one look.
  */
 import type { Logger } from "pino";
 import { purgeCellRemains } from "../runtime/cell-purge.ts";
@@ -14,10 +19,20 @@ import { endOrphanTask } from "../runtime/task-control.ts";
 import type { Store } from "../store/index.ts";
 import { asKeonError } from "./failure.ts";
 
-export async function sweepOrphans(deps: { ctx: RuntimeContext; store: Store; log: Logger; realm: string }, namespace: string): Promise<void> {
-  const { ctx, store, log, realm } = deps;
+export interface SweepDeps {
+  ctx: RuntimeContext;
+  store: Store;
+  log: Logger;
+  realm: string;
+  /** Tasks the last sweep found without a record: ended if this sweep finds them so again. Updated in place. */
+  suspects: Set<string>;
+}
+
+export async function sweepOrphans(deps: SweepDeps, namespace: string): Promise<void> {
+  const { ctx, store, log, realm, suspects } = deps;
   if ((await ctx.containerd.namespaces.find(namespace)) === null) return;
   const client = ctx.containerd.withNamespace(namespace);
+  const tasks = await client.tasks.list();
   const records = await client.containers.list();
   const recordIds = new Set(records.map((r) => r.id));
   const orphans = new Set<string>();
@@ -33,10 +48,15 @@ export async function sweepOrphans(deps: { ctx: RuntimeContext; store: Store; lo
     log.warn({ cell }, "purging the remains of a cell the store no longer has");
     await purgeCellRemains(ctx, { namespace, scope: { realm, space, stack, cell: name } });
   }
-  for (const task of await client.tasks.list()) {
+  const seenWithout = new Set<string>();
+  for (const task of tasks) {
     const id = task.id || task.container_id;
     if (recordIds.has(id) || id.split("_").length !== 4) continue;
+    seenWithout.add(id);
+    if (!suspects.has(id)) continue;
     log.warn({ task: id, pid: task.pid, status: task.status }, "killing a task whose container record is gone");
     await endOrphanTask(client, id).catch((error: unknown) => log.warn({ task: id, error: asKeonError(error).message }, "orphan task"));
   }
+  suspects.clear();
+  for (const id of seenWithout) suspects.add(id);
 }

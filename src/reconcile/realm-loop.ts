@@ -61,10 +61,11 @@ export interface RealmPasses {
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
 function realPasses(deps: RealmLoopDeps): RealmPasses {
   const { ctx, store, log, settings } = deps;
+  const suspects = new Set<string>();
   return {
     async levels(sink) {
       const outcome = await reconcileLevels({ ctx, store, log, realm: settings.realm, sink });
-      if (outcome.namespace !== undefined && !outcome.realmGone) await sweepOrphans({ ctx, store, log, realm: settings.realm }, outcome.namespace);
+      if (outcome.namespace !== undefined && !outcome.realmGone) await sweepOrphans({ ctx, store, log, realm: settings.realm, suspects }, outcome.namespace);
       return outcome;
     },
     cell: (key, namespace, sink) =>

@@ -137,6 +137,7 @@ async function waitExit(client: ContainerdClient, id: string, timeoutMs: number)
  * stand-in goes again.
  */
 export async function endOrphanTask(client: ContainerdClient, id: string): Promise<void> {
+  // A record made meanwhile (ALREADY_EXISTS) is not ours to remove: then the task is no orphan, and nothing is done.
   await client.containers.create({ id, spec: ORPHAN_STAND_IN_SPEC, labels: { "io.keon.managed": "true", "io.keon.orphan-stand-in": "true" } });
   try {
     await stopTask(client, id, 0);

@@ -92,7 +92,12 @@ describe.skipIf(!ready)(SUITE, () => {
       store.put({ apiVersion: "v1beta1", kind: "Space", metadata: { name: "td" }, spec: { realmId: realm } } as never);
       store.put({ apiVersion: "v1beta1", kind: "Stack", metadata: { name: "st" }, spec: { realmId: realm, spaceId: "td" } } as never);
       store.put(target.cell as never);
-      await sweepOrphans({ ctx: env.ctx, store, log: pino({ level: "silent" }), realm }, env.namespace);
+      const deps = { ctx: env.ctx, store, log: pino({ level: "silent" }), realm, suspects: new Set<string>() };
+      // One look makes it a suspect (a record may be on its way); the next sweep ends it.
+      await sweepOrphans(deps, env.namespace);
+      expect((await listed())?.status).toBe("CREATED");
+      expect([...deps.suspects]).toEqual([id("created")]);
+      await sweepOrphans(deps, env.namespace);
     } finally {
       store.close();
     }
