@@ -15,12 +15,15 @@ const cell = (containers: unknown[], extra: Record<string, unknown> = {}) =>
   parseDocument({ kind: "Cell", metadata: { name: "c" }, spec: { realmId: "r", spaceId: "s", stackId: "t", containers, ...extra } }) as CellDocument;
 
 describe("cell layout", () => {
-  test("no root named: Keon supplies the pause root 'root'; space defaults reach the containers", () => {
-    const layout = cellLayoutOf({ cell: cell([{ id: "a", image: "i" }]), space }, "/keon");
+  test("no root named: Keon supplies the pause root 'root'; the spec is the cell's as stored (the API merged the space's defaults when it was written)", () => {
+    const stored = cell([{ id: "a", image: "i" }]);
+    const layout = cellLayoutOf({ cell: stored, space }, "/keon");
     expect(layout.keonRoot).toBe(true);
     expect(layout.rootId).toBe("root");
     expect(layout.cgroupPath).toBe("/keon/r/s/t/c");
-    expect(layout.spec.containers[0]?.readOnlyRootFilesystem).toBe(true);
+    expect(layout.spec).toBe(stored.spec);
+    // A space default the stored cell does not carry is not merged again here.
+    expect(layout.spec.containers[0]?.readOnlyRootFilesystem).toBeUndefined();
   });
 
   test("a container marked root is the cell's root", () => {
