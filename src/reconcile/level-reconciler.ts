@@ -174,7 +174,8 @@ function setLevelStatus(deps: LevelReconcileDeps, kind: DocumentKind, row: Level
       ...(key.stack !== undefined ? { stack: key.stack } : {}),
       kind,
       name: key.name,
-      type: status.state === "Ready" ? "Normal" : "Warning",
+      // Waiting for a parent is the normal way up; a failure is worth a warning.
+      type: status.state === "Ready" || String(status["reason"] ?? "").startsWith("WaitingFor") ? "Normal" : "Warning",
       reason: String(status["reason"] ?? status.state),
       message: `${kind.toLowerCase()} ${key.name} is ${status.state}${status["message"] ? `: ${String(status["message"])}` : ""}`,
     });
