@@ -59,7 +59,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
-    const documents = await readDocuments(c);
+    const documents = await readDocuments(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });

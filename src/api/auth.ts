@@ -34,10 +34,14 @@ export function tokenChecker(token: string): (request: Request) => boolean {
   };
 }
 
-/** The 401 answer: the API's envelope plus the challenge header RFC 6750 asks for. */
+/**
+ * The 401 answer: the API's envelope plus the challenge header RFC 6750 asks
+ * for, and `Connection: close`: a client without the token keeps no
+ * connection (and no file descriptor) of keond's.
+ */
 export function unauthorizedResponse(): Response {
   const { status, body } = toErrorEnvelope(new KeonError("UNAUTHORIZED", "a valid bearer token is required (Authorization: Bearer <token>)"));
-  return Response.json(body, { status, headers: { "www-authenticate": 'Bearer realm="keon"' } });
+  return Response.json(body, { status, headers: { "www-authenticate": 'Bearer realm="keon"', connection: "close" } });
 }
 
 /** Wrap a fetch handler so that only requests with the token reach it. */

@@ -9,6 +9,7 @@ import type { ContainerdClient } from "../containerd/client.ts";
 import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
+import type { ManifestParser } from "./manifest-parser.ts";
 
 /** Answers readiness; kept small on purpose. */
 export interface ReadinessProbe {
@@ -60,6 +61,8 @@ export interface ApiDeps {
   cgroupRoot: string;
   /** When keond started, for the status route's uptime; default: when the app was created. */
   startedAt?: Date;
+  /** Parses request bodies off the main thread; default: the process's shared pool. */
+  manifestParser?: ManifestParser;
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

@@ -6,9 +6,10 @@
  */
 import type { Context } from "hono";
 import { KeonError } from "../model/errors.ts";
-import { MAX_MANIFEST_BYTES, parseManifest } from "../model/manifest.ts";
+import { MAX_MANIFEST_BYTES } from "../model/manifest.ts";
 import { nameProblem } from "../model/names.ts";
 import type { Document } from "../model/schema/document.ts";
+import { sharedManifestParser, type ManifestParser } from "./manifest-parser.ts";
 
 /** The API's body cap; the manifest parser's own cap is the same, so a body it accepts is never refused here. */
 export const MAX_BODY_BYTES = MAX_MANIFEST_BYTES;
@@ -70,29 +71,22 @@ function isJson(contentType: string | null | undefined): boolean {
  * Every document of the body: JSON when the Content-Type says so, YAML
  * otherwise. JSON is first checked by the JSON parser (so YAML-only syntax is
  * refused), then read by the manifest parser like YAML (JSON is YAML 1.2),
- * which gives issues their line numbers and validates every document.
+ * which gives issues their line numbers and validates every document. Both
+ * run in the parser pool (manifest-parser.ts), never on the main thread.
  */
-export async function readDocuments(c: Context): Promise<Document[]> {
+export async function readDocuments(c: Context, parser: ManifestParser = sharedManifestParser()): Promise<Document[]> {
   const text = await readBodyText(c.req.raw);
   if (text.trim() === "") {
     throw new KeonError("INVALID_DOCUMENT", "request body is empty; send a YAML or JSON document", {
       details: { issues: [{ path: "", message: "request body is empty" }] },
     });
   }
-  if (isJson(c.req.header("content-type"))) {
-    try {
-      JSON.parse(text);
-    } catch (error) {
-      const message = `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
-      throw new KeonError("INVALID_DOCUMENT", message, { cause: error, details: { issues: [{ path: "", message }] } });
-    }
-  }
-  return parseManifest(text);
+  return parser.parse(text, isJson(c.req.header("content-type")));
 }
 
 /** The body's single document (PUT). */
-export async function readOneDocument(c: Context): Promise<Document> {
-  const documents = await readDocuments(c);
+export async function readOneDocument(c: Context, parser?: ManifestParser): Promise<Document> {
+  const documents = await readDocuments(c, parser);
   const [first] = documents;
   if (documents.length !== 1 || first === undefined) {
     const message = `PUT takes exactly one document (got ${documents.length}); use POST /v1/apply for several`;

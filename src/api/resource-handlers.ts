@@ -74,7 +74,7 @@ export function listKind(c: Context, deps: ApiDeps, kind: DocumentKind, filter: 
 /** PUT: create or update `kind` at `key` from the body's one document. */
 export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
   const wait = waitSecondsOf(c);
-  const document: Document = await readOneDocument(c);
+  const document: Document = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
   const [written] = storeDocuments(deps.store, [document]);
   if (written === undefined) throw new KeonError("INTERNAL", "storing one document gave no result");

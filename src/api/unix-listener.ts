@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import type { Server } from "bun";
 import { websocket } from "hono/bun";
 import { KeonError } from "../model/errors.ts";
+import { DEFAULT_MAX_REQUESTS, guardConnections, IDLE_TIMEOUT_SECONDS } from "./connection-guard.ts";
 
 function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -105,21 +106,42 @@ export interface UnixListenOptions {
   /** Numeric gid instead of a group name; `group` wins when both are given. */
   gid?: number | undefined;
   fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
+  /** Requests in flight past which a request is answered 503. */
+  maxRequests?: number;
+  /** Seconds without a byte before a connection is closed (tests shorten it). */
+  idleTimeoutSeconds?: number;
 }
+
+/** The socket's final mode: bound under a umask that yields it, so it is never looser, even for an instant. */
+const SOCKET_MODE = 0o660;
 
 export async function listenUnix(options: UnixListenOptions): Promise<Server<undefined>> {
   // Before binding: a group that cannot be had must not leave a socket behind.
   const gid = options.group ? await ensureGroup(options.group) : options.gid;
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(options.path);
-  // Bun's default 10 s idle timeout would cut SSE and log-follow streams.
+  // Idle connections are closed; long streams are exempted request by request (connection-guard.ts).
   // bun-types 1.4.5 declares idleTimeout only for TCP listeners although the
   // runtime applies it to unix sockets too, hence the widened options type.
-  const serveOptions = { unix: options.path, fetch: options.fetch, idleTimeout: 0, websocket, maxRequestBodySize: 16 * 1024 ** 3 };
-  const server = Bun.serve(serveOptions as unknown as Bun.Serve.Options<undefined>);
+  const serveOptions = {
+    unix: options.path,
+    fetch: guardConnections(options.fetch, options.maxRequests ?? DEFAULT_MAX_REQUESTS),
+    idleTimeout: options.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS,
+    websocket,
+    maxRequestBodySize: 16 * 1024 ** 3,
+  };
+  // The socket's mode follows the umask at bind time: bind under one that
+  // gives SOCKET_MODE, so no other user can connect between bind and chmod.
+  const previousUmask = process.umask(0o777 & ~SOCKET_MODE);
+  let server: Server<undefined>;
   try {
-    // The socket's mode follows the umask at bind time; set it explicitly.
-    chmodSync(options.path, 0o660);
+    server = Bun.serve(serveOptions as unknown as Bun.Serve.Options<undefined>);
+  } finally {
+    process.umask(previousUmask);
+  }
+  try {
+    // Also set explicitly: a umask can only take bits away.
+    chmodSync(options.path, SOCKET_MODE);
     if (gid !== undefined) chownSync(options.path, 0, gid);
   } catch (cause) {
     void server.stop(true);

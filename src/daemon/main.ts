@@ -22,6 +22,7 @@ import { Store } from "../store/store.ts";
 import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
 import { cellPassLimitOf, loadConfig, type DaemonConfig } from "./config.ts";
+import { raiseOpenFileLimit } from "./fd-limit.ts";
 import { createLogger } from "./logger.ts";
 import { ManagedContainerd } from "./managed-containerd.ts";
 import type { WorkerSettings } from "../protocol/messages.ts";
@@ -65,6 +66,9 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const log = createLogger(config.logLevel);
   const notifier = createNotifier(process.env);
+  // Before anything opens a descriptor: connections, streams and logs all hold one.
+  const fdLimits = raiseOpenFileLimit();
+  log.info({ openFiles: fdLimits }, "open file limit");
   mkdirSync(config.runPath, { recursive: true, mode: 0o700 });
   const instance = verifyOrWrite(config.runPath, config.containerdNamespaceSuffix, config.cgroupRoot);
   log.info({ runPath: config.runPath, instance: instance.action }, "instance contract checked");

@@ -42,6 +42,10 @@ export const ERROR_CODES = [
   "PAYLOAD_TOO_LARGE",
   /** `?wait`: the change is stored, and what it changed settled in a failure (Failed, or a cell in Error). */
   "SETTLED_FAILED",
+  /** keond refuses more work for now (connections, queued parses): try again shortly. */
+  "OVERLOADED",
+  /** The caller may not do this: `details.field` or `details.realm` says what forbids it. */
+  "FORBIDDEN",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -15,6 +15,7 @@ import {
 } from "yaml";
 import { KeonError, type FieldIssue } from "./errors.ts";
 import { formatPath, type PathSegment } from "./field-path.ts";
+import { expandsWithin, structureIssues } from "./manifest-limits.ts";
 import { checkDocument, isPlainObject, summarizeIssues } from "./parse.ts";
 import type { Document } from "./schema/document.ts";
 
@@ -75,7 +76,8 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
   };
   // merge: kukeon (go-yaml v3) honours `<<` merge keys, so manifests written for it may use them.
   const streams = parseAllDocuments(text, {
-    lineCounter, merge: true, uniqueKeys: true, prettyErrors: true, customTags: (tags) => [GO_YAML_OCTAL, ...tags],
+    // uniqueKeys is checked by structureIssues in linear time (yaml's own check is quadratic).
+    lineCounter, merge: true, uniqueKeys: false, prettyErrors: true, customTags: (tags) => [GO_YAML_OCTAL, ...tags],
   });
 
   const issues: ManifestIssue[] = [];
@@ -98,6 +100,14 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
       index += 1;
       continue;
     }
+    const structure = structureIssues(yaml);
+    if (structure.length > 0) {
+      for (const issue of structure) {
+        issues.push({ document: index, path: formatPath(issue.segments), message: issue.message, ...position(issue.offset) });
+      }
+      index += 1;
+      continue;
+    }
     let value: unknown;
     try {
       value = yaml.toJS({ maxAliasCount: options.maxAliasCount ?? MAX_ALIAS_COUNT });
@@ -110,6 +120,12 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
       continue;
     }
     if (value === null || value === undefined) continue;
+    if (!expandsWithin(value, maxBytes)) {
+      const message = `aliases expand the document past ${maxBytes} bytes (the body limit); refused as a possible YAML bomb`;
+      issues.push({ document: index, path: "", message, ...start });
+      index += 1;
+      continue;
+    }
 
     for (const item of expandLists(value, yaml, issues, index)) {
       const itemStart = position(offsetOf(yaml, item.base)).line;
