@@ -5,7 +5,8 @@
  *   creating the same N pods (pod create + run -d --pod) one after another;
  *   keond's RSS after settling; its CPU while idle; the mean resync (a look
  *   at every cell, timed from the trigger until N cell passes were counted);
- *   and one heal with N cells present against the 1-cell heal.
+ *   and one heal with N cells present against a 1-cell heal on the same
+ *   keond (measured before the N cells are applied).
  * - API: p50/p99 of `GET` one cell and `GET /v1/cells` (N cells) over the
  *   unix socket, sequential requests.
  * Targets: time ≤ 0.5× podman; RSS ≤ 150 MB; idle CPU ≤ 1 %; heal at N ≤
@@ -33,7 +34,7 @@ export interface ScaleBenchInput {
   settleSeconds: number;
   apiRequests: number;
   healSamples: number;
-  /** Keon's 1-cell heal from the heal benchmark, when it ran. */
+  /** Keon's 1-cell heal from the heal benchmark, when it ran (reported beside the one measured here). */
   healAtOne: Summary | undefined;
   reportScale: boolean;
   reportApi: boolean;
@@ -57,6 +58,17 @@ export async function benchScale(input: ScaleBenchInput): Promise<void> {
   const { bk, podman, cells } = input;
   const manifest = join(input.dir, "scale.yaml");
   writeFileSync(manifest, Array.from({ length: cells }, (_, i) => cellYaml(bk.realm, `c${i}`, SLEEPER)).join("---\n"));
+
+  // The 1-cell heal on this same keond, before the N cells exist: the reference of the heal with N cells present.
+  let healAtOne = input.healAtOne;
+  if (input.reportScale) {
+    const single = await keonHealer(bk, input.cd, input.dir, "heal1");
+    try {
+      healAtOne = summarize((await measureInterleaved(input.healSamples, [["keon", single.side]]))["keon"]!);
+    } finally {
+      await single.remove();
+    }
+  }
 
   console.error(`bench scale: ${cells} cells in one manifest${podman && input.reportScale ? ", then podman creating the same pods one after another" : ""}`);
   const begun = performance.now();
@@ -132,7 +144,7 @@ export async function benchScale(input: ScaleBenchInput): Promise<void> {
 
   if (input.reportScale) {
     const vsPodman = ratioOf(keonMs, podmanMs);
-    const healRatio = ratioOf(healAtN?.median, input.healAtOne?.median);
+    const healRatio = ratioOf(healAtN?.median, healAtOne?.median);
     printReport(
       {
         bench: "scale",
@@ -144,7 +156,8 @@ export async function benchScale(input: ScaleBenchInput): Promise<void> {
           idle,
           resync,
           healAtCells: healAtN ?? null,
-          healAtOneCell: input.healAtOne ?? null,
+          healAtOneCell: healAtOne ?? null,
+          healBenchKeon: input.healAtOne ?? null,
         },
         ratios: { keonVsPodman: vsPodman, healAtCellsVsOne: healRatio },
         targets: [
@@ -164,7 +177,7 @@ export async function benchScale(input: ScaleBenchInput): Promise<void> {
         ["resync (every cell looked at)", ms(resync?.wallMs), ""],
         ["mean cell pass", ms(resync?.cellPassMs), ""],
         [`heal with ${cells} cells (median)`, ms(healAtN?.median), ""],
-        ["heal with 1 cell (median)", ms(input.healAtOne?.median), ""],
+        ["heal with 1 cell, same keond (median)", ms(healAtOne?.median), ""],
       ],
     );
   }
