@@ -1,5 +1,5 @@
 /** @module v1beta1 Cell: a pod whose containers share one network namespace. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import {
   apiVersionSchema, commonStatusEntries, ignoredStatus, labelsSchema, nameSchema, nonNegativeInt, optionalName,
 } from "./common.ts";

@@ -3,7 +3,7 @@
  * Building blocks shared by every v1beta1 document schema: names, label maps,
  * absolute paths, and the status fields common to the hierarchy kinds.
  */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { NAME_PATTERN, nameProblem } from "../names.ts";
 
 /** Lowercase DNS-label style; `_`, `/`, `.` are refused because they join parts of containerd IDs and cgroup paths. */

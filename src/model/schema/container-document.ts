@@ -1,5 +1,5 @@
 /** @module v1beta1 Container as its own document, naming its cell in `spec.cellId`. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { apiVersionSchema, ignoredStatus, labelsSchema, nameSchema } from "./common.ts";
 import { containerSpecEntries } from "./container.ts";
 

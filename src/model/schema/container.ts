@@ -3,7 +3,7 @@
  * The v1beta1 container spec, as an item of `cell.spec.containers` and as the
  * spec of a `kind: Container` document. Every field of V1BETA1.md, strictly.
  */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { absolutePath, nameSchema, nonNegativeInt, optionalName, timestamp } from "./common.ts";
 
 /** Linux capabilities known to the kernel (capability.h, 6.x). */

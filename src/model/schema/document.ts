@@ -1,5 +1,5 @@
 /** @module Any v1beta1 document, discriminated by `kind`. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { cellDocumentSchema } from "./cell.ts";
 import { containerDocumentSchema } from "./container-document.ts";
 import { realmDocumentSchema } from "./realm.ts";

@@ -1,5 +1,5 @@
 /** @module v1beta1 Realm: a tenant with a containerd namespace, a cgroup subtree and registry credentials. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { apiVersionSchema, commonStatusEntries, hierarchyMetadataSchema, ignoredStatus } from "./common.ts";
 
 /** containerd namespaces allow dots (kukeon's `<realm>.<suffix>` default uses one). */

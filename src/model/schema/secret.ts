@@ -1,5 +1,5 @@
 /** @module v1beta1 Secret: a write-only value scoped to realm, space, stack or cell. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { apiVersionSchema, labelsSchema, nameSchema, optionalName } from "./common.ts";
 
 export const secretMetadataSchema = v.pipe(

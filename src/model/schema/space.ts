@@ -1,5 +1,5 @@
 /** @module v1beta1 Space: one CNI network, an egress policy and container defaults. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import {
   apiVersionSchema, commonStatusEntries, hierarchyMetadataSchema, ignoredStatus, nameSchema,
 } from "./common.ts";

@@ -1,5 +1,5 @@
 /** @module v1beta1 Stack: a group of cells. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import {
   apiVersionSchema, commonStatusEntries, hierarchyMetadataSchema, ignoredStatus, nameSchema, optionalName,
 } from "./common.ts";

@@ -1,5 +1,5 @@
 /** @module v1beta1 Volume: a managed directory scoped to realm, space or stack. */
-import * as v from "valibot";
+import * as v from "./valibot-strict.ts";
 import { apiVersionSchema, labelsSchema, nameSchema, optionalName } from "./common.ts";
 
 export const volumeMetadataSchema = v.pipe(
