@@ -14,6 +14,9 @@
  * - admission (model/admission-rules.ts): containerd IDs within containerd's
  *   limit and an image for every container, a 400 naming the field;
  * - a host port is published by one cell only (host-ports.ts): 409;
+ * - a realm's containerd namespace (explicit or `<realm>.<suffix>`) is
+ *   its alone and never a reserved one (model/namespace-rules.ts): 409
+ *   naming the realm that owns it;
  * - cells and Container documents are stored with their space's container
  *   defaults merged in (V1BETA1: "the merged (effective) container is what is
  *   stored and shown"); merging is idempotent, so re-applying is unchanged.
@@ -21,7 +24,9 @@
 import { effectiveCellSpec, effectiveContainer, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import { admissionIssues } from "../model/admission-rules.ts";
 import { KeonError, type ErrorCode, type FieldIssue } from "../model/errors.ts";
-import { rootContainerIdOf } from "../model/derived-ids.ts";
+import { realmNamespace, rootContainerIdOf } from "../model/derived-ids.ts";
+import { namespaceConflict, type RealmNamespace } from "../model/namespace-rules.ts";
+import type { RealmDocument } from "../model/schema/realm.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { Document, DocumentKind, DocumentOf } from "../model/schema/document.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
@@ -84,7 +89,7 @@ interface Pending {
   document: Document;
 }
 
-function conflict(message: string, issues: Array<{ path: string; message: string }>, details: Record<string, unknown> = {}): KeonError {
+function conflict(message: string, issues: Array<{ path: string; message: string; document?: number }>, details: Record<string, unknown> = {}): KeonError {
   return new KeonError("CONFLICT", message, { details: { issues, ...details } });
 }
 
@@ -93,7 +98,12 @@ function conflict(message: string, issues: Array<{ path: string; message: string
  * transaction: all of them or none. Returns one result per document, in the
  * order they were applied.
  */
-export function storeDocuments(store: Store, documents: readonly Document[]): WriteResult[] {
+export interface StoreOptions {
+  /** keond's namespace suffix: a realm's default namespace is `<realm>.<suffix>`. */
+  namespaceSuffix: string;
+}
+
+export function storeDocuments(store: Store, documents: readonly Document[], options: StoreOptions): WriteResult[] {
   const pending = new Map<string, Pending>();
   const duplicates: Array<{ document: number; path: string; message: string }> = [];
   documents.forEach((document, index) => {
@@ -122,6 +132,7 @@ export function storeDocuments(store: Store, documents: readonly Document[]): Wr
   );
   return store.transaction(() => {
     checkHostPorts(store, ordered, documents.length > 1);
+    checkRealmNamespaces(store, ordered, options.namespaceSuffix, documents.length > 1);
     return ordered.map(({ index, document }) => {
       const key = keyOf(document);
       const where = documents.length > 1 ? { document: index } : {};
@@ -132,6 +143,29 @@ export function storeDocuments(store: Store, documents: readonly Document[]): Wr
       return { kind: document.kind, key, result, generation, index };
     });
   });
+}
+
+/** Every realm of this request against every other realm, stored or in the request: 409 naming the owner. */
+function checkRealmNamespaces(store: Store, ordered: readonly Pending[], suffix: string, several: boolean): void {
+  const realms = ordered.filter((p) => p.document.kind === "Realm");
+  if (realms.length === 0) return;
+  const effective = (document: RealmDocument): RealmNamespace => ({
+    realm: document.metadata.name,
+    namespace: realmNamespace(document.spec, document.metadata.name, suffix),
+  });
+  const incoming = new Set(realms.map((p) => p.document.metadata.name));
+  const others: RealmNamespace[] = [
+    ...store.list("Realm").filter((r) => !incoming.has(r.key.name)).map((r) => effective(r.document)),
+    ...realms.map((p) => effective(p.document as RealmDocument)),
+  ];
+  for (const { index, document } of realms) {
+    const conflictFound = namespaceConflict(effective(document as RealmDocument), others);
+    if (conflictFound === undefined) continue;
+    const { issue, owner, namespace } = conflictFound;
+    throw conflict(`realm '${document.metadata.name}': ${issue.message}`, [several ? { document: index, ...issue } : issue], {
+      realm: document.metadata.name, namespace, ...(owner === undefined ? { reserved: true } : { owner }),
+    });
+  }
 }
 
 /** The admission rules of every document; all issues of all documents in one 400, nothing stored. */
