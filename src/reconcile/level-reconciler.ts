@@ -91,7 +91,18 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
     if (space.deletionRequested) continue;
     const ok = await level("Space", space, realmReady ? undefined : `Realm ${realm}`, async () => {
       const { network, ...status } = await ensureSpace(ctx, space.document as SpaceDocument);
-      return { state: "Ready", ...cgroupStatus(status), network: { bridgeName: network.bridgeName, subnet: network.subnet } };
+      const unresolved = Object.entries(network.egress.unresolved);
+      const cgroup = cgroupStatus(status);
+      return {
+        state: "Ready",
+        ...cgroup,
+        // A host rule that does not resolve allows nothing until it does (re-resolved every pass); status says which.
+        ...(unresolved.length > 0 ? {
+          reason: "EgressHostUnresolved",
+          message: [`egress host(s) not resolved, allowing nothing until they are: ${unresolved.map(([h, why]) => `${h} (${why})`).join(", ")}`, cgroup["message"]].filter(Boolean).join("; "),
+        } : {}),
+        network: { bridgeName: network.bridgeName, subnet: network.subnet, egress: network.egress },
+      };
     });
     if (ok) readySpaces.add(space.key.name);
   }

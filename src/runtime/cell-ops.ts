@@ -11,6 +11,8 @@
 import { existsSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { KeonError } from "../model/errors.ts";
+import { admitCellAddress, withdrawCellAddress } from "../network/egress.ts";
+import { refuseHostPortsInUse } from "../network/host-port-probe.ts";
 import { netnsPathOfPid } from "../network/netns.ts";
 import { parsePortMappings } from "../network/ports.ts";
 import { readCellRecord, refreshSpaceHosts, removeCellRecord, writeCellEtc, writeCellRecord } from "./cell-etc.ts";
@@ -21,8 +23,7 @@ import { buildContainer, buildPauseRoot, ensureContainerRecord, refuseMissingIma
 import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
-import { refuseUnenforcedEgress } from "./space-ops.ts";
-import { spaceNetworkOf } from "./space-network.ts";
+import { cachedAddressOf, egressHostOf, spaceNetworkOf } from "./space-network.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
 
 export interface StartOutcome {
@@ -48,7 +49,6 @@ function workloadsOf(layout: CellLayout) {
 /** Idempotent: running containers are left running; stopped ones get new tasks on their existing records. */
 export async function startCell(ctx: RuntimeContext, target: CellTarget): Promise<StartOutcome> {
   const begun = performance.now();
-  refuseUnenforcedEgress(target.space);
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   refuseUnsupportedCgroups(ctx, layout);
   const { scope } = layout;
@@ -60,6 +60,8 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
   const userRoot = layout.spec.containers.find((c) => c.id === layout.rootId);
   const record = { cell: scope.cell, stack: scope.stack, aliases: aliasesOf(layout), etcContainers: etcContainersOf(layout) };
   await refuseMissingImages(client, layout.spec.containers, scope.realm);
+  // Probed only when the root is not already attached with these ports (a running cell's own mappings are no host process).
+  if (portMappings.length > 0 && !(await taskRuns(client, rootCid))) await refuseHostPortsInUse(portMappings);
 
   const undo: Array<() => unknown> = [];
   try {
@@ -93,14 +95,19 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
 
     let ip: string | undefined;
     if (userRoot?.hostNetwork !== true) {
+      const egressHost = egressHostOf(ctx);
       try {
         ip = (await ctx.network.attacher.attach({ conflist: network.conflist, containerId: rootCid, netns: netnsPathOfPid(rootPid), portMappings })).ip;
       } finally {
         // On success, undo detaches; on failure attach rolled back, and only a kept cache entry needs a detach.
         if (ctx.network.attacher.cached(network.conflist, rootCid) !== undefined) {
-          undo.push(() => ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid }));
+          const cachedIp = cachedAddressOf(ctx, network.conflist, rootCid);
+          undo.push(() => withdrawCellAddress(egressHost, scope.realm, scope.space, cachedIp, () => ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid })));
         }
       }
+      // The space's chains already drop every packet from an address not in its set; admission lets this one through.
+      // A failed admission (no set, nft refused) fails the start, which undoes the attachment.
+      if (ip !== undefined) await admitCellAddress(egressHost, scope.realm, scope.space, ip);
     }
     writeCellRecord(runPath, scope, { ...record, ip });
     refreshSpaceHosts(runPath, scope.realm, scope.space);
@@ -145,7 +152,9 @@ export async function stopCell(ctx: RuntimeContext, target: CellTarget, options:
   await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), graceMs)));
   await stopTask(client, containerdIdOf(scope, layout.rootId), graceMs);
   const network = spaceNetworkOf(ctx, scope.realm, scope.space);
-  await ctx.network.attacher.detach({ conflist: network.conflist, containerId: containerdIdOf(scope, layout.rootId) });
+  const rootCid = containerdIdOf(scope, layout.rootId);
+  await withdrawCellAddress(egressHostOf(ctx), scope.realm, scope.space, cachedAddressOf(ctx, network.conflist, rootCid), () =>
+    ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid }));
   const record = readCellRecord(ctx.config.runPath, scope);
   if (record !== undefined) {
     writeCellRecord(ctx.config.runPath, scope, { ...record, ip: undefined });

@@ -17,7 +17,8 @@ import { removeCgroupLevel } from "./cgroup-levels.ts";
 import { cellDirOf, type CellScope } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
-import { findSpaceNetwork } from "./space-network.ts";
+import { withdrawCellAddress } from "../network/egress.ts";
+import { cachedAddressOf, egressHostOf, findSpaceNetwork } from "./space-network.ts";
 import { stopTask } from "./task-control.ts";
 
 export interface PurgeTarget {
@@ -31,9 +32,12 @@ export async function releaseCellNetwork(ctx: RuntimeContext, scope: CellScope):
   if (network === undefined) return;
   const prefix = containerdPrefixOf(scope);
   const attacher = ctx.network.attacher;
+  const egressHost = egressHostOf(ctx);
   for (const key of attacher.cache.listKeys(network.networkName)) {
     if (key.containerId.startsWith(prefix)) {
-      await attacher.detach({ conflist: network.conflist, containerId: key.containerId, ifName: key.ifName });
+      const ip = cachedAddressOf(ctx, network.conflist, key.containerId, key.ifName);
+      await withdrawCellAddress(egressHost, scope.realm, scope.space, ip, () =>
+        attacher.detach({ conflist: network.conflist, containerId: key.containerId, ifName: key.ifName }));
     }
   }
   const live = attacher.cache.listKeys(network.networkName).map((k) => k.containerId);

@@ -9,7 +9,7 @@ export {
   type HostFactsSource, type ResolvedRuntimeConfig, type RuntimeConfig, type RuntimeContext, type RuntimeContextInput,
 } from "./runtime-context.ts";
 export { deleteRealm, ensureRealm, MANAGED_LABEL, purgeRealm, realmNamespaceOf, type DeleteOptions, type RealmStatus } from "./realm-ops.ts";
-export { deleteSpace, ensureSpace, purgeSpace, refuseUnenforcedEgress, type SpaceRef, type SpaceStatus } from "./space-ops.ts";
+export { deleteSpace, ensureSpace, purgeSpace, type SpaceRef, type SpaceStatus } from "./space-ops.ts";
 export { deleteStack, ensureStack, stackRefOf, type StackRef } from "./stack-ops.ts";
 export { deleteCell, killCell, purgeCell, recreateCell, startCell, stopCell, type StartOutcome } from "./cell-ops.ts";
 export {

@@ -10,6 +10,8 @@ import { buildSpaceConflist, serializeConflist, type CniConflist } from "../netw
 import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";
 import { hostIpv4Networks } from "../network/host-routes.ts";
 import { conflistPathOf } from "../network/network-paths.ts";
+import { ipv4OfResult } from "../network/cni-exec.ts";
+import type { EgressHost } from "../network/egress.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 
 export interface SpaceNetwork {
@@ -57,4 +59,39 @@ export function spaceNetworkOf(ctx: RuntimeContext, realm: string, space: string
 export function findSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): SpaceNetwork | undefined {
   const subnet = ctx.network.subnets.lookup(spaceKeyOf(realm, space));
   return subnet === undefined ? undefined : networkWith(ctx, realm, space, subnet);
+}
+
+/** What the egress module needs of the runtime: the instance's identity and the addresses it isolates. */
+export function egressHostOf(ctx: RuntimeContext): EgressHost {
+  return {
+    runPath: ctx.config.runPath,
+    namespaceSuffix: ctx.config.namespaceSuffix,
+    isolated: [...ctx.config.subnetPool.ranges, ...Object.values(ctx.network.subnets.list())],
+  };
+}
+
+/** Addresses of the space's attachments, as the CNI result cache records them (the truth @cells is rebuilt from). */
+export function cellAddressesOf(ctx: RuntimeContext, conflist: CniConflist): string[] {
+  const cache = ctx.network.attacher.cache;
+  const addresses: string[] = [];
+  for (const key of cache.listKeys(conflist.name)) {
+    try {
+      const result = cache.read(key)?.result;
+      const ip = result === undefined ? undefined : ipv4OfResult(result);
+      if (ip !== undefined) addresses.push(ip);
+    } catch {
+      // An unreadable entry admits nobody; the GC detaches it.
+    }
+  }
+  return addresses;
+}
+
+/** The address a cell's root attachment got, if cached. */
+export function cachedAddressOf(ctx: RuntimeContext, conflist: CniConflist, containerId: string, ifName?: string): string | undefined {
+  try {
+    const result = ctx.network.attacher.cached(conflist, containerId, ifName)?.result;
+    return result === undefined ? undefined : ipv4OfResult(result);
+  } catch {
+    return undefined;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
+import { ensureSpaceEgress, removeSpaceEgress, type EgressReport } from "../network/egress.ts";
 import { cgroupPathOf } from "../model/derived-ids.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import { removeSpaceNetwork } from "../network/gc.ts";
@@ -13,30 +14,30 @@ import { purgeCellRemains } from "./cell-purge.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { spaceCellsDirOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
-import { ensureSpaceNetwork, type SpaceNetwork } from "./space-network.ts";
+import { cellAddressesOf, egressHostOf, ensureSpaceNetwork, type SpaceNetwork } from "./space-network.ts";
 
 export interface SpaceStatus extends CgroupLevelStatus {
-  network: Omit<SpaceNetwork, "conflist">;
+  network: Omit<SpaceNetwork, "conflist"> & { egress: EgressReport };
 }
 
 /**
- * Fails closed: a deny policy that nothing enforces would be a silent hole,
- * so it is refused until egress enforcement exists.
+ * The network (subnet, conflist), then its policy in nftables (one
+ * transaction, @cells rebuilt from the CNI result cache: drift repaired,
+ * strays removed), then the cgroup level. The space is Ready only after the
+ * policy is in force, and its cells wait for Ready: fail-closed.
  */
-export function refuseUnenforcedEgress(space: Pick<SpaceDocument, "metadata" | "spec">): void {
-  if (space.spec.network?.egress?.default === "deny") {
-    throw new KeonError("UNSUPPORTED", `space ${space.metadata.name}: egress deny is not enforced yet, so a Space with spec.network.egress.default: deny is refused`, {
-      details: { field: "spec.network.egress.default", space: space.metadata.name },
-    });
-  }
-}
-
 export async function ensureSpace(ctx: RuntimeContext, space: SpaceDocument): Promise<SpaceStatus> {
-  refuseUnenforcedEgress(space);
   const realm = space.spec.realmId;
-  const { conflist: _conflist, ...network } = await ensureSpaceNetwork(ctx, realm, space.metadata.name);
+  const { conflist, ...network } = await ensureSpaceNetwork(ctx, realm, space.metadata.name);
+  const egress = await ensureSpaceEgress(egressHostOf(ctx), {
+    realm,
+    space: space.metadata.name,
+    subnet: network.subnet,
+    policy: space.spec.network?.egress,
+    cells: () => cellAddressesOf(ctx, conflist),
+  });
   const cgroup = await ensureCgroupLevel(ctx, cgroupPathOf({ root: ctx.config.cgroupRoot, realm, space: space.metadata.name }));
-  return { ...cgroup, network };
+  return { ...cgroup, network: { ...network, egress } };
 }
 
 export interface SpaceRef {
@@ -84,6 +85,8 @@ export async function purgeSpace(ctx: RuntimeContext, ref: SpaceRef): Promise<vo
   for (const cell of await cellsOnHost(ctx, ref)) {
     await purgeCellRemains(ctx, { namespace: ref.namespace, scope: { realm: ref.realm, space: ref.space, ...cell } });
   }
+  // The policy goes first: a bridge without its chains must not forward a packet.
+  await removeSpaceEgress(egressHostOf(ctx), ref.realm, ref.space);
   await removeSpaceNetwork({
     attacher: ctx.network.attacher,
     paths: ctx.network.paths,

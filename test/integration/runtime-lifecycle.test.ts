@@ -22,7 +22,7 @@ import { containerdIdOf, containerdPrefixOf, type CellTarget } from "../../src/r
 import { deleteRealm } from "../../src/runtime/realm-ops.ts";
 import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { unmountSecretsTmpfs } from "../../src/runtime/secrets.ts";
-import { deleteSpace, ensureSpace } from "../../src/runtime/space-ops.ts";
+import { deleteSpace, ensureSpace, purgeSpace } from "../../src/runtime/space-ops.ts";
 import { storeSecretSource } from "../../src/runtime/store-secret-source.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
 import {
@@ -81,11 +81,11 @@ describe.skipIf(!ready)(SUITE, () => {
     rmSync(env.runPath, { recursive: true, force: true });
   });
 
-  test("an egress deny policy is refused, failing closed", async () => {
+  test("an egress deny policy is enforced (issue 14): the space is ensured with its policy in nftables, and purged without it", async () => {
     const denied = spaceDoc(realm, "closed", { network: { egress: { default: "deny" } } });
-    const error = await ensureSpace(env.ctx, denied).catch((e: unknown) => e);
-    expect(isKeonError(error, "UNSUPPORTED")).toBe(true);
-    expect((error as Error).message).toContain("egress deny is not enforced yet");
+    const status = await ensureSpace(env.ctx, denied);
+    expect(status.network.egress.default).toBe("deny");
+    await purgeSpace(env.ctx, { realm, space: "closed", namespace: env.namespace });
     expect(env.ctx.network.subnets.lookup(`${realm}/closed`)).toBeUndefined();
   });
 

@@ -1,10 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { isKeonError } from "../../../src/model/errors.ts";
 import { parseDocument } from "../../../src/model/parse.ts";
 import type { CellDocument } from "../../../src/model/schema/cell.ts";
 import type { SpaceDocument } from "../../../src/model/schema/space.ts";
 import { cellLayoutOf, containerdPrefixOf, keonLabels } from "../../../src/runtime/cell-target.ts";
-import { refuseUnenforcedEgress } from "../../../src/runtime/space-ops.ts";
 
 const space = parseDocument({
   kind: "Space",
@@ -52,22 +50,5 @@ describe("cell layout", () => {
     expect(hashes(args).map((h, i) => h === hashes(base)[i])).toEqual([true, false, true]);
     const port = cellLayoutOf({ cell: cell([{ id: "a", image: "i" }, { id: "b", image: "i", ports: ["8080:80"] }]), space }, "/keon");
     expect(hashes(port)[0]).not.toBe(hashes(base)[0]);
-  });
-});
-
-describe("egress, failing closed", () => {
-  test("default deny is refused as UNSUPPORTED; allow and no policy pass", () => {
-    const withEgress = (egress: unknown) =>
-      parseDocument({ kind: "Space", metadata: { name: "s" }, spec: { realmId: "r", network: { egress } } }) as SpaceDocument;
-    let error: unknown;
-    try {
-      refuseUnenforcedEgress(withEgress({ default: "deny", allow: [{ cidr: "10.0.0.0/8" }] }));
-    } catch (e) {
-      error = e;
-    }
-    expect(isKeonError(error, "UNSUPPORTED")).toBe(true);
-    expect((error as Error).message).toContain("egress deny is not enforced yet");
-    expect(() => refuseUnenforcedEgress(withEgress({ default: "allow" }))).not.toThrow();
-    expect(() => refuseUnenforcedEgress(space)).not.toThrow();
   });
 });
