@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { listImages, removeImage } from "../containerd/image-store.ts";
 import { KeonError } from "../model/errors.ts";
 import { cgroupPathOf, realmNamespace } from "../model/derived-ids.ts";
+import { mayUseNamespace, namespaceOwnerOf, ownsContainer } from "../model/ownership.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import { ensureCgroupLevel, removeCgroupLevel, type CgroupLevelStatus } from "./cgroup-levels.ts";
 import { removeContainerRecord } from "./container-build.ts";
@@ -30,6 +31,13 @@ export function realmNamespaceOf(ctx: RuntimeContext, realm: Pick<RealmDocument,
 
 export async function ensureRealm(ctx: RuntimeContext, realm: RealmDocument): Promise<RealmStatus> {
   const namespace = realmNamespaceOf(ctx, realm);
+  // Never relabel (and so adopt, then purge) a namespace another realm owns.
+  const existing = await ctx.containerd.namespaces.find(namespace);
+  if (existing !== null && !mayUseNamespace(existing.labels, realm.metadata.name)) {
+    throw new KeonError("CONFLICT", `containerd namespace ${namespace} belongs to realm ${namespaceOwnerOf(existing.labels)}`, {
+      details: { realm: realm.metadata.name, namespace, owner: namespaceOwnerOf(existing.labels) },
+    });
+  }
   await ctx.containerd.namespaces.ensure(namespace, { [MANAGED_LABEL]: "true", "io.keon.realm": realm.metadata.name });
   const cgroup = await ensureCgroupLevel(ctx, cgroupPathOf({ root: ctx.config.cgroupRoot, realm: realm.metadata.name }));
   return { ...cgroup, namespace, containerdNamespaceReady: true };
@@ -56,9 +64,12 @@ function spacesOf(ctx: RuntimeContext, realm: string): string[] {
 export async function deleteRealm(ctx: RuntimeContext, realm: RealmDocument, options: DeleteOptions = {}): Promise<void> {
   const namespace = realmNamespaceOf(ctx, realm);
   const name = realm.metadata.name;
-  const exists = (await ctx.containerd.namespaces.find(namespace)) !== null;
+  const found = await ctx.containerd.namespaces.find(namespace);
+  // A namespace another realm owns is left alone entirely: its containers, snapshots and images are not ours.
+  const ours = found !== null && mayUseNamespace(found.labels, name);
   const client = ctx.containerd.withNamespace(namespace);
-  const containers = exists ? await client.containers.list() : [];
+  const ownContainers = async () => (ours ? (await client.containers.list()).filter((c) => ownsContainer(c.labels, name)) : []);
+  const containers = await ownContainers();
   const spaces = spacesOf(ctx, name);
   if ((containers.length > 0 || spaces.length > 0) && options.cascade !== true) {
     throw new KeonError("HAS_DEPENDENTS", `realm ${name} still has ${containers.length} container(s) and ${spaces.length} space(s); delete them first or cascade`, {
@@ -66,14 +77,18 @@ export async function deleteRealm(ctx: RuntimeContext, realm: RealmDocument, opt
     });
   }
   for (const space of spaces) await purgeSpace(ctx, { realm: name, space, namespace });
-  if (exists) {
-    // Whatever purgeSpace did not find through a space (a container of a space with no network).
-    for (const container of await client.containers.list()) {
+  if (ours) {
+    // Whatever purgeSpace did not find through a space (a container of a space with no network); only records labelled as this realm's.
+    for (const container of await ownContainers()) {
       await stopTask(client, container.id, 0);
       await removeContainerRecord(client, container.id);
     }
-    for (const image of await listImages(client)) await removeImage(client, image.name);
-    await client.namespaces.delete(namespace);
+    // Records Keon did not make (someone's `ctr run` in this namespace) stay, and so do the images and the namespace they need.
+    const foreign = (await client.containers.list()).length;
+    if (foreign === 0) {
+      for (const image of await listImages(client)) await removeImage(client, image.name);
+      await client.namespaces.delete(namespace);
+    }
   }
   await removeCgroupLevel(ctx, cgroupPathOf({ root: ctx.config.cgroupRoot, realm: name }));
   rmSync(join(cellsRootOf(ctx.config.runPath), name), { recursive: true, force: true });
