@@ -40,3 +40,8 @@ export function namespaceOwnerOf(labels: Labels): string | undefined {
   const owner = labels?.[REALM_LABEL];
   return owner === undefined || owner === "" ? undefined : owner;
 }
+
+/** runtime/task-control.ts's stand-in: a record Keon makes only to end a task whose own record is gone. */
+export function isOrphanStandIn(labels: Labels): boolean {
+  return labels?.[MANAGED_LABEL] === "true" && labels["io.keon.orphan-stand-in"] === "true";
+}

@@ -10,6 +10,7 @@
 import { rmSync } from "node:fs";
 import { cgroupPathOf } from "../model/derived-ids.ts";
 import { KeonError } from "../model/errors.ts";
+import { cellLabelOf, isOrphanStandIn, ownsContainer } from "../model/ownership.ts";
 import { collectIpamReservations, collectStaleRules } from "../network/gc.ts";
 import { refreshSpaceHosts } from "./cell-etc.ts";
 import { containerdPrefixOf } from "./cell-target.ts";
@@ -58,14 +59,19 @@ export async function purgeCellRemains(ctx: RuntimeContext, target: PurgeTarget)
   const namespaceExists = (await ctx.containerd.namespaces.find(target.namespace)) !== null;
   if (namespaceExists) {
     const client = ctx.containerd.withNamespace(target.namespace);
-    // Workloads before the root they joined; any order works, this one is gentler.
-    const tasks = (await client.tasks.list()).map((t) => t.id).filter((id) => id.startsWith(prefix));
+    // An ID prefix is not proof of ownership: only records labelled with this realm and cell go, and
+    // the tasks and snapshots of a record someone else labelled stay (model/ownership.ts).
+    const cellLabel = cellLabelOf(target.scope);
+    const records = (await client.containers.list()).filter((c) => c.id.startsWith(prefix));
+    const foreign = new Set(records.filter((c) => !ownsContainer(c.labels, target.scope.realm, cellLabel) && !isOrphanStandIn(c.labels)).map((c) => c.id));
+    // Workloads before the root they joined; any order works, this one is gentler. A task whose record is gone is ours to end.
+    const tasks = (await client.tasks.list()).map((t) => t.id).filter((id) => id.startsWith(prefix) && !foreign.has(id));
     for (const id of tasks) await attempt(() => stopTask(client, id, 0));
-    for (const container of await client.containers.list()) {
-      if (container.id.startsWith(prefix)) await attempt(() => client.containers.delete(container.id));
+    for (const container of records) {
+      if (!foreign.has(container.id)) await attempt(() => client.containers.delete(container.id));
     }
     for (const snapshot of await client.snapshots.list()) {
-      if (snapshot.name.startsWith(prefix)) await attempt(() => client.snapshots.remove(snapshot.name));
+      if (snapshot.name.startsWith(prefix) && !foreign.has(snapshot.name)) await attempt(() => client.snapshots.remove(snapshot.name));
     }
   }
   await attempt(() => releaseCellNetwork(ctx, target.scope));

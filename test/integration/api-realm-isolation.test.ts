@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { listImages, removeImage } from "../../src/containerd/image-store.ts";
 import type { RealmDocument } from "../../src/model/schema/realm.ts";
+import { purgeCellRemains } from "../../src/runtime/cell-purge.ts";
 import { deleteRealm, ensureRealm } from "../../src/runtime/realm-ops.ts";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot } from "../harness/index.ts";
 import { doc, IMAGE, startRuntimeEnv, type RuntimeEnv } from "./runtime-helpers.ts";
@@ -51,6 +52,21 @@ describe.skipIf(!ready)(SUITE, () => {
     const client = env.cd.client.withNamespace(env.namespace);
     expect((await client.containers.list()).map((c) => c.id).sort()).toEqual([foreignId, ownId].sort());
     expect((await listImages(client)).map((i) => i.name)).toContain(IMAGE);
+  });
+
+  test("a cell's purge removes the records labelled as that cell's only, whatever their IDs share", async () => {
+    const client = env.cd.client.withNamespace(env.namespace);
+    const realm = env.realm.metadata.name;
+    const scope = { realm, space: "s", stack: "k", cell: "c" };
+    const mine = "s_k_c_app";
+    const otherRealms = "s_k_c_theirs";
+    await client.containers.create({ id: mine, spec: {}, labels: { "io.keon.managed": "true", "io.keon.realm": realm, "io.keon.cell": "s/k/c" } });
+    await client.containers.create({ id: otherRealms, spec: {}, labels: { "io.keon.managed": "true", "io.keon.realm": "someone-else", "io.keon.cell": "s/k/c" } });
+    await purgeCellRemains(env.ctx, { namespace: env.namespace, scope });
+    const left = (await client.containers.list()).map((c) => c.id);
+    expect(left).not.toContain(mine);
+    expect(left).toContain(otherRealms);
+    await client.containers.delete(otherRealms);
   });
 
   test("a realm's own delete removes its labelled records only; a record it did not make keeps the namespace and images", async () => {
