@@ -28,6 +28,7 @@ import {
   requireBinaries,
   requireRoot,
   startContainerd,
+  waitUntil,
   type TestContainerd,
 } from "../harness/index.ts";
 
@@ -123,8 +124,11 @@ describe.skipIf(!ready)(SUITE, () => {
 
     await cd.client.containers.create({ id: rootId(), spec, labels: { "keon.test/case": "root" } });
     root = await startTask(cd.client, rootId(), [], join(cd.dir, "logs", `${rootId()}.log`), 60_000);
-    const cmdline = readFileSync(`/proc/${root.pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
-    expect(cmdline).toEqual(["/catatonit", "-P"]);
+    // Right after Start the task's process may still be runc's init, mid-exec, with an empty cmdline.
+    const pid = root.pid;
+    const cmdlineOf = () => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+    await waitUntil(() => cmdlineOf().length > 0, "the root task's command line", 10_000);
+    expect(cmdlineOf()).toEqual(["/catatonit", "-P"]);
     expect((await cd.client.tasks.get(rootId())).status).toBe("RUNNING");
   });
 
