@@ -10,6 +10,8 @@ APT_PACKAGES=(
   umoci busybox-static docker-registry skopeo openssl
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   ca-certificates procps util-linux curl
+  # systemd-analyze, for the check of systemd/keond.service (the package does not make systemd PID 1)
+  systemd
 )
 
 if [ "$(id -u)" -ne 0 ]; then
