@@ -135,7 +135,8 @@ export async function waitAllReady(bk: BenchKeond, count: number, timeoutMs: num
     },
     `${count} cells Ready`,
     timeoutMs,
-    100,
+    // Each poll lists every cell: often enough for the figure, rarely enough not to load keond.
+    200,
   );
 }
 
