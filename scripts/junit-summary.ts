@@ -7,10 +7,12 @@
  * syntax error would vanish from the line while the run exits 1 (issue 12).
  * Exits 1 when anything failed or when no test ran at all.
  *
- *   bun run scripts/junit-summary.ts --report junit.xml [--typecheck-failed] [--tests DIR...]
+ *   bun run scripts/junit-summary.ts --report junit.xml [--typecheck-failed] [--bun-exit CODE] [--tests DIR...]
  *
  * `--tests` takes the directories (or files) bun test was given; their test
- * files are found with bun's own naming rule.
+ * files are found with bun's own naming rule. `--bun-exit` is bun test's exit
+ * code: a failing exit with nothing failed in the report is one failure, so
+ * the line never reads `0 failed` for a run that failed.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -24,6 +26,8 @@ export interface JUnitSummary {
   skipped: number;
   /** Test files given to bun that the report does not contain (failed to load, or registered no test). */
   missingFiles: string[];
+  /** bun test failed while the report shows no failure (counted as one). */
+  unexplainedExit: boolean;
 }
 
 /** Test files under `paths` (directories are walked, node_modules skipped), relative to `cwd`, sorted. */
@@ -56,7 +60,7 @@ function decodeXml(text: string): string {
 }
 
 /** Counts the report's test cases and compares its files with the files bun was given. Pure. */
-export function summarizeJUnit(xml: string, expectedFiles: readonly string[], typecheckFailed = false): JUnitSummary {
+export function summarizeJUnit(xml: string, expectedFiles: readonly string[], typecheckFailed = false, bunExitCode = 0): JUnitSummary {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
@@ -70,8 +74,10 @@ export function summarizeJUnit(xml: string, expectedFiles: readonly string[], ty
   const present = reportedFiles(xml);
   const missingFiles = expectedFiles.filter((file) => !present.has(file));
   failed += missingFiles.length;
+  const unexplainedExit = bunExitCode !== 0 && failed === 0;
+  if (unexplainedExit) failed++;
   if (typecheckFailed) failed++;
-  return { passed, failed, skipped, missingFiles };
+  return { passed, failed, skipped, missingFiles, unexplainedExit };
 }
 
 /** The closing line CI reads. */
@@ -79,8 +85,8 @@ export function closingLine(summary: JUnitSummary): string {
   return `${summary.passed} passed, ${summary.failed} failed${summary.skipped > 0 ? `, ${summary.skipped} skipped` : ""}`;
 }
 
-function parseArgs(argv: readonly string[]): { report?: string; typecheckFailed: boolean; tests: string[] } {
-  const parsed: { report?: string; typecheckFailed: boolean; tests: string[] } = { typecheckFailed: false, tests: [] };
+function parseArgs(argv: readonly string[]): { report?: string; typecheckFailed: boolean; bunExit: number; tests: string[] } {
+  const parsed: { report?: string; typecheckFailed: boolean; bunExit: number; tests: string[] } = { typecheckFailed: false, bunExit: 0, tests: [] };
   let inTests = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -89,6 +95,9 @@ function parseArgs(argv: readonly string[]): { report?: string; typecheckFailed:
       inTests = false;
     } else if (arg === "--typecheck-failed") {
       parsed.typecheckFailed = true;
+      inTests = false;
+    } else if (arg === "--bun-exit") {
+      parsed.bunExit = Number(argv[++i]);
       inTests = false;
     } else if (arg === "--tests") {
       inTests = true;
@@ -110,10 +119,11 @@ if (import.meta.main) {
     console.error("junit-summary: no JUnit report was written (the test run crashed?)");
     process.exit(1);
   }
-  const summary = summarizeJUnit(readFileSync(args.report, "utf8"), expected, args.typecheckFailed);
+  const summary = summarizeJUnit(readFileSync(args.report, "utf8"), expected, args.typecheckFailed, args.bunExit);
   for (const file of summary.missingFiles) {
     console.error(`junit-summary: ${file} is not in the report: it failed to load or registered no test (see its output above); counted as 1 failure`);
   }
+  if (summary.unexplainedExit) console.error(`junit-summary: bun test exited ${args.bunExit} with no failure in its report (see its output above); counted as 1 failure`);
   if (args.typecheckFailed) console.error("junit-summary: the typecheck failed; counted as 1 failure");
   console.log(closingLine(summary));
   process.exit(summary.failed > 0 || summary.passed === 0 ? 1 : 0);

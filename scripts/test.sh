@@ -22,7 +22,7 @@ test_dirs=(test/unit test/integration test/e2e)
 bun test --timeout 180000 --reporter=junit --reporter-outfile="$report_dir/junit.xml" "${test_dirs[@]}"
 test_status=$?
 
-summary_args=(--report "$report_dir/junit.xml" --tests "${test_dirs[@]}")
+summary_args=(--report "$report_dir/junit.xml" --bun-exit "$test_status" --tests "${test_dirs[@]}")
 if [ "$typecheck_failed" -ne 0 ]; then summary_args+=(--typecheck-failed); fi
 bun run scripts/junit-summary.ts "${summary_args[@]}"
 summary_status=$?

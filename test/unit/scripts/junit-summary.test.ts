@@ -33,13 +33,20 @@ const REPORT = `<?xml version="1.0" encoding="UTF-8"?>
 
 describe("summarizeJUnit", () => {
   test("counts passed, failed and skipped test cases, nested suites included", () => {
-    expect(summarizeJUnit(REPORT, ["t/a.test.ts", "t/d.test.ts"])).toEqual({ passed: 1, failed: 1, skipped: 1, missingFiles: [] });
+    expect(summarizeJUnit(REPORT, ["t/a.test.ts", "t/d.test.ts"])).toEqual({ passed: 1, failed: 1, skipped: 1, missingFiles: [], unexplainedExit: false });
   });
 
   test("a file given to bun but absent from the report is one failure, named", () => {
     const summary = summarizeJUnit(REPORT, ["t/a.test.ts", "t/b.test.ts", "t/d.test.ts"]);
-    expect(summary).toEqual({ passed: 1, failed: 2, skipped: 1, missingFiles: ["t/b.test.ts"] });
+    expect(summary).toEqual({ passed: 1, failed: 2, skipped: 1, missingFiles: ["t/b.test.ts"], unexplainedExit: false });
     expect(closingLine(summary)).toBe("1 passed, 2 failed, 1 skipped");
+  });
+
+  test("bun exiting non-zero with nothing failed in the report is one failure; with failures, nothing more", () => {
+    const clean = REPORT.replace(/<failure[^>]*>[^<]*<\/failure>/, "");
+    expect(summarizeJUnit(clean, ["t/a.test.ts", "t/d.test.ts"], false, 0).failed).toBe(0);
+    expect(summarizeJUnit(clean, ["t/a.test.ts", "t/d.test.ts"], false, 1)).toMatchObject({ failed: 1, unexplainedExit: true });
+    expect(summarizeJUnit(REPORT, ["t/a.test.ts", "t/d.test.ts"], false, 1)).toMatchObject({ failed: 1, unexplainedExit: false });
   });
 
   test("a failed typecheck is one failure", () => {
@@ -84,7 +91,7 @@ describe.skipIf(!ready)("runc suite", () => { test("uses runc", () => expect(rea
       stderr: "pipe",
       timeout: 60_000,
     });
-    const summary = Bun.spawnSync([process.execPath, "run", SUMMARY, "--report", report, "--tests", "t"], { cwd: dir, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const summary = Bun.spawnSync([process.execPath, "run", SUMMARY, "--report", report, "--bun-exit", String(tests.exitCode), "--tests", "t"], { cwd: dir, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
     return { line: summary.stdout.toString().trim(), stderr: summary.stderr.toString(), code: summary.exitCode, bunCode: tests.exitCode };
   }
 
