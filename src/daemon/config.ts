@@ -50,6 +50,12 @@ export interface DaemonConfig {
   logLevel: string;
   /** The kernel's boot id; a change since the last run means the host rebooted. Tests point it elsewhere. */
   bootIdPath: string;
+  /** Open TCP API connections at most; past it a new one is answered 503 and closed (api/tcp-listener.ts). */
+  maxTcpConnections: number;
+  /** API requests in flight per listener at most; past it a request is answered 503 (api/connection-guard.ts). */
+  maxRequests: number;
+  /** Seconds an API connection may stay without a byte before it is closed (long streams are exempted). */
+  apiIdleTimeoutSeconds: number;
 }
 
 /** Read when neither --config nor KEON_CONFIG names a file; its absence is fine. */
@@ -128,6 +134,19 @@ const SETTINGS: readonly Setting[] = [
     schema: v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
   },
   { path: "bootIdPath", env: "KEON_BOOT_ID_PATH", flag: "boot-id-path", integer: false, defaultValue: "/proc/sys/kernel/random/boot_id", schema: absolutePath },
+  {
+    path: "maxTcpConnections", env: "KEON_MAX_TCP_CONNECTIONS", flag: "max-tcp-connections", integer: true, defaultValue: 1024,
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(65_536, "must be at most 65536")),
+  },
+  {
+    path: "maxRequests", env: "KEON_MAX_REQUESTS", flag: "max-requests", integer: true, defaultValue: 512,
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(65_536, "must be at most 65536")),
+  },
+  {
+    path: "apiIdleTimeoutSeconds", env: "KEON_API_IDLE_TIMEOUT_SECONDS", flag: "api-idle-timeout-seconds", integer: true, defaultValue: 30,
+    // Bun's idleTimeout is at most 255 s; 0 (never) is what issue 13 removed.
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number of seconds"), v.minValue(1, "must be at least 1"), v.maxValue(255, "must be at most 255")),
+  },
 ];
 
 const CONFIG_ENV = "KEON_CONFIG";
@@ -311,6 +330,9 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     maxConcurrentCellPasses: num("maxConcurrentCellPasses"),
     logLevel: str("logLevel"),
     bootIdPath: str("bootIdPath"),
+    maxTcpConnections: num("maxTcpConnections"),
+    maxRequests: num("maxRequests"),
+    apiIdleTimeoutSeconds: num("apiIdleTimeoutSeconds"),
   };
 }
 

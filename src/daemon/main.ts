@@ -118,9 +118,13 @@ async function main(): Promise<void> {
   });
   // Both listeners, for SIGTERM: `stop(true)` closes open streams too.
   const servers: Array<{ stop(closeActiveConnections?: boolean): unknown }> = [];
-  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch }));
+  const limits = { maxRequests: config.maxRequests, idleTimeoutSeconds: config.apiIdleTimeoutSeconds };
+  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, ...limits }));
   if (config.tcpListen !== undefined) {
-    servers.push(listenTcp({ ...config.tcpListen, token: readToken(config.tokenFile), fetch: app.fetch }));
+    servers.push(await listenTcp({
+      ...config.tcpListen, token: readToken(config.tokenFile), fetch: app.fetch, ...limits,
+      maxConnections: config.maxTcpConnections, backendDir: config.runPath,
+    }));
   }
   log.info(
     { socket: config.socketPath, tcp: config.tcpListen, containerd: containerdSocket, managed: managed !== undefined, realms: supervisor.health().length },

@@ -41,10 +41,10 @@ describe("bearer token check", () => {
 
 describe("TCP listener", () => {
   let api: TestApi;
-  let server: ReturnType<typeof listenTcp>;
-  beforeEach(() => {
+  let server: Awaited<ReturnType<typeof listenTcp>>;
+  beforeEach(async () => {
     api = makeApi();
-    server = listenTcp({ hostname: "127.0.0.1", port: 0, token: TOKEN, fetch: api.app.fetch });
+    server = await listenTcp({ hostname: "127.0.0.1", port: 0, token: TOKEN, fetch: api.app.fetch });
   });
   afterEach(async () => {
     await server.stop(true);

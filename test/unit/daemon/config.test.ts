@@ -54,6 +54,9 @@ describe("defaults", () => {
       maxConcurrentCellPasses: 0,
       logLevel: "info",
       bootIdPath: "/proc/sys/kernel/random/boot_id",
+      maxTcpConnections: 1024,
+      maxRequests: 512,
+      apiIdleTimeoutSeconds: 30,
     });
   });
 
@@ -109,6 +112,9 @@ bootIdPath: /tmp/boot_id
       maxConcurrentCellPasses: 0,
       logLevel: "debug",
       bootIdPath: "/tmp/boot_id",
+      maxTcpConnections: 1024,
+      maxRequests: 512,
+      apiIdleTimeoutSeconds: 30,
     });
   });
 
