@@ -9,6 +9,7 @@
  *   api     p50/p99 of GET one cell and GET /v1/cells with N cells, over the unix socket
  *   realms  keond RSS with 1, 10 and 50 realms
  *   import, run-to-exit (only when named in --only): image import and run-to-exit vs ctr
+ *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
  *
  * Flags (or environment): --cells N (KEON_BENCH_CELLS, 200), --samples N
  * (KEON_BENCH_SAMPLES, 10), --idle-seconds S (KEON_BENCH_IDLE_SECONDS, 60),
@@ -29,6 +30,7 @@ import { parseArgs } from "node:util";
 import { importImageArchive } from "../src/containerd/index.ts";
 import { gatherHostFacts } from "../src/runtime/host-facts.ts";
 import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startContainerd, type TestContainerd } from "../test/harness/index.ts";
+import { benchEgress } from "./egress.ts";
 import { benchHeal } from "./heal.ts";
 import { hostInfo, type HostInfo } from "./host-info.ts";
 import { IMPORTED_NAME, benchImageImport } from "./image-import.ts";
@@ -41,7 +43,7 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress"] as const;
 
 function options() {
   const { values } = parseArgs({
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
         console.log(JSON.stringify({ bench: "import", figures: imports, host }));
       });
     }
+    if (opts.only.has("egress")) await run("egress", () => benchEgress({ samples: opts.samples, host }));
     if (opts.only.has("run-to-exit")) {
       await run("run-to-exit", async () => {
         await importImageArchive(cd.client, archive, { name: IMPORTED_NAME });

@@ -10,9 +10,17 @@ import { runCommand } from "./run-command.ts";
 
 export const DEFAULT_NFT_TIMEOUT_MS = 10_000;
 
+export interface NftOptions {
+  timeoutMs?: number;
+  /** A named network namespace to apply in (benchmarks and tests that build their own); the host's by default. */
+  netns?: string;
+}
+
 /** Applies one transaction; NETWORK_ERROR naming nft's complaint when the kernel refused it (then nothing of it applied). */
-export async function applyNft(transaction: string, timeoutMs = DEFAULT_NFT_TIMEOUT_MS): Promise<void> {
-  const run = await runCommand(["nft", "-f", "-"], { timeoutMs, stdin: transaction });
+export async function applyNft(transaction: string, options: NftOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_NFT_TIMEOUT_MS;
+  const argv = options.netns === undefined ? ["nft", "-f", "-"] : ["ip", "netns", "exec", options.netns, "nft", "-f", "-"];
+  const run = await runCommand(argv, { timeoutMs, stdin: transaction });
   if (run.exitCode === 0 && !run.timedOut) return;
   const reason = run.timedOut ? `timed out after ${timeoutMs} ms` : run.stderr.trim().split("\n").slice(0, 6).join(" | ") || `exit ${run.exitCode}`;
   throw new KeonError("NETWORK_ERROR", `nft transaction refused (nothing of it applied): ${reason}`, {
