@@ -12,7 +12,7 @@ import { validateCronExpression } from "cron";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { KeonError, type FieldIssue } from "../model/errors.ts";
-import { parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
+import { DEFAULT_SUBNET_POOL, parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
 
 export interface DaemonConfig {
   /** Where keond keeps its state: store, instance file, managed containerd. */
@@ -113,7 +113,8 @@ const SETTINGS: readonly Setting[] = [
   },
   { path: "cgroupRoot", env: "KEON_CGROUP_ROOT", flag: "cgroup-root", integer: false, defaultValue: "/keon", schema: absolutePath },
   // Semantics (host bits, prefix range) are parseSubnetPool's, checked once all layers are in.
-  { path: "subnetPool.cidr", env: "KEON_SUBNET_POOL_CIDR", flag: "subnet-pool-cidr", integer: false, defaultValue: "10.88.0.0/16", schema: text },
+  // The default is DEFAULT_SUBNET_POOL's (subnet-pool.ts says why that range).
+  { path: "subnetPool.cidr", env: "KEON_SUBNET_POOL_CIDR", flag: "subnet-pool-cidr", integer: false, defaultValue: DEFAULT_SUBNET_POOL.ranges[0]!, schema: text },
   {
     path: "subnetPool.prefix", env: "KEON_SUBNET_POOL_PREFIX", flag: "subnet-pool-prefix", integer: true, defaultValue: 24,
     schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number")),

@@ -6,6 +6,7 @@
  */
 import { blockSize, formatCidr, parseIpv4 } from "./cidr.ts";
 import { runChecked } from "./run-command.ts";
+import type { HostRoute } from "./subnet-pool.ts";
 
 /** Destinations of the main table as CIDRs (`default` left out; a bare address is a /32). */
 export async function hostIpv4Routes(timeoutMs = 10_000): Promise<string[]> {
@@ -46,4 +47,21 @@ export function parseRouteDestinations(json: string): string[] {
     cidrs.add(formatCidr({ base: address - (address % blockSize(prefix)), prefix }));
   }
   return [...cidrs].sort();
+}
+
+/** The main table's IPv4 routes with their devices (the pool check tells Keon's bridges from everyone else's). */
+export async function hostIpv4RoutesWithDevices(timeoutMs = 10_000): Promise<HostRoute[]> {
+  const run = await runChecked(["ip", "-j", "-4", "route", "show"], { timeoutMs });
+  return parseRoutesWithDevices(run.stdout);
+}
+
+/** Pure part of hostIpv4RoutesWithDevices: a bare address is a /32; host bits cleared. */
+export function parseRoutesWithDevices(json: string): HostRoute[] {
+  const routes = JSON.parse(json || "[]") as { dst?: string; dev?: string }[];
+  return routes.flatMap(({ dst, dev }) => {
+    if (dst === undefined) return [];
+    if (dst === "default") return [{ dst, dev }];
+    const [cidr] = parseRouteDestinations(JSON.stringify([{ dst }]));
+    return cidr === undefined ? [] : [{ dst: cidr, dev }];
+  });
 }

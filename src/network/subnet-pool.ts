@@ -21,7 +21,16 @@ export interface SubnetPoolConfig {
   reserved?: readonly string[] | undefined;
 }
 
-export const DEFAULT_SUBNET_POOL: SubnetPoolConfig = { ranges: ["10.88.0.0/16"], blockPrefix: 24 };
+/**
+ * 10.77.0.0/16 collides with none of the usual defaults (issue 14): podman's
+ * network is 10.88.0.0/16 and its further networks come from 10.89.0.0/16 up
+ * to 10.255.0.0/16; docker takes 172.17.0.0/16 to 172.31.0.0/16 and
+ * 192.168.0.0/16; Kubernetes pod and service ranges are 10.244.0.0/16
+ * (flannel, kind, kubeadm docs), 10.42.0.0/15 (k3s), 10.1.0.0/16 (microk8s),
+ * 10.32.0.0/12 (weave), 10.96.0.0/12 (services), 192.168.0.0/16 (calico).
+ * A host that routes it anyway is refused (poolRouteConflicts).
+ */
+export const DEFAULT_SUBNET_POOL: SubnetPoolConfig = { ranges: ["10.77.0.0/16"], blockPrefix: 24 };
 
 /** A /30 is the smallest block with a gateway and one cell address besides network and broadcast. */
 export const MAX_BLOCK_PREFIX = 30;
@@ -113,4 +122,41 @@ export function allocateSubnet(pool: SubnetPool, allocations: SubnetAllocations,
 export function releaseSubnet(allocations: SubnetAllocations, key: string): { allocations: Record<string, string>; released: string | undefined } {
   const { [key]: released, ...rest } = allocations;
   return { allocations: rest, released };
+}
+
+/** A route of the host's main table: destination CIDR and the device it leaves by. */
+export interface HostRoute {
+  dst: string;
+  dev: string | undefined;
+}
+
+/** Keon's own bridges (any keond's): their routes are spaces' subnets, which the allocator already keeps apart. */
+const KEON_BRIDGE = /^kn[0-9a-f]{13}$/;
+
+/**
+ * The host routes that overlap the pool, leaving out Keon's own bridges and
+ * the default route. A pool overlapping a route the host already has would
+ * hand cells addresses the host reaches some other way (a VPN, a LAN, another
+ * runtime's bridge): refused with INVALID_CONFIGURATION naming the routes.
+ */
+export function poolRouteConflicts(pool: SubnetPool, routes: readonly HostRoute[]): HostRoute[] {
+  return routes.filter((route) => {
+    if (route.dst === "default" || (route.dev !== undefined && KEON_BRIDGE.test(route.dev))) return false;
+    let block: Ipv4Block;
+    try {
+      block = parseCidr(route.dst, "route");
+    } catch {
+      return false;
+    }
+    return pool.ranges.some((range) => blocksOverlap(range, block));
+  });
+}
+
+export function refusePoolRouteConflicts(pool: SubnetPool, routes: readonly HostRoute[]): void {
+  const conflicts = poolRouteConflicts(pool, routes);
+  if (conflicts.length === 0) return;
+  const pools = pool.ranges.map(formatCidr).join(", ");
+  throw new KeonError("INVALID_CONFIGURATION", `subnet pool ${pools} overlaps route(s) the host already has: ${conflicts.map((r) => `${r.dst}${r.dev ? ` dev ${r.dev}` : ""}`).join(", ")}; choose another pool (subnetPool.cidr, --subnet-pool-cidr)`, {
+    details: { field: "subnetPool.cidr", pool: pools, routes: conflicts },
+  });
 }

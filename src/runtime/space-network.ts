@@ -8,7 +8,8 @@ import { KeonError } from "../model/errors.ts";
 import { writeFileAtomic } from "../support/atomic-file.ts";
 import { buildSpaceConflist, serializeConflist, type CniConflist } from "../network/conflist.ts";
 import { bridgeNameOf, networkNameOf, spaceKeyOf } from "../network/network-names.ts";
-import { hostIpv4Networks } from "../network/host-routes.ts";
+import { hostIpv4Networks, hostIpv4RoutesWithDevices } from "../network/host-routes.ts";
+import { refusePoolRouteConflicts } from "../network/subnet-pool.ts";
 import { conflistPathOf } from "../network/network-paths.ts";
 import { ipv4OfResult } from "../network/cni-exec.ts";
 import type { EgressHost } from "../network/egress.ts";
@@ -36,7 +37,12 @@ function networkWith(ctx: RuntimeContext, realm: string, space: string, subnet: 
  */
 export async function ensureSpaceNetwork(ctx: RuntimeContext, realm: string, space: string): Promise<SpaceNetwork> {
   const key = spaceKeyOf(realm, space);
-  const subnet = ctx.network.subnets.lookup(key) ?? ctx.network.subnets.allocate(key, await hostIpv4Networks());
+  let subnet = ctx.network.subnets.lookup(key);
+  if (subnet === undefined) {
+    // A pool the host already routes elsewhere is refused before any space is cut from it.
+    refusePoolRouteConflicts(ctx.network.subnets.pool, await hostIpv4RoutesWithDevices());
+    subnet = ctx.network.subnets.allocate(key, await hostIpv4Networks());
+  }
   const network = networkWith(ctx, realm, space, subnet);
   const bytes = serializeConflist(network.conflist);
   const current = existsSync(network.conflistPath) ? readFileSync(network.conflistPath, "utf8") : undefined;

@@ -46,7 +46,7 @@ describe("defaults", () => {
       containerdSocket: "",
       containerdNamespaceSuffix: "keon",
       cgroupRoot: "/keon",
-      subnetPool: { ranges: ["10.88.0.0/16"], blockPrefix: 24 },
+      subnetPool: { ranges: ["10.77.0.0/16"], blockPrefix: 24 },
       resyncSchedule: "*/30 * * * * *",
       stopGraceSeconds: 10,
       restartBackoffCapSeconds: 300,
@@ -120,7 +120,7 @@ bootIdPath: /tmp/boot_id
 
   test("a partial file keeps the other defaults, including the other subnetPool key", () => {
     const config = load(["--config", file("subnetPool:\n  prefix: 28\n")]);
-    expect(config.subnetPool).toEqual({ ranges: ["10.88.0.0/16"], blockPrefix: 28 });
+    expect(config.subnetPool).toEqual({ ranges: ["10.77.0.0/16"], blockPrefix: 28 });
     expect(config.runPath).toBe(DEFAULT_CONFIG.runPath);
   });
 

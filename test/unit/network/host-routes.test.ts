@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseInterfaceNetworks, parseRouteDestinations } from "../../../src/network/host-routes.ts";
+import { parseInterfaceNetworks, parseRouteDestinations, parseRoutesWithDevices } from "../../../src/network/host-routes.ts";
 
 describe("parseRouteDestinations", () => {
   test("CIDRs of the main table, default left out, bare addresses as /32", () => {
@@ -23,5 +23,16 @@ describe("parseInterfaceNetworks", () => {
       { ifname: "eth0", addr_info: [] },
     ]);
     expect(parseInterfaceNetworks(json)).toEqual(["10.213.1.0/24", "127.0.0.0/8"]);
+  });
+});
+
+describe("parseRoutesWithDevices", () => {
+  test("destinations as CIDRs with their devices; the default route kept as is", () => {
+    const json = JSON.stringify([{ dst: "default", dev: "eth0" }, { dst: "10.77.0.0/24", dev: "kn0123456789abc" }, { dst: "192.0.2.7", dev: "tun0" }, { dev: "x" }]);
+    expect(parseRoutesWithDevices(json)).toEqual([
+      { dst: "default", dev: "eth0" },
+      { dst: "10.77.0.0/24", dev: "kn0123456789abc" },
+      { dst: "192.0.2.7/32", dev: "tun0" },
+    ]);
   });
 });

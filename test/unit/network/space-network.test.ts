@@ -18,7 +18,7 @@ describe("ensureSpaceNetwork", () => {
     const allocator = new SubnetAllocator(new JsonFileSubnetStore(paths.subnetsFile));
     const web = ensureSpaceNetwork({ paths, allocator, realm: "acme", space: "web" });
     expect(web.conflistWritten).toBe(true);
-    expect(web.subnet).toBe("10.88.0.0/24");
+    expect(web.subnet).toBe("10.77.0.0/24");
     expect(parseConflist(readFileSync(web.conflistPath, "utf8"), web.conflistPath)).toEqual(web.conflist);
     expect(statSync(web.conflistPath).mode & 0o777).toBe(0o644);
     const ino = statSync(web.conflistPath).ino;
@@ -26,7 +26,7 @@ describe("ensureSpaceNetwork", () => {
     expect(again.conflistWritten).toBe(false);
     expect(statSync(web.conflistPath).ino).toBe(ino);
     const db = ensureSpaceNetwork({ paths, allocator, realm: "acme", space: "db" });
-    expect(db.subnet).toBe("10.88.1.0/24");
+    expect(db.subnet).toBe("10.77.1.0/24");
     expect(db.bridgeName).not.toBe(web.bridgeName);
     expect(db.conflistPath).not.toBe(web.conflistPath);
   });

@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeonError } from "../../../src/model/errors.ts";
 import { JsonFileSubnetStore, SubnetAllocator, type SubnetStore } from "../../../src/network/subnet-allocator.ts";
-import { allocateSubnet, DEFAULT_SUBNET_POOL, parseSubnetPool, releaseSubnet } from "../../../src/network/subnet-pool.ts";
+import { allocateSubnet, DEFAULT_SUBNET_POOL, parseSubnetPool, poolRouteConflicts, refusePoolRouteConflicts, releaseSubnet } from "../../../src/network/subnet-pool.ts";
 
-const pool = parseSubnetPool(DEFAULT_SUBNET_POOL);
+/** The allocation rules are checked on a fixed pool (the default's choice has its own test). */
+const POOL = { ranges: ["10.88.0.0/16"], blockPrefix: 24 };
+const pool = parseSubnetPool(POOL);
 const codeOf = (fn: () => unknown) => {
   try {
     fn();
@@ -28,8 +30,8 @@ class MemoryStore implements SubnetStore {
 }
 
 describe("parseSubnetPool", () => {
-  test("default is 10.88.0.0/16 in /24 blocks", () => {
-    expect(DEFAULT_SUBNET_POOL).toEqual({ ranges: ["10.88.0.0/16"], blockPrefix: 24 });
+  test("default is 10.77.0.0/16 in /24 blocks (not podman's 10.88.0.0/16)", () => {
+    expect(DEFAULT_SUBNET_POOL).toEqual({ ranges: ["10.77.0.0/16"], blockPrefix: 24 });
   });
 
   test("invalid or overlapping configuration is INVALID_CONFIGURATION", () => {
@@ -113,7 +115,7 @@ describe("SubnetAllocator", () => {
 
   test("saves only when something changed", () => {
     const store = new MemoryStore();
-    const allocator = new SubnetAllocator(store);
+    const allocator = new SubnetAllocator(store, POOL);
     expect(allocator.allocate("r/a")).toBe("10.88.0.0/24");
     expect(allocator.allocate("r/a")).toBe("10.88.0.0/24");
     expect(store.saves).toBe(1);
@@ -123,7 +125,7 @@ describe("SubnetAllocator", () => {
   });
 
   test("avoid skips the host's routes on first allocation only", () => {
-    const allocator = new SubnetAllocator(new MemoryStore());
+    const allocator = new SubnetAllocator(new MemoryStore(), POOL);
     expect(allocator.allocate("r/a", ["10.88.0.0/24", "10.88.1.7/32"])).toBe("10.88.2.0/24");
     expect(allocator.allocate("r/a", ["10.88.2.0/24"])).toBe("10.88.2.0/24");
   });
@@ -132,12 +134,12 @@ describe("SubnetAllocator", () => {
     const dir = mkdtempSync("/tmp/keon-unit-subnets-");
     dirs.push(dir);
     const path = join(dir, "network", "subnets.json");
-    const first = new SubnetAllocator(new JsonFileSubnetStore(path));
+    const first = new SubnetAllocator(new JsonFileSubnetStore(path), POOL);
     expect(first.lookup("r/a")).toBeUndefined();
     first.allocate("r/a");
     first.allocate("r/b");
     first.release("r/a");
-    const second = new SubnetAllocator(new JsonFileSubnetStore(path));
+    const second = new SubnetAllocator(new JsonFileSubnetStore(path), POOL);
     expect(second.list()).toEqual({ "r/b": "10.88.1.0/24" });
     expect(second.allocate("r/c")).toBe("10.88.0.0/24");
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ version: 1, allocations: { "r/b": "10.88.1.0/24", "r/c": "10.88.0.0/24" } });
@@ -151,5 +153,34 @@ describe("SubnetAllocator", () => {
       writeFileSync(path, text);
       expect(codeOf(() => new JsonFileSubnetStore(path).load()), text).toBe("STORE_ERROR");
     }
+  });
+});
+
+describe("poolRouteConflicts", () => {
+  const pool77 = parseSubnetPool(DEFAULT_SUBNET_POOL);
+  test("routes overlapping the pool conflict, except Keon's own bridges and the default route", () => {
+    const routes = [
+      { dst: "default", dev: "eth0" },
+      { dst: "10.77.3.0/24", dev: "kn0123456789abc" },
+      { dst: "10.77.9.0/24", dev: "cni-podman1" },
+      { dst: "10.0.0.0/8", dev: "tun0" },
+      { dst: "10.78.0.0/16", dev: "eth1" },
+      { dst: "192.0.2.0/24", dev: "eth0" },
+    ];
+    expect(poolRouteConflicts(pool77, routes).map((r) => r.dst)).toEqual(["10.77.9.0/24", "10.0.0.0/8"]);
+    expect(poolRouteConflicts(pool77, routes.slice(4))).toEqual([]);
+  });
+
+  test("refusal is INVALID_CONFIGURATION naming the setting and the routes", () => {
+    let error: unknown;
+    try {
+      refusePoolRouteConflicts(pool77, [{ dst: "10.77.0.0/24", dev: "br-lan" }]);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as KeonError).code).toBe("INVALID_CONFIGURATION");
+    expect((error as Error).message).toContain("10.77.0.0/24 dev br-lan");
+    expect((error as KeonError).details).toMatchObject({ field: "subnetPool.cidr" });
+    expect(() => refusePoolRouteConflicts(pool77, [])).not.toThrow();
   });
 });
