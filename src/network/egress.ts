@@ -19,7 +19,7 @@
  * the cell or runs before its admission; never loses it.
  */
 import { readFileSync } from "node:fs";
-import type { EgressPolicy } from "../model/schema/space.ts";
+import { MAX_EGRESS_RULES, type EgressPolicy } from "../model/schema/space.ts";
 import { parseIpv4 } from "./cidr.ts";
 import { effectiveEgress, hostsOfPolicy, type EffectiveEgress } from "./egress-rules.ts";
 import { HostResolver } from "./host-resolver.ts";
@@ -27,8 +27,8 @@ import { applyNft, isNftMissing } from "./nft.ts";
 import { nftInstanceNames, nftInstanceTagOf, nftSpaceNames, type NftInstanceNames } from "./nft-names.ts";
 import { renderCellAdmission, renderCellWithdrawal, renderSpace, renderSpaceRemoval } from "./nft-ruleset.ts";
 
-/** Default bound on a space's egress rules (the schema's hard cap is higher; see model/schema/space.ts). */
-export const DEFAULT_MAX_EGRESS_RULES = 4096;
+/** Default bound on a space's egress rules: the schema's, so what admission let in is enforced. */
+export const DEFAULT_MAX_EGRESS_RULES = MAX_EGRESS_RULES;
 
 export interface EgressHost {
   runPath: string;

@@ -186,6 +186,8 @@ describe("space", () => {
     ["bad cidr", space({ network: { egress: { default: "deny", allow: [{ cidr: "10.0.0.0/33" }] } } }), "spec.network.egress.allow[0].cidr"],
     ["port 0", space({ network: { egress: { default: "deny", allow: [{ host: "a.example", ports: [0] }] } } }), "spec.network.egress.allow[0].ports[0]"],
     ["bad default", space({ network: { egress: { default: "block" } } }), "spec.network.egress.default"],
+    ["port 65536", space({ network: { egress: { default: "deny", allow: [{ cidr: "10.0.0.0/8", ports: [80, 65536] }] } } }), "spec.network.egress.allow[0].ports[1]"],
+    ["more rules than MAX_EGRESS_RULES", space({ network: { egress: { default: "deny", allow: Array.from({ length: 4097 }, () => ({ cidr: "10.0.0.0/8" })) } } }), "spec.network.egress.allow"],
     ["defaults: unknown field", space({ defaults: { container: { image: "x" } } }), "spec.defaults.container.image"],
     ["defaults: bad capability", space({ defaults: { container: { capabilities: { drop: ["NOPE"] } } } }), "spec.defaults.container.capabilities.drop[0]"],
   ]);
