@@ -10,7 +10,8 @@
  *   (src/cgroup/report.ts);
  * - cni: the plugins Keon's conflists use (bridge, host-local, portmap,
  *   loopback) in the plugin directories;
- * - nftables: `nft` for egress rules.
+ * - nftables: `nft` for egress rules, and the health of Keon's table
+ *   `inet keon` (every space's chains and sets present as a whole).
  *
  * The facts are gathered in one place (`gatherStatusFacts`) and judged by a
  * pure function (`statusReport`), so every judgement is unit-tested.
@@ -21,6 +22,8 @@ import type { Hono } from "hono";
 import { cgroupReport, type CgroupReport } from "../cgroup/report.ts";
 import { detectCgroupHost, type CgroupHost } from "../cgroup/detect.ts";
 import { normalizeCgroupRoot } from "../model/derived-ids.ts";
+import { listKeonTable } from "../network/nft.ts";
+import { nftTableHealth, type NftTableHealth } from "../network/nft-health.ts";
 
 export type ComponentStatus = "ok" | "degraded" | "missing";
 
@@ -54,7 +57,7 @@ export interface StatusFacts {
   containerd: { version: string } | { error: string };
   cgroups: CgroupReport | { error: string };
   cni: { dirs: readonly string[]; found: Record<string, string>; missing: string[] };
-  nftables: { version: string } | { error: string };
+  nftables: ({ version: string } & { table?: NftTableHealth | { error: string } }) | { error: string };
 }
 
 /** The plugins every space network uses (src/network/conflist.ts). */
@@ -151,7 +154,29 @@ function nftablesComponent(facts: StatusFacts["nftables"]): StatusComponent {
       hints: ["spaces with an egress policy are refused without nftables; install it (apt install nftables)"],
     };
   }
-  return { name: "nftables", status: "ok", detail: facts.version, hints: [] };
+  const table = facts.table;
+  if (table === undefined) return { name: "nftables", status: "ok", detail: facts.version, hints: [] };
+  if ("error" in table) {
+    return {
+      name: "nftables",
+      status: "degraded",
+      detail: `${facts.version}; table inet keon unreadable: ${table.error}`,
+      hints: ["run `nft list table inet keon` as root to see why; cells' isolation depends on it"],
+    };
+  }
+  const summary = table.present
+    ? `table inet keon: ${table.spaces} space(s), ${table.chains} chains, ${table.sets} sets, ${table.dropped} packets dropped`
+    : "table inet keon not created yet (no space)";
+  if (table.incomplete.length > 0) {
+    return {
+      name: "nftables",
+      status: "degraded",
+      detail: `${facts.version}; ${summary}; ${table.incomplete.length} space(s) incomplete`,
+      hints: [`incomplete: ${table.incomplete.join("; ")}`, "the next resync (every 30 s) rewrites a space's policy whole; an incomplete one of a keond that is gone can be removed by deleting its space"],
+      data: { table },
+    };
+  }
+  return { name: "nftables", status: "ok", detail: `${facts.version}; ${summary}`, hints: [], data: { table } };
 }
 
 /** The judgement: pure. */
@@ -229,7 +254,11 @@ export async function gatherStatusFacts(deps: StatusRouteDeps): Promise<StatusFa
       (error: unknown) => ({ error: messageOf(error) }),
     ),
     commandOutput([deps.nftCommand ?? "nft", "--version"]).then(
-      (version) => ({ version }),
+      async (version) => ({
+        version,
+        // The table only when nft is the real one (a test's stand-in binary has no table to read).
+        ...(deps.nftCommand === undefined ? { table: await listKeonTable().then(nftTableHealth, (error: unknown) => ({ error: messageOf(error) })) } : {}),
+      }),
       (error: unknown) => ({ error: messageOf(error) }),
     ),
   ]);
