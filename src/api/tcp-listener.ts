@@ -7,7 +7,8 @@
  * Bun.serve cannot cap the connections it accepts, so 20 000 idle clients
  * would take 20 000 of keond's file descriptors (issue 13: past the limit,
  * keond could no longer accept even on its unix socket). The TCP side is
- * therefore a node:net front that counts connections: past
+ * therefore a node:net front, on its own Worker thread (tcp-front-worker.ts)
+ * so a flood costs the main thread nothing, that counts connections: past
  * `maxConnections` a client is answered 503 and closed at once; below it,
  * its bytes are piped (with backpressure) to a Bun.serve on a private
  * root-only unix socket, where idle connections are closed and requests
@@ -15,7 +16,6 @@
  * backend closes (idle, refused token) is closed on the client's side too.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { websocket } from "hono/bun";
@@ -23,6 +23,7 @@ import { KeonError } from "../model/errors.ts";
 import { requireBearerToken } from "./auth.ts";
 import { DEFAULT_MAX_REQUESTS, guardConnections, IDLE_TIMEOUT_SECONDS } from "./connection-guard.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
+import type { FrontReply, FrontStart, FrontStop } from "./tcp-front-worker.ts";
 import { removeStaleSocket } from "./unix-listener.ts";
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -46,8 +47,6 @@ export interface TcpListenOptions {
 export interface TcpListener {
   readonly hostname: string;
   readonly port: number;
-  /** Open client connections right now. */
-  connections(): number;
   stop(closeActiveConnections?: boolean): Promise<void>;
 }
 
@@ -66,13 +65,14 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
   const dir = options.backendDir ?? mkdtempSync(join(tmpdir(), "keon-tcp-"));
   const backendPath = join(dir, "api-tcp-backend.sock");
   await removeStaleSocket(backendPath);
+  const idle = options.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS;
   // Root only from the moment it exists: it skips nothing, but only the front should reach it.
   const previousUmask = process.umask(0o177);
   let backend: ReturnType<typeof Bun.serve>;
   try {
     const serveOptions = {
       unix: backendPath,
-      idleTimeout: options.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS,
+      idleTimeout: idle,
       fetch: guardConnections(requireBearerToken(options.token, options.fetch), options.maxRequests ?? DEFAULT_MAX_REQUESTS),
       websocket,
       maxRequestBodySize: 16 * 1024 ** 3,
@@ -83,50 +83,36 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
   }
 
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const refusal = overloadedBytes(maxConnections);
-  const clients = new Set<Socket>();
-  const front = createServer((client) => {
-    client.on("error", () => client.destroy());
-    if (clients.size >= maxConnections) {
-      client.end(refusal);
-      // A client that never reads must not keep the refused socket open either.
-      setTimeout(() => client.destroy(), 1_000).unref();
-      return;
-    }
-    clients.add(client);
-    const upstream = connect(backendPath);
-    const close = () => {
-      clients.delete(client);
-      client.destroy();
-      upstream.destroy();
+  const front = new Worker(new URL("./tcp-front-worker.ts", import.meta.url));
+  const replies = (wanted: FrontReply["type"][]) => new Promise<FrontReply>((resolve) => {
+    const listener = (event: MessageEvent<FrontReply>) => {
+      if (!wanted.includes(event.data.type)) return;
+      front.removeEventListener("message", listener);
+      resolve(event.data);
     };
-    upstream.on("error", close);
-    upstream.on("close", close);
-    client.on("close", close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    front.addEventListener("message", listener);
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      front.once("error", reject);
-      front.listen(options.port, options.hostname, () => {
-        front.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (cause) {
+  const started = replies(["listening", "failed"]);
+  front.postMessage({
+    type: "start", hostname: options.hostname, port: options.port, backendPath, maxConnections, idleTimeoutMs: idle * 1000,
+    refusal: overloadedBytes(maxConnections),
+  } satisfies FrontStart);
+  const reply = await started;
+  if (reply.type !== "listening") {
+    front.terminate();
     await backend.stop(true);
     if (ownDir) rmSync(dir, { recursive: true, force: true });
-    throw new KeonError("INVALID_CONFIGURATION", `cannot listen on ${options.hostname}:${options.port}: ${(cause as Error).message}`, { cause });
+    const message = reply.type === "failed" ? reply.message : "the TCP front stopped";
+    throw new KeonError("INVALID_CONFIGURATION", `cannot listen on ${options.hostname}:${options.port}: ${message}`);
   }
-  const port = (front.address() as AddressInfo).port;
   return {
     hostname: options.hostname,
-    port,
-    connections: () => clients.size,
+    port: reply.port,
     async stop(closeActiveConnections = false) {
-      front.close();
-      if (closeActiveConnections) for (const client of clients) client.destroy();
+      const stopped = replies(["stopped"]);
+      front.postMessage({ type: "stop", closeActiveConnections } satisfies FrontStop);
+      await Promise.race([stopped, Bun.sleep(2_000)]);
+      front.terminate();
       await backend.stop(closeActiveConnections);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
