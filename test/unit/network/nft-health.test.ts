@@ -18,7 +18,7 @@ describe("nftTableHealth", () => {
   });
 
   test("whole spaces count, drops are summed, a space missing objects is named with what it lacks", () => {
-    const other = "kffffffff_sfedcba987654321";
+    const other = "kffffffff_sfedcba9876543";
     const a = whole(space);
     const b = whole(other);
     const table: NftObjects = {
