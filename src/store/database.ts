@@ -88,6 +88,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): O
     }
     db.run("PRAGMA synchronous = FULL");
     db.run("PRAGMA foreign_keys = ON");
+    // A value resealed or deleted leaves no copy of its old bytes in a free page (issue 13: grep of state.db).
+    db.run("PRAGMA secure_delete = ON");
     return { db, tightened };
   } catch (error) {
     db?.close();

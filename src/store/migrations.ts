@@ -130,6 +130,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: "secret values sealed with AES-GCM (the rows are sealed by the store at open, which holds the key)",
+    up(db) {
+      db.run(`
+        -- 0: the value is still in clear (written before this migration); the
+        -- store seals every such row when it opens (secret-box.ts).
+        ALTER TABLE secret_values ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1));
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

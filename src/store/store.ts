@@ -12,11 +12,13 @@
  * `generation` reconciles only for changes that need it.
  */
 import type { Database } from "bun:sqlite";
+import { dirname, join } from "node:path";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { specGenerationChanged } from "../model/diff.ts";
-import { openDatabase } from "./database.ts";
+import { IN_MEMORY, openDatabase } from "./database.ts";
+import { loadOrCreateKeys, SECRET_KEY_FILE, SecretBox } from "./secret-box.ts";
 import { DEFAULT_MAX_EVENTS, EventLog } from "./event-log.ts";
 import { matchesLabelSelector, parseLabelSelector } from "./label-selector.ts";
 import { migrate, schemaVersion } from "./migrations.ts";
@@ -42,6 +44,8 @@ export interface StoreOptions {
   maxEvents?: number;
   /** Clock for createdAt/updatedAt and event times (tests pin it). */
   now?: () => Date;
+  /** The secret key file (secret-box.ts); default `secret-keys` beside the database. An in-memory store uses a key of its own. */
+  secretKeyFile?: string;
 }
 
 export interface PutOptions {
@@ -83,6 +87,11 @@ type KeyParams = StoredKey & { kind: string };
 
 const KEY_WHERE = "kind = $kind AND realm = $realm AND space = $space AND stack = $stack AND cell = $cell AND name = $name";
 
+/** GCM's additional data for a value: its row, so a sealed value moved to another row does not open. */
+function secretBinding(resourceId: number, slot: string): string {
+  return `${resourceId}\0${slot}`;
+}
+
 function isThenable(value: unknown): boolean {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
@@ -106,6 +115,7 @@ export class Store {
   readonly hostFacts: HostFacts;
   private readonly db: Database;
   private readonly now: () => Date;
+  private readonly box: SecretBox;
 
   /** Open (creating and migrating as needed) the store at `path`, or ":memory:". */
   constructor(path: string, options: StoreOptions = {}) {
@@ -117,13 +127,23 @@ export class Store {
     this.now = options.now ?? (() => new Date());
     const opened = openDatabase(path, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
     this.db = opened.db;
-    this.tightenedModes = opened.tightened;
+    const tightened = [...opened.tightened];
     try {
       migrate(this.db, path);
+      if (path === IN_MEMORY) {
+        this.box = SecretBox.ephemeral();
+      } else {
+        const keyFile = options.secretKeyFile ?? join(dirname(path), SECRET_KEY_FILE);
+        const loaded = loadOrCreateKeys(keyFile);
+        if (loaded.tightened) tightened.push(keyFile);
+        this.box = new SecretBox(loaded.keys);
+      }
+      this.resealSecrets();
     } catch (error) {
       this.db.close();
       throw error;
     }
+    this.tightenedModes = tightened;
     this.restarts = new RestartCounters(this.db, (kind, key) => this.resourceId(kind, key), this.now);
     this.events = new EventLog(this.db, maxEvents, this.now);
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
@@ -194,7 +214,7 @@ export class Store {
         this.db
           .query<{ slot: string; value: string }, { id: number }>("SELECT slot, value FROM secret_values WHERE resource_id = $id")
           .all({ id: row.id })
-          .map((s) => [s.slot, s.value] as const),
+          .map((s) => [s.slot, this.box.open(s.value, secretBinding(row.id, s.slot))] as const),
       );
       const changedValues = [...split.provided].filter(([slot, value]) => stored.get(slot) !== value);
       const staleSlots = [...stored.keys()].filter((slot) => !split.slots.has(slot));
@@ -357,15 +377,16 @@ export class Store {
       }
     })();
     const stored = toStoredKey(kind, key);
-    return storeOp(`reading a secret value of ${describeKey(kind, key)}`, () =>
-      this.db
-        .query<{ value: string }, KeyParams & { slot: string }>(
-          `SELECT v.value FROM secret_values AS v JOIN resources AS r ON r.id = v.resource_id
+    return storeOp(`reading a secret value of ${describeKey(kind, key)}`, () => {
+      const row = this.db
+        .query<{ value: string; id: number }, KeyParams & { slot: string }>(
+          `SELECT v.value, r.id FROM secret_values AS v JOIN resources AS r ON r.id = v.resource_id
            WHERE r.kind = $kind AND r.realm = $realm AND r.space = $space AND r.stack = $stack
              AND r.cell = $cell AND r.name = $name AND v.slot = $slot`,
         )
-        .get({ kind, ...stored, slot })?.value,
-    );
+        .get({ kind, ...stored, slot });
+      return row === null ? undefined : this.box.open(row.value, secretBinding(row.id, slot));
+    });
   }
 
   /** Like get, but a missing resource is the kind's NOT_FOUND error (REALM_NOT_FOUND, CELL_NOT_FOUND…). */
@@ -384,12 +405,33 @@ export class Store {
     return this.db.query<{ id: number }, KeyParams>(`SELECT id FROM resources WHERE ${KEY_WHERE}`).get({ kind, ...stored })?.id;
   }
 
+  /** Sealed before it reaches SQLite: the clear value is never in a page, the WAL or a journal. */
   private writeSecret(resourceId: number, slot: string, value: string): void {
     this.db
       .query<never, { id: number; slot: string; value: string }>(
-        `INSERT INTO secret_values (resource_id, slot, value) VALUES ($id, $slot, $value)
-         ON CONFLICT (resource_id, slot) DO UPDATE SET value = excluded.value`,
+        `INSERT INTO secret_values (resource_id, slot, value, sealed) VALUES ($id, $slot, $value, 1)
+         ON CONFLICT (resource_id, slot) DO UPDATE SET value = excluded.value, sealed = 1`,
       )
-      .run({ id: resourceId, slot, value });
+      .run({ id: resourceId, slot, value: this.box.seal(value, secretBinding(resourceId, slot)) });
+  }
+
+  /**
+   * Seals what a store before migration 4 kept in clear, and reseals what an
+   * old key sealed (a rotation), in one transaction; then truncates the WAL,
+   * whose frames still held the old bytes (secure_delete zeroes the pages).
+   */
+  private resealSecrets(): void {
+    const resealed = this.transaction(() => {
+      const rows = this.db
+        .query<{ resource_id: number; slot: string; value: string; sealed: number }, []>("SELECT resource_id, slot, value, sealed FROM secret_values")
+        .all()
+        .filter((r) => r.sealed === 0 || !this.box.isCurrent(r.value));
+      for (const r of rows) {
+        const binding = secretBinding(r.resource_id, r.slot);
+        this.writeSecret(r.resource_id, r.slot, r.sealed === 0 ? r.value : this.box.open(r.value, binding));
+      }
+      return rows.length;
+    });
+    if (resealed > 0 && this.path !== IN_MEMORY) this.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 }
