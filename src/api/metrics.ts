@@ -17,10 +17,31 @@
  *   keon_containerd_call_errors_total{method}        counter
  *   keon_worker_up{realm}                            gauge, 1 when the worker is ready
  *   keon_worker_restarts_total{realm}                counter
+ *   keon_space_dropped_packets_total{instance,bridge}  counter, packets a space's nft rules dropped (issue 14)
+ *   keon_space_dropped_bytes_total{instance,bridge}    counter
+ *
+ * The drop counters live in the kernel (nft named counters, one per space,
+ * of every keond on the host: `instance` tells them apart, `bridge` is the
+ * Space's status.network.bridgeName). They are sampled every 10 s by the
+ * book once it listens, so a scrape never waits for nft.
  */
 import type { WorkerMetrics } from "../protocol/messages.ts";
 import type { DaemonBus } from "./deps.ts";
 import type { WorkerHealth } from "../protocol/messages.ts";
+import { listKeonTable } from "../network/nft.ts";
+import { spaceDropsOf, type SpaceDrops } from "../network/nft-health.ts";
+
+const DROP_SAMPLE_MS = 10_000;
+/** The latest sample of the spaces' drop counters (see the module note). */
+let sampledDrops: SpaceDrops[] = [];
+
+async function sampleDrops(): Promise<void> {
+  try {
+    sampledDrops = spaceDropsOf(await listKeonTable());
+  } catch {
+    // nft missing or failing: keon status reports that; the metrics keep the last sample.
+  }
+}
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -30,10 +51,17 @@ export class WorkerMetricsBook {
 
   /** Start listening; returns the unsubscribe function. */
   listen(bus: DaemonBus): () => void {
-    return bus.subscribe((message) => {
+    void sampleDrops();
+    const timer = setInterval(() => void sampleDrops(), DROP_SAMPLE_MS);
+    timer.unref?.();
+    const unsubscribe = bus.subscribe((message) => {
       if (message.type === "metrics") this.byRealm.set(message.realm, message.metrics);
       else if (message.type === "realm-gone") this.byRealm.delete(message.realm);
     });
+    return () => {
+      clearInterval(timer);
+      unsubscribe();
+    };
   }
 
   record(realm: string, metrics: WorkerMetrics): void {
@@ -86,7 +114,12 @@ function sortedBuckets(buckets: Record<string, number>): Array<[number, number]>
     .sort(([a], [b]) => a - b);
 }
 
-export function renderMetrics(reports: ReadonlyArray<[string, WorkerMetrics]>, health: readonly WorkerHealth[]): string {
+/** `drops` defaults to the book's latest sample; pure when given. */
+export function renderMetrics(
+  reports: ReadonlyArray<[string, WorkerMetrics]>,
+  health: readonly WorkerHealth[],
+  drops: readonly SpaceDrops[] = sampledDrops,
+): string {
   const out = new Exposition();
 
   out.family("keon_reconcile_duration_seconds", "histogram", "Duration of one reconcile pass of a realm.");
@@ -134,6 +167,11 @@ export function renderMetrics(reports: ReadonlyArray<[string, WorkerMetrics]>, h
   for (const w of workers) out.sample("keon_worker_up", { realm: w.realm }, w.state === "ready" ? 1 : 0);
   out.family("keon_worker_restarts_total", "counter", "Restarts of the realm's worker since keond started.");
   for (const w of workers) out.sample("keon_worker_restarts_total", { realm: w.realm }, w.restarts);
+
+  out.family("keon_space_dropped_packets_total", "counter", "Packets a space's network policy dropped (nftables counter).");
+  for (const d of drops) out.sample("keon_space_dropped_packets_total", { instance: d.instance, bridge: d.bridge }, d.packets);
+  out.family("keon_space_dropped_bytes_total", "counter", "Bytes of the packets a space's network policy dropped.");
+  for (const d of drops) out.sample("keon_space_dropped_bytes_total", { instance: d.instance, bridge: d.bridge }, d.bytes);
 
   return out.text();
 }

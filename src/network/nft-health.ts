@@ -51,3 +51,22 @@ export function nftTableHealth(table: NftObjects | undefined): NftTableHealth {
     dropped: Object.entries(table.counters).filter(([n]) => n.endsWith("_drop")).reduce((sum, [, c]) => sum + c.packets, 0),
   };
 }
+
+/** One space's drop counter: the keond instance and the space's bridge (its Space's `status.network.bridgeName`). */
+export interface SpaceDrops {
+  instance: string;
+  bridge: string;
+  packets: number;
+  bytes: number;
+}
+
+/** Every space's drop counter in the table, sorted; pure. */
+export function spaceDropsOf(table: NftObjects | undefined): SpaceDrops[] {
+  if (table === undefined) return [];
+  return Object.entries(table.counters)
+    .flatMap(([name, c]) => {
+      const match = /^(k[0-9a-f]{8})_s([0-9a-f]{13})_drop$/.exec(name);
+      return match === null ? [] : [{ instance: match[1]!, bridge: `kn${match[2]!}`, packets: c.packets, bytes: c.bytes }];
+    })
+    .sort((a, b) => a.instance.localeCompare(b.instance) || a.bridge.localeCompare(b.bridge));
+}

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { statusReport, type StatusFacts } from "../../../src/api/status-route.ts";
-import { nftTableHealth } from "../../../src/network/nft-health.ts";
+import { nftTableHealth, spaceDropsOf } from "../../../src/network/nft-health.ts";
+import { renderMetrics } from "../../../src/api/metrics.ts";
 import type { NftObjects } from "../../../src/network/nft.ts";
 
 const space = "k0123abcd_s0123456789abc";
@@ -52,5 +53,19 @@ describe("nftTableHealth", () => {
     expect(degraded.hints[0]).toContain(`${space}: missing cells`);
     expect(nft(base({ version: "v", table: { error: "Operation not permitted" } })).status).toBe("degraded");
     expect(nft(base({ version: "v", table: nftTableHealth(undefined) })).detail).toContain("not created yet");
+  });
+});
+
+describe("drop counters as metrics", () => {
+  test("each space's counter, labelled by instance and bridge; other counters ignored", () => {
+    const table = whole(space);
+    table.counters["unrelated"] = { packets: 1, bytes: 1 };
+    const drops = spaceDropsOf(table);
+    expect(drops).toEqual([{ instance: "k0123abcd", bridge: "kn0123456789abc", packets: 7, bytes: 420 }]);
+    expect(spaceDropsOf(undefined)).toEqual([]);
+    const text = renderMetrics([], [], drops);
+    expect(text).toContain('keon_space_dropped_packets_total{instance="k0123abcd",bridge="kn0123456789abc"} 7');
+    expect(text).toContain('keon_space_dropped_bytes_total{instance="k0123abcd",bridge="kn0123456789abc"} 420');
+    expect(text).toContain("# TYPE keon_space_dropped_packets_total counter");
   });
 });
