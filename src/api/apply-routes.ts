@@ -64,7 +64,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
-    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix });
+    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy });
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));

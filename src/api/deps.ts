@@ -10,6 +10,14 @@ import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
 import type { ManifestParser } from "./manifest-parser.ts";
+import type { PolicyLevel } from "../model/policy.ts";
+
+/** The operator's policy settings (keond configuration, never a document). */
+export interface AdmissionPolicy {
+  levelOf(realm: string): PolicyLevel;
+  hostPathPrefixes: readonly string[];
+  secretFileDirs: readonly string[];
+}
 
 /** Answers readiness; kept small on purpose. */
 export interface ReadinessProbe {
@@ -61,6 +69,8 @@ export interface ApiDeps {
   cgroupRoot: string;
   /** When keond started, for the status route's uptime; default: when the app was created. */
   startedAt?: Date;
+  /** Admission policy per realm (model/policy.ts); default: every realm baseline, no host path or secret directory allowed. */
+  policy?: AdmissionPolicy;
   /** Parses request bodies off the main thread; default: the process's shared pool. */
   manifestParser?: ManifestParser;
   /** Test hooks; production leaves it out. */

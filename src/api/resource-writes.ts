@@ -14,6 +14,8 @@
  * - admission (model/admission-rules.ts): containerd IDs within containerd's
  *   limit and an image for every container, a 400 naming the field;
  * - a host port is published by one cell only (host-ports.ts): 409;
+ * - the realm's policy level (model/policy.ts) allows every field of each
+ *   cell and Container document: 403 naming the fields and the level;
  * - a realm's containerd namespace (explicit or `<realm>.<suffix>`) is
  *   its alone and never a reserved one (model/namespace-rules.ts): 409
  *   naming the realm that owns it;
@@ -26,6 +28,9 @@ import { admissionIssues } from "../model/admission-rules.ts";
 import { KeonError, type ErrorCode, type FieldIssue } from "../model/errors.ts";
 import { realmNamespace, rootContainerIdOf } from "../model/derived-ids.ts";
 import { namespaceConflict, type RealmNamespace } from "../model/namespace-rules.ts";
+import { DEFAULT_POLICY_LEVEL, policyIssues, type PolicyIssue } from "../model/policy.ts";
+import type { AdmissionPolicy } from "./deps.ts";
+import { resolveHostPath } from "./host-paths.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { Document, DocumentKind, DocumentOf } from "../model/schema/document.ts";
@@ -101,7 +106,16 @@ function conflict(message: string, issues: Array<{ path: string; message: string
 export interface StoreOptions {
   /** keond's namespace suffix: a realm's default namespace is `<realm>.<suffix>`. */
   namespaceSuffix: string;
+  /** Admission policy per realm; default: baseline everywhere, nothing of the host allowed. */
+  policy?: AdmissionPolicy | undefined;
 }
+
+/** What a realm gets when keond passes no policy: the default level, no host path, no secret directory. */
+export const DEFAULT_ADMISSION_POLICY: AdmissionPolicy = {
+  levelOf: () => DEFAULT_POLICY_LEVEL,
+  hostPathPrefixes: [],
+  secretFileDirs: [],
+};
 
 export function storeDocuments(store: Store, documents: readonly Document[], options: StoreOptions): WriteResult[] {
   const pending = new Map<string, Pending>();
@@ -133,6 +147,7 @@ export function storeDocuments(store: Store, documents: readonly Document[], opt
   return store.transaction(() => {
     checkHostPorts(store, ordered, documents.length > 1);
     checkRealmNamespaces(store, ordered, options.namespaceSuffix, documents.length > 1);
+    checkPolicy(store, pending, ordered, options.policy ?? DEFAULT_ADMISSION_POLICY, documents.length > 1);
     return ordered.map(({ index, document }) => {
       const key = keyOf(document);
       const where = documents.length > 1 ? { document: index } : {};
@@ -143,6 +158,27 @@ export function storeDocuments(store: Store, documents: readonly Document[], opt
       return { kind: document.kind, key, result, generation, index };
     });
   });
+}
+
+/**
+ * The realm's policy level against every cell and Container document as it
+ * will be stored (space defaults merged: a default can add a capability
+ * too): one 403 FORBIDDEN naming every forbidden field and the level.
+ */
+function checkPolicy(store: Store, pending: Map<string, Pending>, ordered: readonly Pending[], policy: AdmissionPolicy, several: boolean): void {
+  const issues: Array<PolicyIssue & { document?: number }> = [];
+  for (const { index, document } of ordered) {
+    if (document.kind !== "Cell" && document.kind !== "Container") continue;
+    const realm = realmOf(document.kind, keyOf(document));
+    const context = {
+      level: policy.levelOf(realm), realm, hostPathPrefixes: policy.hostPathPrefixes, secretFileDirs: policy.secretFileDirs, resolvePath: resolveHostPath,
+    };
+    for (const issue of policyIssues(withSpaceDefaults(store, pending, document), context)) issues.push(several ? { document: index, ...issue } : issue);
+  }
+  if (issues.length === 0) return;
+  const first = issues[0]!;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  throw new KeonError("FORBIDDEN", `${first.path}: ${first.message}${more}`, { details: { level: first.level, issues } });
 }
 
 /** Every realm of this request against every other realm, stored or in the request: 409 naming the owner. */
