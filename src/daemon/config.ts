@@ -13,6 +13,7 @@ import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { KeonError, type FieldIssue } from "../model/errors.ts";
 import { DEFAULT_SUBNET_POOL, parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
+import { isPolicyLevel, POLICY_LEVELS, type PolicyLevel } from "../model/policy.ts";
 
 export interface DaemonConfig {
   /** Where keond keeps its state: store, instance file, managed containerd. */
@@ -56,6 +57,19 @@ export interface DaemonConfig {
   maxRequests: number;
   /** Seconds an API connection may stay without a byte before it is closed (long streams are exempted). */
   apiIdleTimeoutSeconds: number;
+  /** Admission policy (model/policy.ts): the operator's decision, never a document's. */
+  policy: PolicyConfig;
+}
+
+export interface PolicyConfig {
+  /** The level of a realm not named in `realms`. */
+  default: PolicyLevel;
+  /** Levels of named realms. */
+  realms: Record<string, PolicyLevel>;
+  /** Host bind sources allowed below privileged must lie under one of these. */
+  hostPathPrefixes: string[];
+  /** `fromFile` secrets allowed below privileged must lie under one of these. */
+  secretFileDirs: string[];
 }
 
 /** Read when neither --config nor KEON_CONFIG names a file; its absence is fine. */
@@ -91,6 +105,25 @@ const seconds = v.pipe(
   v.minValue(0, "must not be negative"),
   v.maxValue(MAX_SECONDS, `must be at most ${MAX_SECONDS} seconds`),
 );
+
+/** `a,b` (a YAML list in the file) of absolute paths; empty is none. */
+const pathList = v.pipe(text, v.check((s) => splitList(s).every((p) => p.startsWith("/")), "must be a comma-separated list of absolute paths"));
+/** `realm=level,…` (a YAML mapping in the file). */
+const realmLevels = v.pipe(text, v.check((s) => parseRealmLevels(s) !== undefined, `must be realm=level pairs separated by commas, each level one of ${POLICY_LEVELS.join(", ")}`));
+
+function splitList(s: string): string[] {
+  return s.split(",").map((p) => p.trim()).filter((p) => p !== "");
+}
+
+function parseRealmLevels(s: string): Record<string, PolicyLevel> | undefined {
+  const levels: Record<string, PolicyLevel> = {};
+  for (const pair of splitList(s)) {
+    const [realm, level, extra] = pair.split("=").map((p) => p.trim());
+    if (realm === undefined || realm === "" || level === undefined || !isPolicyLevel(level) || extra !== undefined) return undefined;
+    levels[realm] = level;
+  }
+  return levels;
+}
 
 const SETTINGS: readonly Setting[] = [
   { path: "runPath", env: "KEON_RUN_PATH", flag: "run-path", integer: false, defaultValue: "/var/lib/keon", schema: absolutePath },
@@ -148,6 +181,13 @@ const SETTINGS: readonly Setting[] = [
     // Bun's idleTimeout is at most 255 s; 0 (never) is what issue 13 removed.
     schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number of seconds"), v.minValue(1, "must be at least 1"), v.maxValue(255, "must be at most 255")),
   },
+  {
+    path: "policy.default", env: "KEON_POLICY_DEFAULT", flag: "policy-default", integer: false, defaultValue: "baseline",
+    schema: v.picklist(POLICY_LEVELS, `must be one of ${POLICY_LEVELS.join(", ")}`),
+  },
+  { path: "policy.realms", env: "KEON_POLICY_REALMS", flag: "policy-realms", integer: false, defaultValue: "", schema: realmLevels },
+  { path: "policy.hostPathPrefixes", env: "KEON_POLICY_HOST_PATH_PREFIXES", flag: "policy-host-path-prefixes", integer: false, defaultValue: "", schema: pathList },
+  { path: "policy.secretFileDirs", env: "KEON_POLICY_SECRET_FILE_DIRS", flag: "policy-secret-file-dirs", integer: false, defaultValue: "", schema: pathList },
 ];
 
 const CONFIG_ENV = "KEON_CONFIG";
@@ -290,7 +330,7 @@ function readConfigFile(
   if (typeof document !== "object" || Array.isArray(document)) {
     throw configError([{ path: "(top level)", message: withInput("must be a mapping of settings", document), source: path }]);
   }
-  const parsed = v.safeParse(FILE_SCHEMA, document);
+  const parsed = v.safeParse(FILE_SCHEMA, withPolicyShorthands(document as Record<string, unknown>));
   if (!parsed.success) {
     throw configError(parsed.issues.map((issue) => {
       const keys = (issue.path ?? []).map((p) => String(p.key));
@@ -300,6 +340,26 @@ function readConfigFile(
     }));
   }
   return { path, settings: parsed.output as Record<string, unknown> };
+}
+
+/**
+ * The file may write `policy.realms` as a mapping and the path lists as YAML
+ * lists (the natural forms); they become the flags' `a=b,c=d` and `a,b`.
+ * Anything else is left for the schema to refuse.
+ */
+function withPolicyShorthands(document: Record<string, unknown>): Record<string, unknown> {
+  const policy = document["policy"];
+  if (policy === null || typeof policy !== "object" || Array.isArray(policy)) return document;
+  const out: Record<string, unknown> = { ...(policy as Record<string, unknown>) };
+  const realms = out["realms"];
+  if (realms !== null && typeof realms === "object" && !Array.isArray(realms)) {
+    out["realms"] = Object.entries(realms).map(([realm, level]) => `${realm}=${String(level)}`).join(",");
+  }
+  for (const key of ["hostPathPrefixes", "secretFileDirs"]) {
+    const list = out[key];
+    if (Array.isArray(list) && list.every((item) => typeof item === "string" && !item.includes(","))) out[key] = list.join(",");
+  }
+  return { ...document, policy: out };
 }
 
 function leafAt(settings: Record<string, unknown>, path: string): Value | undefined {
@@ -334,6 +394,12 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     maxTcpConnections: num("maxTcpConnections"),
     maxRequests: num("maxRequests"),
     apiIdleTimeoutSeconds: num("apiIdleTimeoutSeconds"),
+    policy: {
+      default: str("policy.default") as PolicyLevel,
+      realms: parseRealmLevels(str("policy.realms")) ?? {},
+      hostPathPrefixes: splitList(str("policy.hostPathPrefixes")),
+      secretFileDirs: splitList(str("policy.secretFileDirs")),
+    },
   };
 }
 

@@ -108,6 +108,11 @@ async function main(): Promise<void> {
     containerd,
     containerdNamespaceSuffix: config.containerdNamespaceSuffix,
     cgroupRoot: config.cgroupRoot,
+    policy: {
+      levelOf: (realm) => config.policy.realms[realm] ?? config.policy.default,
+      hostPathPrefixes: config.policy.hostPathPrefixes,
+      secretFileDirs: config.policy.secretFileDirs,
+    },
     startedAt,
     readiness: {
       async containerdVersion() {

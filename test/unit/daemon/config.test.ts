@@ -57,6 +57,7 @@ describe("defaults", () => {
       maxTcpConnections: 1024,
       maxRequests: 512,
       apiIdleTimeoutSeconds: 30,
+      policy: { default: "baseline", realms: {}, hostPathPrefixes: [], secretFileDirs: [] },
     });
   });
 
@@ -115,6 +116,7 @@ bootIdPath: /tmp/boot_id
       maxTcpConnections: 1024,
       maxRequests: 512,
       apiIdleTimeoutSeconds: 30,
+      policy: { default: "baseline", realms: {}, hostPathPrefixes: [], secretFileDirs: [] },
     });
   });
 
