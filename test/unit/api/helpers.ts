@@ -10,7 +10,7 @@ import { join } from "node:path";
 import pino from "pino";
 import type { Hono } from "hono";
 import { createApp } from "../../../src/api/app.ts";
-import type { DaemonBus, RealmDispatch } from "../../../src/api/deps.ts";
+import type { AdmissionPolicy, DaemonBus, RealmDispatch } from "../../../src/api/deps.ts";
 import type { ContainerdClient } from "../../../src/containerd/client.ts";
 import { KeonError } from "../../../src/model/errors.ts";
 import type { WorkerHealth } from "../../../src/protocol/messages.ts";
@@ -66,7 +66,7 @@ export interface TestApi {
   close(): void;
 }
 
-export function makeApi(options: { heartbeatMs?: number; logPollMs?: number } = {}): TestApi {
+export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; policy?: AdmissionPolicy } = {}): TestApi {
   const store = new Store(":memory:");
   const dispatch = new FakeDispatch();
   const bus = new FakeBus();
@@ -89,6 +89,7 @@ export function makeApi(options: { heartbeatMs?: number; logPollMs?: number } = 
     containerdNamespaceSuffix: "keon",
     cgroupRoot: "/keon",
     timing: { heartbeatMs: options.heartbeatMs ?? 15_000, logPollMs: options.logPollMs ?? 20 },
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   return {
     app, store, dispatch, bus, runPath, containerdVersion,
