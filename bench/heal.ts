@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { TestContainerd } from "../test/harness/index.ts";
 import { healOnce, waitForLines } from "./heal-probe.ts";
 import type { HostInfo } from "./host-info.ts";
-import { cellYaml, healer, NAMESPACE_SUFFIX, type BenchKeond } from "./keon-env.ts";
+import { cellYaml, deleteAndWait, healer, NAMESPACE_SUFFIX, type BenchKeond } from "./keon-env.ts";
 import type { Podman } from "./podman.ts";
 import { ms, printReport, target } from "./report.ts";
 import { ratioOf, summarize, type Summary } from "./stats.ts";
@@ -54,7 +54,8 @@ export async function keonHealer(bk: BenchKeond, cd: TestContainerd, dir: string
       },
     },
     async remove() {
-      await bk.keond.api("DELETE", `/v1/realms/${bk.realm}/spaces/web/stacks/main/cells/${name}?wait=120`);
+      const cell = `/v1/realms/${bk.realm}/spaces/web/stacks/main/cells/${name}`;
+      await deleteAndWait(bk.keond, cell, cell, 120_000);
       rmSync(hostDir, { recursive: true, force: true });
     },
   };

@@ -9,6 +9,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../src/containerd/image-import.ts";
+import { collectStaleRules, deleteLink } from "../src/network/gc.ts";
+import { bridgeNameOf, networkNameOf } from "../src/network/network-names.ts";
 import { randomId, RUN_ID, unmountUnder, waitUntil, type TestContainerd } from "../test/harness/index.ts";
 import { KeondProcess } from "../test/harness/keond.ts";
 import { runKeon, type KeonRun } from "../test/harness/keon-cli.ts";
@@ -88,21 +90,44 @@ spec: {realmId: ${realm}, spaceId: web}
       return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop() {
+      const failures: string[] = [];
       try {
         if (keond.pid !== undefined) {
           for (const r of realms) {
-            const deleted = await keond.api("DELETE", `/v1/realms/${r}?cascade=true&wait=600`);
-            if (![200, 202, 404].includes(deleted.status)) console.error(`bench: deleting realm ${r}: ${deleted.status} ${JSON.stringify(deleted.body)}`);
+            try {
+              await deleteAndWait(keond, `/v1/realms/${r}?cascade=true`, `/v1/realms/${r}`, 15 * 60_000);
+            } catch (error) {
+              failures.push(`realm ${r}: ${(error as Error).message}`);
+            }
           }
           await keond.stop();
         }
       } finally {
         await keond.crash();
+        // What a cut-short deletion would leave on the host: the realms' space networks (bridge and CNI rules), by their names.
+        if (failures.length > 0) {
+          for (const r of realms) {
+            await collectStaleRules(networkNameOf(r, "web"), []).catch(() => undefined);
+            await deleteLink(bridgeNameOf(r, "web")).catch(() => undefined);
+          }
+        }
         unmountUnder(dir);
         keond.remove();
       }
+      if (failures.length > 0) throw new Error(`bench: keond ${name} teardown: ${failures.join("; ")} (its networks were removed by name)`);
     },
   };
+}
+
+/**
+ * DELETE `path` without `?wait`, then poll `probe` until 404. Bun 1.4.5's
+ * Bun.serve on a unix socket ignores server.timeout(request, 0), so a
+ * `?wait` longer than about twice keond's idle timeout is cut (ECONNRESET).
+ */
+export async function deleteAndWait(keond: KeondProcess, path: string, probe: string, timeoutMs: number): Promise<void> {
+  const deleted = await keond.api("DELETE", path);
+  if (![200, 202, 404].includes(deleted.status)) throw new Error(`DELETE ${path}: ${deleted.status} ${JSON.stringify(deleted.body)}`);
+  await waitUntil(async () => (await keond.api("GET", probe)).status === 404, `${probe} gone`, timeoutMs, 250);
 }
 
 /** A cell of a pause root and one workload (networked unless told otherwise). */

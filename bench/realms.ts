@@ -27,7 +27,8 @@ export async function benchRealms(input: RealmsBenchInput): Promise<void> {
     while (made.length + adding.length < count) adding.push(`${bk.realm}x${made.length + adding.length}`);
     if (adding.length > 0) {
       const docs = adding.map((name) => `kind: Realm\nmetadata: {name: ${name}}\nspec: {}\n`).join("---\n");
-      const applied = await bk.keond.api("POST", "/v1/apply?wait=120", docs);
+      // No ?wait: the Workers coming up are awaited below through /metrics.
+      const applied = await bk.keond.api("POST", "/v1/apply", docs);
       if (applied.status !== 200) throw new Error(`applying ${adding.length} realms: ${applied.status} ${JSON.stringify(applied.body)}`);
       for (const name of adding) {
         made.push(name);

@@ -8,7 +8,7 @@
  * Keon ≤ 0.8× podman.
  */
 import { runCtr } from "./ctr.ts";
-import { cellYaml, SLEEPER, type BenchKeond } from "./keon-env.ts";
+import { cellYaml, deleteAndWait, SLEEPER, type BenchKeond } from "./keon-env.ts";
 import type { Podman } from "./podman.ts";
 import { ms, printReport, target } from "./report.ts";
 import { ratioOf, summarize } from "./stats.ts";
@@ -36,8 +36,8 @@ export async function benchStart(input: StartBenchInput): Promise<void> {
       if (applied.code !== 0) throw new Error(`keon apply --wait failed (${applied.code}): ${applied.err}`);
     },
     async cleanup(round) {
-      const deleted = await bk.keond.api("DELETE", `/v1/realms/${bk.realm}/spaces/web/stacks/main/cells/start${round + 1}?wait=120`);
-      if (![200, 202].includes(deleted.status)) throw new Error(`deleting cell start${round + 1}: ${deleted.status}`);
+      const cell = `/v1/realms/${bk.realm}/spaces/web/stacks/main/cells/start${round + 1}`;
+      await deleteAndWait(bk.keond, cell, cell, 120_000);
     },
   };
   const ctrId = (round: number) => `ctr-start-${round + 1}`;
