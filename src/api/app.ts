@@ -18,6 +18,7 @@
  *   .../cells/{cell}/top                                           top-route.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
+ *   /v1/tokens[/{name}] (unix socket only)                         token-routes.ts
  */
 import { join } from "node:path";
 import { Hono } from "hono";
@@ -28,6 +29,8 @@ import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
+import { authorize, identityOf } from "./identity.ts";
+import { tokenRoutes } from "./token-routes.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { registerExecRoute } from "./exec-route.ts";
 import { registerImagesRoute } from "./images-route.ts";
@@ -61,6 +64,13 @@ export function createApp(deps: ApiDeps): Hono {
     c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
   );
 
+  // Before any route: what the caller's identity may do (the unix socket is the administrator).
+  app.use("*", async (c, next) => {
+    const refusal = authorize(identityOf(c.req.raw), c.req.method, new URL(c.req.url));
+    if (refusal !== undefined) throw refusal;
+    await next();
+  });
+  app.route("/", tokenRoutes(deps));
   app.route("/", opsRoutes(deps, metrics));
   app.route("/", listsRoutes(deps));
   app.route("/", resourceRoutes(deps));

@@ -21,7 +21,9 @@ import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { readDocuments, waitSecondsOf } from "./request-input.ts";
 import { notifyChanged } from "./resource-handlers.ts";
-import { storeDocuments, type WriteResult } from "./resource-writes.ts";
+import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
+import { identityOf, requireRealms } from "./identity.ts";
+import { keyOf } from "../store/index.ts";
 import { all, settled, waitUntil } from "./wait.ts";
 
 export interface ApplyResultEntry {
@@ -64,6 +66,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
+    requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
     const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy });
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {

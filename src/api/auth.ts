@@ -10,6 +10,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
+import { attachIdentity, type Identity } from "./identity.ts";
+import type { TokenAccess, TokenRealms } from "../store/api-tokens.ts";
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
@@ -42,6 +44,38 @@ export function tokenChecker(token: string): (request: Request) => boolean {
 export function unauthorizedResponse(): Response {
   const { status, body } = toErrorEnvelope(new KeonError("UNAUTHORIZED", "a valid bearer token is required (Authorization: Bearer <token>)"));
   return Response.json(body, { status, headers: { "www-authenticate": 'Bearer realm="keon"', connection: "close" } });
+}
+
+/** Where named tokens are looked up (the store's api_tokens). */
+export interface TokenLookup {
+  find(secret: string): { name: string; realms: TokenRealms; access: TokenAccess } | undefined;
+}
+
+/**
+ * The identity a TCP request presents: a named token of the store, or the
+ * legacy tokenFile token (every realm, read-write); undefined when neither.
+ */
+export function bearerIdentifier(legacyToken: string | undefined, tokens: TokenLookup | undefined): (request: Request) => Identity | undefined {
+  const legacy = legacyToken === undefined || legacyToken === "" ? undefined : tokenChecker(legacyToken);
+  return (request) => {
+    if (legacy?.(request)) return { kind: "token", name: "token-file", realms: "*", access: "write" };
+    const presented = presentedToken(request);
+    const found = presented === undefined ? undefined : tokens?.find(presented);
+    return found === undefined ? undefined : { kind: "token", name: found.name, realms: found.realms, access: found.access };
+  };
+}
+
+/** Only requests with a known token reach `fetch`, each with its identity attached (identity.ts). */
+export function requireIdentity(
+  identify: (request: Request) => Identity | undefined,
+  fetch: (request: Request, server?: unknown) => Response | Promise<Response>,
+): (request: Request, server?: unknown) => Response | Promise<Response> {
+  return (request, server) => {
+    const identity = identify(request);
+    if (identity === undefined) return unauthorizedResponse();
+    attachIdentity(request, identity);
+    return fetch(request, server);
+  };
 }
 
 /** Wrap a fetch handler so that only requests with the token reach it. */

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { websocket } from "hono/bun";
 import { KeonError } from "../model/errors.ts";
-import { requireBearerToken } from "./auth.ts";
+import { bearerIdentifier, requireIdentity, type TokenLookup } from "./auth.ts";
 import { DEFAULT_MAX_REQUESTS, guardConnections, IDLE_TIMEOUT_SECONDS } from "./connection-guard.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
 import type { FrontReply, FrontStart, FrontStop } from "./tcp-front-worker.ts";
@@ -32,7 +32,10 @@ export interface TcpListenOptions {
   hostname: string;
   /** 0 picks a free port (tests); read it back from `port`. */
   port: number;
-  token: string;
+  /** The legacy tokenFile token (every realm, read-write); optional when named tokens are used. */
+  token?: string | undefined;
+  /** Named tokens (the store's). */
+  tokens?: TokenLookup | undefined;
   fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
   /** Open connections past which a new one is answered 503 and closed. */
   maxConnections?: number;
@@ -73,7 +76,7 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
     const serveOptions = {
       unix: backendPath,
       idleTimeout: idle,
-      fetch: guardConnections(requireBearerToken(options.token, options.fetch), options.maxRequests ?? DEFAULT_MAX_REQUESTS),
+      fetch: guardConnections(requireIdentity(bearerIdentifier(options.token, options.tokens), options.fetch), options.maxRequests ?? DEFAULT_MAX_REQUESTS),
       websocket,
       maxRequestBodySize: 16 * 1024 ** 3,
     };

@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, ...limits }));
   if (config.tcpListen !== undefined) {
     servers.push(await listenTcp({
-      ...config.tcpListen, token: readToken(config.tokenFile), fetch: app.fetch, ...limits,
+      ...config.tcpListen, token: config.tokenFile === "" ? undefined : readToken(config.tokenFile), tokens: store.tokens, fetch: app.fetch, ...limits,
       maxConnections: config.maxTcpConnections, backendDir: config.runPath,
     }));
   }

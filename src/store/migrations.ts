@@ -141,6 +141,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: "named API tokens for TCP clients, stored hashed",
+    up(db) {
+      db.run(`
+        -- A token is shown once, when created; only its SHA-256 is kept.
+        -- realms: a JSON list of realm names, or ["*"] for every realm.
+        CREATE TABLE api_tokens (
+          name TEXT PRIMARY KEY,
+          hash TEXT NOT NULL UNIQUE,
+          realms TEXT NOT NULL,
+          access TEXT NOT NULL CHECK (access IN ('read', 'write')),
+          created_at TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -19,6 +19,7 @@ import { canonicalJson } from "./canonical-json.ts";
 import { specGenerationChanged } from "../model/diff.ts";
 import { IN_MEMORY, openDatabase } from "./database.ts";
 import { loadOrCreateKeys, SECRET_KEY_FILE, SecretBox } from "./secret-box.ts";
+import { ApiTokens } from "./api-tokens.ts";
 import { DEFAULT_MAX_EVENTS, EventLog } from "./event-log.ts";
 import { matchesLabelSelector, parseLabelSelector } from "./label-selector.ts";
 import { migrate, schemaVersion } from "./migrations.ts";
@@ -113,6 +114,7 @@ export class Store {
   readonly intents: RunIntents;
   readonly subnets: SqliteSubnetStore;
   readonly hostFacts: HostFacts;
+  readonly tokens: ApiTokens;
   private readonly db: Database;
   private readonly now: () => Date;
   private readonly box: SecretBox;
@@ -149,6 +151,7 @@ export class Store {
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
     this.hostFacts = new HostFacts(this.db);
+    this.tokens = new ApiTokens(this.db, this.now);
   }
 
   close(): void {
