@@ -15,6 +15,7 @@ import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
 import { statusVerb } from "./status.ts";
+import { tokenVerb } from "./token.ts";
 import { topVerb } from "./top.ts";
 import { versionVerb } from "./version.ts";
 
@@ -34,6 +35,7 @@ export const VERBS: readonly Verb[] = [
   topVerb,
   imageVerb,
   statusVerb,
+  tokenVerb,
   versionVerb,
   completionVerb(() => VERBS),
   completeNamesVerb,
