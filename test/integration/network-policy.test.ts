@@ -15,7 +15,9 @@ import { randomBytes } from "node:crypto";
 import type { RealmDocument } from "../../src/model/schema/realm.ts";
 import type { SpaceDocument } from "../../src/model/schema/space.ts";
 import { instanceOf } from "../../src/network/egress.ts";
-import { listKeonTable } from "../../src/network/nft.ts";
+import { applyNft, listKeonTable } from "../../src/network/nft.ts";
+import { renderSpaceRemoval } from "../../src/network/nft-ruleset.ts";
+import { isKeonError } from "../../src/model/errors.ts";
 import { nftSpaceNames } from "../../src/network/nft-names.ts";
 import { runChecked, runCommand } from "../../src/network/run-command.ts";
 import { networkNameOf } from "../../src/network/network-names.ts";
@@ -31,7 +33,7 @@ import { cellDoc, doc, execIn, hostNetworkState, shContainer, spaceDoc, startRun
 
 const SUITE = "network policy (issue 14)";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "nsenter", "iptables-save", "nft", "catatonit", "busybox"]);
-const SPACES = ["sa", "sb", "sd", "se"];
+const SPACES = ["sa", "sb", "sd", "se", "sf"];
 /** 50 here; `bun run soak:network` runs 1 000 with the same code. */
 const CYCLES = Number(process.env["KEON_NETWORK_SOAK_CYCLES"] ?? 50);
 const TAG = randomBytes(3).toString("hex");
@@ -200,6 +202,35 @@ describe.skipIf(!ready)(SUITE, () => {
     }
     await deleteCell(env.ctx, cells["d1"]!);
   }, 120_000);
+
+  test("a host port a host process holds is refused at bring-up with a clear reason; nothing of the cell is left", async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const holder = Bun.listen({ hostname: "0.0.0.0", port, socket: { data: () => {} } });
+    try {
+      const t = target(realm(), spaces["sa"]!, "porty", [shContainer("srv", "sleep 3600", { ports: [`${port}:8080`] })]);
+      const error = await startCell(env.ctx, t).catch((e: unknown) => e);
+      expect(isKeonError(error, "CONFLICT")).toBe(true);
+      expect((error as Error).message).toContain(`host port 0.0.0.0:${port}/tcp is in use by a process on the host`);
+      expect((await clientOf(t).containers.list()).filter((c) => c.id.startsWith("sa_st_porty_"))).toEqual([]);
+    } finally {
+      holder.stop(true);
+    }
+  }, 60_000);
+
+  test("a cell whose admission to its space's set fails does not start, says why, and leaves no attachment", async () => {
+    spaces["sf"] = spaceDoc(realm(), "sf", { network: { egress: { default: "deny" } } });
+    await ensureSpace(env.ctx, spaces["sf"]);
+    await stack(realm(), "sf");
+    // The space's objects removed behind Keon's back: the next admission has no set to join.
+    await applyNft(renderSpaceRemoval(nftSpaceNames(instanceOf(env.ctx.config), realm(), "sf")));
+    const t = target(realm(), spaces["sf"]!, "orphan", [shContainer("w", "sleep 3600")]);
+    const error = await startCell(env.ctx, t).catch((e: unknown) => e);
+    expect(isKeonError(error, "NETWORK_ERROR")).toBe(true);
+    expect((error as Error).message).toContain("nft transaction refused");
+    expect(env.ctx.network.attacher.cache.listKeys(networkNameOf(realm(), "sf"))).toEqual([]);
+    expect((await clientOf(t).tasks.list()).filter((x) => (x.id || x.container_id).startsWith("sf_st_orphan_"))).toEqual([]);
+    await purgeSpace(env.ctx, { realm: realm(), space: "sf", namespace: env.namespace });
+  }, 60_000);
 
   test("no packet escapes a deny space while its cells start: 20 starts of a cell that dials out at once, zero attempts counted outside", async () => {
     spaces["se"] = spaceDoc(realm(), "se", { network: { egress: { default: "deny" } } });
