@@ -77,8 +77,8 @@ function realPasses(deps: RealmLoopDeps): RealmPasses {
 }
 
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Metrics go to the main thread at most this often: a resync of 200 cells is one message, not 200. */
-const METRICS_EVERY_MS = 1_000;
+/** Metrics go to the main thread at most this often: a resync of 200 cells is a few messages, not 200. */
+const METRICS_EVERY_MS = 250;
 const TREE = "tree";
 
 const cellIdOf = (key: ResourceKey): string => `${key.space}/${key.stack}/${key.name}`;

@@ -36,14 +36,18 @@ async function rootPidOf(ctx: RuntimeContext, target: CellTarget, layout: CellLa
   return root.pid;
 }
 
-/** Lists the container among the cell's rendered-file owners and writes its files (peers included). */
+/**
+ * Lists the container among the cell's rendered-file owners and writes its
+ * files (peers included) when it is new to them. A restart of a container
+ * that has its files already rewrites nothing: rendering the space's files
+ * costs a write per container of every cell in the space, which a heal must
+ * not pay.
+ */
 function ensureEtc(ctx: RuntimeContext, layout: CellLayout, container: ContainerSpec): void {
   if (container.hostNetwork === true) return;
   const record = readCellRecord(ctx.config.runPath, layout.scope);
-  if (record === undefined) return;
-  if (!record.etcContainers.includes(container.id)) {
-    writeCellRecord(ctx.config.runPath, layout.scope, { ...record, etcContainers: [...record.etcContainers, container.id] });
-  }
+  if (record === undefined || record.etcContainers.includes(container.id)) return;
+  writeCellRecord(ctx.config.runPath, layout.scope, { ...record, etcContainers: [...record.etcContainers, container.id] });
   refreshSpaceHosts(ctx.config.runPath, layout.scope.realm, layout.scope.space);
 }
 

@@ -140,7 +140,7 @@ test("a cell's wake-up time runs it again then, once", async () => {
   expect(Date.now()).toBeGreaterThanOrEqual(wakeAt!);
 });
 
-test("changed messages for one cell during its pass coalesce; metrics leave at most once a second", async () => {
+test("changed messages for one cell during its pass coalesce; metrics leave at most once per 250 ms", async () => {
   const fake = makeLoop({ cells: 1, limit: 2 });
   await fake.loop.start();
   await waitUntil(() => fake.cellPasses.length === 1, "first pass", 5_000, 5);
