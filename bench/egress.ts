@@ -84,7 +84,7 @@ export async function benchEgress(input: EgressBenchInput): Promise<void> {
     for (const dev of ["lo", names.bridge, "cR0", "sR0"]) await inNs(router, "ip", "link", "set", dev, "up");
     await inNs(router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
     // Conntrack on in both runs, as on any host with CNI's NAT: the difference is then Keon's rules alone.
-    await applyNft("table inet bench_ct {\n chain fwd {\n type filter hook forward priority 100; policy accept;\n ct state invalid counter\n }\n}\n", { netns: router });
+    await applyNft("table inet bench_ct {\n chain conntrack_on {\n type filter hook forward priority 100; policy accept;\n ct state invalid counter\n }\n}\n", { netns: router });
     // One MTU-sized segment per skb (no GSO super-packets): the chain then runs once per wire packet.
     await inNs(cell, "ip", "link", "set", "dev", "c0", "gso_max_segs", "1");
     for (const [ns, dev, address, via, dst] of [[cell, "c0", "10.200.0.2/24", "10.200.0.1", "default"], [server, "s0", "10.201.0.2/30", "10.201.0.1", "10.200.0.0/24"]] as const) {
