@@ -91,6 +91,7 @@ export function createApp(deps: ApiDeps): Hono {
     containerdVersion: () => deps.readiness.containerdVersion(),
     workers: () => deps.dispatch.health(),
     cgroupRoot: deps.cgroupRoot,
+    tlsFingerprint: deps.tlsFingerprint,
   });
 
   return app;

@@ -206,6 +206,8 @@ export interface StatusRouteDeps {
   /** Test hooks: the cgroup host and the `nft` binary. */
   detectCgroups?: () => CgroupHost;
   nftCommand?: string;
+  /** SHA-256 fingerprint of the TCP listener's certificate, for clients to pin (`keon --tls-fingerprint`). */
+  tlsFingerprint?: string | undefined;
 }
 
 const COMMAND_TIMEOUT_MS = 5_000;
@@ -285,5 +287,5 @@ export async function gatherStatusFacts(deps: StatusRouteDeps): Promise<StatusFa
 }
 
 export function registerStatusRoute(app: Hono, deps: StatusRouteDeps): void {
-  app.get("/v1/status", async (c) => c.json(statusReport(await gatherStatusFacts(deps))));
+  app.get("/v1/status", async (c) => c.json({ ...statusReport(await gatherStatusFacts(deps)), ...(deps.tlsFingerprint === undefined ? {} : { tlsFingerprint: deps.tlsFingerprint }) }));
 }

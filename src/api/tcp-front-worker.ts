@@ -1,17 +1,21 @@
 /**
  * @module
- * Worker entry of the TCP front (tcp-listener.ts): accepts TCP connections
- * on its own thread, so a flood of clients (accepted, refused past the cap,
- * closed) costs the main thread nothing; it only ever sees the connections
- * piped through to its backend socket.
+ * Worker entry of the TCP front (tcp-listener.ts): accepts TCP (or TLS)
+ * connections on its own thread, so a flood of clients (accepted, refused
+ * past the cap, closed) costs the main thread nothing; it only ever sees
+ * the connections piped through to its backend socket.
  *
- * Past `maxConnections` a client is answered 503 and closed at once. Below
- * it, bytes are piped both ways with backpressure; a client that sends no
- * byte within the idle timeout is closed here (Bun 1.4.5's idleTimeout never
- * fires on a connection that has not sent a byte), later idleness is the
- * backend's to judge (it knows which requests are long on purpose).
+ * Connections are counted when accepted, before any TLS handshake: past
+ * `maxConnections` a plain client is answered 503, a TLS one is closed (it
+ * has no channel for an answer yet), and either costs keond no descriptor.
+ * Below it, bytes are piped both ways with backpressure. A client that
+ * completes no handshake, or sends no byte, within the idle timeout is
+ * closed here (Bun 1.4.5's idleTimeout never fires on a connection that has
+ * not sent a byte); later idleness is the backend's to judge (it knows which
+ * requests are long on purpose).
  */
 import { createServer, connect, type AddressInfo, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 
 declare const self: Worker;
 
@@ -24,6 +28,8 @@ export interface FrontStart {
   idleTimeoutMs: number;
   /** The raw 503 answer, built on the main thread from the API's one envelope. */
   refusal: string;
+  /** PEM certificate and key: TLS; absent: plain HTTP (loopback only, config.ts says so). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 export interface FrontStop {
@@ -34,20 +40,33 @@ export interface FrontStop {
 export type FrontReply = { type: "listening"; port: number } | { type: "failed"; message: string } | { type: "stopped" };
 
 function start(options: FrontStart): void {
-  const clients = new Set<Socket>();
-  const front = createServer((client) => {
-    client.on("error", () => client.destroy());
-    if (clients.size >= options.maxConnections) {
-      client.end(options.refusal, () => client.destroy());
+  const open = new Set<Socket>();
+  const refused = new WeakSet<Socket>();
+  const server = options.tls === undefined
+    ? createServer()
+    : createTlsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.idleTimeoutMs });
+
+  // Every accepted socket, TLS or not, before its handshake.
+  server.on("connection", (raw: Socket) => {
+    raw.on("error", () => raw.destroy());
+    if (open.size >= options.maxConnections) {
+      refused.add(raw);
+      if (options.tls === undefined) raw.end(options.refusal, () => raw.destroy());
+      else raw.destroy();
       return;
     }
-    clients.add(client);
+    open.add(raw);
+    raw.on("close", () => open.delete(raw));
+  });
+
+  const serve = (client: Socket) => {
+    if (refused.has(client)) return;
+    client.on("error", () => client.destroy());
     client.setTimeout(options.idleTimeoutMs);
     client.once("timeout", () => client.destroy());
     client.once("data", () => client.setTimeout(0));
     const upstream = connect(options.backendPath);
     const close = () => {
-      clients.delete(client);
       client.destroy();
       upstream.destroy();
     };
@@ -56,15 +75,19 @@ function start(options: FrontStart): void {
     client.on("close", close);
     client.pipe(upstream);
     upstream.pipe(client);
-  });
-  front.once("error", (error) => self.postMessage({ type: "failed", message: error.message } satisfies FrontReply));
-  front.listen(options.port, options.hostname, () => {
-    self.postMessage({ type: "listening", port: (front.address() as AddressInfo).port } satisfies FrontReply);
+  };
+  server.on(options.tls === undefined ? "connection" : "secureConnection", serve);
+  // A failed handshake (wrong CA on the client's side, garbage) only ends that connection.
+  server.on("tlsClientError", (_error: Error, socket: Socket) => socket.destroy());
+
+  server.once("error", (error) => self.postMessage({ type: "failed", message: error.message } satisfies FrontReply));
+  server.listen(options.port, options.hostname, () => {
+    self.postMessage({ type: "listening", port: (server.address() as AddressInfo).port } satisfies FrontReply);
   });
   self.onmessage = (event: MessageEvent<FrontStop>) => {
     if (event.data.type !== "stop") return;
-    front.close();
-    if (event.data.closeActiveConnections) for (const client of clients) client.destroy();
+    server.close();
+    if (event.data.closeActiveConnections) for (const socket of open) socket.destroy();
     self.postMessage({ type: "stopped" } satisfies FrontReply);
   };
 }

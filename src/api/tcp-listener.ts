@@ -45,6 +45,8 @@ export interface TcpListenOptions {
   idleTimeoutSeconds?: number;
   /** Directory of the private backend socket (keond: its run path); default a fresh temporary one. */
   backendDir?: string;
+  /** PEM certificate and key: serve TLS. Absent: plain HTTP (keond allows that on loopback only). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 export interface TcpListener {
@@ -99,6 +101,7 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
   front.postMessage({
     type: "start", hostname: options.hostname, port: options.port, backendPath, maxConnections, idleTimeoutMs: idle * 1000,
     refusal: overloadedBytes(maxConnections),
+    tls: options.tls,
   } satisfies FrontStart);
   const reply = await started;
   if (reply.type !== "listening") {

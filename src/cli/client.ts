@@ -6,22 +6,27 @@
  * envelopes become one-line failures carrying the API's code and field paths.
  */
 import { CliError } from "./errors.ts";
+import { tlsOptionsFor, type TlsTrust } from "./tls.ts";
 
 export const DEFAULT_SOCKET = "/run/keon/keond.sock";
 
 export type Endpoint =
   | { transport: "unix"; socket: string }
-  | { transport: "tcp"; baseUrl: string; token: string | undefined };
+  | { transport: "tcp"; baseUrl: string; token: string | undefined; tls?: TlsTrust };
 
 export interface EndpointInput {
   socket?: string | undefined;
   host?: string | undefined;
   token?: string | undefined;
+  tlsCa?: string | undefined;
+  tlsFingerprint?: string | undefined;
 }
 
 /**
- * Flags win over the environment (KEON_SOCKET, KEON_HOST, KEON_TOKEN). A host
- * is `tcp://h:p`, `http(s)://h:p`, `unix:///path` or a bare `h:p`.
+ * Flags win over the environment (KEON_SOCKET, KEON_HOST, KEON_TOKEN,
+ * KEON_TLS_CA, KEON_TLS_FINGERPRINT). A host is `tcp://h:p` or a bare `h:p`
+ * (both TLS: keond serves TLS on TCP unless told otherwise on loopback),
+ * `https://h:p`, `http://h:p` (plain), or `unix:///path`.
  */
 export function resolveEndpoint(flags: EndpointInput, env: Record<string, string | undefined>): Endpoint {
   const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === "" ? undefined : v);
@@ -32,11 +37,14 @@ export function resolveEndpoint(flags: EndpointInput, env: Record<string, string
   if (host.startsWith("unix://")) return { transport: "unix", socket: host.slice("unix://".length) };
   if (host.startsWith("/")) return { transport: "unix", socket: host };
   let base = host;
-  if (base.startsWith("tcp://")) base = `http://${base.slice("tcp://".length)}`;
-  else if (!/^https?:\/\//.test(base)) base = `http://${base}`;
+  if (base.startsWith("tcp://")) base = `https://${base.slice("tcp://".length)}`;
+  else if (!/^https?:\/\//.test(base)) base = `https://${base}`;
+  const tlsCa = nonEmpty(flags.tlsCa) ?? nonEmpty(env["KEON_TLS_CA"]);
+  const tlsFingerprint = nonEmpty(flags.tlsFingerprint) ?? nonEmpty(env["KEON_TLS_FINGERPRINT"]);
   try {
     const url = new URL(base);
-    return { transport: "tcp", baseUrl: `${url.protocol}//${url.host}`, token };
+    const tls = tlsCa === undefined && tlsFingerprint === undefined ? {} : { tls: { caFile: tlsCa, fingerprint: tlsFingerprint } };
+    return { transport: "tcp", baseUrl: `${url.protocol}//${url.host}`, token, ...tls };
   } catch {
     throw new CliError("usage", `invalid host '${host}': expected tcp://HOST:PORT, http(s)://HOST:PORT or unix:///PATH`);
   }
@@ -66,6 +74,9 @@ interface ErrorEnvelope {
 }
 
 export class ApiClient {
+  /** The TLS trust, worked out once (a pinned fingerprint costs one handshake). */
+  private tls: Promise<Record<string, unknown>> | undefined;
+
   constructor(readonly endpoint: Endpoint) {}
 
   url(path: string, query?: RequestOptions["query"]): string {
@@ -81,7 +92,11 @@ export class ApiClient {
     if (this.endpoint.transport === "tcp" && this.endpoint.token !== undefined) {
       headers["authorization"] = `Bearer ${this.endpoint.token}`;
     }
-    const init: RequestInit & { unix?: string } = { method, headers };
+    const init: RequestInit & { unix?: string; tls?: Record<string, unknown> } = { method, headers };
+    if (this.endpoint.transport === "tcp" && this.endpoint.baseUrl.startsWith("https:")) {
+      this.tls ??= tlsOptionsFor(this.endpoint.baseUrl, this.endpoint.tls ?? {});
+      init.tls = await this.tls;
+    }
     if (options.body !== undefined) init.body = options.body;
     if (options.signal !== undefined) init.signal = options.signal;
     if (this.endpoint.transport === "unix") init.unix = this.endpoint.socket;

@@ -35,6 +35,8 @@ export interface Verb {
 export const GLOBAL_FLAGS: FlagSpec[] = [
   { name: "socket", type: "string", valueName: "PATH", description: "keond's unix socket (default /run/keon/keond.sock; KEON_SOCKET)" },
   { name: "host", type: "string", valueName: "URL", description: "keond over TCP: tcp://HOST:PORT or http(s)://… (KEON_HOST; token in KEON_TOKEN)" },
+  { name: "tls-ca", type: "string", valueName: "FILE", description: "CA (or keond's own certificate) to verify keond's TCP certificate (KEON_TLS_CA)" },
+  { name: "tls-fingerprint", type: "string", valueName: "SHA256", description: "pin keond's TCP certificate by its SHA-256 fingerprint, as `keon status` prints it (KEON_TLS_FINGERPRINT)" },
   { name: "verbose", short: "v", type: "count", description: "show details and stack traces on failure" },
   { name: "no-color", type: "boolean", description: "no colour even on a terminal (NO_COLOR works too)" },
   { name: "help", short: "h", type: "boolean", description: "show help" },

@@ -51,6 +51,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       {
         socket: stringFlag(args, "socket") ?? stringFlag(globals, "socket"),
         host: stringFlag(args, "host") ?? stringFlag(globals, "host"),
+        tlsCa: stringFlag(args, "tls-ca") ?? stringFlag(globals, "tls-ca"),
+        tlsFingerprint: stringFlag(args, "tls-fingerprint") ?? stringFlag(globals, "tls-fingerprint"),
       },
       io.env,
     );

@@ -59,6 +59,11 @@ export interface DaemonConfig {
   apiIdleTimeoutSeconds: number;
   /** Admission policy (model/policy.ts): the operator's decision, never a document's. */
   policy: PolicyConfig;
+  /** TLS on the TCP listener (default on); off is allowed on a loopback address only. */
+  tcpTls: boolean;
+  /** PEM certificate and key of the TCP listener; both empty: a self-signed pair under `<runPath>/tls`, made on first start. */
+  tlsCertFile: string;
+  tlsKeyFile: string;
 }
 
 export interface PolicyConfig {
@@ -185,6 +190,12 @@ const SETTINGS: readonly Setting[] = [
     path: "policy.default", env: "KEON_POLICY_DEFAULT", flag: "policy-default", integer: false, defaultValue: "baseline",
     schema: v.picklist(POLICY_LEVELS, `must be one of ${POLICY_LEVELS.join(", ")}`),
   },
+  {
+    path: "tcpTls", env: "KEON_TCP_TLS", flag: "tcp-tls", integer: false, defaultValue: "on",
+    schema: v.picklist(["on", "off"], "must be on or off"),
+  },
+  { path: "tlsCertFile", env: "KEON_TLS_CERT_FILE", flag: "tls-cert-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  { path: "tlsKeyFile", env: "KEON_TLS_KEY_FILE", flag: "tls-key-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "policy.realms", env: "KEON_POLICY_REALMS", flag: "policy-realms", integer: false, defaultValue: "", schema: realmLevels },
   { path: "policy.hostPathPrefixes", env: "KEON_POLICY_HOST_PATH_PREFIXES", flag: "policy-host-path-prefixes", integer: false, defaultValue: "", schema: pathList },
   { path: "policy.secretFileDirs", env: "KEON_POLICY_SECRET_FILE_DIRS", flag: "policy-secret-file-dirs", integer: false, defaultValue: "", schema: pathList },
@@ -394,6 +405,9 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     maxTcpConnections: num("maxTcpConnections"),
     maxRequests: num("maxRequests"),
     apiIdleTimeoutSeconds: num("apiIdleTimeoutSeconds"),
+    tcpTls: str("tcpTls") === "on",
+    tlsCertFile: str("tlsCertFile"),
+    tlsKeyFile: str("tlsKeyFile"),
     policy: {
       default: str("policy.default") as PolicyLevel,
       realms: parseRealmLevels(str("policy.realms")) ?? {},
@@ -417,6 +431,14 @@ function crossCheck(config: DaemonConfig, values: Record<string, Layered>): void
   if (config.tcpListen !== undefined && config.tokenFile === "") {
     // Named after the setting that is missing, sourced where TCP was turned on.
     throw configError([{ path: "tokenFile", message: "is required because tcpListen is set (TCP clients must present a bearer token)", source: values["tcpListen"]!.source }]);
+  }
+  if ((config.tlsCertFile === "") !== (config.tlsKeyFile === "")) {
+    const path = config.tlsCertFile === "" ? "tlsCertFile" : "tlsKeyFile";
+    throw configError([issue(path, "is required with the other of tlsCertFile and tlsKeyFile (give both, or neither for a self-signed pair)")]);
+  }
+  if (config.tcpListen !== undefined && !config.tcpTls && !isLoopback(config.tcpListen.hostname)) {
+    // A bearer token in clear text on a network is the token given away.
+    throw configError([issue("tcpTls", `may be off only on a loopback address (tcpListen is ${config.tcpListen.hostname})`)]);
   }
   if (config.tokenFile !== "") {
     const problem = tokenFileProblem(config.tokenFile);
@@ -446,6 +468,11 @@ function tokenFileProblem(path: string): string | undefined {
   }
   if (token.trim() === "") return `${path} is empty`;
   return undefined;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** `host:port` or `[v6]:port` as Bun.serve's hostname and port; undefined when malformed. */

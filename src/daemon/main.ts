@@ -23,6 +23,7 @@ import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
 import { cellPassLimitOf, loadConfig, type DaemonConfig } from "./config.ts";
 import { raiseOpenFileLimit } from "./fd-limit.ts";
+import { loadTlsMaterial } from "./tls-material.ts";
 import { createLogger } from "./logger.ts";
 import { ManagedContainerd } from "./managed-containerd.ts";
 import type { WorkerSettings } from "../protocol/messages.ts";
@@ -98,6 +99,10 @@ async function main(): Promise<void> {
   });
   supervisor.start();
 
+  // Before the app: /v1/status shows the certificate's fingerprint.
+  const tls = config.tcpListen !== undefined && config.tcpTls
+    ? await loadTlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, runPath: config.runPath, listenHost: config.tcpListen.hostname })
+    : undefined;
   const app = createApp({
     version: packageJson.version,
     log,
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       secretFileDirs: config.policy.secretFileDirs,
     },
     startedAt,
+    tlsFingerprint: tls?.fingerprint,
     readiness: {
       async containerdVersion() {
         const answer = await containerd.version.version({ deadlineMs: 2_000 });
@@ -129,10 +135,11 @@ async function main(): Promise<void> {
     servers.push(await listenTcp({
       ...config.tcpListen, token: config.tokenFile === "" ? undefined : readToken(config.tokenFile), tokens: store.tokens, fetch: app.fetch, ...limits,
       maxConnections: config.maxTcpConnections, backendDir: config.runPath,
+      tls: tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
     }));
   }
   log.info(
-    { socket: config.socketPath, tcp: config.tcpListen, containerd: containerdSocket, managed: managed !== undefined, realms: supervisor.health().length },
+    { socket: config.socketPath, tcp: config.tcpListen, tlsFingerprint: tls?.fingerprint, containerd: containerdSocket, managed: managed !== undefined, realms: supervisor.health().length },
     "keond listening",
   );
   const notifyError = (error: KeonError) => log.warn({ err: error }, "sd_notify failed");

@@ -115,7 +115,7 @@ describe.skipIf(!ready)(SUITE, () => {
     keond = new KeondProcess({
       dir, containerdSocket: cd.socket, cgroupRoot: cd.cgroupParent, subnetCidr: "10.219.0.0/16",
       extraArgs: [
-        "--tcp-listen", `127.0.0.1:${port}`, "--token-file", join(dir, "token"),
+        "--tcp-listen", `127.0.0.1:${port}`, "--tcp-tls", "off", "--token-file", join(dir, "token"),
         "--max-tcp-connections", String(MAX_TCP_CONNECTIONS), "--api-idle-timeout-seconds", "2", "--log-level", "info",
       ],
     });

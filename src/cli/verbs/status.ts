@@ -14,6 +14,8 @@ import { paint, stateColor } from "../output/terminal.ts";
 
 export interface StatusReportLike {
   status: string;
+  /** The TCP listener's certificate, to pin with --tls-fingerprint. */
+  tlsFingerprint?: string;
   components: { name: string; status: string; detail: string; hints: string[] }[];
 }
 
@@ -25,7 +27,8 @@ export function formatStatus(report: StatusReportLike, endpoint: string, color: 
   };
   const table = renderTable(["COMPONENT", "STATUS", "DETAIL"], report.components.map((c) => [c.name, tint(c.status), c.detail]));
   const hints = report.components.flatMap((c) => c.hints.map((h) => `  - ${c.name}: ${h}`));
-  return `keond at ${endpoint}: ${tint(report.status)}\n${table}${hints.length > 0 ? `Hints:\n${hints.join("\n")}\n` : ""}`;
+  const tls = report.tlsFingerprint === undefined ? "" : `TLS certificate (SHA-256): ${report.tlsFingerprint}\n`;
+  return `keond at ${endpoint}: ${tint(report.status)}\n${table}${hints.length > 0 ? `Hints:\n${hints.join("\n")}\n` : ""}${tls}`;
 }
 
 export const statusVerb: Verb = {

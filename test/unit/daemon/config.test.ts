@@ -58,6 +58,9 @@ describe("defaults", () => {
       maxRequests: 512,
       apiIdleTimeoutSeconds: 30,
       policy: { default: "baseline", realms: {}, hostPathPrefixes: [], secretFileDirs: [] },
+      tcpTls: true,
+      tlsCertFile: "",
+      tlsKeyFile: "",
     });
   });
 
@@ -117,6 +120,9 @@ bootIdPath: /tmp/boot_id
       maxRequests: 512,
       apiIdleTimeoutSeconds: 30,
       policy: { default: "baseline", realms: {}, hostPathPrefixes: [], secretFileDirs: [] },
+      tcpTls: true,
+      tlsCertFile: "",
+      tlsKeyFile: "",
     });
   });
 
