@@ -25,8 +25,8 @@ export interface EndpointInput {
 /**
  * Flags win over the environment (KEON_SOCKET, KEON_HOST, KEON_TOKEN,
  * KEON_TLS_CA, KEON_TLS_FINGERPRINT). A host is `tcp://h:p` or a bare `h:p`
- * (both TLS: keond serves TLS on TCP unless told otherwise on loopback),
- * `https://h:p`, `http://h:p` (plain), or `unix:///path`.
+ * (TLS, as keond serves it, except plain HTTP on a loopback address unless
+ * a trust flag is given), `https://h:p`, `http://h:p`, or `unix:///path`.
  */
 export function resolveEndpoint(flags: EndpointInput, env: Record<string, string | undefined>): Endpoint {
   const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === "" ? undefined : v);
@@ -37,10 +37,15 @@ export function resolveEndpoint(flags: EndpointInput, env: Record<string, string
   if (host.startsWith("unix://")) return { transport: "unix", socket: host.slice("unix://".length) };
   if (host.startsWith("/")) return { transport: "unix", socket: host };
   let base = host;
-  if (base.startsWith("tcp://")) base = `https://${base.slice("tcp://".length)}`;
-  else if (!/^https?:\/\//.test(base)) base = `https://${base}`;
   const tlsCa = nonEmpty(flags.tlsCa) ?? nonEmpty(env["KEON_TLS_CA"]);
   const tlsFingerprint = nonEmpty(flags.tlsFingerprint) ?? nonEmpty(env["KEON_TLS_FINGERPRINT"]);
+  if (base.startsWith("tcp://")) base = base.slice("tcp://".length);
+  if (!/^https?:\/\//.test(base)) {
+    // keond's `tcpTls: auto`: TLS, except on loopback; a trust flag asks for TLS anywhere.
+    const hostname = /^\[?([^\]]*?)\]?(:\d+)?$/.exec(base.split("/")[0] ?? "")?.[1] ?? "";
+    const plain = isLoopbackHost(hostname) && tlsCa === undefined && tlsFingerprint === undefined;
+    base = `${plain ? "http" : "https"}://${base}`;
+  }
   try {
     const url = new URL(base);
     const tls = tlsCa === undefined && tlsFingerprint === undefined ? {} : { tls: { caFile: tlsCa, fingerprint: tlsFingerprint } };
@@ -48,6 +53,11 @@ export function resolveEndpoint(flags: EndpointInput, env: Record<string, string
   } catch {
     throw new CliError("usage", `invalid host '${host}': expected tcp://HOST:PORT, http(s)://HOST:PORT or unix:///PATH`);
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost (keond's config.ts isLoopback, kept apart: the CLI imports nothing of the daemon). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 export function describeEndpoint(endpoint: Endpoint): string {

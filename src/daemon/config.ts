@@ -59,7 +59,7 @@ export interface DaemonConfig {
   apiIdleTimeoutSeconds: number;
   /** Admission policy (model/policy.ts): the operator's decision, never a document's. */
   policy: PolicyConfig;
-  /** TLS on the TCP listener (default on); off is allowed on a loopback address only. */
+  /** TLS on the TCP listener: `auto` (the default) means on unless it listens on loopback; off is allowed on loopback only. */
   tcpTls: boolean;
   /** PEM certificate and key of the TCP listener; both empty: a self-signed pair under `<runPath>/tls`, made on first start. */
   tlsCertFile: string;
@@ -191,8 +191,8 @@ const SETTINGS: readonly Setting[] = [
     schema: v.picklist(POLICY_LEVELS, `must be one of ${POLICY_LEVELS.join(", ")}`),
   },
   {
-    path: "tcpTls", env: "KEON_TCP_TLS", flag: "tcp-tls", integer: false, defaultValue: "on",
-    schema: v.picklist(["on", "off"], "must be on or off"),
+    path: "tcpTls", env: "KEON_TCP_TLS", flag: "tcp-tls", integer: false, defaultValue: "auto",
+    schema: v.picklist(["auto", "on", "off"], "must be auto, on or off"),
   },
   { path: "tlsCertFile", env: "KEON_TLS_CERT_FILE", flag: "tls-cert-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "tlsKeyFile", env: "KEON_TLS_KEY_FILE", flag: "tls-key-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
@@ -405,7 +405,8 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     maxTcpConnections: num("maxTcpConnections"),
     maxRequests: num("maxRequests"),
     apiIdleTimeoutSeconds: num("apiIdleTimeoutSeconds"),
-    tcpTls: str("tcpTls") === "on",
+    // auto: TLS unless the listener is on loopback, where the traffic never leaves the host.
+    tcpTls: str("tcpTls") === "on" || (str("tcpTls") === "auto" && !(str("tcpListen") !== "" && isLoopback(parseHostPort(str("tcpListen"))?.hostname ?? ""))),
     tlsCertFile: str("tlsCertFile"),
     tlsKeyFile: str("tlsKeyFile"),
     policy: {

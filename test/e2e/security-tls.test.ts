@@ -45,7 +45,8 @@ describe.skipIf(!ready)(SUITE, () => {
     port = await freePort();
     keond = new KeondProcess({
       dir, containerdSocket: cd.socket, cgroupRoot: cd.cgroupParent, subnetCidr: "10.218.0.0/16",
-      extraArgs: ["--tcp-listen", `127.0.0.1:${port}`, "--token-file", join(dir, "token"), "--log-level", "info"],
+      // TLS asked for explicitly: on loopback the default (auto) is plain HTTP.
+      extraArgs: ["--tcp-listen", `127.0.0.1:${port}`, "--tcp-tls", "on", "--token-file", join(dir, "token"), "--log-level", "info"],
     });
     writeFileSync(join(dir, "token"), adminToken);
     chmodSync(join(dir, "token"), 0o600);
@@ -95,7 +96,7 @@ describe.skipIf(!ready)(SUITE, () => {
     const wrongPin = await overTcp(["get", "realms", "--tls-fingerprint", "AA".repeat(32)], adminToken);
     expect(wrongPin.code).not.toBe(0);
     expect(wrongPin.err).toContain("not the pinned");
-    const untrusted = await overTcp(["get", "realms"], adminToken);
+    const untrusted = await runKeon("/nonexistent.sock", ["get", "realms", "--host", `https://127.0.0.1:${port}`], { env: { KEON_TOKEN: adminToken, KEON_SOCKET: "" } });
     expect(untrusted.code).not.toBe(0);
   }, 60_000);
 

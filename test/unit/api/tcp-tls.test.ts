@@ -81,6 +81,9 @@ describe("plain HTTP is loopback-only", () => {
     expect(() => loadConfig(["--tcp-listen", "0.0.0.0:9443", "--token-file", token, "--tcp-tls", "off"], {}, noFile)).toThrow(/tcpTls: may be off only on a loopback address/);
     expect(loadConfig(["--tcp-listen", "127.0.0.1:9443", "--token-file", token, "--tcp-tls", "off"], {}, noFile).tcpTls).toBe(false);
     expect(loadConfig(["--tcp-listen", "0.0.0.0:9443", "--token-file", token], {}, noFile).tcpTls).toBe(true);
+    // auto (the default): TLS off loopback, plain on it.
+    expect(loadConfig(["--tcp-listen", "127.0.0.1:9443", "--token-file", token], {}, noFile).tcpTls).toBe(false);
+    expect(loadConfig(["--tcp-listen", "127.0.0.1:9443", "--token-file", token, "--tcp-tls", "on"], {}, noFile).tcpTls).toBe(true);
     rmSync(own, { recursive: true, force: true });
   });
 

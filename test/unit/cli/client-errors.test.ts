@@ -10,9 +10,13 @@ describe("endpoint", () => {
   });
 
   test("hosts: tcp://, http(s)://, bare host:port, unix://", () => {
-    expect(resolveEndpoint({}, { KEON_HOST: "tcp://127.0.0.1:7443", KEON_TOKEN: "t" })).toEqual({ transport: "tcp", baseUrl: "https://127.0.0.1:7443", token: "t" });
+    expect(resolveEndpoint({}, { KEON_HOST: "tcp://127.0.0.1:7443", KEON_TOKEN: "t" })).toEqual({ transport: "tcp", baseUrl: "http://127.0.0.1:7443", token: "t" });
     expect(resolveEndpoint({ host: "https://keon.example:8443/" }, {})).toEqual({ transport: "tcp", baseUrl: "https://keon.example:8443", token: undefined });
     expect(resolveEndpoint({ host: "10.0.0.1:7443" }, {})).toMatchObject({ baseUrl: "https://10.0.0.1:7443" });
+    // keond's tcpTls auto: plain on loopback unless a trust flag asks for TLS.
+    expect(resolveEndpoint({ host: "tcp://127.0.0.1:7443", tlsCa: "/ca.pem" }, {})).toMatchObject({ baseUrl: "https://127.0.0.1:7443", tls: { caFile: "/ca.pem" } });
+    expect(resolveEndpoint({ host: "localhost:7443" }, { KEON_TLS_FINGERPRINT: "ab" })).toMatchObject({ baseUrl: "https://localhost:7443" });
+    expect(resolveEndpoint({ host: "tcp://[::1]:7443" }, {})).toMatchObject({ baseUrl: "http://[::1]:7443" });
     expect(resolveEndpoint({ host: "unix:///run/x.sock" }, {})).toEqual({ transport: "unix", socket: "/run/x.sock" });
     expect(() => resolveEndpoint({ host: "http://" }, {})).toThrow(/invalid host/);
   });

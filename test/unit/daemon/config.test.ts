@@ -120,7 +120,7 @@ bootIdPath: /tmp/boot_id
       maxRequests: 512,
       apiIdleTimeoutSeconds: 30,
       policy: { default: "baseline", realms: {}, hostPathPrefixes: [], secretFileDirs: [] },
-      tcpTls: true,
+      tcpTls: false, // auto on loopback: plain HTTP
       tlsCertFile: "",
       tlsKeyFile: "",
     });
