@@ -45,6 +45,8 @@ export interface TcpListenOptions {
   idleTimeoutSeconds?: number;
   /** Directory of the private backend socket (keond: its run path); default a fresh temporary one. */
   backendDir?: string;
+  /** Told when the front's Worker dies (the TCP API is then down until keond restarts). */
+  onFailure?: (message: string) => void;
   /** PEM certificate and key: serve TLS. Absent: plain HTTP (keond allows that on loopback only). */
   tls?: { cert: string; key: string } | undefined;
 }
@@ -103,6 +105,8 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
     refusal: overloadedBytes(maxConnections),
     tls: options.tls,
   } satisfies FrontStart);
+  // A dead front is not restarted (the socket still serves the administrator); keond logs it loudly.
+  front.addEventListener("error", (event) => options.onFailure?.(`the TCP front stopped: ${(event as ErrorEvent).message}`));
   const reply = await started;
   if (reply.type !== "listening") {
     front.terminate();

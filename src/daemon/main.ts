@@ -135,6 +135,7 @@ async function main(): Promise<void> {
     servers.push(await listenTcp({
       ...config.tcpListen, token: config.tokenFile === "" ? undefined : readToken(config.tokenFile), tokens: store.tokens, fetch: app.fetch, ...limits,
       maxConnections: config.maxTcpConnections, backendDir: config.runPath,
+      onFailure: (message) => log.error({ tcp: config.tcpListen }, message),
       tls: tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
     }));
   }

@@ -58,6 +58,7 @@ function generator(random: () => number) {
       `/v1/apply`, `/v1/apply?cascade=maybe`, `/v1/events?since=${pick(["x", "-1", "1e999", "0"])}`, "/healthz", "/v1/version", "/openapi.json", "/metrics",
       `${R}/../../etc/passwd`, "/v1//realms//main", `/v1/realms/main?wait=${pick(["x", "-1", "601", "1e3"])}`, `${C}?cascade=${pick(["yes", "2", ""])}`,
       `/${"a/".repeat(200)}`, "/v1/realms/main/spaces/default/stacks/shop/cells/web/exec/../logs",
+      "/v1/tokens", `/v1/tokens/${encodeURIComponent(n())}`,
     ]);
   };
 
@@ -110,7 +111,7 @@ function generator(random: () => number) {
   return (): Generated => {
     const path = paths();
     // Mostly the method the route takes (so bodies reach the parser), else any: method confusion.
-    const natural = /\/apply|\/(start|stop|kill|restart)$/.test(path) ? "POST" : /^\/v1\/realms\//.test(path) ? "PUT" : "GET";
+    const natural = /\/apply|\/tokens$|\/(start|stop|kill|restart)$/.test(path) ? "POST" : /^\/v1\/realms\//.test(path) ? "PUT" : "GET";
     const method = chance(0.7) ? natural : pick(["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "PROPFIND"]);
     const headers: Record<string, string> = {};
     const contentType = pick(contentTypes);
