@@ -78,3 +78,8 @@ export function cniContainerIdOf(id: string): string {
 export function isCniIdentifier(value: string): boolean {
   return CNI_IDENTIFIER.test(value);
 }
+
+/** True for a bridge name bridgeNameOf gives (any keond's: the name carries no instance). */
+export function isBridgeName(name: string): boolean {
+  return /^kn[0-9a-f]{13}$/.test(name);
+}

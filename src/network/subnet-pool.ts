@@ -5,6 +5,7 @@
  * file never touches the disk so every rule here is unit-tested exhaustively.
  */
 import { KeonError } from "../model/errors.ts";
+import { isBridgeName } from "./network-names.ts";
 import {
   blockEnd, blockSize, blocksOverlap, formatCidr, parseCidr, type Ipv4Block,
 } from "./cidr.ts";
@@ -130,8 +131,6 @@ export interface HostRoute {
   dev: string | undefined;
 }
 
-/** Keon's own bridges (any keond's): their routes are spaces' subnets, which the allocator already keeps apart. */
-const KEON_BRIDGE = /^kn[0-9a-f]{13}$/;
 
 /**
  * The host routes that overlap the pool, leaving out Keon's own bridges and
@@ -141,7 +140,8 @@ const KEON_BRIDGE = /^kn[0-9a-f]{13}$/;
  */
 export function poolRouteConflicts(pool: SubnetPool, routes: readonly HostRoute[]): HostRoute[] {
   return routes.filter((route) => {
-    if (route.dst === "default" || (route.dev !== undefined && KEON_BRIDGE.test(route.dev))) return false;
+    // Keon's own bridges (any keond's) are spaces' subnets, which the allocator already keeps apart.
+    if (route.dst === "default" || (route.dev !== undefined && isBridgeName(route.dev))) return false;
     let block: Ipv4Block;
     try {
       block = parseCidr(route.dst, "route");

@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { KeonError } from "../model/errors.ts";
 import { ensureSpaceEgress, removeSpaceEgress, type EgressReport } from "../network/egress.ts";
+import { hostIpv4RoutesWithDevices } from "../network/host-routes.ts";
+import { isBridgeName } from "../network/network-names.ts";
 import { cgroupPathOf } from "../model/derived-ids.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import { removeSpaceNetwork } from "../network/gc.ts";
@@ -29,7 +31,10 @@ export interface SpaceStatus extends CgroupLevelStatus {
 export async function ensureSpace(ctx: RuntimeContext, space: SpaceDocument): Promise<SpaceStatus> {
   const realm = space.spec.realmId;
   const { conflist, ...network } = await ensureSpaceNetwork(ctx, realm, space.metadata.name);
-  const egress = await ensureSpaceEgress(egressHostOf(ctx), {
+  const host = egressHostOf(ctx);
+  // Every Keon space on the host is isolated too, another keond's included (its pool may differ from ours).
+  const keonBridgeRoutes = (await hostIpv4RoutesWithDevices()).filter((r) => r.dst !== "default" && r.dev !== undefined && isBridgeName(r.dev)).map((r) => r.dst);
+  const egress = await ensureSpaceEgress({ ...host, isolated: [...host.isolated, ...keonBridgeRoutes] }, {
     realm,
     space: space.metadata.name,
     subnet: network.subnet,

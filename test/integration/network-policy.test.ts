@@ -25,6 +25,7 @@ import { ipamNetworkDirOf } from "../../src/network/network-paths.ts";
 import { deleteCell, startCell } from "../../src/runtime/cell-ops.ts";
 import { containerdIdOf, type CellTarget } from "../../src/runtime/cell-target.ts";
 import { deleteRealm, ensureRealm } from "../../src/runtime/realm-ops.ts";
+import { createRuntimeContext } from "../../src/runtime/runtime-context.ts";
 import { ensureSpace, purgeSpace } from "../../src/runtime/space-ops.ts";
 import { ensureStack } from "../../src/runtime/stack-ops.ts";
 import { CONTAINERD_BINARIES, requireBinaries, requireRoot } from "../harness/index.ts";
@@ -158,6 +159,29 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(await fetchFrom(cells["a1"]!, "srv", gateway, hostPort)).toBe("");
     expect(await fetchFrom(cells["a1"]!, "srv", HOST_SIDE, hostPort)).toBe("");
     await deleteCell(env.ctx, c1);
+
+    // Another keond on the host (its own run path, so its own nft objects, and another pool): its cells are isolated too,
+    // once a pass of ours has seen its bridge (every resync in keond).
+    const otherKeond = createRuntimeContext({
+      config: { runPath: `${env.runPath}-second`, cgroupRoot: env.ctx.config.cgroupRoot, namespaceSuffix: "rt2", subnetPool: { ranges: ["10.214.0.0/16"], blockPrefix: 24 } },
+      containerd: env.cd.client,
+      hostFacts: env.ctx.hostFacts,
+    });
+    const secondRealm = doc<RealmDocument>({ kind: "Realm", metadata: { name: `${realm()}k` }, spec: {} });
+    const secondNamespace = (await ensureRealm(otherKeond, secondRealm)).namespace;
+    try {
+      const sx = spaceDoc(secondRealm.metadata.name, "sx");
+      await ensureSpace(otherKeond, sx);
+      await ensureStack(otherKeond, { realm: secondRealm.metadata.name, space: "sx", stack: "st" });
+      const x1 = target(secondRealm.metadata.name, sx, "x1", [], secondNamespace);
+      const x1Ip = (await startCell(otherKeond, x1)).ip!;
+      await ensureSpace(env.ctx, spaces["sa"]!);
+      const cross = await execIn(clientOf(cells["a1"]!), cid(cells["a1"]!, "srv"), ["sh", "-c", `ping -c 1 -W 1 ${x1Ip}`], scratch);
+      expect(cross.code).not.toBe(0);
+    } finally {
+      await deleteRealm(otherKeond, secondRealm, { cascade: true });
+      rmSync(`${env.runPath}-second`, { recursive: true, force: true });
+    }
   }, 120_000);
 
   test("egress deny with one allowed CIDR and port: only that port on that CIDR answers; a change applies to the running cell at once", async () => {
@@ -284,6 +308,7 @@ describe.skipIf(!ready)(SUITE, () => {
   }, Math.max(900_000, CYCLES * 2_000));
 
   test("deleting a space removes exactly its chains and sets", async () => {
+    await ensureSpace(env.ctx, spaceDoc(realm(), "se", { network: { egress: { default: "deny" } } }));
     const tag = instanceOf(env.ctx.config).tag;
     const names = nftSpaceNames(instanceOf(env.ctx.config), realm(), "se");
     const objectsOf = async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bridgeNameOf, cniContainerIdOf, MAX_CNI_CONTAINER_ID_LENGTH, networkNameOf, spaceKeyOf } from "../../../src/network/network-names.ts";
+import { bridgeNameOf, cniContainerIdOf, isBridgeName, MAX_CNI_CONTAINER_ID_LENGTH, networkNameOf, spaceKeyOf } from "../../../src/network/network-names.ts";
 import { KeonError } from "../../../src/model/errors.ts";
 
 const long = (c: string) => c.repeat(63);
@@ -56,5 +56,12 @@ describe("CNI container IDs", () => {
 
   test("refuses what libcni refuses", () => {
     for (const bad of ["", "-x", "a/b", "a b", "ä"]) expect(() => cniContainerIdOf(bad)).toThrow(KeonError);
+  });
+});
+
+describe("isBridgeName", () => {
+  test("true exactly for names bridgeNameOf gives", () => {
+    expect(isBridgeName(bridgeNameOf("acme", "web"))).toBe(true);
+    for (const other of ["kn123", "cni-podman1", "docker0", "knXXXXXXXXXXXXX", `${bridgeNameOf("a", "b")}0`]) expect(isBridgeName(other)).toBe(false);
   });
 });
