@@ -100,15 +100,22 @@ export function intentObserved(store: Store, key: ResourceKey, intent: RunIntent
   };
 }
 
-/** All conditions done (with every failure among them), or the first one that is not. */
+/**
+ * All conditions done (with every failure among them), or the first one that
+ * is not. A condition once done is not asked again: a wait on a manifest of
+ * 200 cells re-reads only what has not settled yet on each status message,
+ * not every resource of it.
+ */
 export function all(conditions: ReadonlyArray<() => Progress>): () => Progress {
+  const settledWith: Array<Progress | undefined> = new Array(conditions.length);
   return () => {
-    const failed: Array<Record<string, unknown>> = [];
-    for (const condition of conditions) {
+    for (const [i, condition] of conditions.entries()) {
+      if (settledWith[i] !== undefined) continue;
       const progress = condition();
       if (!progress.done) return progress;
-      failed.push(...(progress.failed ?? []));
+      settledWith[i] = progress;
     }
+    const failed = settledWith.flatMap((p) => (p?.done === true ? (p.failed ?? []) : []));
     return failed.length > 0 ? { done: true, failed } : { done: true };
   };
 }

@@ -26,7 +26,7 @@ import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
 import { cellStatusOf, statusChanged } from "./cell-status.ts";
 import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
-import { observeCell } from "./observe.ts";
+import { liveView, observeCell, type ContainerdView } from "./observe.ts";
 import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
 import type { ReconcileSink } from "./sink.ts";
 import { withStatusTimes } from "./status-times.ts";
@@ -40,6 +40,13 @@ export interface CellReconcileDeps {
   restartBackoffCapMs: number;
   restartStableMs: number;
   sink: ReconcileSink;
+  /**
+   * A listing of the namespace a resync took for all its cells: the pass's
+   * first look reads it instead of asking containerd (the scheduler hands it
+   * over only while nothing happened to the cell since it was taken). The
+   * look after acting is always live.
+   */
+  resyncView?: ContainerdView | undefined;
   /** Clock and jitter; tests pin them. */
   now?: () => number;
   random?: () => number;
@@ -50,6 +57,8 @@ export interface CellPassOutcome {
   wakeAtMs: number | undefined;
   /** The cell and everything Keon made for it are gone. */
   gone: boolean;
+  /** The pass changed something on the host (a resync's listing no longer shows this cell as it is). */
+  acted: boolean;
 }
 
 interface StoredCellStatus {
@@ -113,7 +122,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const { store, ctx, sink } = deps;
   const nowMs = (deps.now ?? Date.now)();
   const stored = store.get("Cell", key);
-  if (stored === undefined) return { wakeAtMs: undefined, gone: true };
+  if (stored === undefined) return { wakeAtMs: undefined, gone: true, acted: false };
   const scope = { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name };
   const event = (type: EventInput["type"], reason: string, message: string): void =>
     sink.event({ ...scope, kind: "Cell", name: key.name, type, reason, message });
@@ -121,12 +130,12 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const space = store.get("Space", { realm: scope.realm, name: scope.space });
   if (space === undefined) {
     // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
-    if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false };
+    if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false, acted: false };
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
     removeCellRows(store, key);
     sink.status({ kind: "Cell", key }, undefined, undefined, true);
     event("Normal", "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
-    return { wakeAtMs: undefined, gone: true };
+    return { wakeAtMs: undefined, gone: true, acted: true };
   }
 
   const containerDocs = store.list("Container", scope).map((r) => r.document);
@@ -142,12 +151,12 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const intentNow = { intent: intent.intent, restartNonce: intent.restartNonce };
   const retry = currentRetry(previous.retry, stored.generation, intentNow);
   const blocked = stored.deletionRequested ? undefined : waitingFor(store, key);
-  const client = ctx.containerd.withNamespace(deps.namespace);
+  const live = liveView(ctx.containerd.withNamespace(deps.namespace));
   const finished = (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation;
   const carry = { observedIntent: previous.observedIntent, readyObserved: previous.readyObserved === true, finished };
 
   // Observe once, plan, hold back what must wait.
-  const before = await observeCell(ctx, client, layout, key, store.restarts, carry);
+  const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
   const plan = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow), before.cell, settings), {
@@ -164,7 +173,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
       if (outcome === "gone") {
         sink.status({ kind: "Cell", key }, undefined, undefined, true);
         event("Normal", action.type === "teardown" ? action.reason : "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
-        return { wakeAtMs: undefined, gone: true };
+        return { wakeAtMs: undefined, gone: true, acted: true };
       }
       if (outcome !== undefined) event(outcome.type, outcome.reason, outcome.message);
     } catch (error) {
@@ -177,10 +186,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   }
 
   // A finished cell whose tasks vanished (a host reboot) keeps the status of its finished run.
-  if (before.cell.finished && plan.actions.length === 0 && before.cell.root.state === "created") return { wakeAtMs: plan.wakeAtMs, gone: false };
+  if (before.cell.finished && plan.actions.length === 0 && before.cell.root.state === "created") return { wakeAtMs: plan.wakeAtMs, gone: false, acted: false };
 
   // Observe the outcome, then status.
-  const after = plan.actions.length > 0 ? await observeCell(ctx, client, layout, key, store.restarts, carry) : before;
+  const after = plan.actions.length > 0 ? await observeCell(ctx, live, layout, key, store.restarts, carry) : before;
   const retryNow = failedWith ?? (plan.held ? retry : undefined);
   const applied = appliedDefaultsOf(previous, stored, spaceDocument);
   const drift = defaultsDrift(applied, spaceContainerDefaultsOf(spaceDocument));
@@ -206,7 +215,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   }) as unknown as Record<string, unknown>;
   writeStatus(deps, key, stored, status);
   const wakeAtMs = [plan.wakeAtMs, retryAtMs(retryNow)].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
-  return { wakeAtMs, gone: false };
+  return { wakeAtMs, gone: false, acted: plan.actions.length > 0 };
 }
 
 /**

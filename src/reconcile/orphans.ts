@@ -18,6 +18,7 @@ import type { RuntimeContext } from "../runtime/index.ts";
 import { endOrphanTask } from "../runtime/task-control.ts";
 import type { Store } from "../store/index.ts";
 import { asKeonError } from "./failure.ts";
+import type { NamespaceListing } from "./observe.ts";
 
 export interface SweepDeps {
   ctx: RuntimeContext;
@@ -28,12 +29,10 @@ export interface SweepDeps {
   suspects: Set<string>;
 }
 
-export async function sweepOrphans(deps: SweepDeps, namespace: string): Promise<void> {
+export async function sweepOrphans(deps: SweepDeps, namespace: string, listing: NamespaceListing): Promise<void> {
   const { ctx, store, log, realm, suspects } = deps;
-  if ((await ctx.containerd.namespaces.find(namespace)) === null) return;
   const client = ctx.containerd.withNamespace(namespace);
-  const tasks = await client.tasks.list();
-  const records = await client.containers.list();
+  const { records } = listing;
   const recordIds = new Set(records.map((r) => r.id));
   const orphans = new Set<string>();
   for (const record of records) {
@@ -49,8 +48,7 @@ export async function sweepOrphans(deps: SweepDeps, namespace: string): Promise<
     await purgeCellRemains(ctx, { namespace, scope: { realm, space, stack, cell: name } });
   }
   const seenWithout = new Set<string>();
-  for (const task of tasks) {
-    const id = task.id || task.container_id;
+  for (const [id, task] of listing.tasks) {
     if (recordIds.has(id) || id.split("_").length !== 4) continue;
     seenWithout.add(id);
     if (!suspects.has(id)) continue;

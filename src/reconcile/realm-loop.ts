@@ -28,6 +28,7 @@ import { reconcileCell, type CellPassOutcome } from "./cell-reconciler.ts";
 import { asKeonError } from "./failure.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
+import { listNamespace, type ContainerdView } from "./observe.ts";
 import { sweepOrphans } from "./orphans.ts";
 import type { ReconcileSink } from "./sink.ts";
 
@@ -54,8 +55,9 @@ export interface RealmLoopDeps {
 }
 
 export interface RealmPasses {
-  levels(sink: ReconcileSink): Promise<TreeOutcome>;
-  cell(key: ResourceKey, namespace: string, sink: ReconcileSink): Promise<CellPassOutcome>;
+  /** The levels, then one listing of the namespace (for the orphan sweep and the resync's cell passes), when there is one. */
+  levels(sink: ReconcileSink): Promise<TreeOutcome & { listing?: ContainerdView | undefined }>;
+  cell(key: ResourceKey, namespace: string, sink: ReconcileSink, resyncView: ContainerdView | undefined): Promise<CellPassOutcome>;
 }
 
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
@@ -65,12 +67,14 @@ function realPasses(deps: RealmLoopDeps): RealmPasses {
   return {
     async levels(sink) {
       const outcome = await reconcileLevels({ ctx, store, log, realm: settings.realm, sink });
-      if (outcome.namespace !== undefined && !outcome.realmGone) await sweepOrphans({ ctx, store, log, realm: settings.realm, suspects }, outcome.namespace);
-      return outcome;
+      if (outcome.namespace === undefined || outcome.realmGone || (await ctx.containerd.namespaces.find(outcome.namespace)) === null) return outcome;
+      const listing = await listNamespace(ctx.containerd.withNamespace(outcome.namespace));
+      await sweepOrphans({ ctx, store, log, realm: settings.realm, suspects }, outcome.namespace, listing);
+      return { ...outcome, listing };
     },
-    cell: (key, namespace, sink) =>
+    cell: (key, namespace, sink, resyncView) =>
       reconcileCell(
-        { ctx, store, log, namespace, sink, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        { ctx, store, log, namespace, sink, resyncView, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
         key,
       ),
   };
@@ -80,6 +84,8 @@ const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 /** Metrics go to the main thread at most this often: a resync of 200 cells is a few messages, not 200. */
 const METRICS_EVERY_MS = 250;
 const TREE = "tree";
+/** A resync's listing serves its cell passes for at most this long (a queue of 200 cells drains well within it). */
+const LISTING_TTL_MS = 60_000;
 
 const cellIdOf = (key: ResourceKey): string => `${key.space}/${key.stack}/${key.name}`;
 
@@ -106,6 +112,12 @@ export class RealmLoop {
   private readonly cellStates = new Map<string, string>();
   readonly sink: ReconcileSink;
   private readonly passes: RealmPasses;
+  /** The last resync's listing of the namespace, and when it was begun. */
+  private listing: { view: ContainerdView; takenAt: number } | undefined;
+  /** Cells the last resync asked for whose pass has not begun: only those may read its listing. */
+  private readonly fromResync = new Set<string>();
+  /** When something last happened to a cell (an event, a change, its own pass acting): a listing older than that is stale for it. */
+  private readonly touched = new Map<string, number>();
 
   constructor(private readonly deps: RealmLoopDeps) {
     this.passes = deps.passes ?? realPasses(deps);
@@ -179,6 +191,7 @@ export class RealmLoop {
   changed(ref: ResourceRefMessage | undefined): Promise<void> {
     if (ref !== undefined && (ref.kind === "Cell" || ref.kind === "Container")) {
       const key = ref.kind === "Cell" ? ref.key : { realm: ref.key.realm, space: ref.key.space, stack: ref.key.stack, name: ref.key.cell! };
+      this.touched.set(cellIdOf(key), Date.now());
       return this.requestCell(key);
     }
     return this.resync("changed");
@@ -200,6 +213,8 @@ export class RealmLoop {
 
   private async treePass(): Promise<void> {
     const outcome = await this.guarded(TREE, async () => {
+      // Begun before the listing is taken: anything that happens to a cell from now on makes the listing stale for it.
+      const takenAt = Date.now();
       const result = await this.passes.levels(this.sink);
       if (result.realmGone) {
         this.deps.emit({ type: "realm-gone", realm: this.realm });
@@ -209,7 +224,13 @@ export class RealmLoop {
         this.namespace = result.namespace;
         if (this.deps.store.get("Realm", { name: this.realm })?.status?.["state"] === "Ready") this.ensureSubscription(result.namespace);
       }
-      for (const cell of this.deps.store.list("Cell", { realm: this.realm })) void this.cells.request(cellIdOf(cell.key));
+      // Without a listing every cell looks for itself: slower, never wrong.
+      this.listing = result.listing === undefined ? undefined : { view: result.listing, takenAt };
+      for (const cell of this.deps.store.list("Cell", { realm: this.realm })) {
+        const id = cellIdOf(cell.key);
+        this.fromResync.add(id);
+        void this.cells.request(id);
+      }
       return { failed: result.failed };
     });
     if (outcome?.failed === true) this.retryLater(TREE, "level ensure or deletion failed");
@@ -221,13 +242,27 @@ export class RealmLoop {
     const namespace = this.namespace;
     if (namespace === undefined) return;
     const begun = performance.now();
-    const outcome = await this.guarded(id, () => this.passes.cell(key, namespace, this.sink));
+    const outcome = await this.guarded(id, () => this.passes.cell(key, namespace, this.sink, this.listingFor(id)));
     this.observe((performance.now() - begun) / 1000);
     if (outcome === undefined) return;
     this.throwing.delete(id);
+    if (outcome.acted) this.touched.set(id, Date.now());
+    if (outcome.gone) this.touched.delete(id);
     if (outcome.wakeAtMs !== undefined) this.wakeAt(id, outcome.wakeAtMs);
     // A cell gone may be the last thing a deleted stack, space or realm waited for.
     if (outcome.gone) void this.resync("cell gone");
+  }
+
+  /**
+   * The resync's listing, for a pass the resync asked for, while nothing has
+   * happened to the cell since the listing was begun; otherwise the pass
+   * looks at containerd itself.
+   */
+  private listingFor(id: string): ContainerdView | undefined {
+    const asked = this.fromResync.delete(id);
+    const listing = this.listing;
+    if (!asked || listing === undefined || Date.now() - listing.takenAt > LISTING_TTL_MS) return undefined;
+    return (this.touched.get(id) ?? 0) < listing.takenAt ? listing.view : undefined;
   }
 
   /** Runs a pass; a throw is logged once (no stack) and retried with backoff. Undefined when it threw. */
@@ -306,7 +341,9 @@ export class RealmLoop {
     }
     const [space, stack, cell] = containerId.split("_");
     if (space === undefined || stack === undefined || cell === undefined) return;
-    void this.requestCell({ realm: this.realm, space, stack, name: cell });
+    const key = { realm: this.realm, space, stack, name: cell };
+    this.touched.set(cellIdOf(key), Date.now());
+    void this.requestCell(key);
   }
 }
 

@@ -6,6 +6,7 @@
  * keeps its writable layers.
  */
 import type { ContainerdClient } from "../containerd/client.ts";
+import type { Process } from "../containerd/generated/containerd-v1-types.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
 
 const SIGKILL = 9;
@@ -25,18 +26,22 @@ export interface TaskObservation {
 
 export async function observeTask(client: ContainerdClient, id: string): Promise<TaskObservation> {
   try {
-    const process = await client.tasks.get(id);
-    const status: TaskStatus = process.status;
-    const exitedAt = process.exited_at === null ? undefined : Number(process.exited_at.seconds) * 1000 + Math.floor(process.exited_at.nanos / 1e6);
-    return {
-      status,
-      pid: process.pid,
-      ...(status === "STOPPED" ? { exitStatus: process.exit_status, ...(exitedAt === undefined ? {} : { exitedAt }) } : {}),
-    };
+    return taskObservationOf(await client.tasks.get(id));
   } catch (error) {
     if (isKeonError(error, "NOT_FOUND")) return { status: "MISSING" };
     throw error;
   }
+}
+
+/** A task's process as Tasks/Get and Tasks/List answer it, in the shape Keon reads. */
+export function taskObservationOf(process: Process): TaskObservation {
+  const status: TaskStatus = process.status;
+  const exitedAt = process.exited_at === null ? undefined : Number(process.exited_at.seconds) * 1000 + Math.floor(process.exited_at.nanos / 1e6);
+  return {
+    status,
+    pid: process.pid,
+    ...(status === "STOPPED" ? { exitStatus: process.exit_status, ...(exitedAt === undefined ? {} : { exitedAt }) } : {}),
+  };
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { deriveCellState } from "../../src/model/cell-state.ts";
 import type { NotDelegated } from "../../src/cgroup/delegation-plan.ts";
-import { observeCell } from "../../src/reconcile/observe.ts";
+import { liveView, observeCell } from "../../src/reconcile/observe.ts";
 import { cellLayoutOf, killCell, startCell, stopCell, type CellTarget, type RuntimeContext } from "../../src/runtime/index.ts";
 import { findSpaceNetwork } from "../../src/runtime/space-network.ts";
 import type { ObservedContainerState } from "../../src/model/cell-state.ts";
@@ -40,7 +40,7 @@ export async function cellView(ctx: RuntimeContext, target: CellTarget, flags: {
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const { scope } = layout;
   const key = { realm: scope.realm, space: scope.space, stack: scope.stack, name: scope.cell };
-  const { cell, placement } = await observeCell(ctx, ctx.containerd.withNamespace(target.namespace), layout, key, noCounters as never, {
+  const { cell, placement } = await observeCell(ctx, liveView(ctx.containerd.withNamespace(target.namespace)), layout, key, noCounters as never, {
     observedIntent: undefined, readyObserved: false, finished: false,
   });
   const view = (id: string, isRoot: boolean): ContainerView => {

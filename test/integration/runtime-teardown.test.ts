@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import pino from "pino";
+import { listNamespace } from "../../src/reconcile/observe.ts";
 import { sweepOrphans } from "../../src/reconcile/orphans.ts";
 import { deleteCell, startCell } from "../../src/runtime/cell-ops.ts";
 import { containerdIdOf } from "../../src/runtime/cell-target.ts";
@@ -94,10 +95,10 @@ describe.skipIf(!ready)(SUITE, () => {
       store.put(target.cell as never);
       const deps = { ctx: env.ctx, store, log: pino({ level: "silent" }), realm, suspects: new Set<string>() };
       // One look makes it a suspect (a record may be on its way); the next sweep ends it.
-      await sweepOrphans(deps, env.namespace);
+      await sweepOrphans(deps, env.namespace, await listNamespace(client()));
       expect((await listed())?.status).toBe("CREATED");
       expect([...deps.suspects]).toEqual([id("created")]);
-      await sweepOrphans(deps, env.namespace);
+      await sweepOrphans(deps, env.namespace, await listNamespace(client()));
     } finally {
       store.close();
     }

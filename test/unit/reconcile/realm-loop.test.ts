@@ -35,6 +35,8 @@ interface Fake {
   loop: RealmLoop;
   emitted: FromWorker[];
   cellPasses: string[];
+  /** Per pass: whether it was handed the resync's listing. */
+  withListing: boolean[];
   treePasses: number;
   maxConcurrent: () => number;
 }
@@ -49,6 +51,8 @@ function makeLoop(options: {
   seed(store, options.cells);
   const emitted: FromWorker[] = [];
   const cellPasses: string[] = [];
+  const withListing: boolean[] = [];
+  const listingView = { recordsOf: async () => [], taskOf: async () => ({ status: "MISSING" as const }) };
   let treePasses = 0;
   let running = 0;
   let max = 0;
@@ -56,9 +60,10 @@ function makeLoop(options: {
   const passes: RealmPasses = {
     async levels() {
       treePasses += 1;
-      return options.levels?.(treePasses) ?? { namespace: "r.test", realmGone: false, failed: false };
+      return (await options.levels?.(treePasses)) ?? { namespace: "r.test", realmGone: false, failed: false, listing: listingView };
     },
-    async cell(key) {
+    async cell(key, _namespace, _sink, view) {
+      withListing.push(view === listingView);
       const id = key.name;
       const attempt = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, attempt);
@@ -67,7 +72,7 @@ function makeLoop(options: {
       max = Math.max(max, running);
       try {
         await Bun.sleep(2);
-        return (await options.cell?.(key, attempt)) ?? { wakeAtMs: undefined, gone: false };
+        return (await options.cell?.(key, attempt)) ?? { wakeAtMs: undefined, gone: false, acted: false };
       } finally {
         running -= 1;
       }
@@ -86,7 +91,7 @@ function makeLoop(options: {
     retryDelayMs: (failures) => 20 * failures,
   });
   loops.push(loop);
-  return { loop, emitted, cellPasses, get treePasses() { return treePasses; }, maxConcurrent: () => max };
+  return { loop, emitted, cellPasses, withListing, get treePasses() { return treePasses; }, maxConcurrent: () => max };
 }
 
 test("the tree pass triggers every cell without waiting for them, and at most `limit` cell passes run at once", async () => {
@@ -104,7 +109,7 @@ test("a cell pass that throws (observe or a status write failing) is retried wit
     limit: 2,
     cell: async (_key, attempt) => {
       if (attempt <= 3) throw new Error(`containerd restarting (attempt ${attempt})`);
-      return { wakeAtMs: undefined, gone: false };
+      return { wakeAtMs: undefined, gone: false, acted: false };
     },
   });
   const started = performance.now();
@@ -132,7 +137,7 @@ test("a cell's wake-up time runs it again then, once", async () => {
     limit: 1,
     cell: async (_key, attempt) => {
       if (attempt === 1) wakeAt = Date.now() + 80;
-      return { wakeAtMs: attempt === 1 ? wakeAt : undefined, gone: false };
+      return { wakeAtMs: attempt === 1 ? wakeAt : undefined, gone: false, acted: false };
     },
   });
   await fake.loop.start();
@@ -149,4 +154,19 @@ test("changed messages for one cell during its pass coalesce; metrics leave at m
   expect(fake.cellPasses.length).toBeLessThanOrEqual(3);
   await waitUntil(() => fake.emitted.some((m) => m.type === "metrics"), "a metrics message", 3_000, 10);
   expect(fake.emitted.filter((m) => m.type === "metrics").length).toBe(1);
+});
+
+test("a resync's cell passes read its one listing; a cell something happened to since looks for itself", async () => {
+  const fake = makeLoop({ cells: 3, limit: 1 });
+  await fake.loop.start();
+  await waitUntil(() => fake.cellPasses.length === 3, "the resync's passes", 5_000, 5);
+  expect(fake.withListing).toEqual([true, true, true]);
+  // A change (or a containerd event) for c1: its next pass is live, also when a resync asks for it again.
+  await fake.loop.changed({ kind: "Cell", key: { realm: "r", space: "s", stack: "t", name: "c1" } });
+  expect(fake.withListing.at(-1)).toBe(false);
+  const before = fake.withListing.length;
+  await fake.loop.resync("test");
+  await waitUntil(() => fake.withListing.length === before + 3, "the next resync's passes", 5_000, 5);
+  // The new listing was begun after the change: every cell may read it again.
+  expect(fake.withListing.slice(before)).toEqual([true, true, true]);
 });
