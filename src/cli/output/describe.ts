@@ -104,6 +104,30 @@ export function formatEvents(events: readonly EventLike[], now: Date, withObject
   return renderTable(headers, eventRows(events, now, withObject));
 }
 
+/**
+ * The egress policy in force, as keond reports it (status.network.egress):
+ * rule counts and each host rule's resolved addresses; before keond has
+ * reported it, what the spec asks for.
+ */
+function spacePolicy(document: unknown): Array<readonly [string, string]> {
+  const effective = pick(document, "status.network.egress");
+  if (!isObject(effective)) {
+    const asked = pick(document, "spec.network.egress");
+    return [["Egress", isObject(asked) ? `default ${text(asked["default"], "allow")}, ${((asked["allow"] as unknown[] | undefined) ?? []).length} allow rule(s) (not yet in force)` : "unconstrained"]];
+  }
+  const rows: Array<readonly [string, string]> = [[
+    "Egress",
+    effective["unconstrained"] === true
+      ? "unconstrained"
+      : `default ${text(effective["default"])}, ${String(effective["rules"] ?? 0)} rule(s): ${String(effective["allowedCidrs"] ?? 0)} CIDR(s), ${String(effective["allowedPorts"] ?? 0)} port rule(s)`,
+  ]];
+  const hosts = isObject(effective["hosts"]) ? Object.entries(effective["hosts"]) : [];
+  if (hosts.length > 0) rows.push(["Resolved hosts", hosts.map(([host, addresses]) => `${host} → ${(addresses as string[]).join(", ") || "-"}`).join("; ")]);
+  const unresolved = isObject(effective["unresolved"]) ? Object.entries(effective["unresolved"]) : [];
+  if (unresolved.length > 0) rows.push(["Unresolved hosts", unresolved.map(([host, why]) => `${host} (${String(why)})`).join("; ")]);
+  return rows;
+}
+
 export function describeDocument(kind: Exclude<CliKind, "image">, document: unknown, events: readonly EventLike[], now = new Date()): string {
   const status = pick(document, "status");
   const generation = pick(document, "metadata.generation");
@@ -127,8 +151,8 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
       common.push(["Namespace", text(pick(document, "spec.namespace"))], ["Cgroup", text(pick(document, "status.cgroupPath"))]);
       break;
     case "space": {
-      const egress = pick(document, "spec.network.egress");
-      common.push(["Egress", isObject(egress) ? `default ${text(egress["default"], "allow")}, ${((egress["allow"] as unknown[] | undefined) ?? []).length} allow rule(s)` : "unconstrained"]);
+      common.push(["Subnet", text(pick(document, "status.network.subnet"))], ["Bridge", text(pick(document, "status.network.bridgeName"))]);
+      common.push(...spacePolicy(document));
       common.push(["Cgroup", text(pick(document, "status.cgroupPath"))]);
       break;
     }
