@@ -3,21 +3,28 @@
  * What every listener does before the app sees a request, so no client can
  * hold keond's connections or its event loop:
  *
- * - Idle connections are closed: the listeners run with IDLE_TIMEOUT_SECONDS
- *   (Bun's idleTimeout counts from the last byte either way, so it is both
- *   the header and the body timeout). Requests that are long on purpose
- *   (SSE, log follow, `?wait`, exec, image upload and pull) are exempted one
- *   by one with `server.timeout(request, 0)`: SSE sends heartbeats, the rest
- *   are bounded by their own deadlines. Before issue 13 both listeners ran
- *   with idleTimeout 0, so an idle connection was held forever.
  * - At most `maxRequests` requests are in flight per listener; past that a
  *   request is answered 503 with `Connection: close` and `Retry-After`.
+ * - Idle TCP connections are closed by the TCP front (tcp-front-worker.ts),
+ *   except those carrying a request that is quiet on purpose (LONG_LIVED:
+ *   `?wait`, log follow, SSE, exec, image import and pull). Bun 1.4.5
+ *   ignores `server.timeout(request, 0)` on unix sockets (the API socket
+ *   and the TCP backend), so neither runs an idle timeout of its own; where
+ *   one is set (a test's TCP Bun.serve), long requests are still exempted.
+ *   Before issue 13 an idle TCP connection was held forever.
  */
 import { KeonError } from "../model/errors.ts";
 import { toErrorEnvelope } from "./error-envelope.ts";
 
 /** No request of a well-behaved client goes 30 s without a byte unless it is one of the long kinds below. */
 export const IDLE_TIMEOUT_SECONDS = 30;
+
+/**
+ * A request head (as bytes read by the TCP front) that may stay quiet
+ * longer than the idle timeout: the same kinds as isLongLived.
+ */
+export const LONG_LIVED =
+  /^[A-Z]+ [^ \r\n]*(?:[?&](?:wait=0*[1-9]|wait=0*\.\d*[1-9]|follow(?:=(?:true|1)?)?(?:[& ]|$))|\/images\/(?:import|pull)[? ])|^accept:[^\r\n]*text\/event-stream|^upgrade:[ \t]*websocket/im;
 export const DEFAULT_MAX_REQUESTS = 512;
 
 export type FetchHandler = (request: Request, server?: unknown) => Response | Promise<Response>;

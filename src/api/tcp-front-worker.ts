@@ -8,14 +8,16 @@
  * Connections are counted when accepted, before any TLS handshake: past
  * `maxConnections` a plain client is answered 503, a TLS one is closed (it
  * has no channel for an answer yet), and either costs keond no descriptor.
- * Below it, bytes are piped both ways with backpressure. A client that
- * completes no handshake, or sends no byte, within the idle timeout is
- * closed here (Bun 1.4.5's idleTimeout never fires on a connection that has
- * not sent a byte); later idleness is the backend's to judge (it knows which
- * requests are long on purpose).
+ * Below it, bytes are piped both ways with backpressure. Idleness is judged
+ * here, not by the backend: a client that completes no handshake, or moves
+ * no byte either way, within the idle timeout is closed, unless it carries a
+ * request that is quiet on purpose (LONG_LIVED). Bun 1.4.5 neither fires
+ * idleTimeout before a connection's first byte nor honours
+ * `server.timeout(request, 0)` on a unix socket.
  */
 import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import { LONG_LIVED } from "./connection-guard.ts";
 
 declare const self: Worker;
 
@@ -62,9 +64,16 @@ function start(options: FrontStart): void {
   const serve = (client: Socket) => {
     if (refused.has(client)) return;
     client.on("error", () => client.destroy());
+    // Idle both ways (node counts reads and writes) for the timeout: closed, unless the
+    // connection carries a request that is quiet on purpose (then it is the request's own deadline).
     client.setTimeout(options.idleTimeoutMs);
-    client.once("timeout", () => client.destroy());
-    client.once("data", () => client.setTimeout(0));
+    client.on("timeout", () => client.destroy());
+    const watch = (chunk: Buffer) => {
+      if (!LONG_LIVED.test(chunk.toString("latin1", 0, Math.min(chunk.length, 16 * 1024)))) return;
+      client.setTimeout(0);
+      client.off("data", watch);
+    };
+    client.on("data", watch);
     const upstream = connect(options.backendPath);
     const close = () => {
       client.destroy();

@@ -79,7 +79,9 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
   try {
     const serveOptions = {
       unix: backendPath,
-      idleTimeout: idle,
+      // The front judges idleness (tcp-front-worker.ts): Bun 1.4.5 ignores server.timeout(request, 0)
+      // on a unix socket, so an idle timeout here would cut `?wait`, log follow and exec.
+      idleTimeout: 0,
       fetch: guardConnections(requireIdentity(bearerIdentifier(options.token, options.tokens), options.fetch), options.maxRequests ?? DEFAULT_MAX_REQUESTS),
       websocket,
       maxRequestBodySize: 16 * 1024 ** 3,

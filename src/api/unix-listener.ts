@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import type { Server } from "bun";
 import { websocket } from "hono/bun";
 import { KeonError } from "../model/errors.ts";
-import { DEFAULT_MAX_REQUESTS, guardConnections, IDLE_TIMEOUT_SECONDS } from "./connection-guard.ts";
+import { DEFAULT_MAX_REQUESTS, guardConnections } from "./connection-guard.ts";
 
 function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -108,7 +108,7 @@ export interface UnixListenOptions {
   fetch: (request: Request, server?: unknown) => Response | Promise<Response>;
   /** Requests in flight past which a request is answered 503. */
   maxRequests?: number;
-  /** Seconds without a byte before a connection is closed (tests shorten it). */
+  /** Seconds without a byte before a connection is closed; default 0 (never: see listenUnix). */
   idleTimeoutSeconds?: number;
 }
 
@@ -120,13 +120,14 @@ export async function listenUnix(options: UnixListenOptions): Promise<Server<und
   const gid = options.group ? await ensureGroup(options.group) : options.gid;
   mkdirSync(dirname(options.path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(options.path);
-  // Idle connections are closed; long streams are exempted request by request (connection-guard.ts).
-  // bun-types 1.4.5 declares idleTimeout only for TCP listeners although the
-  // runtime applies it to unix sockets too, hence the widened options type.
+  // No idle timeout on the administrator's socket: Bun 1.4.5 ignores server.timeout(request, 0) on a
+  // unix socket, so one would cut `?wait`, log follow and exec; its clients are the host's administrators
+  // (TCP clients are judged by the TCP front instead). bun-types 1.4.5 declares idleTimeout only for
+  // TCP listeners although the runtime applies it to unix sockets too, hence the widened options type.
   const serveOptions = {
     unix: options.path,
     fetch: guardConnections(options.fetch, options.maxRequests ?? DEFAULT_MAX_REQUESTS),
-    idleTimeout: options.idleTimeoutSeconds ?? IDLE_TIMEOUT_SECONDS,
+    idleTimeout: options.idleTimeoutSeconds ?? 0,
     websocket,
     maxRequestBodySize: 16 * 1024 ** 3,
   };

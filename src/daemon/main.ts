@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   // Both listeners, for SIGTERM: `stop(true)` closes open streams too.
   const servers: Array<{ stop(closeActiveConnections?: boolean): unknown }> = [];
   const limits = { maxRequests: config.maxRequests, idleTimeoutSeconds: config.apiIdleTimeoutSeconds };
-  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, ...limits }));
+  // The socket keeps no idle timeout (unix-listener.ts says why); only TCP clients are timed.
+  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, maxRequests: config.maxRequests }));
   if (config.tcpListen !== undefined) {
     servers.push(await listenTcp({
       ...config.tcpListen, token: config.tokenFile === "" ? undefined : readToken(config.tokenFile), tokens: store.tokens, fetch: app.fetch, ...limits,
