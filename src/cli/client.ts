@@ -136,6 +136,13 @@ export class ApiClient {
     return await readJson<T>(response, `${method} ${path}`);
   }
 
+  /** The TLS options a WebSocket to keond needs (the same trust as requests); undefined without TLS. */
+  async webSocketTls(): Promise<Record<string, unknown> | undefined> {
+    if (this.endpoint.transport !== "tcp" || !this.endpoint.baseUrl.startsWith("https:")) return undefined;
+    this.tls ??= tlsOptionsFor(this.endpoint.baseUrl, this.endpoint.tls ?? {});
+    return await this.tls;
+  }
+
   /** Where a WebSocket to `path` connects, and the headers it needs. */
   webSocketTarget(path: string, query: URLSearchParams): { url: string; headers: Record<string, string> } {
     const text = query.toString();

@@ -10,13 +10,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
+import { importImageArchive } from "../../src/containerd/image-import.ts";
+import { buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, type TestContainerd } from "../harness/index.ts";
 import { KeondProcess } from "../harness/keond.ts";
 import { runKeon } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
 
 const SUITE = "keond TCP with TLS and named tokens";
-const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "openssl"]);
+const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "openssl", "/usr/lib/cni/bridge"]);
+const IMAGE = "keon.test/busybox:latest";
 
 async function freePort(): Promise<number> {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -37,8 +39,8 @@ describe.skipIf(!ready)(SUITE, () => {
   const adminToken = `t-${randomId(16)}`;
 
   /** keon over TCP (no socket), with the given flags. */
-  const overTcp = (args: string[], token: string) =>
-    runKeon("/nonexistent.sock", [...args, "--host", `tcp://127.0.0.1:${port}`], { env: { KEON_TOKEN: token, KEON_SOCKET: "" } });
+  const overTcp = ([verb, ...rest]: string[], token: string) =>
+    runKeon("/nonexistent.sock", [verb!, "--host", `tcp://127.0.0.1:${port}`, ...rest], { env: { KEON_TOKEN: token, KEON_SOCKET: "" } });
 
   beforeAll(async () => {
     cd = await startContainerd();
@@ -63,7 +65,7 @@ describe.skipIf(!ready)(SUITE, () => {
 
   afterAll(async () => {
     if (keond?.pid !== undefined) {
-      for (const name of [realm, otherRealm]) await keond.api("DELETE", `/v1/realms/${name}?cascade=true`);
+      for (const name of [realm, otherRealm]) expect((await keond.api("DELETE", `/v1/realms/${name}?cascade=true&wait=120`)).status).toBe(200);
     }
     await keond?.stop();
     await cd?.stop();
@@ -104,6 +106,21 @@ describe.skipIf(!ready)(SUITE, () => {
     const answer = await fetch(`http://127.0.0.1:${port}/v1/realms`, { headers: { authorization: `Bearer ${adminToken}` } }).then((r) => r.status, () => "refused");
     expect(answer).not.toBe(200);
   });
+
+  test("keon exec over TLS: the WebSocket takes the same pinned trust", async () => {
+    await importImageArchive(cd.client.withNamespace(`${realm}.e2e`), await buildBusyboxImage(), { name: IMAGE });
+    const manifest = [
+      { kind: "Space", metadata: { name: "s" }, spec: { realmId: realm } },
+      { kind: "Stack", metadata: { name: "k" }, spec: { realmId: realm, spaceId: "s" } },
+      { kind: "Cell", metadata: { name: "sh" }, spec: { realmId: realm, spaceId: "s", stackId: "k", containers: [{ id: "app", image: IMAGE, command: "/bin/sh", args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }] } },
+    ].map((d) => JSON.stringify(d)).join("\n---\n");
+    const applied = await keond.api("POST", "/v1/apply?wait=120", manifest, { "content-type": "application/yaml" });
+    expect(applied.status).toBe(200);
+    const exec = await overTcp(["exec", "sh", "--realm", realm, "--space", "s", "--stack", "k", "--tls-fingerprint", fingerprint, "--", "echo", "over tls"], adminToken);
+    expect(exec).toEqual({ code: 0, out: "over tls\n", err: "" });
+    const wrongPin = await overTcp(["exec", "sh", "--realm", realm, "--space", "s", "--stack", "k", "--tls-fingerprint", "BB".repeat(32), "--", "true"], adminToken);
+    expect(wrongPin.code).not.toBe(0);
+  }, 180_000);
 
   test("a token limited to one realm works there and gets 403 on another", async () => {
     const ca = ["--tls-ca", join(keond.runPath, "tls", "keond.crt")];

@@ -82,13 +82,19 @@ export const execVerb: Verb = {
     }
     const size = options.tty ? { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 } : undefined;
     const target = ctx.client.webSocketTarget(`${cellPath(scopeFlagsOf(args), options.cell)}/exec`, execQuery(options, size));
-    return await runExec(ctx, options, target);
+    const tls = await ctx.client.webSocketTls();
+    return await runExec(ctx, options, tls === undefined ? target : { ...target, tls });
   },
 };
 
-async function runExec(ctx: CliContext, options: ExecOptions, target: { url: string; headers: Record<string, string> }): Promise<number> {
-  // Bun's WebSocket takes headers (and ws+unix:// URLs), which the DOM type does not declare.
-  const ws = new WebSocket(target.url, { headers: target.headers } as unknown as string[]);
+async function runExec(
+  ctx: CliContext,
+  options: ExecOptions,
+  target: { url: string; headers: Record<string, string>; tls?: Record<string, unknown> },
+): Promise<number> {
+  // Bun's WebSocket takes headers, TLS options (the same trust as keon's requests) and ws+unix:// URLs, which the DOM type does not declare.
+  const init = target.tls === undefined ? { headers: target.headers } : { headers: target.headers, tls: target.tls };
+  const ws = new WebSocket(target.url, init as unknown as string[]);
   ws.binaryType = "arraybuffer";
   const stdin = process.stdin;
   let opened = false;
