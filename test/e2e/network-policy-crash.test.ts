@@ -8,25 +8,17 @@
  * Deleting the realm removes exactly this keond's objects.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { importImageArchive } from "../../src/containerd/image-import.ts";
 import { instanceOf } from "../../src/network/egress.ts";
 import { listKeonTable } from "../../src/network/nft.ts";
 import { nftSpaceNames } from "../../src/network/nft-names.ts";
 import { runChecked } from "../../src/network/run-command.ts";
-import {
-  buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
-  type TestContainerd,
-} from "../harness/index.ts";
-import { runKeon } from "../harness/keon-cli.ts";
-import { KeondProcess } from "../harness/keond.ts";
-import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 
 const SUITE = "network policy across a keond crash";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
-const IMAGE = "keon.test/busybox:latest";
+const IMAGE = TEST_IMAGE;
 const realm = `np${randomId(3)}`;
 const namespace = `${realm}.e2e`;
 // Destinations of the test's rules only: nothing is ever sent to them.
@@ -57,13 +49,12 @@ spec:
 `;
 
 describe.skipIf(!ready)(SUITE, () => {
-  let cd: TestContainerd;
-  let keond: KeondProcess;
-  const dir = `${TEST_DIR_PREFIX}netpol-${RUN_ID}-${randomId()}`;
-  const keon = (args: string[], stdin?: string) => runKeon(keond.socket, args, { ...(stdin === undefined ? {} : { stdin }), timeoutMs: 120_000 });
-  const names = () => nftSpaceNames(instanceOf({ runPath: keond.runPath, namespaceSuffix: "e2e" }), realm, "locked");
+  let suite: KeondSuite;
+  const keon = (args: string[], stdin?: string) => suite.keon(args, stdin);
+  const keondOf = () => suite.keond;
+  const names = () => nftSpaceNames(instanceOf({ runPath: suite.keond.runPath, namespaceSuffix: "e2e" }), realm, "locked");
   const ours = async () => {
-    const tag = instanceOf({ runPath: keond.runPath, namespaceSuffix: "e2e" }).tag;
+    const tag = instanceOf({ runPath: suite.keond.runPath, namespaceSuffix: "e2e" }).tag;
     const table = await listKeonTable();
     return table === undefined ? [] : [...table.chains, ...Object.keys(table.sets), ...Object.keys(table.counters)].filter((n) => n.startsWith(`${tag}_`)).sort();
   };
@@ -72,39 +63,19 @@ describe.skipIf(!ready)(SUITE, () => {
     return { cells: table?.sets[names().cellsSet], ports: table?.sets[names().allowPortsSet], chains: table?.chains ?? [] };
   };
   const cellIp = async () => {
-    const task = await cd.client.withNamespace(namespace).tasks.get("locked_main_app_root").catch(() => undefined);
+    const task = await suite.cd.client.withNamespace(namespace).tasks.get("locked_main_app_root").catch(() => undefined);
     if (task === undefined) return undefined;
     const run = await runChecked(["nsenter", `--net=/proc/${task.pid}/ns/net`, "--", "ip", "-j", "-4", "addr", "show", "dev", "eth0"], { timeoutMs: 10_000 });
     return (JSON.parse(run.stdout) as Array<{ addr_info: Array<{ local: string }> }>)[0]?.addr_info[0]?.local;
   };
 
   beforeAll(async () => {
-    cd = await startContainerd();
-    keond = new KeondProcess({
-      dir,
-      containerdSocket: cd.socket,
-      cgroupRoot: cd.cgroupParent,
-      subnetCidr: "10.219.0.0/16",
-      extraArgs: ["--resync-schedule", "*/2 * * * * *", "--boot-id-path", join(dir, "boot_id")],
-    });
-    writeFileSync(join(dir, "boot_id"), "boot-one\n");
-    await keond.start();
-    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], `kind: Realm\nmetadata: {name: ${realm}}\nspec: {}\n`)).code).toBe(0);
-    await importImageArchive(cd.client.withNamespace(namespace), await buildBusyboxImage(), { name: IMAGE });
+    suite = await startKeondSuite({ name: "netpol", realm, subnetCidr: "10.219.0.0/16", extraArgs: ["--resync-schedule", "*/2 * * * * *"] });
   }, 120_000);
 
   afterAll(async () => {
-    try {
-      if (keond.pid === undefined) await keond.start();
-      expect((await keon(["delete", "realm", realm, "--cascade", "--wait", "--timeout", "120s"])).code).toBe(0);
-      expect(await ours()).toEqual([]);
-      expect(await keond.stop()).toBe(0);
-    } finally {
-      await keond.crash();
-      unmountUnder(dir);
-      await cd.stop();
-      keond.remove();
-    }
+    if (suite === undefined) return;
+    await stopKeondSuite(suite, async () => expect(await ours()).toEqual([]));
   }, 200_000);
 
   test("a deny space's cell runs admitted; its policy survives SIGKILL mid-change whole, and a restarted keond brings it to the stored one", async () => {
@@ -121,13 +92,13 @@ describe.skipIf(!ready)(SUITE, () => {
       port = port === 80 ? 81 : 80;
       expect((await keon(["apply", "-f", "-"], spaceYaml(port))).code).toBe(0);
       if (delayMs > 0) await Bun.sleep(delayMs);
-      await keond.crash();
+      await keondOf().crash();
       const afterCrash = await sets();
       expect([names().outChain, names().hostChain].filter((c) => !afterCrash.chains.includes(c))).toEqual([]);
       expect(afterCrash.cells).toEqual([ip]);
       expect([[`${ALLOWED} . 80`], [`${ALLOWED} . 81`]]).toContainEqual(afterCrash.ports!);
 
-      await keond.start();
+      await keondOf().start();
       await waitUntil(async () => JSON.stringify((await sets()).ports) === JSON.stringify([`${ALLOWED} . ${port}`]), `the stored policy (port ${port}) in force`, 30_000, 100);
       expect((await sets()).cells).toEqual([ip]);
     }

@@ -12,25 +12,20 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
 import { networkNameOf } from "../../src/network/network-names.ts";
 import { ipamNetworkDirOf, networkPathsOf } from "../../src/network/network-paths.ts";
-import {
-  buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
-  type TestContainerd,
-} from "../harness/index.ts";
-import { runKeon } from "../harness/keon-cli.ts";
-import { KeondProcess } from "../harness/keond.ts";
-import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
 const ready =
   requireRoot("reconcile core e2e") &&
   requireBinaries("reconcile core e2e", [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
-const IMAGE = "keon.test/busybox:latest";
+const IMAGE = TEST_IMAGE;
 const SCALE = Number(process.env["KEON_SCALE_CELLS"] ?? "40");
 const realm = `rc${randomId(3)}`;
 const namespace = `${realm}.e2e`;
@@ -62,20 +57,18 @@ spec: {realmId: ${realm}, spaceId: ${space}}
 const realmYaml = `kind: Realm\nmetadata: {name: ${realm}}\nspec: {}\n`;
 
 describe.skipIf(!ready)("reconcile core", () => {
-  let cd: TestContainerd;
-  let keond: KeondProcess;
+  let suite: KeondSuite;
   let before: Awaited<ReturnType<typeof hostNetworkState>>;
-  const dir = `${TEST_DIR_PREFIX}core-${RUN_ID}-${randomId()}`;
-  const keon = (args: string[], stdin?: string, timeoutMs = 120_000) =>
-    runKeon(keond.socket, args, { ...(stdin === undefined ? {} : { stdin }), timeoutMs });
+  const keon = (args: string[], stdin?: string, timeoutMs?: number) => suite.keon(args, stdin, timeoutMs);
+  const keond = () => suite.keond;
   const cellPath = (space: string, name: string) => `/v1/realms/${realm}/spaces/${space}/stacks/main/cells/${name}`;
-  const getCell = async (space: string, name: string) => (await keond.api<Doc>("GET", cellPath(space, name))).body;
+  const getCell = async (space: string, name: string) => (await keond().api<Doc>("GET", cellPath(space, name))).body;
   const cellsOf = async (space: string) =>
-    ((await keond.api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}&space=${space}`)).body.items ?? []);
-  const events = async () => ((await keond.api<{ items: EventItem[] }>("GET", `/v1/events?realm=${realm}&limit=10000`)).body.items ?? []);
-  const client = () => cd.client.withNamespace(namespace);
+    ((await keond().api<{ items: Doc[] }>("GET", `/v1/cells?realm=${realm}&space=${space}`)).body.items ?? []);
+  const events = async () => ((await keond().api<{ items: EventItem[] }>("GET", `/v1/events?realm=${realm}&limit=10000`)).body.items ?? []);
+  const client = () => suite.cd.client.withNamespace(namespace);
   const reservations = (space: string): string[] => {
-    const ipamDir = ipamNetworkDirOf(networkPathsOf(keond.runPath), networkNameOf(realm, space));
+    const ipamDir = ipamNetworkDirOf(networkPathsOf(suite.keond.runPath), networkNameOf(realm, space));
     return existsSync(ipamDir) ? readdirSync(ipamDir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
   };
   /** Nothing of a space's cells left: records, tasks, snapshots, IPs, cgroups. */
@@ -85,42 +78,20 @@ describe.skipIf(!ready)("reconcile core", () => {
     expect((await client().tasks.list()).filter((t) => (t.id || t.container_id).startsWith(prefix)).map((t) => t.id)).toEqual([]);
     expect((await client().snapshots.list()).filter((s) => s.name.startsWith(prefix)).map((s) => s.name)).toEqual([]);
     expect(reservations(space)).toEqual([]);
-    expect(cgroupDirsOf(join(cd.cgroupParent, realm, space, "main")).flatMap((d) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name))).toEqual([]);
+    expect(cgroupDirsOf(join(suite.cd.cgroupParent, realm, space, "main")).flatMap((d) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name))).toEqual([]);
   };
 
   beforeAll(async () => {
     before = await hostNetworkState(realm, SPACES);
-    cd = await startContainerd();
-    keond = new KeondProcess({
-      dir,
-      containerdSocket: cd.socket,
-      cgroupRoot: cd.cgroupParent,
-      subnetCidr: "10.217.0.0/16",
-      // A resync every 2 s, so the idle check sees several.
-      extraArgs: ["--resync-schedule", "*/2 * * * * *", "--boot-id-path", join(dir, "boot_id")],
-    });
-    writeFileSync(join(dir, "boot_id"), "boot-one\n");
-    await keond.start();
-    const applied = await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], realmYaml);
-    expect(applied.code).toBe(0);
-    await importImageArchive(client(), await buildBusyboxImage(), { name: IMAGE });
-  });
+    // A resync every 2 s, so the idle check sees several.
+    suite = await startKeondSuite({ name: "core", realm, subnetCidr: "10.217.0.0/16", extraArgs: ["--resync-schedule", "*/2 * * * * *"] });
+  }, 120_000);
 
   afterAll(async () => {
-    try {
-      if (keond.pid === undefined) await keond.start();
-      const deleted = await keon(["delete", "realm", realm, "--cascade", "--wait", "--timeout", "600s"], undefined, 620_000);
-      expect(deleted.code).toBe(0);
-      expect(await keond.stop()).toBe(0);
-    } finally {
-      await keond.crash();
-      unmountUnder(dir);
-      const after = await hostNetworkState(realm, SPACES);
-      await cd.stop();
-      keond.remove();
-      expect(after).toEqual(before);
-      expect(cgroupDirsOf(cd.cgroupParent)).toEqual([]);
-    }
+    if (suite === undefined) return;
+    await stopKeondSuite(suite, async () => {}, 600);
+    expect(await hostNetworkState(realm, SPACES)).toEqual(before);
+    expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
   }, 700_000);
 
   test("a new space, its stack and two cells in one apply --wait: both Ready, no failure on the way", async () => {
@@ -199,21 +170,21 @@ describe.skipIf(!ready)("reconcile core", () => {
   test("a realm deleted (--wait) and applied again at once: it gets a Worker and its cells run", async () => {
     const other = `${realm}x`;
     const tree = `kind: Realm\nmetadata: {name: ${other}}\nspec: {}\n` + treeYaml("one").replaceAll(realm, other) + cellYaml("one", "again").replaceAll(realm, other);
-    const cellOf = async () => (await keond.api<Doc>("GET", `/v1/realms/${other}/spaces/one/stacks/main/cells/again`)).body;
-    const realmReady = async () => (await keond.api<Doc>("GET", `/v1/realms/${other}`)).body.status?.["state"] === "Ready";
+    const cellOf = async () => (await keond().api<Doc>("GET", `/v1/realms/${other}/spaces/one/stacks/main/cells/again`)).body;
+    const realmReady = async () => (await keond().api<Doc>("GET", `/v1/realms/${other}`)).body.status?.["state"] === "Ready";
     const applyAndRun = async () => {
-      const applied = await keond.api("POST", "/v1/apply", tree, { "content-type": "application/yaml" });
+      const applied = await keond().api("POST", "/v1/apply", tree, { "content-type": "application/yaml" });
       expect([200, 201]).toContain(applied.status);
       // The realm's namespace (and so its images) is new each time: import once the Worker made it.
       await waitUntil(realmReady, "the realm Ready", 60_000, 50);
-      await importImageArchive(cd.client.withNamespace(`${other}.e2e`), await buildBusyboxImage(), { name: IMAGE });
+      await importImageArchive(suite.cd.client.withNamespace(`${other}.e2e`), await buildBusyboxImage(), { name: IMAGE });
       await waitUntil(async () => (await cellOf()).status?.["state"] === "Ready", "the realm's cell Ready", 90_000, 100);
     };
     await applyAndRun();
     expect((await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s"])).code).toBe(0);
     // At once: the old Worker may still be leaving.
     await applyAndRun();
-    const ready = (await keond.api<unknown>("GET", "/readyz")).body;
+    const ready = (await keond().api<unknown>("GET", "/readyz")).body;
     expect(JSON.stringify(ready)).toContain(other);
     const gone = await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s"]);
     expect(gone.code).toBe(0);
@@ -222,11 +193,11 @@ describe.skipIf(!ready)("reconcile core", () => {
   test("containerd stopped for 10 s while cells are applied: they converge after, nothing leaked", async () => {
     const count = 6;
     const manifest = treeYaml("out") + Array.from({ length: count }, (_, i) => cellYaml("out", `o${i}`)).join("");
-    const applied = await keond.api("POST", "/v1/apply", manifest, { "content-type": "application/yaml" });
+    const applied = await keond().api("POST", "/v1/apply", manifest, { "content-type": "application/yaml" });
     expect([200, 201]).toContain(applied.status);
-    await cd.kill();
+    await suite.cd.kill();
     await Bun.sleep(10_000); // the outage itself, not a wait for a condition
-    await cd.restart();
+    await suite.cd.restart();
     await waitUntil(async () => {
       const cells = await cellsOf("out");
       return cells.length === count && cells.every((c) => c.status?.["state"] === "Ready");
@@ -247,7 +218,7 @@ describe.skipIf(!ready)("reconcile core", () => {
     const states = new Map<string, Set<string>>();
     const abort = new AbortController();
     const watching = (async () => {
-      const response = await fetch(`http://keond/v1/events?realm=${realm}`, { unix: keond.socket, headers: { accept: "text/event-stream" }, signal: abort.signal });
+      const response = await fetch(`http://keond/v1/events?realm=${realm}`, { unix: suite.keond.socket, headers: { accept: "text/event-stream" }, signal: abort.signal });
       const reader = response.body!.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
@@ -279,11 +250,11 @@ describe.skipIf(!ready)("reconcile core", () => {
     expect(reservations("big").length).toBe(SCALE);
 
     // Idle: a resync over every cell that finds nothing changed commits nothing to the store.
-    const db = new Database(join(keond.runPath, "state.db"), { readonly: true });
+    const db = new Database(join(suite.keond.runPath, "state.db"), { readonly: true });
     try {
       const version = () => (db.query("PRAGMA data_version").get() as { data_version: number }).data_version;
       const metric = async () => {
-        const text = String((await keond.api<string>("GET", "/metrics")).body);
+        const text = String((await keond().api<string>("GET", "/metrics")).body);
         const found = new RegExp(`^keon_reconcile_duration_seconds_count\\{realm="${realm}"\\} (\\S+)$`, "m").exec(text);
         return found === null ? 0 : Number(found[1]);
       };
