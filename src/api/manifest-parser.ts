@@ -7,7 +7,9 @@
  * its Worker ended and replaced, so no client can stall the API.
  *
  * The queue is bounded: past it a request is answered 503 at once rather
- * than waiting behind bodies it cannot overtake.
+ * than waiting behind bodies it cannot overtake. A Worker idle for `idleMs`
+ * is ended: each costs keond some 30 MB while it lives, and an agent mostly
+ * sits between applies.
  */
 import { availableParallelism } from "node:os";
 import { KeonError, type ErrorCode } from "../model/errors.ts";
@@ -31,6 +33,8 @@ export interface ManifestParserOptions {
   deadlineMs?: number;
   /** Bodies waiting for a Worker; past it a request gets 503. Default 64. */
   maxQueued?: number;
+  /** A Worker with nothing to parse for this long is ended; default 30 s. */
+  idleMs?: number;
 }
 
 interface Job {
@@ -43,6 +47,7 @@ interface Slot {
   worker: Worker;
   job: Job | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 const WORKER_URL = new URL("./manifest-worker.ts", import.meta.url);
@@ -51,6 +56,7 @@ export class ManifestParser {
   private readonly size: number;
   private readonly deadlineMs: number;
   private readonly maxQueued: number;
+  private readonly idleMs: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -60,6 +66,12 @@ export class ManifestParser {
     this.size = options.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.maxQueued = options.maxQueued ?? 64;
+    this.idleMs = options.idleMs ?? 30_000;
+  }
+
+  /** Workers alive now (for tests and status). */
+  get workers(): number {
+    return this.slots.length;
   }
 
   /** The documents of `text`, or the parser's KeonError (INVALID_DOCUMENT, OVERLOADED). */
@@ -80,6 +92,7 @@ export class ManifestParser {
     for (const job of this.queue.splice(0)) job.reject(new KeonError("OVERLOADED", "keond is stopping"));
     for (const slot of this.slots.splice(0)) {
       if (slot.timer !== undefined) clearTimeout(slot.timer);
+      if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
       slot.job?.reject(new KeonError("OVERLOADED", "keond is stopping"));
       slot.worker.terminate();
     }
@@ -90,6 +103,8 @@ export class ManifestParser {
       const slot = this.slots.find((s) => s.job === undefined) ?? this.spawn();
       if (slot === undefined) return;
       const job = this.queue.shift()!;
+      if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       slot.job = job;
       slot.timer = setTimeout(() => this.timedOut(slot), this.deadlineMs);
       slot.worker.ref();
@@ -100,7 +115,7 @@ export class ManifestParser {
   private spawn(): Slot | undefined {
     if (this.slots.length >= this.size) return undefined;
     const worker = new Worker(WORKER_URL);
-    const slot: Slot = { worker, job: undefined, timer: undefined };
+    const slot: Slot = { worker, job: undefined, timer: undefined, idleTimer: undefined };
     worker.onmessage = (event: MessageEvent<ParseReply>) => this.answered(slot, event.data);
     // A Worker that dies (out of memory, say) fails its job and is replaced on the next parse.
     worker.onerror = (event) => {
@@ -122,6 +137,7 @@ export class ManifestParser {
     slot.job = undefined;
     slot.timer = undefined;
     slot.worker.unref();
+    this.endWhenIdle(slot);
     if (reply.ok) job.resolve(reply.documents);
     else job.reject(new KeonError(reply.error.code, reply.error.message, reply.error.details === undefined ? {} : { details: reply.error.details }));
     this.pump();
@@ -133,11 +149,22 @@ export class ManifestParser {
     this.retire(slot, new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }], deadlineMs: this.deadlineMs } }));
   }
 
+  private endWhenIdle(slot: Slot): void {
+    slot.idleTimer = setTimeout(() => {
+      if (slot.job !== undefined) return;
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
+  }
+
   /** Ends a Worker whose job cannot finish; the pool starts a fresh one when it needs it. */
   private retire(slot: Slot, error: KeonError): void {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     if (slot.timer !== undefined) clearTimeout(slot.timer);
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     slot.worker.terminate();
     const job = slot.job;
     slot.job = undefined;

@@ -18,6 +18,8 @@ import { createApp } from "../api/app.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
+import { hostIpv4RoutesWithDevices } from "../network/host-routes.ts";
+import { parseSubnetPool, refusePoolRouteConflicts } from "../network/subnet-pool.ts";
 import { Store } from "../store/store.ts";
 import { verifyOrWrite } from "../store/instance.ts";
 import { STATE_DATABASE_FILE } from "../store/index.ts";
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
   const instance = verifyOrWrite(config.runPath, config.containerdNamespaceSuffix, config.cgroupRoot);
   log.info({ runPath: config.runPath, instance: instance.action }, "instance contract checked");
   const bootId = readBootId(config.bootIdPath);
+  // A pool the host already routes elsewhere would cut it off from that network: refused before anything starts.
+  refusePoolRouteConflicts(parseSubnetPool(config.subnetPool), await hostIpv4RoutesWithDevices());
 
   const store = new Store(join(config.runPath, STATE_DATABASE_FILE));
   for (const file of store.tightenedModes) log.warn({ file }, "state file mode was looser than 0600; tightened");

@@ -68,4 +68,16 @@ describe.skipIf(!ready)("keond as a process", () => {
     expect(other.stderr.toString()).toContain("INSTANCE_MISMATCH");
     expect(other.stderr.toString()).toContain("/elsewhere");
   });
+
+  test("refuses to start (exit 2, naming the route) when its subnet pool overlaps a route the host already has", async () => {
+    const routes = JSON.parse(Bun.spawnSync(["ip", "-4", "-j", "route", "show", "table", "main"]).stdout.toString()) as Array<{ dst: string; dev?: string }>;
+    // A network the host reaches through a device that is not a Keon bridge (the machine's own uplink, typically).
+    const foreign = routes.find((r) => r.dst !== "default" && r.dst.includes("/") && !(r.dev ?? "").startsWith("kn"));
+    expect(foreign).toBeDefined();
+    const refused = Bun.spawnSync([process.execPath, "run", join(repo, "src/daemon/main.ts"), "--run-path", join(dir, "pool-run"), "--socket", join(dir, "pool.sock"), "--subnet-pool-cidr", foreign!.dst]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.toString()).toContain("overlaps route(s) the host already has");
+    expect(refused.stderr.toString()).toContain(foreign!.dst);
+    expect(existsSync(join(dir, "pool.sock"))).toBe(false);
+  });
 });

@@ -180,14 +180,18 @@ describe.skipIf(!ready)("reconcile core", () => {
       await importImageArchive(suite.cd.client.withNamespace(`${other}.e2e`), await buildBusyboxImage(), { name: IMAGE });
       await waitUntil(async () => (await cellOf()).status?.["state"] === "Ready", "the realm's cell Ready", 90_000, 100);
     };
-    await applyAndRun();
-    expect((await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s"])).code).toBe(0);
-    // At once: the old Worker may still be leaving.
-    await applyAndRun();
-    const ready = (await keond().api<unknown>("GET", "/readyz")).body;
-    expect(JSON.stringify(ready)).toContain(other);
-    const gone = await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s"]);
-    expect(gone.code).toBe(0);
+    try {
+      await applyAndRun();
+      expect((await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s"])).code).toBe(0);
+      // At once: the old Worker may still be leaving.
+      await applyAndRun();
+      const ready = (await keond().api<unknown>("GET", "/readyz")).body;
+      expect(JSON.stringify(ready)).toContain(other);
+    } finally {
+      // Whatever failed above, the second realm goes (the suite's teardown deletes only its own).
+      const gone = await keon(["delete", "realm", other, "--cascade", "--wait", "--timeout", "120s", "--ignore-not-found"]);
+      expect(gone.code).toBe(0);
+    }
   }, 300_000);
 
   test("containerd stopped for 10 s while cells are applied: they converge after, nothing leaked", async () => {

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ManifestParser } from "../../../src/api/manifest-parser.ts";
+import { waitUntil } from "../../harness/wait.ts";
 import { MAX_KEYS_PER_MAP } from "../../../src/model/manifest-limits.ts";
 import { C, call, cellDoc, makeApi, seedHierarchy, snapshot, yamlRequest, type TestApi } from "./helpers.ts";
 
@@ -124,4 +125,18 @@ describe("manifest parsing cannot stall the API", () => {
       parser.close();
     }
   });
+});
+
+test("a Worker with nothing to parse for idleMs is ended, and the next body starts one again", async () => {
+  const parser = new ManifestParser({ workers: 1, idleMs: 50 });
+  try {
+    expect(parser.workers).toBe(0);
+    expect((await parser.parse("kind: Realm\nmetadata: {name: a}\nspec: {}\n", false)).length).toBe(1);
+    expect(parser.workers).toBe(1);
+    await waitUntil(() => parser.workers === 0, "the idle Worker ended", 5_000, 10);
+    expect((await parser.parse("kind: Realm\nmetadata: {name: b}\nspec: {}\n", false)).length).toBe(1);
+    expect(parser.workers).toBe(1);
+  } finally {
+    parser.close();
+  }
 });
