@@ -39,6 +39,7 @@ async function init(settings: WorkerSettings): Promise<void> {
       namespaceSuffix: settings.namespaceSuffix,
       subnetPool: settings.subnetPool,
       stopGraceMs: settings.stopGraceMs,
+      maxEgressRules: settings.maxEgressRules,
       ...(settings.cniPluginDirs ? { cniPluginDirs: settings.cniPluginDirs } : {}),
     },
     containerd,

@@ -67,7 +67,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
     requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
-    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy });
+    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));

@@ -71,6 +71,8 @@ export interface ApiDeps {
   startedAt?: Date;
   /** Admission policy per realm (model/policy.ts); default: every realm baseline, no host path or secret directory allowed. */
   policy?: AdmissionPolicy;
+  /** Egress rules a Space may hold (keond's maxEgressRules). */
+  maxEgressRules?: number;
   /** SHA-256 fingerprint of the TCP listener's certificate (shown by /v1/status); absent without TLS. */
   tlsFingerprint?: string | undefined;
   /** Parses request bodies off the main thread; default: the process's shared pool. */

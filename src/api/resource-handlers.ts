@@ -76,7 +76,7 @@ export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key:
   const wait = waitSecondsOf(c);
   const document: Document = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
-  const [written] = storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy });
+  const [written] = storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
   if (written === undefined) throw new KeonError("INTERNAL", "storing one document gave no result");
   if (written.result !== "unchanged") notifyChanged(deps, [{ kind, key }]);
   if (wait !== undefined) await waitUntil(deps.bus, () => settled(deps.store, kind, key), wait, c.req.raw.signal);

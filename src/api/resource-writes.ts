@@ -24,7 +24,8 @@
  *   stored and shown"); merging is idempotent, so re-applying is unchanged.
  */
 import { effectiveCellSpec, effectiveContainer, spaceContainerDefaultsOf } from "../model/defaults.ts";
-import { admissionIssues } from "../model/admission-rules.ts";
+import { admissionIssues, type AdmissionLimits } from "../model/admission-rules.ts";
+import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import { KeonError, type ErrorCode, type FieldIssue } from "../model/errors.ts";
 import { realmNamespace, rootContainerIdOf } from "../model/derived-ids.ts";
 import { namespaceConflict, type RealmNamespace } from "../model/namespace-rules.ts";
@@ -108,6 +109,8 @@ export interface StoreOptions {
   namespaceSuffix: string;
   /** Admission policy per realm; default: baseline everywhere, nothing of the host allowed. */
   policy?: AdmissionPolicy | undefined;
+  /** Egress rules a Space may hold; default the schema's ceiling. */
+  maxEgressRules?: number | undefined;
 }
 
 /** What a realm gets when keond passes no policy: the default level, no host path, no secret directory. */
@@ -139,7 +142,7 @@ export function storeDocuments(store: Store, documents: readonly Document[], opt
     });
   }
 
-  checkAdmission(documents);
+  checkAdmission(documents, { maxEgressRules: options.maxEgressRules ?? MAX_EGRESS_RULES });
 
   const ordered = [...pending.values()].sort(
     (a, b) => APPLY_ORDER.indexOf(a.document.kind) - APPLY_ORDER.indexOf(b.document.kind) || a.index - b.index,
@@ -205,10 +208,10 @@ function checkRealmNamespaces(store: Store, ordered: readonly Pending[], suffix:
 }
 
 /** The admission rules of every document; all issues of all documents in one 400, nothing stored. */
-function checkAdmission(documents: readonly Document[]): void {
+function checkAdmission(documents: readonly Document[], limits: AdmissionLimits): void {
   const several = documents.length > 1;
   const issues: Array<FieldIssue & { document?: number }> = documents.flatMap((document, index) =>
-    admissionIssues(document).map((issue) => (several ? { document: index, ...issue } : issue)),
+    admissionIssues(document, limits).map((issue) => (several ? { document: index, ...issue } : issue)),
   );
   if (issues.length === 0) return;
   const subject = (issue: { document?: number }) => {

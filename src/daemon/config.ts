@@ -6,6 +6,7 @@
  * with the setting's path and where the value came from (the file, a
  * variable or a flag) named: `config: subnetPool.prefix: ... (from --subnet-pool-prefix)`.
  */
+import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { validateCronExpression } from "cron";
@@ -48,6 +49,8 @@ export interface DaemonConfig {
   restartStableSeconds: number;
   /** Cell passes a realm runs at once (0: sized for the host, see cellPassLimitOf). */
   maxConcurrentCellPasses: number;
+  /** Egress rules a Space may hold (admission refuses more; the enforcer's bound is the same). */
+  maxEgressRules: number;
   logLevel: string;
   /** The kernel's boot id; a change since the last run means the host rebooted. Tests point it elsewhere. */
   bootIdPath: string;
@@ -164,6 +167,10 @@ const SETTINGS: readonly Setting[] = [
   { path: "stopGraceSeconds", env: "KEON_STOP_GRACE_SECONDS", flag: "stop-grace-seconds", integer: true, defaultValue: 10, schema: seconds },
   { path: "restartBackoffCapSeconds", env: "KEON_RESTART_BACKOFF_CAP_SECONDS", flag: "restart-backoff-cap-seconds", integer: true, defaultValue: 300, schema: seconds },
   { path: "restartStableSeconds", env: "KEON_RESTART_STABLE_SECONDS", flag: "restart-stable-seconds", integer: true, defaultValue: 10, schema: seconds },
+  {
+    path: "maxEgressRules", env: "KEON_MAX_EGRESS_RULES", flag: "max-egress-rules", integer: true, defaultValue: MAX_EGRESS_RULES,
+    schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(MAX_EGRESS_RULES, `must be at most ${MAX_EGRESS_RULES}`)),
+  },
   {
     path: "maxConcurrentCellPasses", env: "KEON_MAX_CONCURRENT_CELL_PASSES", flag: "max-concurrent-cell-passes", integer: true, defaultValue: 0,
     schema: v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(0, "must be 0 (sized for the host) or more"), v.maxValue(256, "must be at most 256")),
@@ -400,6 +407,7 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     restartBackoffCapSeconds: num("restartBackoffCapSeconds"),
     restartStableSeconds: num("restartStableSeconds"),
     maxConcurrentCellPasses: num("maxConcurrentCellPasses"),
+    maxEgressRules: num("maxEgressRules"),
     logLevel: str("logLevel"),
     bootIdPath: str("bootIdPath"),
     maxTcpConnections: num("maxTcpConnections"),

@@ -59,6 +59,7 @@ function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: 
     restartBackoffCapMs: config.restartBackoffCapSeconds * 1000,
     restartStableMs: config.restartStableSeconds * 1000,
     maxConcurrentCellPasses: cellPassLimitOf(config.maxConcurrentCellPasses, availableParallelism()),
+    maxEgressRules: config.maxEgressRules,
     bootId,
     logLevel: config.logLevel,
   };

@@ -9,6 +9,7 @@
  * - Every declared container names an image: the runtime has nothing to run
  *   without one.
  */
+import { MAX_EGRESS_RULES } from "./schema/space.ts";
 import { CONTAINERD_ID_MAX_LENGTH, rootContainerIdOf } from "./derived-ids.ts";
 import type { FieldIssue } from "./errors.ts";
 import type { CellDocument } from "./schema/cell.ts";
@@ -16,8 +17,20 @@ import type { ContainerDocument } from "./schema/container-document.ts";
 import type { Document } from "./schema/document.ts";
 
 /** Every admission issue of one document, each naming the field to change. */
-export function admissionIssues(document: Document): FieldIssue[] {
+/** What admission is told by keond's configuration. */
+export interface AdmissionLimits {
+  /** Egress rules a Space may hold (keond's maxEgressRules; the schema's ceiling is MAX_EGRESS_RULES). */
+  maxEgressRules: number;
+}
+
+export function admissionIssues(document: Document, limits: AdmissionLimits = { maxEgressRules: MAX_EGRESS_RULES }): FieldIssue[] {
   switch (document.kind) {
+    case "Space": {
+      const rules = document.spec.network?.egress?.allow?.length ?? 0;
+      return rules > limits.maxEgressRules
+        ? [{ path: "spec.network.egress.allow", message: `${rules} egress rules; this keond allows at most ${limits.maxEgressRules} (maxEgressRules)` }]
+        : [];
+    }
     case "Stack":
       return stackIdIssues(document.spec.spaceId, document.metadata.name);
     case "Cell":

@@ -27,6 +27,8 @@ export interface WorkerSettings {
   restartStableMs: number;
   /** Cell passes the realm runs at once. */
   maxConcurrentCellPasses: number;
+  /** Egress rules a Space may hold (the enforcer's bound). */
+  maxEgressRules: number;
   bootId: string;
   logLevel: string;
   cniPluginDirs?: readonly string[];

@@ -33,6 +33,8 @@ export interface RuntimeConfig {
   stopGraceMs?: number;
   /** The catatonit binary of the pause root (default Debian's /usr/bin/catatonit). */
   catatonit?: string;
+  /** Egress rules a Space may hold; default the schema's ceiling. */
+  maxEgressRules?: number;
 }
 
 export interface ResolvedRuntimeConfig {
@@ -43,6 +45,7 @@ export interface ResolvedRuntimeConfig {
   subnetPool: SubnetPoolConfig;
   stopGraceMs: number;
   catatonit: string | undefined;
+  maxEgressRules: number | undefined;
 }
 
 /**
@@ -86,6 +89,7 @@ export function createRuntimeContext(input: RuntimeContextInput): RuntimeContext
     cniPluginDirs: input.config.cniPluginDirs ?? DEFAULT_CNI_PLUGIN_DIRS,
     subnetPool: input.config.subnetPool ?? DEFAULT_SUBNET_POOL,
     stopGraceMs: input.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+    maxEgressRules: input.config.maxEgressRules,
     catatonit: input.config.catatonit,
   };
   mkdirSync(config.runPath, { recursive: true, mode: 0o700 });

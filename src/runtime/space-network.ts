@@ -73,6 +73,7 @@ export function egressHostOf(ctx: RuntimeContext): EgressHost {
     runPath: ctx.config.runPath,
     namespaceSuffix: ctx.config.namespaceSuffix,
     isolated: [...ctx.config.subnetPool.ranges, ...Object.values(ctx.network.subnets.list())],
+    ...(ctx.config.maxEgressRules === undefined ? {} : { maxRules: ctx.config.maxEgressRules }),
   };
 }
 

@@ -12,7 +12,7 @@ import { waitUntil } from "../harness/index.ts";
 const settings = (realm: string): WorkerSettings => ({
   realm, runPath: "/nonexistent", databasePath: ":memory:", containerdSocket: "/nonexistent.sock", namespaceSuffix: "t",
   cgroupRoot: "/t", subnetPool: { ranges: ["10.0.0.0/16"], blockPrefix: 24 }, resyncSchedule: "*/30 * * * * *",
-  stopGraceMs: 1000, restartBackoffCapMs: 1000, restartStableMs: 1000, maxConcurrentCellPasses: 2, bootId: "b", logLevel: "silent",
+  stopGraceMs: 1000, restartBackoffCapMs: 1000, restartStableMs: 1000, maxConcurrentCellPasses: 2, maxEgressRules: 4096, bootId: "b", logLevel: "silent",
 });
 
 test("messages wait for the ready handshake; a crashed Worker is restarted with backoff and shows in health", async () => {

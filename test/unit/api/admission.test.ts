@@ -158,3 +158,18 @@ describe("host ports", () => {
     expect(answer.body.error.details.issues[0].path).toBe("spec.containers[1].ports[0]");
   });
 });
+
+test("a Space with more egress rules than keond's maxEgressRules is a 400 naming spec.network.egress.allow; nothing stored", async () => {
+  const api = makeApi({ maxEgressRules: 3 });
+  const space = (rules: number) => ({
+    kind: "Space",
+    metadata: { name: "tight" },
+    spec: { realmId: "main", network: { egress: { default: "deny", allow: Array.from({ length: rules }, (_, i) => ({ cidr: `10.${i}.0.0/16` })) } } },
+  });
+  expect((await call(api, "/v1/realms/main", jsonRequest("PUT", { kind: "Realm", metadata: { name: "main" }, spec: {} }))).status).toBe(201);
+  const refused = await call(api, "/v1/realms/main/spaces/tight", jsonRequest("PUT", space(4)));
+  expect(refused.status).toBe(400);
+  expect(refused.body.error.details.issues).toEqual([{ path: "spec.network.egress.allow", message: "4 egress rules; this keond allows at most 3 (maxEgressRules)" }]);
+  expect(api.store.get("Space", { realm: "main", name: "tight" })).toBeUndefined();
+  expect((await call(api, "/v1/realms/main/spaces/tight", jsonRequest("PUT", space(3)))).status).toBe(201);
+});

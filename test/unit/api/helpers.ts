@@ -66,7 +66,7 @@ export interface TestApi {
   close(): void;
 }
 
-export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; policy?: AdmissionPolicy } = {}): TestApi {
+export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; policy?: AdmissionPolicy; maxEgressRules?: number } = {}): TestApi {
   const store = new Store(":memory:");
   const dispatch = new FakeDispatch();
   const bus = new FakeBus();
@@ -90,6 +90,7 @@ export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; pol
     cgroupRoot: "/keon",
     timing: { heartbeatMs: options.heartbeatMs ?? 15_000, logPollMs: options.logPollMs ?? 20 },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.maxEgressRules === undefined ? {} : { maxEgressRules: options.maxEgressRules }),
   });
   return {
     app, store, dispatch, bus, runPath, containerdVersion,

@@ -52,6 +52,7 @@ describe("defaults", () => {
       restartBackoffCapSeconds: 300,
       restartStableSeconds: 10,
       maxConcurrentCellPasses: 0,
+      maxEgressRules: 4096,
       logLevel: "info",
       bootIdPath: "/proc/sys/kernel/random/boot_id",
       maxTcpConnections: 1024,
@@ -114,6 +115,7 @@ bootIdPath: /tmp/boot_id
       restartBackoffCapSeconds: 60,
       restartStableSeconds: 20,
       maxConcurrentCellPasses: 0,
+      maxEgressRules: 4096,
       logLevel: "debug",
       bootIdPath: "/tmp/boot_id",
       maxTcpConnections: 1024,
@@ -258,6 +260,8 @@ describe("every bad value names its field and where it came from", () => {
     ["restartBackoffCapSeconds", "restart-backoff-cap-seconds", "KEON_RESTART_BACKOFF_CAP_SECONDS", "5m"],
     ["restartStableSeconds", "restart-stable-seconds", "KEON_RESTART_STABLE_SECONDS", "1e3"],
     ["logLevel", "log-level", "KEON_LOG_LEVEL", "loud"],
+    ["maxConcurrentCellPasses", "max-concurrent-cell-passes", "KEON_MAX_CONCURRENT_CELL_PASSES", "-2"],
+    ["maxEgressRules", "max-egress-rules", "KEON_MAX_EGRESS_RULES", "5000"],
     ["bootIdPath", "boot-id-path", "KEON_BOOT_ID_PATH", "boot_id"],
   ];
 
