@@ -46,8 +46,10 @@ export async function startBenchKeond(cd: TestContainerd, archive: string, name:
     cgroupRoot: cd.cgroupParent,
     subnetCidr: KEON_SUBNET_POOL,
     namespaceSuffix: NAMESPACE_SUFFIX,
-    // The harness's debug log level costs time a production keond does not spend.
-    extraArgs: ["--log-level", "warn", ...extraArgs],
+    // The harness's debug log level costs time a production keond does not spend. The heal workload
+    // writes its line to a file bind-mounted from the bench's directory: the operator allows that prefix
+    // (the default `baseline` policy allows no host path).
+    extraArgs: ["--log-level", "warn", "--policy-host-path-prefixes", `/tmp/keon-bench-${RUN_ID}`, ...extraArgs],
   });
   await keond.start();
   const realm = `b${name.replace(/[^a-z0-9]/g, "")}${randomId(2)}`.slice(0, 30);

@@ -14,6 +14,7 @@
 import { closeSync, openSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { rmSync } from "node:fs";
 import type { Context, Hono } from "hono";
 import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
@@ -85,6 +86,8 @@ function imageNotFound(realm: string, ref: string): KeonError {
 
 export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
   const maxBytes = deps.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
+  // Uploads a keond killed mid-import left behind belong to no request any more.
+  rmSync(deps.uploadDir, { recursive: true, force: true });
 
   app.get("/v1/realms/:realm/images", async (c) => {
     const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, c.req.param("realm")));
@@ -133,7 +136,8 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
       const started = performance.now();
       let imported;
       try {
-        imported = await importImageArchive(client, archive, name === undefined ? {} : { name });
+        // A compressed archive expands next to its upload (the run path), not in /tmp, and goes with it.
+        imported = await importImageArchive(client, archive, { workDir: dir, ...(name === undefined ? {} : { name }) });
       } catch (error) {
         // The archive was bad (not containerd or Keon): a client error, not a 500.
         if (isKeonError(error, "IMAGE_IMPORT_FAILED")) return c.json({ error: error.toJSON() }, 400);

@@ -22,8 +22,10 @@
  *
  * The drop counters live in the kernel (nft named counters, one per space,
  * of every keond on the host: `instance` tells them apart, `bridge` is the
- * Space's status.network.bridgeName). They are sampled every 10 s by the
- * book once it listens, so a scrape never waits for nft.
+ * Space's status.network.bridgeName). A scrape is answered from the last
+ * sample and, when that is older than 10 s, asks for a fresh one in the
+ * background: a scrape never waits for nft, and a keond nobody scrapes
+ * runs no nft at all while idle.
  */
 import type { WorkerMetrics } from "../protocol/messages.ts";
 import type { DaemonBus } from "./deps.ts";
@@ -34,13 +36,27 @@ import { spaceDropsOf, type SpaceDrops } from "../network/nft-health.ts";
 const DROP_SAMPLE_MS = 10_000;
 /** The latest sample of the spaces' drop counters (see the module note). */
 let sampledDrops: SpaceDrops[] = [];
+let sampledAt = 0;
+let sampling: Promise<void> | undefined;
 
-async function sampleDrops(): Promise<void> {
-  try {
-    sampledDrops = spaceDropsOf(await listKeonTable());
-  } catch {
-    // nft missing or failing: keon status reports that; the metrics keep the last sample.
-  }
+function sampleDrops(): Promise<void> {
+  sampling ??= (async () => {
+    try {
+      sampledDrops = spaceDropsOf(await listKeonTable());
+    } catch {
+      // nft missing or failing: keon status reports that; the metrics keep the last sample.
+    } finally {
+      sampledAt = Date.now();
+      sampling = undefined;
+    }
+  })();
+  return sampling;
+}
+
+/** The last sample; a stale one is refreshed in the background for the next scrape. */
+function dropsForScrape(): SpaceDrops[] {
+  if (Date.now() - sampledAt > DROP_SAMPLE_MS) void sampleDrops();
+  return sampledDrops;
 }
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,16 +68,11 @@ export class WorkerMetricsBook {
   /** Start listening; returns the unsubscribe function. */
   listen(bus: DaemonBus): () => void {
     void sampleDrops();
-    const timer = setInterval(() => void sampleDrops(), DROP_SAMPLE_MS);
-    timer.unref?.();
     const unsubscribe = bus.subscribe((message) => {
       if (message.type === "metrics") this.byRealm.set(message.realm, message.metrics);
       else if (message.type === "realm-gone") this.byRealm.delete(message.realm);
     });
-    return () => {
-      clearInterval(timer);
-      unsubscribe();
-    };
+    return unsubscribe;
   }
 
   record(realm: string, metrics: WorkerMetrics): void {
@@ -118,7 +129,7 @@ function sortedBuckets(buckets: Record<string, number>): Array<[number, number]>
 export function renderMetrics(
   reports: ReadonlyArray<[string, WorkerMetrics]>,
   health: readonly WorkerHealth[],
-  drops: readonly SpaceDrops[] = sampledDrops,
+  drops: readonly SpaceDrops[] = dropsForScrape(),
 ): string {
   const out = new Exposition();
 

@@ -192,7 +192,7 @@ export class RealmLoop {
     if (ref !== undefined && (ref.kind === "Cell" || ref.kind === "Container")) {
       const key = ref.kind === "Cell" ? ref.key : { realm: ref.key.realm, space: ref.key.space, stack: ref.key.stack, name: ref.key.cell! };
       this.touched.set(cellIdOf(key), Date.now());
-      return this.requestCell(key);
+      return this.requestCell(key, true);
     }
     return this.resync("changed");
   }
@@ -204,11 +204,12 @@ export class RealmLoop {
     return this.tree.request(TREE);
   }
 
-  private requestCell(key: ResourceKey): Promise<void> {
+  /** A pass for one cell; urgent when something happened to it (an event, a change), ahead of a resync's passes. */
+  private requestCell(key: ResourceKey, urgent = false): Promise<void> {
     if (this.stopped) return Promise.resolve();
     // The namespace is known after the first tree pass, which triggers every cell anyway.
     if (this.namespace === undefined) return this.resync("cell before realm");
-    return this.cells.request(cellIdOf(key));
+    return this.cells.request(cellIdOf(key), { urgent });
   }
 
   private async treePass(): Promise<void> {
@@ -294,7 +295,7 @@ export class RealmLoop {
     const timer = setTimeout(() => {
       this.timers.delete(id);
       if (id === TREE) void this.resync("retry");
-      else void this.requestCell(cellKeyOf(this.realm, id));
+      else void this.requestCell(cellKeyOf(this.realm, id), true);
     }, Math.max(0, atMs - Date.now()));
     this.timers.set(id, { at: atMs, timer });
   }
@@ -343,7 +344,7 @@ export class RealmLoop {
     if (space === undefined || stack === undefined || cell === undefined) return;
     const key = { realm: this.realm, space, stack, name: cell };
     this.touched.set(cellIdOf(key), Date.now());
-    void this.requestCell(key);
+    void this.requestCell(key, true);
   }
 }
 

@@ -5,7 +5,7 @@
  * images are refused, and no upload is left on disk.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import pino from "pino";
@@ -29,6 +29,9 @@ describe.skipIf(!ready)(SUITE, () => {
     dir = mkdtempSync("/tmp/keon-test-images-");
     archive = await buildBusyboxImage();
     cd = await startContainerd();
+    // What a keond killed mid-import leaves: the next keond's route removes it.
+    mkdirSync(join(uploads(), "import-stale"), { recursive: true });
+    writeFileSync(join(uploads(), "import-stale", "archive.tar"), "half an upload");
     app = new Hono();
     app.onError((err, c) => {
       const { status, body } = toErrorEnvelope(err);
@@ -49,6 +52,10 @@ describe.skipIf(!ready)(SUITE, () => {
   });
 
   const noUploadsLeft = () => !existsSync(uploads()) || readdirSync(uploads()).length === 0;
+
+  test("uploads a killed keond left behind are removed when the route starts", () => {
+    expect(existsSync(join(uploads(), "import-stale"))).toBe(false);
+  });
 
   test("imports an OCI archive streamed as the body, under the name asked for", async () => {
     const response = await app.request(`/v1/realms/r/images/import?name=${encoded}`, { method: "POST", body: Bun.file(archive).stream() });

@@ -149,3 +149,20 @@ test("clear forgets waiting keys and lets passes in flight finish; idle resolves
   expect(h.started).toEqual(["a"]);
   expect(() => new KeyedQueue(async () => {}, { limit: 0, onError: () => {} })).toThrow(RangeError);
 });
+
+test("an urgent request goes ahead of every waiting ordinary one, once", async () => {
+  const h = harness(1);
+  const done = ["r0", "r1", "r2", "r3"].map((k) => h.queue.request(k));
+  await h.tick();
+  // r0 runs; r1..r3 wait. A task exits in cell x: its pass comes next, and asking again costs nothing more.
+  const urgent = h.queue.request("x", { urgent: true });
+  void h.queue.request("x");
+  // An ordinary key already waiting that becomes urgent moves ahead too.
+  void h.queue.request("r3", { urgent: true });
+  for (const key of ["r0", "x", "r3", "r1", "r2"]) {
+    await h.tick();
+    h.release(key);
+  }
+  await Promise.all([...done, urgent]);
+  expect(h.started).toEqual(["r0", "x", "r3", "r1", "r2"]);
+});
