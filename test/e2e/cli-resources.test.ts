@@ -5,6 +5,8 @@
  * keeps it apart from other suites; init's default realm is removed again.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { instanceOf, removeSpaceEgress } from "../../src/network/egress.ts";
+import { listKeonTable } from "../../src/network/nft.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
@@ -132,6 +134,13 @@ describe.skipIf(!ready)(SUITE, () => {
     writeFileSync(join(manifestDir, "10-cell.yaml"), cell);
   });
 
+  /** This suite's keond's objects in the shared `inet keon` table. */
+  const instanceObjects = async () => {
+    const { tag } = instanceOf({ runPath: keond.runPath, namespaceSuffix: "e2e" });
+    const table = await listKeonTable();
+    return table === undefined ? [] : [...table.chains, ...Object.keys(table.sets), ...Object.keys(table.counters)].filter((n) => n.startsWith(`${tag}_`));
+  };
+
   afterAll(async () => {
     try {
       if (keond?.pid !== undefined) {
@@ -142,6 +151,9 @@ describe.skipIf(!ready)(SUITE, () => {
         } else {
           console.warn(`${SUITE}: another Keon's default space network is on this host; this keond's default realm is removed by hand, not through keond (it would delete that network)`);
           expect((await keon(["delete", "stack", "default", "--realm", "default", "--space", "default", "--wait", "--ignore-not-found"])).code).toBe(0);
+          // Its space's nft objects carry this keond's instance tag: only they go, the other Keon's stay.
+          await removeSpaceEgress({ runPath: keond.runPath, namespaceSuffix: "e2e" }, "default", "default");
+          expect(await instanceObjects()).toEqual([]);
         }
         expect(await keond.stop()).toBe(0);
       }
