@@ -244,7 +244,16 @@ export async function unpackAndRecord(
     options.onUnpack?.(i, layer.digest);
     const key = `extract-${randomUUID()} ${id}`;
     const labels = { [SNAPSHOT_REF_LABEL]: id };
-    const mounts = await snapshots.prepare(key, chain[i - 1] ?? "", labels, state.call);
+    let mounts;
+    try {
+      mounts = await snapshots.prepare(key, chain[i - 1] ?? "", labels, state.call);
+    } catch (error) {
+      // containerd refuses a Prepare whose target (the snapshot.ref label) a concurrent unpack committed since our look.
+      if (!isKeonError(error, "CONFLICT")) throw error;
+      await client.leases.addResource(state.leaseId, { id, type: `snapshots/${snapshotter}` });
+      snapshotsPresent++;
+      continue;
+    }
     state.tempKey = key;
     const applied = await client.diff.apply(descriptorInput(layer), mounts, {
       ...state.call,
