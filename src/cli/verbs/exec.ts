@@ -108,11 +108,22 @@ async function runExec(
       if (options.tty && stdin.isTTY) {
         stdin.setRawMode(true);
         rawMode = true;
+        let sent = "";
         const resize = () => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));
+          const size = `${process.stdout.columns}x${process.stdout.rows}`;
+          if (size === sent || ws.readyState !== WebSocket.OPEN) return;
+          sent = size;
+          ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));
         };
-        process.on("SIGWINCH", resize);
-        cleanups.push(() => process.off("SIGWINCH", resize));
+        // The stream refreshes its columns and rows on the same signal, and a listener may run before it does:
+        // read the size once the signal has been handled, and on the stream's own resize event too.
+        const onSignal = () => void setTimeout(resize, 0);
+        process.on("SIGWINCH", onSignal);
+        process.stdout.on("resize", resize);
+        cleanups.push(() => {
+          process.off("SIGWINCH", onSignal);
+          process.stdout.off("resize", resize);
+        });
       }
       if (options.stdin) {
         const onData = (chunk: Buffer) => {
