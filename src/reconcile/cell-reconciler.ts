@@ -180,6 +180,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
       const err = asKeonError(error);
       failedWith = nextRetry(retry, err, { nowMs, random: (deps.random ?? Math.random)(), generation: stored.generation, intent: intentNow });
       deps.log.warn({ cell: `${scope.space}/${scope.stack}/${scope.cell}`, action: action.type, code: err.code, error: err.message, attempt: failedWith.attempt, nextRetryAt: failedWith.nextRetryAt }, "reconcile action failed");
+      sink.failed(failedWith.reason);
       event("Warning", failedWith.reason, `${action.type}: ${err.message}`);
       break;
     }
@@ -302,6 +303,10 @@ function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredRe
   if (!store.setStatusIfCurrent("Cell", key, document, stored.generation)) return;
   if (before["state"] !== status["state"] || before["reason"] !== status["reason"]) {
     const state = String(status["state"]);
+    deps.log.info(
+      { cell: `${key.space}/${key.stack}/${key.name}`, from: before["state"] ?? null, to: state, reason: status["reason"] ?? null, message: status["message"] ?? null },
+      "cell state changed",
+    );
     const warn = state === "Failed" || state === "Error" || status["retry"] !== undefined;
     sink.event({
       realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name,
