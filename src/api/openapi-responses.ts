@@ -30,9 +30,9 @@ export const TCP_SERVER: JsonSchema = {
   },
 };
 
-/** The unix socket: the host's administrator, no token (`curl --unix-socket /run/keon/keond.sock http://localhost/…`). */
+/** The unix socket: the host's administrator, no token (`curl --unix-socket /run/keon/keond.sock http://keond/…`; any host name). */
 export const UNIX_SOCKET_SERVER: JsonSchema = {
-  url: "http://localhost",
+  url: "http://keond",
   description: "keond's unix socket (--socket, default /run/keon/keond.sock): the host's administrator, no token",
 };
 
