@@ -146,20 +146,19 @@ export interface DaemonMetricsInput {
 export function renderDaemonMetrics(input: DaemonMetricsInput): string {
   const out = new Exposition();
   const p = input.process;
-  out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-  out.sample("process_resident_memory_bytes", {}, p.residentBytes);
-  out.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-  out.sample("process_virtual_memory_bytes", {}, p.virtualBytes);
-  out.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-  out.sample("process_cpu_seconds_total", {}, p.cpuSeconds);
-  out.family("process_open_fds", "gauge", "Number of open file descriptors.");
-  out.sample("process_open_fds", {}, p.openFds);
-  out.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
-  out.sample("process_max_fds", {}, p.maxFds);
-  out.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-  out.sample("process_start_time_seconds", {}, p.startTimeSeconds);
-  out.family("keon_event_loop_lag_seconds", "gauge", "Worst lag of keond's main event loop over the last 10 seconds.");
-  out.sample("keon_event_loop_lag_seconds", {}, input.eventLoopLagSeconds);
+  const single: Array<[name: string, type: "gauge" | "counter", help: string, value: number]> = [
+    ["process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.residentBytes],
+    ["process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p.virtualBytes],
+    ["process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds],
+    ["process_open_fds", "gauge", "Number of open file descriptors.", p.openFds],
+    ["process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maxFds],
+    ["process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", p.startTimeSeconds],
+    ["keon_event_loop_lag_seconds", "gauge", "Worst lag of keond's main event loop over the last 10 seconds.", input.eventLoopLagSeconds],
+  ];
+  for (const [name, type, help, value] of single) {
+    out.family(name, type, help);
+    out.sample(name, {}, value);
+  }
   out.family("keon_build_info", "gauge", "keond's version and the Bun runtime it runs on; always 1.");
   out.sample("keon_build_info", { version: input.version, bun: Bun.version, arch: process.arch }, 1);
 

@@ -33,7 +33,7 @@ export function identityLabel(identity: Identity): string {
   return identity.kind === "admin" ? "admin" : `token:${identity.name}`;
 }
 
-/** Middleware, first in the chain so refusals (401 is the listener's, 403 and 404 the app's) are counted too. */
+/** Middleware, first in the chain, so the app's refusals (403, 404) are counted too; a 401 is the TCP listener's, before the app. */
 export function observeRequests(log: Logger, durations: RequestDurations): MiddlewareHandler {
   return async (c, next) => {
     const begun = performance.now();
