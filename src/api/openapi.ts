@@ -428,7 +428,6 @@ export function buildOpenApi(version: string): JsonSchema {
       title: "Keon control API",
       version,
       description: "keond's API: desired state (documents), the cells' containers, images, events and operations.",
-      license: { name: "Apache-2.0", identifier: "Apache-2.0" },
     },
     servers: [TCP_SERVER, UNIX_SOCKET_SERVER],
     security: [{ bearer: [] }],
