@@ -98,7 +98,11 @@ describe.skipIf(!ready)(SUITE, () => {
   afterAll(async () => {
     rmSync(tokenFile, { force: true });
     if (suite === undefined) return;
-    await stopKeondSuite(suite);
+    await stopKeondSuite(suite, async () => {
+      // The realm's cascade deletion removed the cell: its last state change says so.
+      const last = logLines().filter((l) => l.msg === "cell state changed" && l["cell"] === `${SPACE}/main/obs`).at(-1);
+      expect(last).toMatchObject({ level: "info", to: "Deleted", from: "Ready" });
+    });
     expect(await hostNetworkState(realm, [SPACE])).toEqual(before);
     expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
   }, 240_000);
