@@ -103,8 +103,9 @@ const pascal = (word: string): string => word.split(/[^A-Za-z0-9]+/).map((w) => 
 /**
  * A stable operationId from the method and path, for routes that do not name
  * one: `POST /v1/realms/:realm/images/pull` → `postRealmsImagesPull`,
- * parameters after the literal they follow (`ByRealm`) only when the path
- * ends in one, so each method and path gives a distinct id.
+ * a parameter named (`ByRef`) only when the path ends in one. Two paths that
+ * differ only in their parameters would share an id: the route test
+ * (openapi-routes.test.ts) fails on any duplicate, so name one explicitly.
  */
 export function operationIdOf(method: string, path: string): string {
   const segments = path.split("/").filter((s) => s !== "" && s !== "v1");
