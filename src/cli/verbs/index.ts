@@ -10,6 +10,7 @@ import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
+import { explainVerb } from "./explain.ts";
 import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
@@ -32,6 +33,7 @@ export const VERBS: readonly Verb[] = [
   logsVerb,
   execVerb,
   eventsVerb,
+  explainVerb,
   topVerb,
   imageVerb,
   statusVerb,
