@@ -55,7 +55,7 @@ export async function getResource(client: ApiClient, request: FetchRequest, name
     const matches = (answer.items ?? []).filter((c) => c.metadata?.name === name);
     if (matches.length === 0) {
       const where = [scope.realm, scope.space, scope.stack, scope.cell].filter(Boolean).join("/");
-      throw new CliError("failed", `container '${name}' not found in ${where}`, { code: "CONTAINER_NOT_FOUND" });
+      throw new CliError("failed", `container '${name}' not found in ${where}`, { code: "CONTAINER_NOT_FOUND", details: { kind: "Container", name, ...scope } });
     }
     if (matches.length > 1) {
       const cells = matches.map((m) => m.spec?.cellId).join(", ");

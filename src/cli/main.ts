@@ -9,6 +9,8 @@
 import { booleanFlag, parseArgs, stringFlag } from "./args.ts";
 import { ApiClient, resolveEndpoint } from "./client.ts";
 import { GLOBAL_FLAGS, type CliContext } from "./context.ts";
+import { withScopesOfName } from "./not-found-scopes.ts";
+import { fillScopeDefaults } from "./scope-fill.ts";
 import { CliError, EXIT_OK, EXIT_USAGE, exitCodeOf, formatError, usageError } from "./errors.ts";
 import { mainHelp, verbHelp } from "./help.ts";
 import { makeTerminal, type OutputStream } from "./output/terminal.ts";
@@ -22,6 +24,7 @@ export interface CliIo {
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let verbose = false;
+  let client: ApiClient | undefined;
   const err = (text: string) => io.stderr.write(text);
   try {
     const globals = parseArgs(argv, GLOBAL_FLAGS, { stopAtPositional: true });
@@ -47,6 +50,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout.write(verbHelp(verb));
       return EXIT_OK;
     }
+    fillScopeDefaults(verb, args, io.env);
     const endpoint = resolveEndpoint(
       {
         socket: stringFlag(args, "socket") ?? stringFlag(globals, "socket"),
@@ -58,8 +62,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
     const noColor = booleanFlag(globals, "no-color") || booleanFlag(args, "no-color");
     const term = makeTerminal(io.stdout, io.stderr, noColor ? { ...io.env, NO_COLOR: "1" } : io.env);
+    client = new ApiClient(endpoint);
     const ctx: CliContext = {
-      client: new ApiClient(endpoint),
+      client,
       term,
       env: io.env,
       verbose,
@@ -67,7 +72,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       err,
     };
     return await verb.run(ctx, args);
-  } catch (error) {
+  } catch (thrown) {
+    const error = client === undefined ? thrown : await withScopesOfName(client, thrown);
     err(`keon: ${formatError(error)}\n`);
     if (verbose) {
       const stack = error instanceof Error ? error.stack : undefined;

@@ -205,7 +205,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(wide.out).toContain(`app,side`);
     const containers = await keon(["get", "ctr", ...SCOPE]);
     expect(containers.out).toMatch(/^NAME\s+CELL\s+STATE\s+RESTARTS\s+EXIT\s+AGE\napp\s+ticker\s+Ready\s+0\s+-\s+\S+\nside\s+ticker\s+Ready\s+0\s+-\s+\S+\n$/);
-    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe("cell/ticker\n");
+    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe(`cell/${realm}/${SPACE}/${STACK}/ticker\n`);
     expect((await keon(["get", "cells", ...SCOPE, "-l", "tier=demo"])).out).toContain("ticker");
     const none = await keon(["get", "cells", ...SCOPE, "-l", "tier=prod"]);
     expect(none).toEqual({ code: 0, out: "", err: `No resources found in ${realm}/${SPACE}/${STACK}.\n` });

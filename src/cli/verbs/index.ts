@@ -6,6 +6,7 @@ import type { Verb } from "../context.ts";
 import { applyVerb } from "./apply.ts";
 import { cellActionVerb } from "./cell-action.ts";
 import { completeNamesVerb, completionVerb } from "./completion.ts";
+import { configVerb } from "./config.ts";
 import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
 import { eventsVerb } from "./events.ts";
@@ -39,6 +40,7 @@ export const VERBS: readonly Verb[] = [
   statusVerb,
   tokenVerb,
   versionVerb,
+  configVerb,
   completionVerb(() => VERBS),
   completeNamesVerb,
 ];
