@@ -9,6 +9,7 @@ import { completeNamesVerb, completionVerb } from "./completion.ts";
 import { configVerb } from "./config.ts";
 import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
+import { diffVerb } from "./diff.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
 import { explainVerb } from "./explain.ts";
@@ -24,6 +25,7 @@ import { versionVerb } from "./version.ts";
 export const VERBS: readonly Verb[] = [
   initVerb,
   applyVerb,
+  diffVerb,
   getVerb,
   describeVerb,
   deleteVerb,
