@@ -10,6 +10,7 @@ import { configVerb } from "./config.ts";
 import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
 import { diffVerb } from "./diff.ts";
+import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
 import { explainVerb } from "./explain.ts";
@@ -29,6 +30,7 @@ export const VERBS: readonly Verb[] = [
   getVerb,
   describeVerb,
   deleteVerb,
+  editVerb,
   cellActionVerb("start"),
   cellActionVerb("stop"),
   cellActionVerb("kill"),
