@@ -64,14 +64,30 @@ export function planLines(plan: Pick<ApplyPlan, "results" | "affected">, color: 
 /** The unified diff of one document: as stored now (empty for a create) against as it would be stored. */
 export function documentDiff(entry: PlanEntry, color: boolean): string {
   const name = planName(entry);
-  const before = entry.current === undefined ? "" : toYaml([userDocument(entry.current)]);
-  const after = toYaml([userDocument(entry.next)]);
+  const current = entry.current === undefined ? undefined : userDocument(entry.current);
+  const before = current === undefined ? "" : toYaml([current]);
+  const after = toYaml([current === undefined ? userDocument(entry.next) : inKeyOrderOf(current, userDocument(entry.next))]);
   const patch = createTwoFilesPatch(`current/${name}`, `applied/${name}`, before, after, undefined, undefined, { context: 3 });
   // jsdiff starts with a line of '=' (its Index header without a name); diff(1) does not print one.
   const body = patch.split("\n").filter((line, i) => !(i === 0 && /^=+$/.test(line)));
   if (!color) return body.join("\n");
   return body.map((line) => (line.startsWith("+") && !line.startsWith("+++") ? paint(true, "green", line) : line.startsWith("-") && !line.startsWith("---") ? paint(true, "red", line) : line)).join("\n");
 }
+
+/**
+ * `value` with its mappings' keys in `reference`'s order (new keys last), so
+ * a field that only moved (a filled-in `spec.id` lands where the input had
+ * it) is not shown as removed and added.
+ */
+export function inKeyOrderOf(reference: unknown, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => inKeyOrderOf(Array.isArray(reference) ? reference[i] : undefined, item));
+  if (!isMapping(value)) return value;
+  const ref = isMapping(reference) ? reference : {};
+  const keys = [...Object.keys(ref).filter((k) => Object.hasOwn(value, k)), ...Object.keys(value).filter((k) => !Object.hasOwn(ref, k))];
+  return Object.fromEntries(keys.map((k) => [k, inKeyOrderOf(ref[k], value[k])]));
+}
+
+const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** `keon diff`'s output: for each changed document its diff and then what it will do; then the space's other cells. */
 export function renderPlanDiff(plan: ApplyPlan, color: boolean): string {

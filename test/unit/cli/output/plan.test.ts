@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { PlanEntry } from "../../../../src/api/apply-plan.ts";
-import { actionText, affectedText, documentDiff, planLines, renderPlanDiff } from "../../../../src/cli/output/plan.ts";
+import { actionText, affectedText, documentDiff, inKeyOrderOf, planLines, renderPlanDiff } from "../../../../src/cli/output/plan.ts";
 import { editorOf, editorText, savedDocument } from "../../../../src/cli/verbs/edit.ts";
 
 const scope = { realm: "r", space: "s", stack: "t", cell: "" };
@@ -44,5 +44,12 @@ describe("edit's file", () => {
     expect(editorOf({ VISUAL: "code -w", EDITOR: "nano" })).toBe("code -w");
     expect(editorOf({ EDITOR: "nano" })).toBe("nano");
     expect(editorOf({})).toBe("vi");
+  });
+});
+
+describe("diff key order", () => {
+  test("keys follow the stored document's order; new keys come last; lists align by index", () => {
+    const ordered = inKeyOrderOf({ b: 1, a: { y: 1, x: 2 }, l: [{ q: 1, p: 2 }] }, { a: { x: 3, y: 1 }, c: 5, b: 1, l: [{ p: 2, q: 1 }] });
+    expect(JSON.stringify(ordered)).toBe('{"b":1,"a":{"y":1,"x":3},"l":[{"q":1,"p":2}],"c":5}');
   });
 });
