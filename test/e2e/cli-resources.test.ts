@@ -344,7 +344,11 @@ spec: {data: s3cret}
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(invalid);
     expect(refused.err).toContain("spec.containers[0].imagee");
-    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    // The headline, then the one issue on its own line with its line and column.
+    expect(refused.err.trim().split("\n")).toEqual([
+      `keon: INVALID_DOCUMENT: ${invalid}: invalid manifest (1 issue)`,
+      expect.stringMatching(new RegExp(`^${invalid}:7:\\d+: spec\\.containers\\[0\\]\\.imagee: unknown field \\(did you mean 'image'\\?\\)$`)),
+    ]);
     expect((await keon(["get", "cell", "bad", ...SCOPE])).code).toBe(1);
 
     const missingParent = await keon(["apply", "-f", "-"], { stdin: `kind: Stack\nmetadata: {name: s}\nspec: {realmId: ${realm}, spaceId: nowhere}\n` });
