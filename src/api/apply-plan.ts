@@ -110,19 +110,19 @@ function affectedBySpace(store: Store, old: SpaceDocument, next: SpaceDocument, 
   if (defaultsDrift(oldDefaults, newDefaults).length === 0) return [];
   const scope = { realm: next.spec.realmId, space: next.metadata.name };
   const out: AffectedEntry[] = [];
+  const consider = (kind: "Cell" | "Container", resource: Pick<StoredResource, "key" | "status">, changeWith: (applied?: SpaceContainerDefaults) => SpecChange) => {
+    if (inRequest.has(refId(kind, resource.key))) return;
+    const applied = appliedDefaults(resource, oldDefaults);
+    const change = changeWith(applied);
+    if (change.kind !== "unchanged") out.push(entry(kind, resource.key, change, applied, newDefaults));
+  };
   for (const cell of store.list("Cell", scope)) {
-    if (inRequest.has(refId("Cell", cell.key))) continue;
-    const applied = appliedDefaults(cell, oldDefaults);
     const document = cell.document as CellDocument;
-    const change = diffCell(document, { ...document, spec: rebaseCellSpec(document.spec, applied, newDefaults) });
-    if (change.kind !== "unchanged") out.push(entry("Cell", cell.key, change, applied, newDefaults));
+    consider("Cell", cell, (applied) => diffCell(document, { ...document, spec: rebaseCellSpec(document.spec, applied, newDefaults) }));
   }
   for (const container of store.list("Container", scope)) {
-    if (inRequest.has(refId("Container", container.key))) continue;
-    const applied = appliedDefaults(container, oldDefaults);
     const document = container.document as ContainerDocument;
-    const change = diffContainer(document, { ...document, spec: rebaseContainer(document.spec, applied, newDefaults) });
-    if (change.kind !== "unchanged") out.push(entry("Container", container.key, change, applied, newDefaults));
+    consider("Container", container, (applied) => diffContainer(document, { ...document, spec: rebaseContainer(document.spec, applied, newDefaults) }));
   }
   return out;
 }
