@@ -9,6 +9,7 @@ import { CliError } from "./errors.ts";
 import { DOCUMENT_KIND_OF, PLURAL_OF, type CliKind } from "./kinds.ts";
 import type { ImageSummaryLike } from "./output/rows.ts";
 import { listQuery, resourcePath, scopeFor, type Scope, type ScopeFlags } from "./scope.ts";
+import { splitScopedName } from "./scoped-name.ts";
 
 export interface FetchRequest {
   kind: CliKind;
@@ -45,8 +46,10 @@ async function listImages(client: ApiClient, request: FetchRequest): Promise<Ima
   return out;
 }
 
-/** One resource by name; containers are found in their cell's list. */
-export async function getResource(client: ApiClient, request: FetchRequest, name: string): Promise<unknown> {
+/** One resource by name (or by `get -o name`'s scoped name); containers are found in their cell's list. */
+export async function getResource(client: ApiClient, given: FetchRequest, text: string): Promise<unknown> {
+  const { name, flags } = splitScopedName(given.kind, text, given.flags);
+  const request = { ...given, flags };
   if (request.kind === "container") {
     const scope = scopeFor("container", request.flags);
     const answer = await client.json<ListAnswer<{ metadata?: { name?: string }; spec?: { cellId?: string } }>>("GET", "/v1/containers", {

@@ -95,6 +95,11 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(logs.err).toContain(`a cell named 'shop' is in ${realm}/other/main`);
     const anywhere = await keon(["get", "cell", "shop", "-A", "-o", "name"], { env: { KEON_REALM: "nowhere" } });
     expect(anywhere.out).toBe(`cell/${realm}/other/main/shop\n`);
+    // get -o name's output names the resource again, scope included, whatever the context says.
+    const described = await keon(["describe", anywhere.out.trim()], { env: { KEON_SPACE: "web" } });
+    expect(described.code).toBe(0);
+    expect(described.out).toContain("shop");
+    expect((await keon(["get", anywhere.out.trim(), "-o", "name"])).out).toBe(anywhere.out);
     const none = await keon(["get", "cell", "ghost", "-A"]);
     expect(none.code).toBe(1);
     expect(none.err).toContain("no cell named 'ghost' in any scope");
@@ -156,7 +161,7 @@ if grep -q "did you mean" "$1"; then sed -i -e 's/imag:/image:/' -e 's/A=1/A=3/'
     expect(edited.code).toBe(0);
     expect(edited.out).toMatch(/\n- +- A=1\n\+ +- A=3\n/);
     // Only what changed: the filled-in spec.id keeps its place.
-    expect(edited.out).not.toContain("id: back");
+    expect(edited.out).not.toMatch(/^[+-] +id: back$/m);
     expect(edited.out).toContain(`cell/${realm}/web/main/back: recreates container side (the cell keeps running)\n`);
     expect(edited.out).toContain("cell/back updated\n");
     const reopened = readFileSync(`${seen}-1`, "utf8");

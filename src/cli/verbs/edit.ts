@@ -77,8 +77,8 @@ export const editVerb: Verb = {
     if (names.length !== 1) throw usageError(`name one resource: keon edit ${kind} NAME`);
     if (kind === "image") throw usageError("images have no document to edit");
     if (kind === "container") throw usageError("a container is edited through its cell (keon edit cell NAME) or its Container document's manifest");
-    const name = names[0] as string;
-    const item = await getResource(ctx.client, { kind, flags: scopeFlagsOf(args), allScopes: false }, name);
+    const item = await getResource(ctx.client, { kind, flags: scopeFlagsOf(args), allScopes: false }, names[0] as string);
+    const name = (item as Document).metadata.name;
     const original = toYaml([userDocument(item)]);
     const dir = mkdtempSync(join(tmpdir(), "keon-edit-"));
     const file = join(dir, `${kind}-${name}.yaml`);
