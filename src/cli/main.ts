@@ -6,6 +6,7 @@
  * the stack only under -v, and map to the exit codes scripts rely on:
  * 0 ok, 1 operation failed, 2 bad usage, 3 keond unreachable.
  */
+import { closestName } from "../model/did-you-mean.ts";
 import { booleanFlag, parseArgs, stringFlag } from "./args.ts";
 import { ApiClient, resolveEndpoint } from "./client.ts";
 import { GLOBAL_FLAGS, type CliContext } from "./context.ts";
@@ -43,7 +44,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     const verb = findVerb(verbName);
-    if (verb === undefined) throw usageError(`unknown verb '${verbName}'; run 'keon --help' for the list`);
+    if (verb === undefined) {
+      const near = closestName(verbName, VERBS.filter((v) => !v.name.startsWith("__")).map((v) => v.name));
+      throw usageError(`unknown verb '${verbName}'${near === undefined ? "" : ` (did you mean '${near}'?)`}; run 'keon --help' for the list`);
+    }
     const args = parseArgs(rest, [...verb.flags, ...GLOBAL_FLAGS]);
     verbose ||= booleanFlag(args, "verbose");
     if (booleanFlag(globals, "help") || booleanFlag(args, "help")) {

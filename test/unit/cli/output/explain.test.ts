@@ -21,3 +21,15 @@ describe("keon explain", () => {
     expect(() => explainTarget("cell..spec")).toThrow(/empty field name/);
   });
 });
+
+describe("did you mean, on the command line", () => {
+  test("a misspelt kind or verb names the nearest", async () => {
+    const { resolveKind } = await import("../../../../src/cli/kinds.ts");
+    expect(() => resolveKind("cels")).toThrow("unknown resource kind 'cels' (did you mean 'cell'?)");
+    const { runCli } = await import("../../../../src/cli/main.ts");
+    let err = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((err += String(t)), true) }, env: {} };
+    expect(await runCli(["aply"], io)).toBe(2);
+    expect(err).toStartWith("keon: unknown verb 'aply' (did you mean 'apply'?)");
+  });
+});
