@@ -17,6 +17,7 @@
 import { defaultsDrift, spaceContainerDefaultsOf } from "../model/defaults.ts";
 import { rebaseCellSpec, rebaseContainer } from "../model/defaults-rebase.ts";
 import { diffCell, diffContainer, type SpecChange } from "../model/diff.ts";
+import { KeonError } from "../model/errors.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { ContainerDocument } from "../model/schema/container-document.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
@@ -58,7 +59,7 @@ export interface ApplyPlan {
   summary: { created: number; updated: number; unchanged: number; failed: number };
 }
 
-/** Signals the rollback; never escapes this module. */
+/** Ends the transaction so SQLite rolls it back; caught below, it never escapes this module. */
 class RollBack extends Error {}
 
 export function planApply(store: Store, documents: readonly Document[], options: StoreOptions): ApplyPlan {
@@ -73,7 +74,7 @@ export function planApply(store: Store, documents: readonly Document[], options:
   } catch (error) {
     if (!(error instanceof RollBack)) throw error;
   }
-  if (plan === undefined) throw new Error("apply plan: the transaction ended without a plan");
+  if (plan === undefined) throw new KeonError("INTERNAL", "apply plan: the transaction ended without a plan");
   return plan;
 }
 
@@ -85,7 +86,7 @@ function planOf(store: Store, written: readonly WriteResult[], before: Map<strin
     summary[w.result] += 1;
     const old = before.get(refId(w.kind, w.key));
     const now = store.get(w.kind, w.key);
-    if (now === undefined) throw new Error(`apply plan: ${refId(w.kind, w.key)} was not stored`);
+    if (now === undefined) throw new KeonError("INTERNAL", `apply plan: ${refId(w.kind, w.key)} was not stored`);
     const action = actionOf(w, old?.document, now.document);
     if (w.kind === "Space" && old !== undefined) affected.push(...affectedBySpace(store, old.document as SpaceDocument, now.document as SpaceDocument, inRequest));
     const { name, ...scope } = flatKey(w.key);

@@ -9,6 +9,7 @@ import { CliError, usageError } from "../errors.ts";
 import { checkConfig, configPath, readConfig, withContext, writeConfig } from "../cli-config.ts";
 import { renderTable } from "../output/table.ts";
 import { SCOPE_LEVELS } from "../scope-defaults.ts";
+import { nameProblem } from "../../model/names.ts";
 
 const SUBCOMMANDS = ["use-context", "set-context", "get-contexts", "current-context"] as const;
 
@@ -31,7 +32,14 @@ export const configVerb: Verb = {
     const [sub, ...rest] = expectPositionals(args, 1, 2, `subcommand: ${SUBCOMMANDS.join(", ")}`);
     const path = configPath(ctx.env);
     const config = readConfig(path);
-    const levels = Object.fromEntries(SCOPE_LEVELS.flatMap((l) => (stringFlag(args, l) === undefined ? [] : [[l, stringFlag(args, l) as string]])));
+    const levels: Record<string, string> = {};
+    for (const level of SCOPE_LEVELS) {
+      const value = stringFlag(args, level);
+      if (value === undefined) continue;
+      const problem = nameProblem(value);
+      if (problem !== undefined) throw usageError(`--${level} '${value}': ${problem}`);
+      levels[level] = value;
+    }
     if (sub !== "set-context" && Object.keys(levels).length > 0) throw usageError(`--realm, --space and --stack go with set-context`);
     switch (sub) {
       case "current-context":
