@@ -6,22 +6,16 @@
  */
 import type { ParsedArgs } from "./args.ts";
 import { configPath, currentContext, readConfig } from "./cli-config.ts";
-import { SCOPE_FLAGS, type Verb } from "./context.ts";
+import { SCOPE_FLAGS, scopeFlagsOf, type Verb } from "./context.ts";
 import { SCOPE_ENV, SCOPE_LEVELS, resolveScopeLevels } from "./scope-defaults.ts";
 
 export function fillScopeDefaults(verb: Verb, args: ParsedArgs, env: Record<string, string | undefined>): void {
   // Only verbs built on the shared scope flags (not `config set-context`, whose --realm is a value to store).
   const levels = SCOPE_LEVELS.filter((_, i) => verb.flags.includes(SCOPE_FLAGS[i]!));
-  const given = (level: (typeof SCOPE_LEVELS)[number]) => typeof args.flags[level] === "string" || (env[SCOPE_ENV[level]] ?? "") !== "";
   if (levels.length === 0) return;
+  const given = (level: (typeof SCOPE_LEVELS)[number]) => typeof args.flags[level] === "string" || (env[SCOPE_ENV[level]] ?? "") !== "";
   const context = levels.every(given) ? undefined : currentContext(readConfig(configPath(env)));
-  Object.assign(args.flags, pickLevels(resolveScopeLevels(flagsOf(args), env, context), levels));
-}
-
-function flagsOf(args: ParsedArgs): Partial<Record<(typeof SCOPE_LEVELS)[number], string>> {
-  const out: Partial<Record<(typeof SCOPE_LEVELS)[number], string>> = {};
-  for (const level of SCOPE_LEVELS) if (typeof args.flags[level] === "string") out[level] = args.flags[level] as string;
-  return out;
+  Object.assign(args.flags, pickLevels(resolveScopeLevels(scopeFlagsOf(args), env, context), levels));
 }
 
 function pickLevels(values: Partial<Record<string, string>>, levels: readonly string[]): Record<string, string> {

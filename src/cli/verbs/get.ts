@@ -14,6 +14,7 @@ import { toJson, toYaml, userDocument } from "../output/documents.ts";
 import { containerTable, documentTable, imageTable, pick, type ImageSummaryLike, type Table, type TableOptions } from "../output/rows.ts";
 import { columnWidths, renderRow, renderTable } from "../output/table.ts";
 import { scopeFor, scopeOfDocument, scopeText } from "../scope.ts";
+import { splitScopedName } from "../scoped-name.ts";
 import { watchEvents } from "../event-watch.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json", "name"] as const;
@@ -139,10 +140,11 @@ async function watchRows(ctx: CliContext, request: FetchRequest, names: readonly
   const query: Record<string, string | undefined> = { watch: "true" };
   if (!request.allScopes && kind !== "realm") query["realm"] = scopeFor(kind, request.flags).realm;
   const watchedKinds = kind === "container" ? ["Cell", "Container"] : [DOCUMENT_KIND_OF[kind]];
+  const plainNames = names.map((n) => splitScopedName(kind, n, {}).name);
   await watchEvents(ctx.client, query, async (event) => {
     const parsed = event as { kind?: string; name?: string };
     if (!watchedKinds.includes(parsed.kind ?? "")) return;
-    if (names.length > 0 && kind !== "container" && !names.includes(parsed.name ?? "")) return;
+    if (names.length > 0 && kind !== "container" && !plainNames.includes(parsed.name ?? "")) return;
     const items = names.length > 0 ? await fetchNamed(ctx, request, names, true) : await listResources(ctx.client, request);
     for (const item of items) {
       const key = rowKey(item);
