@@ -8,7 +8,7 @@
  */
 import { formatPath, type PathSegment } from "./field-path.ts";
 import { descriptionOf } from "./schema/descriptions.ts";
-import { DOCUMENT_SCHEMAS, type DocumentKind } from "./schema/document.ts";
+import { DOCUMENT_SCHEMAS, STATUS_SCHEMAS, type DocumentKind } from "./schema/document.ts";
 
 /** The parts of a valibot schema or pipe action this module reads. */
 interface SchemaNode {
@@ -91,6 +91,17 @@ function schemaAt(root: SchemaNode, names: readonly string[]): Located | undefin
   return located;
 }
 
+/**
+ * The document's schema, with `status` read as what keond writes there (the
+ * input schema only ignores it), so the reference covers status fields too.
+ */
+function documentRoot(kind: DocumentKind): SchemaNode {
+  const root = DOCUMENT_SCHEMAS[kind] as unknown as SchemaNode;
+  const status = (STATUS_SCHEMAS as Partial<Record<DocumentKind, unknown>>)[kind];
+  if (status === undefined || root.entries === undefined) return root;
+  return { ...root, entries: { ...root.entries, status: { type: "optional", wrapped: status as SchemaNode } } };
+}
+
 /** The field names a document kind accepts at `segments` (list indexes ignored): for "did you mean". */
 export function knownFieldsAt(kind: DocumentKind, segments: readonly PathSegment[]): string[] {
   const names = segments.filter((s): s is string => typeof s === "string");
@@ -169,7 +180,7 @@ function summary(owner: object, name: string, schema: SchemaNode): FieldSummary 
  * list indexes may be written or left out), or undefined when no such field.
  */
 export function fieldInfo(kind: DocumentKind, path: readonly string[]): FieldInfo | undefined {
-  const located = schemaAt(DOCUMENT_SCHEMAS[kind] as unknown as SchemaNode, path);
+  const located = schemaAt(documentRoot(kind), path);
   if (located === undefined) return undefined;
   const { schema } = located;
   const unwrapped = unwrap(schema);

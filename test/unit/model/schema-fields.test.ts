@@ -49,4 +49,9 @@ describe("field reference from the schemas", () => {
     expect(fieldInfo("Cell", ["spec", "realmId", "deeper"])).toBeUndefined();
     expect(knownFieldsAt("Cell", ["spec", "containers", 3])).toContain("image");
   });
+  test("status reads as keond writes it", () => {
+    expect(fieldInfo("Cell", ["status", "state"])?.allowed).toContain("Degraded");
+    expect(fieldInfo("Cell", ["status", "containers", "exitCode"])?.type).toBe("number");
+    expect(fieldInfo("Secret", ["status"])).toBeUndefined();
+  });
 });
