@@ -30,6 +30,8 @@ export function closestName(word: string, known: readonly string[]): string | un
   const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
+    // The distance is at least the difference in length: skip the quadratic work when that already rules a name out.
+    if (Math.abs(name.length - word.length) > limit) continue;
     const distance = editDistance(word, name);
     if (distance <= limit && (best === undefined || distance < best.distance)) best = { name, distance };
   }

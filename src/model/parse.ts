@@ -72,7 +72,10 @@ export function checkDocument(input: unknown): DocumentCheck {
   const idFilled = prepared !== cleaned;
   const parsed = v.safeParse(DOCUMENT_SCHEMAS[knownKind], prepared);
   if (!parsed.success) {
-    const schemaIssues = parsed.issues.map((issue) => withSuggestion(knownKind, toLocatedIssue(issue))).filter((i) => {
+    const schemaIssues = parsed.issues.map((issue, i) => {
+      const located = toLocatedIssue(issue);
+      return i < MAX_SUGGESTIONS ? withSuggestion(knownKind, located) : located;
+    }).filter((i) => {
       const path = formatPath(i.segments);
       return path !== "apiVersion" && !(idFilled && path === "spec.id");
     });
@@ -182,6 +185,9 @@ function normalizeOutput(doc: Document): Document {
   }
   return doc;
 }
+
+/** Suggestions are for people reading a few issues; a hostile document with thousands of unknown keys gets them for the first ones only. */
+const MAX_SUGGESTIONS = 50;
 
 /** An unknown field near a known one (`imag`) says which it probably meant. */
 function withSuggestion(kind: DocumentKind, issue: LocatedIssue): LocatedIssue {
