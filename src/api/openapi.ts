@@ -210,7 +210,7 @@ export function buildOpenApi(version: string): JsonSchema {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
     parameters: [WAIT, queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" })],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
-    responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
+    responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ anyOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
   });
   add("/v1/events", "get", {
     operationId: "listEvents",
