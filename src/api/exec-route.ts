@@ -67,6 +67,13 @@ async function prepareExec(deps: ExecRouteDeps, ref: CellRef, request: ExecReque
   const container = pickContainer(cell.spec, request.container);
   const id = containerdId(ref.space, ref.stack, ref.cell, container);
   const client = deps.containerd.withNamespace(namespace);
+  await requireRunningTask(client, id, container, ref.cell);
+  const process = execProcessSpec(containerSpec(await client.containers.get(id)), request.args, request.tty);
+  return { client, containerdId: id, request: { ...request, container }, process };
+}
+
+/** CONFLICT naming the container's state unless its task runs (exec and attach reach only a running process). */
+export async function requireRunningTask(client: ContainerdClient, id: string, container: string, cell: string): Promise<void> {
   let state: string;
   try {
     state = (await client.tasks.get(id)).status;
@@ -75,12 +82,10 @@ async function prepareExec(deps: ExecRouteDeps, ref: CellRef, request: ExecReque
     state = "not created";
   }
   if (state !== "RUNNING") {
-    throw new KeonError("CONFLICT", `container '${container}' of cell '${ref.cell}' is not running (${state.toLowerCase()})`, {
+    throw new KeonError("CONFLICT", `container '${container}' of cell '${cell}' is not running (${state.toLowerCase()})`, {
       details: { container, state },
     });
   }
-  const process = execProcessSpec(containerSpec(await client.containers.get(id)), request.args, request.tty);
-  return { client, containerdId: id, request: { ...request, container }, process };
 }
 
 function execEvents(deps: ExecRouteDeps, prepared: PreparedExec | undefined, refusal: KeonError | undefined): WSEvents {

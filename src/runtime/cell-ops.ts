@@ -20,11 +20,12 @@ import { purgeCellRemains } from "./cell-purge.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensureCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, refuseMissingImages, removeContainerRecord } from "./container-build.ts";
-import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
+import { cellDirOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { cachedAddressOf, egressHostOf, spaceNetworkOf } from "./space-network.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
+import { taskStdioOf } from "./container-stdio.ts";
 
 export interface StartOutcome {
   /** Wall time of the start, for events and benchmarks. */
@@ -86,7 +87,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     if (!rootWasRunning) undo.push(() => stopTask(client, rootCid, 0));
     const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
-      ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
+      ...(layout.keonRoot ? {} : { stdio: taskStdioOf(runPath, scope, userRoot!), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
     });
     if (rootStarted) {
       // A new root is a new set of namespaces: workloads still running joined the old, dead ones.
@@ -118,7 +119,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
       if (!(await taskRuns(client, cid))) undo.push(() => stopTask(client, cid, 0));
       await startTask(client, cid, {
-        withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id), afterCreate: processLeafAdoption(ctx, layout, container),
+        withSnapshot: true, stdio: taskStdioOf(runPath, scope, container), afterCreate: processLeafAdoption(ctx, layout, container),
       });
     }
     return { startMs: performance.now() - begun, ip, rootPid };

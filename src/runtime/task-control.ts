@@ -8,6 +8,7 @@
 import type { ContainerdClient } from "../containerd/client.ts";
 import type { Process } from "../containerd/generated/containerd-v1-types.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
+import { holdConsoleForCreate, taskIoOf, type TaskStdio } from "./container-stdio.ts";
 
 const SIGKILL = 9;
 const SIGTERM = 15;
@@ -56,7 +57,8 @@ export async function startTask(
   client: ContainerdClient,
   id: string,
   options: {
-    logFile?: string;
+    /** Its log file, or the console of an attachable container (container-stdio.ts); none for the pause root. */
+    stdio?: TaskStdio;
     withSnapshot: boolean;
     /** Runs between create and start, while the init is parked in `runc init` (a nested cell's process-leaf adoption). */
     afterCreate?: ((pid: number) => Promise<void>) | undefined;
@@ -67,12 +69,15 @@ export async function startTask(
   if (existing.status !== "MISSING") await stopTask(client, id, 0);
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
   let created: { pid: number };
+  const release = await holdConsoleForCreate(options.stdio);
   try {
-    created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
+    created = await client.tasks.create({ containerId: id, rootfs, ...taskIoOf(options.stdio) });
   } catch (error) {
     // A create cut short by its deadline may have made the task all the same (a `runc init` with a live shim).
     await stopTask(client, id, 0).catch(() => undefined);
     throw error;
+  } finally {
+    release();
   }
   try {
     await options.afterCreate?.(created.pid);

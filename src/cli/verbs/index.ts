@@ -4,6 +4,7 @@
  */
 import type { Verb } from "../context.ts";
 import { applyVerb } from "./apply.ts";
+import { attachVerb } from "./attach.ts";
 import { cellActionVerb } from "./cell-action.ts";
 import { completeNamesVerb, completionVerb } from "./completion.ts";
 import { deleteVerb } from "./delete.ts";
@@ -31,6 +32,7 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("restart"),
   logsVerb,
   execVerb,
+  attachVerb,
   eventsVerb,
   topVerb,
   imageVerb,

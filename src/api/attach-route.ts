@@ -1,0 +1,153 @@
+/**
+ * @module
+ * `GET /v1/realms/{realm}/spaces/{space}/stacks/{stack}/cells/{cell}/attach`
+ * as a WebSocket: connects a client to the terminal of an attachable
+ * container's running process, the console keond keeps for it
+ * (console-keeper.ts). Several clients may be attached at once; each first
+ * receives the recent output, then the live stream. A client that goes away
+ * only detaches: the process keeps running.
+ *
+ * Query: `container` (default: the cell's `tty.default`, else its only
+ * attachable container), `cols`/`rows` (the client terminal's size).
+ *
+ * Frames are exec's (exec-frames.ts): binary client → server is input,
+ * text `{"type":"resize","cols":N,"rows":N}` resizes the pty (the last
+ * client to resize wins); binary server → client is channel 1 then output;
+ * the last text frame is `{"type":"exit","exitCode":N}` when the process
+ * ended, or `{"type":"error",...}` when the attach was refused.
+ */
+import type { Hono } from "hono";
+import { upgradeWebSocket as bunUpgradeWebSocket } from "hono/bun";
+import type { UpgradeWebSocket, WSEvents } from "hono/ws";
+import type { Logger } from "pino";
+import type { ContainerdClient } from "../containerd/client.ts";
+import { containerdId } from "../model/derived-ids.ts";
+import { KeonError, isKeonError } from "../model/errors.ts";
+import type { CellDocument } from "../model/schema/cell.ts";
+import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup, type CellRef } from "./cell-lookup.ts";
+import type { Console, ConsoleKeeper } from "./console-keeper.ts";
+import { errorFrame, exitFrame, outputFrame, parseControl, STDOUT_CHANNEL } from "./exec-frames.ts";
+import { terminalSizeOf } from "./exec-request.ts";
+import { requireRunningTask } from "./exec-route.ts";
+
+export interface AttachRouteDeps {
+  cells: CellLookup;
+  containerd: ContainerdClient;
+  consoles: Pick<ConsoleKeeper, "ensure">;
+  log: Logger;
+  upgradeWebSocket?: UpgradeWebSocket;
+}
+
+/**
+ * The container an attach reaches: the one asked for, else the cell's
+ * `tty.default`, else its only attachable container; it must be attachable.
+ */
+export function pickAttachContainer(spec: CellDocument["spec"], requested: string | undefined): string {
+  const ids = spec.containers.map((c) => c.id);
+  const attachable = spec.containers.filter((c) => c.attachable === true).map((c) => c.id);
+  let chosen: string;
+  if (requested !== undefined && requested !== "") {
+    if (!ids.includes(requested)) {
+      throw new KeonError("CONTAINER_NOT_FOUND", `cell has no container '${requested}'; it has: ${ids.join(", ") || "none"}`, {
+        details: { container: requested, containers: ids },
+      });
+    }
+    chosen = requested;
+  } else if (spec.tty?.default) {
+    chosen = spec.tty.default;
+  } else if (attachable.length === 1) {
+    chosen = attachable[0]!;
+  } else {
+    throw new KeonError(
+      "INVALID_REQUEST",
+      attachable.length === 0
+        ? "the cell has no attachable container (set attachable: true on one)"
+        : `the cell has ${attachable.length} attachable containers (${attachable.join(", ")}): name one with container`,
+      { details: { containers: attachable } },
+    );
+  }
+  if (!attachable.includes(chosen)) {
+    throw new KeonError("CONFLICT", `container '${chosen}' is not attachable (set attachable: true on it)`, { details: { container: chosen } });
+  }
+  return chosen;
+}
+
+interface PreparedAttach {
+  console: Console;
+  size: { width: number; height: number } | undefined;
+}
+
+export function registerAttachRoute(app: Hono, deps: AttachRouteDeps): void {
+  const upgrade = deps.upgradeWebSocket ?? (bunUpgradeWebSocket as unknown as UpgradeWebSocket);
+  app.get(
+    `${CELL_ROUTE}/attach`,
+    upgrade(async (c) => {
+      let prepared: PreparedAttach | undefined;
+      let refusal: KeonError | undefined;
+      try {
+        prepared = await prepareAttach(deps, cellRefOf(c.req.param()), new URL(c.req.url).searchParams);
+      } catch (error) {
+        refusal = isKeonError(error) ? error : new KeonError("INTERNAL", "attach failed", { cause: error });
+        if (!isKeonError(error)) deps.log.error({ err: error }, "attach refused by an unexpected error");
+      }
+      return attachEvents(prepared, refusal);
+    }) as never,
+  );
+}
+
+async function prepareAttach(deps: AttachRouteDeps, ref: CellRef, query: URLSearchParams): Promise<PreparedAttach> {
+  const size = terminalSizeOf(query);
+  const { cell, namespace } = requireCell(deps.cells, ref);
+  const container = pickAttachContainer(cell.spec, query.get("container") ?? undefined);
+  await requireRunningTask(deps.containerd.withNamespace(namespace), containerdId(ref.space, ref.stack, ref.cell, container), container, ref.cell);
+  const console = await deps.consoles.ensure({ namespace, ref, container });
+  if (console === undefined) {
+    throw new KeonError("CONFLICT", `container '${container}' of cell '${ref.cell}' runs without a console (started before it was attachable): restart the cell`, {
+      details: { container },
+    });
+  }
+  return { console, size };
+}
+
+function attachEvents(prepared: PreparedAttach | undefined, refusal: KeonError | undefined): WSEvents {
+  let detach: (() => void) | undefined;
+  return {
+    onOpen(_event, ws) {
+      if (prepared === undefined) {
+        ws.send(errorFrame(refusal ?? new KeonError("INTERNAL", "attach failed")));
+        ws.close(1000, "refused");
+        return;
+      }
+      detach = prepared.console.attach({
+        output: (data) => ws.send(outputFrame(STDOUT_CHANNEL, data)),
+        ended: (exitCode) => {
+          ws.send(exitFrame(exitCode));
+          ws.close(1000, "exited");
+        },
+      });
+      if (!prepared.console.isOpen) {
+        ws.send(exitFrame(undefined));
+        ws.close(1000, "exited");
+        return;
+      }
+      if (prepared.size !== undefined) prepared.console.resize(prepared.size.width, prepared.size.height);
+    },
+    onMessage(event) {
+      if (prepared === undefined || detach === undefined) return;
+      const data = event.data;
+      if (typeof data === "string") {
+        const control = parseControl(data);
+        if (control?.type === "resize") prepared.console.resize(control.cols, control.rows);
+        return;
+      }
+      if (data instanceof ArrayBuffer) prepared.console.write(new Uint8Array(data));
+      else if (ArrayBuffer.isView(data)) prepared.console.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    },
+    onClose() {
+      detach?.();
+    },
+    onError() {
+      detach?.();
+    },
+  };
+}

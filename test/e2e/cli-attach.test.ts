@@ -1,0 +1,245 @@
+/**
+ * `keon attach` against a real keond, containerd and runc: an attachable
+ * shell cell (kukeon's `sh -i`) stays running on its terminal; attach through
+ * a real pty (util-linux `script`), type, read, detach with ^]^], attach
+ * again to the same process, two clients at once, a late client sees the
+ * recent output, the output is in `keon logs`, and a restarted keond
+ * reopens the console. The tty block's prompt and onInit stages (create
+ * once, start every time) are honoured.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { importImageArchive } from "../../src/containerd/image-import.ts";
+import {
+  buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
+  type TestContainerd,
+} from "../harness/index.ts";
+import { KeondProcess } from "../harness/keond.ts";
+import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
+import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
+import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
+
+const SUITE = "keon CLI e2e: attach";
+const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "script", "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
+
+const IMAGE = "keon.test/busybox:latest";
+const realm = `att${randomId(3)}`;
+const SPACE = "web";
+const STACK = "main";
+const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", STACK];
+const DETACH = "\u001d\u001d";
+
+const ownNetwork = () => ownNetworkState({ spaces: [[realm, SPACE]], realms: [realm] });
+const shQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** `keon attach` on its own pty (script), with what it printed so far and a way to type. */
+class AttachClient {
+  readonly child: ReturnType<typeof Bun.spawn<"pipe", "pipe", "pipe">>;
+  out = "";
+  private readonly reading: Promise<void>;
+
+  constructor(socket: string, args: string[]) {
+    const inner = `stty cols 100 rows 30; exec ${shQuote(process.execPath)} run ${shQuote(KEON_CLI)} attach ${args.map(shQuote).join(" ")}`;
+    this.child = Bun.spawn(["script", "-qfec", inner, "/dev/null"], {
+      stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, KEON_SOCKET: socket, TERM: "xterm" },
+    });
+    const stdout = this.child.stdout;
+    this.reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stdout) this.out += decoder.decode(chunk, { stream: true });
+    })();
+  }
+
+  type(text: string): void {
+    this.child.stdin.write(text);
+    this.child.stdin.flush();
+  }
+
+  async waitFor(pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+    await waitUntil(() => pattern.test(this.out), `${what} (seen: ${JSON.stringify(this.out.slice(-300))})`, 15_000);
+    return this.out.match(pattern)!;
+  }
+
+  /** Types a command until its computed answer shows (a line typed before the attach is fully open is lost). */
+  async ask(command: string, answer: RegExp, what: string): Promise<RegExpMatchArray> {
+    await waitUntil(() => {
+      if (answer.test(this.out)) return true;
+      this.type(`${command}\n`);
+      return false;
+    }, `${what} (seen: ${JSON.stringify(this.out.slice(-300))})`, 15_000, 1_000);
+    return this.out.match(answer)!;
+  }
+
+  async close(): Promise<number> {
+    const code = await this.child.exited;
+    await this.reading;
+    return code;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+  }
+}
+
+describe.skipIf(!ready)(SUITE, () => {
+  let cd: TestContainerd;
+  let keond: KeondProcess;
+  const dir = `${TEST_DIR_PREFIX}att-${RUN_ID}-${randomId()}`;
+  const workspace = join(dir, "workspace");
+  const keon = (args: string[], options: KeonRunOptions = {}): Promise<KeonRun> => runKeon(keond.socket, args, options);
+  const clients: AttachClient[] = [];
+  const attach = (...extra: string[]) => {
+    const client = new AttachClient(keond.socket, ["shell", ...SCOPE, ...extra]);
+    clients.push(client);
+    return client;
+  };
+  let before: OwnNetworkState;
+
+  beforeAll(async () => {
+    before = await ownNetwork();
+    cd = await startContainerd();
+    await importImageArchive(cd.client.withNamespace(`${realm}.e2e`), await buildBusyboxImage(), { name: IMAGE });
+    keond = new KeondProcess({
+      dir, containerdSocket: cd.socket, cgroupRoot: cd.cgroupParent, subnetCidr: "10.218.0.0/16", extraArgs: ["--policy-host-path-prefixes", dir],
+    });
+    mkdirSync(workspace, { recursive: true });
+    await keond.start();
+    const manifest = `kind: Realm
+metadata: {name: ${realm}}
+---
+kind: Space
+metadata: {name: ${SPACE}}
+spec: {realmId: ${realm}}
+---
+kind: Stack
+metadata: {name: ${STACK}}
+spec: {realmId: ${realm}, spaceId: ${SPACE}}
+---
+kind: Cell
+metadata: {name: shell}
+spec:
+  realmId: ${realm}
+  spaceId: ${SPACE}
+  stackId: ${STACK}
+  containers:
+    - id: sh
+      image: ${IMAGE}
+      command: /bin/sh
+      args: ["-i"]
+      attachable: true
+      volumes: [{kind: bind, source: ${workspace}, target: /workspace}]
+      tty:
+        prompt: "keon-prompt> "
+        onInit:
+          - {script: "echo once >> /workspace/created.txt", runOn: create}
+          - {script: "export GREETING=hi-from-init; echo start-stage-ran"}
+`;
+    const applied = await keon(["apply", "-f", "-", "--wait"], { stdin: manifest });
+    expect(applied.err).toBe("");
+    expect(applied.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.kill();
+    try {
+      if (keond?.pid !== undefined) {
+        expect((await keon(["delete", "realm", realm, "--cascade", "--wait", "--ignore-not-found"])).code).toBe(0);
+        expect(await keond.stop()).toBe(0);
+      }
+    } finally {
+      await keond?.crash();
+      unmountUnder(dir);
+      const after = await ownNetwork();
+      await cd?.stop();
+      keond?.remove();
+      expect(after).toEqual(before);
+      if (cd) expect(cgroupDirsOf(cd.cgroupParent)).toEqual([]);
+    }
+  });
+
+  const cellState = async () =>
+    (await keond.api<{ status: { state: string } }>("GET", `/v1/realms/${realm}/spaces/${SPACE}/stacks/${STACK}/cells/shell`)).body.status.state;
+
+  /** The shell's pid as the host sees it: the same process across attaches and keond restarts. */
+  const hostPid = async () => (await cd.client.withNamespace(`${realm}.e2e`).tasks.get("web_main_shell_sh")).pid;
+  let shellPid = 0;
+
+  test("the attachable `sh -i` cell stays Ready; attach shows the recent screen, runs a command, ^]^] detaches", async () => {
+    expect(await cellState()).toBe("Ready");
+    const first = attach();
+    // Printed before anyone attached: the ring gives it to this late client.
+    await first.waitFor(/start-stage-ran[\s\S]*keon-prompt> /, "the start stage's output and the tty prompt");
+    // A shell variable set now and read by later clients proves they reach this very shell.
+    const [, greeting] = await first.ask("kept=kept-$((40+2)); echo answer-$GREETING-$((6*7))", /answer-(hi-from-init)-42/, "the shell's answer");
+    expect(greeting).toBe("hi-from-init");
+    shellPid = await hostPid();
+    first.type(DETACH);
+    expect(await first.close()).toBe(0);
+    expect(first.out).toContain("detached from shell");
+    expect(await cellState()).toBe("Ready");
+    expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
+  });
+
+  test("attach again: the same process, and it saw what the first client typed", async () => {
+    const again = attach("--container", "sh");
+    await again.waitFor(/answer-hi-from-init-42/, "the earlier output from the ring");
+    await again.ask("echo var-$kept", /var-kept-42/, "the variable the first client set");
+    expect(await hostPid()).toBe(shellPid);
+    again.type(DETACH);
+    expect(await again.close()).toBe(0);
+  });
+
+  test("two clients at once both see what either types; the output is in keon logs", async () => {
+    const a = attach();
+    const b = attach();
+    await a.waitFor(/keon-prompt> /, "a's prompt");
+    await b.waitFor(/keon-prompt> /, "b's prompt");
+    await a.ask("echo from-a-$((2+3))", /from-a-5/, "a's command in a");
+    await b.waitFor(/from-a-5/, "a's command in b");
+    await b.ask("echo from-b-$((3+4))", /from-b-7/, "b's command in b");
+    await a.waitFor(/from-b-7/, "b's command in a");
+    a.type(DETACH);
+    b.type(DETACH);
+    expect(await a.close()).toBe(0);
+    expect(await b.close()).toBe(0);
+    const logs = await keon(["logs", "shell", ...SCOPE]);
+    expect(logs.code).toBe(0);
+    for (const text of ["start-stage-ran", "answer-hi-from-init-42", "from-a-5", "from-b-7"]) expect(logs.out).toContain(text);
+  });
+
+  test("after a keond restart the console is reopened: attach reaches the same process", async () => {
+    expect(await keond.stop()).toBe(0);
+    await keond.start();
+    const after = attach();
+    await after.ask("echo still-$kept", /still-kept-42/, "the same shell after the restart");
+    expect(await hostPid()).toBe(shellPid);
+    after.type(DETACH);
+    expect(await after.close()).toBe(0);
+    expect(await cellState()).toBe("Ready");
+  });
+
+  test("the process ending ends the attach with its exit code; the create stage stays done across restarts", async () => {
+    const last = attach();
+    await last.waitFor(/keon-prompt> /, "the prompt");
+    last.type("exit 3\n");
+    expect(await last.close()).toBe(3);
+    expect((await keon(["restart", "cell", "shell", ...SCOPE, "--wait"])).code).toBe(0);
+    const fresh = attach();
+    await fresh.ask("echo new-[$kept]", /new-\[\]/, "the restarted shell (without the old one's variable)");
+    expect(await hostPid()).not.toBe(shellPid);
+    fresh.type(DETACH);
+    expect(await fresh.close()).toBe(0);
+    expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
+  });
+
+  test("refusals: a cell without an attachable container, an unknown container", async () => {
+    const ghost = await keon(["attach", "shell", ...SCOPE, "-c", "ghost"]);
+    expect(ghost.code).toBe(1);
+    expect(ghost.err).toMatch(/CONTAINER_NOT_FOUND/);
+    const missing = await keon(["attach", "nope", ...SCOPE]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/CELL_NOT_FOUND/);
+  });
+});
