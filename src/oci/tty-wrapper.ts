@@ -18,7 +18,7 @@
  *   logged and the start goes on, like a failing line of a shell's rc file.
  * - `prompt` becomes the exported PS1 of the workload (a shell takes it).
  * - the wrapper's own lines go to `logFile` (default /run/keon/tty/tty.log),
- *   filtered by `logLevel` (default info).
+ *   filtered by `logLevel` (default info; unknown levels are refused at apply).
  * The image must have /bin/sh: the stages are shell scripts by definition.
  * A container whose tty block asks for none of this runs unwrapped.
  */
@@ -28,7 +28,6 @@ import type { ContainerSpec } from "../model/schema/container.ts";
 
 /** Where the tty state directory appears inside the container. */
 export const TTY_STATE_DIR = "/run/keon/tty";
-export const DEFAULT_TTY_LOG_FILE = `${TTY_STATE_DIR}/tty.log`;
 
 const LEVELS = ["debug", "info", "warn", "error"] as const;
 type Level = (typeof LEVELS)[number];
@@ -48,15 +47,15 @@ export function shellQuote(text: string): string {
 }
 
 /** The gate file of a create stage: its position and its script's digest, so an edited stage runs again. */
-export function createGateOf(index: number, script: string): string {
+export function createGateOf(index: number, script: string, stateDir = TTY_STATE_DIR): string {
   const digest = createHash("sha256").update(script).digest("hex").slice(0, 16);
-  return `${TTY_STATE_DIR}/oninit-${index}-${digest}.done`;
+  return `${stateDir}/oninit-${index}-${digest}.done`;
 }
 
-/** The wrapper script; `"$@"` is the workload's argv. */
-export function ttyWrapperScript(tty: Tty): string {
+/** The wrapper script; `"$@"` is the workload's argv. `stateDir` is where the container sees its tty state directory. */
+export function ttyWrapperScript(tty: Tty, stateDir = TTY_STATE_DIR): string {
   const threshold = LEVELS.indexOf((tty.logLevel || "info") as Level);
-  const logFile = tty.logFile || DEFAULT_TTY_LOG_FILE;
+  const logFile = tty.logFile || `${stateDir}/tty.log`;
   const lines: string[] = [
     `keon_tty_log() { printf '%s keon-tty %s: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$2" >>${shellQuote(logFile)} 2>/dev/null || :; }`,
     `mkdir -p ${shellQuote(posix.dirname(logFile))} 2>/dev/null`,
@@ -68,7 +67,7 @@ export function ttyWrapperScript(tty: Tty): string {
   log("debug", `"starting $*"`);
   for (const stage of stages.filter((s) => s.runOn === "create")) {
     const name = `onInit[${stage.index}] (create)`;
-    const gate = createGateOf(stage.index, stage.script);
+    const gate = createGateOf(stage.index, stage.script, stateDir);
     lines.push(`if [ ! -e ${shellQuote(gate)} ]; then`);
     log("info", shellQuote(`${name}: running`));
     lines.push(`( eval ${shellQuote(stage.script)} )`, "keon_tty_status=$?");

@@ -8,7 +8,7 @@
  * once, start every time) are honoured.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
 import {
@@ -209,15 +209,27 @@ spec:
     for (const text of ["start-stage-ran", "answer-hi-from-init-42", "from-a-5", "from-b-7"]) expect(logs.out).toContain(text);
   });
 
-  test("after a keond restart the console is reopened: attach reaches the same process", async () => {
+  test("after a keond restart the console is reopened: the same process, and what it printed meanwhile reaches the ring and the log", async () => {
+    const before = attach();
+    // A background job of the shell prints once the test says keond is gone, and says it did.
+    await before.ask(
+      "(while [ ! -e /workspace/go ]; do sleep 0.1; done; echo while-away-$((5*5)); touch /workspace/echoed) & echo job-$((1+1))-started",
+      /job-2-started/, "the background job",
+    );
+    before.type(DETACH);
+    expect(await before.close()).toBe(0);
     expect(await keond.stop()).toBe(0);
+    writeFileSync(join(workspace, "go"), "");
+    await waitUntil(() => existsSync(join(workspace, "echoed")), "the shell's output while keond was away", 15_000);
     await keond.start();
     const after = attach();
+    await after.waitFor(/while-away-25/, "the output printed while keond was away, from the ring");
     await after.ask("echo still-$kept", /still-kept-42/, "the same shell after the restart");
     expect(await hostPid()).toBe(shellPid);
     after.type(DETACH);
     expect(await after.close()).toBe(0);
     expect(await cellState()).toBe("Ready");
+    expect((await keon(["logs", "shell", ...SCOPE])).out).toContain("while-away-25");
   });
 
   test("the process ending ends the attach with its exit code; the create stage stays done across restarts", async () => {
