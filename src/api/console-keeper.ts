@@ -29,7 +29,7 @@ import type { FromWorker } from "../protocol/messages.ts";
 import { containerConsoleOf, containerLogPathOf } from "../runtime/run-layout.ts";
 import type { CellLookup, CellRef } from "./cell-lookup.ts";
 import type { DaemonBus } from "./deps.ts";
-import { OutputRing } from "./output-ring.ts";
+import { OutputRing, withoutTerminalQueries } from "./output-ring.ts";
 import type { Store } from "../store/store.ts";
 
 /** One attached client, as the console sees it. */
@@ -96,7 +96,7 @@ export class Console {
 
   /** Adds a client: it first receives the recent output, then the live stream. Returns its detach. */
   attach(client: ConsoleClient): () => void {
-    const recent = this.ring.snapshot();
+    const recent = withoutTerminalQueries(this.ring.snapshot());
     if (recent.length > 0) client.output(recent);
     this.clients.add(client);
     return () => void this.clients.delete(client);

@@ -43,3 +43,18 @@ export class OutputRing {
     return out;
   }
 }
+
+/**
+ * Terminal queries a late attacher must not be replayed: its terminal would
+ * answer them (cursor position, device status and attributes), and the
+ * answer to a question the process asked long ago arrives as typed input.
+ * CSI 5n, CSI 6n, CSI c and CSI 0c, the ones shells and editors send.
+ */
+const QUERY_PATTERN = /\x1b\[(?:[56]n|0?c)/g;
+
+export function withoutTerminalQueries(data: Uint8Array): Uint8Array {
+  // latin1 maps each byte to one code unit and back, so the bytes survive untouched.
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1");
+  if (!text.includes("\x1b[")) return data;
+  return new Uint8Array(Buffer.from(text.replace(QUERY_PATTERN, ""), "latin1"));
+}

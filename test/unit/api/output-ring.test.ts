@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { OutputRing } from "../../../src/api/output-ring.ts";
+import { OutputRing, withoutTerminalQueries } from "../../../src/api/output-ring.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -52,5 +52,18 @@ describe("OutputRing", () => {
     expect(text(snap)).toBe("ab");
     expect(() => new OutputRing(0)).toThrow(RangeError);
     expect(new OutputRing().capacity).toBe(64 * 1024);
+  });
+});
+
+describe("withoutTerminalQueries", () => {
+  test("drops the cursor-position, status and attribute queries a replay would make the terminal answer", () => {
+    const replay = bytes("keon$ \x1b[6n\rkeon$ \x1b[J ls\x1b[5n \x1b[c\x1b[0c \x1b[31mred\x1b[0m");
+    expect(text(withoutTerminalQueries(replay))).toBe("keon$ \rkeon$ \x1b[J ls  \x1b[31mred\x1b[0m");
+  });
+
+  test("other bytes, UTF-8 included, pass unchanged", () => {
+    const plain = bytes("grüße \x1b[2J done");
+    expect(withoutTerminalQueries(plain)).toEqual(plain);
+    expect(text(withoutTerminalQueries(bytes("ü\x1b[6nü")))).toBe("üü");
   });
 });
