@@ -17,16 +17,16 @@
  * ended, or `{"type":"error",...}` when the attach was refused.
  */
 import type { Hono } from "hono";
-import { upgradeWebSocket as bunUpgradeWebSocket } from "hono/bun";
 import type { UpgradeWebSocket, WSEvents } from "hono/ws";
 import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { containerdId } from "../model/derived-ids.ts";
-import { KeonError, isKeonError } from "../model/errors.ts";
+import { KeonError } from "../model/errors.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
-import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup, type CellRef } from "./cell-lookup.ts";
+import { requireCell, type CellLookup, type CellRef } from "./cell-lookup.ts";
+import { registerCellWebSocket } from "./cell-websocket.ts";
 import type { Console, ConsoleKeeper } from "./console-keeper.ts";
-import { errorFrame, exitFrame, outputFrame, parseControl, STDOUT_CHANNEL } from "./exec-frames.ts";
+import { exitFrame, outputFrame, parseControl, STDOUT_CHANNEL } from "./exec-frames.ts";
 import { terminalSizeOf } from "./exec-request.ts";
 import { requireRunningTask } from "./exec-route.ts";
 
@@ -78,21 +78,13 @@ interface PreparedAttach {
 }
 
 export function registerAttachRoute(app: Hono, deps: AttachRouteDeps): void {
-  const upgrade = deps.upgradeWebSocket ?? (bunUpgradeWebSocket as unknown as UpgradeWebSocket);
-  app.get(
-    `${CELL_ROUTE}/attach`,
-    upgrade(async (c) => {
-      let prepared: PreparedAttach | undefined;
-      let refusal: KeonError | undefined;
-      try {
-        prepared = await prepareAttach(deps, cellRefOf(c.req.param()), new URL(c.req.url).searchParams);
-      } catch (error) {
-        refusal = isKeonError(error) ? error : new KeonError("INTERNAL", "attach failed", { cause: error });
-        if (!isKeonError(error)) deps.log.error({ err: error }, "attach refused by an unexpected error");
-      }
-      return attachEvents(prepared, refusal);
-    }) as never,
-  );
+  registerCellWebSocket(app, {
+    name: "attach",
+    log: deps.log,
+    upgradeWebSocket: deps.upgradeWebSocket,
+    prepare: (ref, query) => prepareAttach(deps, ref, query),
+    events: attachEvents,
+  });
 }
 
 async function prepareAttach(deps: AttachRouteDeps, ref: CellRef, query: URLSearchParams): Promise<PreparedAttach> {
@@ -109,15 +101,10 @@ async function prepareAttach(deps: AttachRouteDeps, ref: CellRef, query: URLSear
   return { console, size };
 }
 
-function attachEvents(prepared: PreparedAttach | undefined, refusal: KeonError | undefined): WSEvents {
+function attachEvents(prepared: PreparedAttach): WSEvents {
   let detach: (() => void) | undefined;
   return {
     onOpen(_event, ws) {
-      if (prepared === undefined) {
-        ws.send(errorFrame(refusal ?? new KeonError("INTERNAL", "attach failed")));
-        ws.close(1000, "refused");
-        return;
-      }
       detach = prepared.console.attach({
         output: (data) => ws.send(outputFrame(STDOUT_CHANNEL, data)),
         ended: (exitCode) => {
@@ -133,7 +120,7 @@ function attachEvents(prepared: PreparedAttach | undefined, refusal: KeonError |
       if (prepared.size !== undefined) prepared.console.resize(prepared.size.width, prepared.size.height);
     },
     onMessage(event) {
-      if (prepared === undefined || detach === undefined) return;
+      if (detach === undefined) return;
       const data = event.data;
       if (typeof data === "string") {
         const control = parseControl(data);

@@ -8,23 +8,19 @@
  * once, start every time) are honoured.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { importImageArchive } from "../../src/containerd/image-import.ts";
-import {
-  buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, startContainerd, unmountUnder, waitUntil,
-  type TestContainerd,
-} from "../harness/index.ts";
-import { KeondProcess } from "../harness/keond.ts";
-import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
+import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, waitUntil } from "../harness/index.ts";
+import { KEON_CLI } from "../harness/keon-cli.ts";
+import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
 import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 
 const SUITE = "keon CLI e2e: attach";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "script", "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
-const IMAGE = "keon.test/busybox:latest";
 const realm = `att${randomId(3)}`;
 const SPACE = "web";
 const STACK = "main";
@@ -84,14 +80,13 @@ class AttachClient {
 }
 
 describe.skipIf(!ready)(SUITE, () => {
-  let cd: TestContainerd;
-  let keond: KeondProcess;
-  const dir = `${TEST_DIR_PREFIX}att-${RUN_ID}-${randomId()}`;
-  const workspace = join(dir, "workspace");
-  const keon = (args: string[], options: KeonRunOptions = {}): Promise<KeonRun> => runKeon(keond.socket, args, options);
+  let suite: KeondSuite;
+  // The shell's bind mount: outside the suite's directory, allowed to keond by its policy.
+  const workspace = `${TEST_DIR_PREFIX}attws-${RUN_ID}-${randomId()}`;
+  const keon = (args: string[]) => suite.keon(args);
   const clients: AttachClient[] = [];
   const attach = (...extra: string[]) => {
-    const client = new AttachClient(keond.socket, ["shell", ...SCOPE, ...extra]);
+    const client = new AttachClient(suite.keond.socket, ["shell", ...SCOPE, ...extra]);
     clients.push(client);
     return client;
   };
@@ -99,25 +94,9 @@ describe.skipIf(!ready)(SUITE, () => {
 
   beforeAll(async () => {
     before = await ownNetwork();
-    cd = await startContainerd();
-    await importImageArchive(cd.client.withNamespace(`${realm}.e2e`), await buildBusyboxImage(), { name: IMAGE });
-    keond = new KeondProcess({
-      dir, containerdSocket: cd.socket, cgroupRoot: cd.cgroupParent, subnetCidr: "10.218.0.0/16", extraArgs: ["--policy-host-path-prefixes", dir],
-    });
     mkdirSync(workspace, { recursive: true });
-    await keond.start();
-    const manifest = `kind: Realm
-metadata: {name: ${realm}}
----
-kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: ${STACK}}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
----
-kind: Cell
+    suite = await startKeondSuite({ name: "att", realm, subnetCidr: "10.218.0.0/16", extraArgs: ["--policy-host-path-prefixes", workspace] });
+    const manifest = `${scopeManifest(realm, SPACE, STACK)}kind: Cell
 metadata: {name: shell}
 spec:
   realmId: ${realm}
@@ -125,7 +104,7 @@ spec:
   stackId: ${STACK}
   containers:
     - id: sh
-      image: ${IMAGE}
+      image: ${TEST_IMAGE}
       command: /bin/sh
       args: ["-i"]
       attachable: true
@@ -136,7 +115,7 @@ spec:
           - {script: "echo once >> /workspace/created.txt", runOn: create}
           - {script: "export GREETING=hi-from-init; echo start-stage-ran"}
 `;
-    const applied = await keon(["apply", "-f", "-", "--wait"], { stdin: manifest });
+    const applied = await suite.keon(["apply", "-f", "-", "--wait"], manifest);
     expect(applied.err).toBe("");
     expect(applied.code).toBe(0);
   });
@@ -144,26 +123,20 @@ spec:
   afterAll(async () => {
     for (const client of clients) client.kill();
     try {
-      if (keond?.pid !== undefined) {
-        expect((await keon(["delete", "realm", realm, "--cascade", "--wait", "--ignore-not-found"])).code).toBe(0);
-        expect(await keond.stop()).toBe(0);
+      if (suite !== undefined) {
+        await stopKeondSuite(suite, async () => expect(await ownNetwork()).toEqual(before));
+        expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
       }
     } finally {
-      await keond?.crash();
-      unmountUnder(dir);
-      const after = await ownNetwork();
-      await cd?.stop();
-      keond?.remove();
-      expect(after).toEqual(before);
-      if (cd) expect(cgroupDirsOf(cd.cgroupParent)).toEqual([]);
+      rmSync(workspace, { recursive: true, force: true });
     }
   });
 
   const cellState = async () =>
-    (await keond.api<{ status: { state: string } }>("GET", `/v1/realms/${realm}/spaces/${SPACE}/stacks/${STACK}/cells/shell`)).body.status.state;
+    (await suite.keond.api<{ status: { state: string } }>("GET", `/v1/realms/${realm}/spaces/${SPACE}/stacks/${STACK}/cells/shell`)).body.status.state;
 
   /** The shell's pid as the host sees it: the same process across attaches and keond restarts. */
-  const hostPid = async () => (await cd.client.withNamespace(`${realm}.e2e`).tasks.get("web_main_shell_sh")).pid;
+  const hostPid = async () => (await suite.cd.client.withNamespace(suite.namespace).tasks.get("web_main_shell_sh")).pid;
   let shellPid = 0;
 
   test("the attachable `sh -i` cell stays Ready; attach shows the recent screen, runs a command, ^]^] detaches", async () => {
@@ -218,10 +191,10 @@ spec:
     );
     before.type(DETACH);
     expect(await before.close()).toBe(0);
-    expect(await keond.stop()).toBe(0);
+    expect(await suite.keond.stop()).toBe(0);
     writeFileSync(join(workspace, "go"), "");
     await waitUntil(() => existsSync(join(workspace, "echoed")), "the shell's output while keond was away", 15_000);
-    await keond.start();
+    await suite.keond.start();
     const after = attach();
     await after.waitFor(/while-away-25/, "the output printed while keond was away, from the ring");
     await after.ask("echo still-$kept", /still-kept-42/, "the same shell after the restart");
@@ -246,7 +219,7 @@ spec:
     expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
   });
 
-  test("refusals: a cell without an attachable container, an unknown container", async () => {
+  test("refusals: an unknown container, an unknown cell", async () => {
     const ghost = await keon(["attach", "shell", ...SCOPE, "-c", "ghost"]);
     expect(ghost.code).toBe(1);
     expect(ghost.err).toMatch(/CONTAINER_NOT_FOUND/);

@@ -39,26 +39,35 @@ export const attachVerb: Verb = {
     const [cell, extra] = args.positionals;
     if (cell === undefined) throw usageError("missing CELL: keon attach CELL [-c CONTAINER]");
     if (extra !== undefined) throw usageError(`unexpected argument '${extra}'`);
-    const tty = process.stdin.isTTY === true;
-    const size = tty ? { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 } : undefined;
-    const target = ctx.client.webSocketTarget(`${cellPath(scopeFlagsOf(args), cell)}/attach`, attachQuery(stringFlag(args, "container"), size));
-    const tls = await ctx.client.webSocketTls();
-    const scanner = new DetachKeyScanner();
-    const result = await runTerminalSocket(tls === undefined ? target : { ...target, tls }, {
-      tty,
-      stdin: true,
-      onStdinEnd: "keep",
-      scanInput: (chunk) => scanner.scan(chunk),
-    });
-    if (result.detached) {
-      ctx.err(`\r\nkeon: detached from ${cell}; it keeps running\r\n`);
-      return 0;
-    }
-    if (result.outcome?.type === "exit") return result.outcome.exitCode ?? 0;
-    if (result.outcome?.type === "error") {
-      throw new CliError("failed", result.outcome.error.message ?? "attach failed", result.outcome.error.code === undefined ? {} : { code: result.outcome.error.code });
-    }
-    if (!result.opened) throw await upgradeRefused(ctx, "attach");
-    throw new CliError("failed", "the connection to keond closed");
+    return await attachToCell(ctx, cellPath(scopeFlagsOf(args), cell), cell, stringFlag(args, "container"));
   },
 };
+
+/**
+ * Attaches this terminal to the cell at `path` (`cellPath(scope, cell)`) until
+ * a detach (exit code 0) or the process's end (its exit code). Shared with
+ * the verbs that create a cell and attach to it.
+ */
+export async function attachToCell(ctx: CliContext, path: string, cell: string, container: string | undefined): Promise<number> {
+  const tty = process.stdin.isTTY === true;
+  const size = tty ? { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 } : undefined;
+  const target = ctx.client.webSocketTarget(`${path}/attach`, attachQuery(container, size));
+  const tls = await ctx.client.webSocketTls();
+  const scanner = new DetachKeyScanner();
+  const result = await runTerminalSocket(tls === undefined ? target : { ...target, tls }, {
+    tty,
+    stdin: true,
+    onStdinEnd: "keep",
+    scanInput: (chunk) => scanner.scan(chunk),
+  });
+  if (result.detached) {
+    ctx.err(`\r\nkeon: detached from ${cell}; it keeps running\r\n`);
+    return 0;
+  }
+  if (result.outcome?.type === "exit") return result.outcome.exitCode ?? 0;
+  if (result.outcome?.type === "error") {
+    throw new CliError("failed", result.outcome.error.message ?? "attach failed", result.outcome.error.code === undefined ? {} : { code: result.outcome.error.code });
+  }
+  if (!result.opened) throw await upgradeRefused(ctx, "attach");
+  throw new CliError("failed", "the connection to keond closed");
+}
