@@ -18,7 +18,7 @@
  * by the previous keond is reopened: the FIFOs and the shim's ends of them
  * are still there), and from an attach itself. Opening is idempotent.
  */
-import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
@@ -83,6 +83,8 @@ export class Console {
     private readonly client: ContainerdClient,
     readonly containerdId: string,
     private readonly fds: { stdout: number; stdin: number; log: number },
+    /** The stdout FIFO's inode when it was opened. */
+    readonly fifoInode: number,
     ringBytes: number | undefined,
     private readonly log: Logger,
   ) {
@@ -161,6 +163,18 @@ export class Console {
   }
 }
 
+function consolePathsOf(runPath: string, target: ConsoleTarget): ReturnType<typeof containerConsoleOf> {
+  return containerConsoleOf(runPath, { realm: target.ref.realm, space: target.ref.space, stack: target.ref.stack, cell: target.ref.cell }, target.container);
+}
+
+function fifoInodeOf(runPath: string, target: ConsoleTarget): number | undefined {
+  try {
+    return statSync(consolePathsOf(runPath, target).stdout).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 export class ConsoleKeeper {
   private readonly consoles = new Map<string, Console>();
   private readonly opening = new Map<string, Promise<Console | undefined>>();
@@ -186,7 +200,8 @@ export class ConsoleKeeper {
   async ensure(target: ConsoleTarget): Promise<Console | undefined> {
     const key = `${target.namespace}/${containerdId(target.ref.space, target.ref.stack, target.ref.cell, target.container)}`;
     const current = this.consoles.get(key);
-    if (current?.isOpen) return current;
+    // A console whose FIFO was made anew (the container was recreated) is stale: it ends on its own.
+    if (current?.isOpen && current.fifoInode === fifoInodeOf(this.deps.runPath, target)) return current;
     const pending = this.opening.get(key);
     if (pending !== undefined) return await pending;
     const opened = this.openConsole(target).finally(() => this.opening.delete(key));
@@ -216,7 +231,7 @@ export class ConsoleKeeper {
 
   private async openConsole(target: ConsoleTarget): Promise<Console | undefined> {
     const scope = { realm: target.ref.realm, space: target.ref.space, stack: target.ref.stack, cell: target.ref.cell };
-    const fifos = containerConsoleOf(this.deps.runPath, scope, target.container);
+    const fifos = consolePathsOf(this.deps.runPath, target);
     if (!existsSync(fifos.stdout) || !existsSync(fifos.stdin)) return undefined;
     const id = containerdId(target.ref.space, target.ref.stack, target.ref.cell, target.container);
     const client = this.deps.containerd.withNamespace(target.namespace);
@@ -240,6 +255,6 @@ export class ConsoleKeeper {
     }
     const [stdout, stdin, log] = opened as [number, number, number];
     this.deps.log.info({ container: id, namespace: target.namespace }, "console opened");
-    return new Console(client, id, { stdout, stdin, log }, this.deps.ringBytes, this.deps.log.child({ container: id }));
+    return new Console(client, id, { stdout, stdin, log }, fstatSync(stdout).ino, this.deps.ringBytes, this.deps.log.child({ container: id }));
   }
 }
