@@ -72,6 +72,15 @@ export function pickAttachContainer(spec: CellDocument["spec"], requested: strin
   return chosen;
 }
 
+/** Output queued for one client beyond which it is disconnected. */
+const MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** Bytes Bun's WebSocket still holds for the client (hono/bun's context gives the ServerWebSocket as `raw`). */
+function bufferedOf(raw: unknown): number {
+  const socket = raw as { getBufferedAmount?: () => number } | undefined;
+  return socket?.getBufferedAmount?.() ?? 0;
+}
+
 interface PreparedAttach {
   console: Console;
   size: { width: number; height: number } | undefined;
@@ -106,7 +115,15 @@ function attachEvents(prepared: PreparedAttach): WSEvents {
   return {
     onOpen(_event, ws) {
       detach = prepared.console.attach({
-        output: (data) => ws.send(outputFrame(STDOUT_CHANNEL, data)),
+        output: (data) => {
+          // A client that stopped reading is let go rather than buffered without bound; the others go on.
+          if (bufferedOf(ws.raw) > MAX_CLIENT_BUFFER_BYTES) {
+            detach?.();
+            ws.close(1008, "client too slow");
+            return;
+          }
+          ws.send(outputFrame(STDOUT_CHANNEL, data));
+        },
         ended: (exitCode) => {
           ws.send(exitFrame(exitCode));
           ws.close(1000, "exited");
