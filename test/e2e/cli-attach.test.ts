@@ -219,6 +219,20 @@ spec:
     expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
   });
 
+  test("a stop ends the shell and every attached client with it; a stopped cell refuses an attach", async () => {
+    const client = attach();
+    await client.ask("echo before-stop-$((8*8))", /before-stop-64/, "the shell");
+    const stopped = await keon(["stop", "cell", "shell", ...SCOPE, "--wait"]);
+    expect(stopped.code).toBe(0);
+    // The shell is the init of its PID namespace and has no SIGTERM handler: the grace period's SIGKILL (128 + 9) ends it.
+    expect(await client.close()).toBe(137);
+    expect(await cellState()).toBe("Stopped");
+    const refused = await keon(["attach", "shell", ...SCOPE]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/CONFLICT: container 'sh' of cell 'shell' is not running/);
+    expect((await keon(["start", "cell", "shell", ...SCOPE, "--wait"])).code).toBe(0);
+  });
+
   test("refusals: an unknown container, an unknown cell", async () => {
     const ghost = await keon(["attach", "shell", ...SCOPE, "-c", "ghost"]);
     expect(ghost.code).toBe(1);
