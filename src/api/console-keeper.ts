@@ -78,6 +78,8 @@ export class Console {
   private readonly stdin: ReturnType<ReturnType<typeof Bun.file>["writer"]>;
   private inputChain: Promise<void> = Promise.resolve();
   private open = true;
+  /** The task's exit status, once it exited (undefined when containerd could not say). */
+  private readonly exit: Promise<number | undefined>;
 
   constructor(
     private readonly client: ContainerdClient,
@@ -90,7 +92,16 @@ export class Console {
   ) {
     this.ring = new OutputRing(ringBytes);
     this.stdin = Bun.file(fds.stdin).writer();
+    // Asked now: once the process exits its task may be deleted (a stop) before the output's EOF is read.
+    this.exit = client.tasks.wait(containerdId, "", { deadlineMs: Number.POSITIVE_INFINITY }).then(
+      (answer) => answer.exit_status,
+      (error: unknown) => {
+        if (!isKeonError(error, "NOT_FOUND")) this.log.debug({ err: error }, "waiting for a console's task failed");
+        return undefined;
+      },
+    );
   }
+
 
   get isOpen(): boolean {
     return this.open;
@@ -154,12 +165,7 @@ export class Console {
   }
 
   private async exitCode(): Promise<number | undefined> {
-    try {
-      return (await this.client.tasks.wait(this.containerdId, "", { deadlineMs: EXIT_WAIT_MS })).exit_status;
-    } catch (error) {
-      if (!isKeonError(error, "NOT_FOUND") && !isKeonError(error, "DEADLINE_EXCEEDED")) this.log.debug({ err: error }, "exit status of a console's task unknown");
-      return undefined;
-    }
+    return await Promise.race([this.exit, Bun.sleep(EXIT_WAIT_MS).then(() => undefined)]);
   }
 }
 

@@ -68,6 +68,8 @@ export interface CellContext {
   terminal?: boolean;
   /** Host directory mounted at /run/keon/tty for an attachable container's wrapper (oci/tty-wrapper.ts). */
   ttyStateDir?: string;
+  /** Host path of the static init an attachable container runs under (catatonit), mounted read-only at /run/keon/init. */
+  terminalInit?: string;
 }
 
 export interface ImageConfig {

@@ -26,7 +26,7 @@ import { seccompFromProfile } from "./seccomp-profile.ts";
 import { parseSecurityOpts, type SecurityOptions } from "./security-opts.ts";
 import { OCI_VERSION, type OciResources, type OciSeccomp, type OciSpec } from "./types.ts";
 import { resolveUser } from "./user.ts";
-import { needsTtyWrapper, TTY_STATE_DIR, ttyProcessArgs } from "./tty-wrapper.ts";
+import { needsTtyWrapper, TERMINAL_INIT, TTY_STATE_DIR, ttyProcessArgs } from "./tty-wrapper.ts";
 
 export { buildRootContainerSpec } from "./root-container-spec.ts";
 export type { CellContext, HostDevice, HostFacts, ImageConfig, ResolvedBindMount, SecretEnvVar } from "./inputs.ts";
@@ -69,10 +69,16 @@ function resources(container: ContainerSpec, devices: OciResources["devices"]): 
   return result;
 }
 
-/** The tty state directory, writable, where the wrapper keeps its gates and default log. */
+/** An attachable container's init (read-only) and the tty state directory, writable, where the wrapper keeps its gates and default log. */
 function ttyStateMounts(container: ContainerSpec, ctx: CellContext): OciSpec["mounts"] {
-  if (!needsTtyWrapper(container) || ctx.ttyStateDir === undefined) return [];
-  return [{ destination: TTY_STATE_DIR, type: "bind", source: ctx.ttyStateDir, options: ["rbind", "rprivate", "rw", "nosuid", "nodev"] }];
+  const mounts: OciSpec["mounts"] = [];
+  if (container.attachable === true && ctx.terminalInit !== undefined) {
+    mounts.push({ destination: TERMINAL_INIT, type: "bind", source: ctx.terminalInit, options: ["bind", "rprivate", "ro", "nosuid", "nodev"] });
+  }
+  if (needsTtyWrapper(container) && ctx.ttyStateDir !== undefined) {
+    mounts.push({ destination: TTY_STATE_DIR, type: "bind", source: ctx.ttyStateDir, options: ["rbind", "rprivate", "rw", "nosuid", "nodev"] });
+  }
+  return mounts;
 }
 
 export function buildOciSpec(
@@ -96,7 +102,7 @@ export function buildOciSpec(
     process: {
       ...(ctx.terminal === true || container.attachable === true ? { terminal: true } : {}),
       user,
-      args: ttyProcessArgs(container, processArgs(container, image)),
+      args: ttyProcessArgs(container, processArgs(container, image), ctx.terminalInit !== undefined),
       env: processEnv(container, ctx, image),
       cwd: processCwd(container, image),
       capabilities: ociCapabilities(caps, ambient),

@@ -28,6 +28,14 @@ import type { ContainerSpec } from "../model/schema/container.ts";
 
 /** Where the tty state directory appears inside the container. */
 export const TTY_STATE_DIR = "/run/keon/tty";
+/**
+ * Where the static init (catatonit) of an attachable container appears. The
+ * workload's first process is the init of its PID namespace, and the kernel
+ * drops every signal such an init has no handler for: an interactive shell
+ * would ignore even the SIGHUP that ends it when its terminal is hung up
+ * (runtime/task-control.ts). The init forwards signals to it and reaps.
+ */
+export const TERMINAL_INIT = "/run/keon/init";
 
 const LEVELS = ["debug", "info", "warn", "error"] as const;
 type Level = (typeof LEVELS)[number];
@@ -92,8 +100,11 @@ export function ttyWrapperScript(tty: Tty, stateDir = TTY_STATE_DIR): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The process's argv: the wrapper in front of the workload's, when one is needed. */
-export function ttyProcessArgs(container: Pick<ContainerSpec, "attachable" | "tty">, args: readonly string[]): string[] {
-  if (!needsTtyWrapper(container) || container.tty === undefined) return [...args];
-  return ["/bin/sh", "-c", ttyWrapperScript(container.tty), "keon-tty", ...args];
+/**
+ * The process's argv: the init (when the host gives one) and the wrapper
+ * (when one is needed) in front of the workload's.
+ */
+export function ttyProcessArgs(container: Pick<ContainerSpec, "attachable" | "tty">, args: readonly string[], withInit: boolean): string[] {
+  const wrapped = needsTtyWrapper(container) && container.tty !== undefined ? ["/bin/sh", "-c", ttyWrapperScript(container.tty), "keon-tty", ...args] : [...args];
+  return container.attachable === true && withInit ? [TERMINAL_INIT, "--", ...wrapped] : wrapped;
 }

@@ -25,7 +25,8 @@ import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { cachedAddressOf, egressHostOf, spaceNetworkOf } from "./space-network.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
-import { taskStdioOf } from "./container-stdio.ts";
+import { runsOnTerminal, taskStdioOf } from "./container-stdio.ts";
+import type { ContainerdClient } from "../containerd/client.ts";
 
 export interface StartOutcome {
   /** Wall time of the start, for events and benchmarks. */
@@ -140,6 +141,13 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
   }
 }
 
+/** Ends every task of the cell, the workloads first and the root last (it holds their namespaces). */
+async function stopCellTasks(client: ContainerdClient, layout: CellLayout, graceMs: number): Promise<void> {
+  const stop = (id: string) => stopTask(client, containerdIdOf(layout.scope, id), graceMs, { terminal: runsOnTerminal(layout.spec.containers, id) });
+  await Promise.all(workloadsOf(layout).map((c) => stop(c.id)));
+  await stop(layout.rootId);
+}
+
 /**
  * Stops every task (workloads first, the root last), SIGTERM then SIGKILL
  * after `graceMs`; then CNI DEL with the cached result. Containers and
@@ -150,8 +158,7 @@ export async function stopCell(ctx: RuntimeContext, target: CellTarget, options:
   const { scope } = layout;
   const client = ctx.containerd.withNamespace(target.namespace);
   const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
-  await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), graceMs)));
-  await stopTask(client, containerdIdOf(scope, layout.rootId), graceMs);
+  await stopCellTasks(client, layout, graceMs);
   const network = spaceNetworkOf(ctx, scope.realm, scope.space);
   const rootCid = containerdIdOf(scope, layout.rootId);
   await withdrawCellAddress(egressHostOf(ctx), scope.realm, scope.space, cachedAddressOf(ctx, network.conflist, rootCid), () =>
@@ -174,8 +181,7 @@ export async function deleteCell(ctx: RuntimeContext, target: CellTarget, option
   if ((await ctx.containerd.namespaces.find(target.namespace)) !== null) {
     const client = ctx.containerd.withNamespace(target.namespace);
     const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
-    await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(layout.scope, c.id), graceMs)));
-    await stopTask(client, containerdIdOf(layout.scope, layout.rootId), graceMs);
+    await stopCellTasks(client, layout, graceMs);
   }
   await purgeCellRemains(ctx, { namespace: target.namespace, scope: layout.scope });
 }

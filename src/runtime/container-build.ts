@@ -18,7 +18,8 @@ import { needsTtyWrapper } from "../oci/tty-wrapper.ts";
 import { containerTtyDirOf } from "./run-layout.ts";
 import { etcPathsOf, type EtcPaths } from "./cell-etc.ts";
 import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensurePauseRootfs } from "./pause-rootfs.ts";
+import { ensurePauseRootfs, PAUSE_BINARY_IN_ROOTFS } from "./pause-rootfs.ts";
+import { join } from "node:path";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
 import { stopTask } from "./task-control.ts";
@@ -89,6 +90,8 @@ export async function buildContainer(
     extraMounts: secrets.mounts,
     secretEnv: secrets.env,
     ...(needsTtyWrapper(container) ? { ttyStateDir: containerTtyDirOf(ctx.config.runPath, layout.scope, container.id) } : {}),
+    // The pause root's copy of catatonit: named by its digest, so an upgrade never swaps it under a running container.
+    ...(container.attachable === true ? { terminalInit: join(ensurePauseRootfs(ctx.config.runPath, ctx.config.catatonit), PAUSE_BINARY_IN_ROOTFS) } : {}),
   };
   const spec = buildOciSpec(
     container,

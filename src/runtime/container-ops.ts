@@ -14,7 +14,7 @@ import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./
 import { containerConsoleOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
-import { taskStdioOf } from "./container-stdio.ts";
+import { runsOnTerminal, taskStdioOf } from "./container-stdio.ts";
 
 function workloadOf(layout: CellLayout, containerId: string): ContainerSpec {
   if (containerId === layout.rootId) {
@@ -87,7 +87,7 @@ export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget,
   if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
-  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs, { terminal: runsOnTerminal(layout.spec.containers, containerId) });
 }
 
 export async function killCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<void> {
@@ -105,7 +105,7 @@ export async function deleteCellContainer(ctx: RuntimeContext, target: CellTarge
   if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
-  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs, { terminal: runsOnTerminal(layout.spec.containers, containerId) });
   await removeContainerRecord(client, cid);
   const runPath = ctx.config.runPath;
   rmSync(containerEtcDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });

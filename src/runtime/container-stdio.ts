@@ -28,6 +28,11 @@ export function taskStdioOf(runPath: string, scope: CellScope, container: Pick<C
   return { logFile: containerLogPathOf(runPath, scope, container.id) };
 }
 
+/** Whether container `id` runs on a terminal (one no longer among `containers`: no); its stop hangs the terminal up. */
+export function runsOnTerminal(containers: readonly Pick<ContainerSpec, "id" | "attachable">[], id: string): boolean {
+  return containers.find((c) => c.id === id)?.attachable === true;
+}
+
 /** The stdio fields of the task's create request. */
 export function taskIoOf(stdio: TaskStdio | undefined): Pick<NewTask, "logFile" | "stdin" | "stdout" | "terminal"> {
   if (stdio === undefined) return {};

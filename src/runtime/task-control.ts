@@ -10,8 +10,11 @@ import type { Process } from "../containerd/generated/containerd-v1-types.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import { holdConsoleForCreate, taskIoOf, type TaskStdio } from "./container-stdio.ts";
 
+const SIGHUP = 1;
 const SIGKILL = 9;
 const SIGTERM = 15;
+/** How long a process on a terminal has for SIGTERM before its terminal is hung up (at most half the grace). */
+const HANGUP_AFTER_MS = 1_000;
 /** How long a SIGKILLed task may take to be reaped before we call it stuck. */
 const KILL_WAIT_MS = 10_000;
 
@@ -93,9 +96,12 @@ export async function startTask(
 /**
  * Ends the task and deletes it; idempotent (no task is success). With
  * `graceMs` 0 this is a kill: SIGKILL at once. Returns the exit status when
- * there was a task.
+ * there was a task. A process on a terminal (an attachable container) that
+ * is still there a moment after SIGTERM is told its terminal hung up
+ * (SIGHUP), as when a terminal window closes: an interactive shell ignores
+ * SIGTERM and would otherwise wait out the grace period for its SIGKILL.
  */
-export async function stopTask(client: ContainerdClient, id: string, graceMs: number): Promise<number | undefined> {
+export async function stopTask(client: ContainerdClient, id: string, graceMs: number, options: { terminal?: boolean } = {}): Promise<number | undefined> {
   const task = await observeTask(client, id);
   if (task.status === "MISSING") return undefined;
   if (task.status !== "STOPPED") {
@@ -103,7 +109,16 @@ export async function stopTask(client: ContainerdClient, id: string, graceMs: nu
     let exited = false;
     if (graceMs > 0 && task.status !== "CREATED") {
       await signal(client, id, SIGTERM, false);
-      exited = await waitExit(client, id, graceMs);
+      if (options.terminal === true) {
+        const beforeHangup = Math.min(HANGUP_AFTER_MS, graceMs / 2);
+        exited = await waitExit(client, id, beforeHangup);
+        if (!exited) {
+          await signal(client, id, SIGHUP, false);
+          exited = await waitExit(client, id, graceMs - beforeHangup);
+        }
+      } else {
+        exited = await waitExit(client, id, graceMs);
+      }
     }
     if (!exited) {
       // A created task has only its `runc init`: signal it alone (runc's --all needs a started container's cgroup).

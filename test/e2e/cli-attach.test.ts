@@ -219,13 +219,13 @@ spec:
     expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
   });
 
-  test("a stop ends the shell and every attached client with it; a stopped cell refuses an attach", async () => {
+  test("a stop hangs up the terminal: the interactive shell (which ignores SIGTERM) ends by SIGHUP, and every attached client with it; a stopped cell refuses an attach", async () => {
     const client = attach();
     await client.ask("echo before-stop-$((8*8))", /before-stop-64/, "the shell");
     const stopped = await keon(["stop", "cell", "shell", ...SCOPE, "--wait"]);
     expect(stopped.code).toBe(0);
-    // The shell is the init of its PID namespace and has no SIGTERM handler: the grace period's SIGKILL (128 + 9) ends it.
-    expect(await client.close()).toBe(137);
+    // 128 + SIGHUP, forwarded by the container's init: not the grace period's SIGKILL (137).
+    expect(await client.close()).toBe(129);
     expect(await cellState()).toBe("Stopped");
     const refused = await keon(["attach", "shell", ...SCOPE]);
     expect(refused.code).toBe(1);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildOciSpec } from "../../../src/oci/spec.ts";
-import { createGateOf, needsTtyWrapper, shellQuote, TTY_STATE_DIR, ttyProcessArgs, ttyWrapperScript } from "../../../src/oci/tty-wrapper.ts";
+import { createGateOf, needsTtyWrapper, shellQuote, TERMINAL_INIT, TTY_STATE_DIR, ttyProcessArgs, ttyWrapperScript } from "../../../src/oci/tty-wrapper.ts";
 import { container, ctx, host, image } from "./fixtures.ts";
 
 type Tty = Parameters<typeof ttyWrapperScript>[0];
@@ -31,10 +31,25 @@ describe("tty wrapper", () => {
     expect(needsTtyWrapper({ attachable: true, tty: { prompt: "$ " } })).toBe(true);
     expect(needsTtyWrapper({ attachable: true, tty: { logFile: "/var/log/t.log" } })).toBe(true);
     expect(needsTtyWrapper({ attachable: true, tty: { onInit: [{ script: "echo hi" }] } })).toBe(true);
-    expect(ttyProcessArgs({ attachable: true }, ["sh", "-i"])).toEqual(["sh", "-i"]);
-    const wrapped = ttyProcessArgs({ attachable: true, tty: { prompt: "$ " } }, ["sh", "-i"]);
+    expect(ttyProcessArgs({ attachable: true }, ["sh", "-i"], false)).toEqual(["sh", "-i"]);
+    const wrapped = ttyProcessArgs({ attachable: true, tty: { prompt: "$ " } }, ["sh", "-i"], false);
     expect(wrapped.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
     expect(wrapped.slice(3)).toEqual(["keon-tty", "sh", "-i"]);
+  });
+
+  test("an attachable container runs under the init when the host gives one; others never do", () => {
+    expect(ttyProcessArgs({ attachable: true }, ["sh", "-i"], true)).toEqual([TERMINAL_INIT, "--", "sh", "-i"]);
+    const wrapped = ttyProcessArgs({ attachable: true, tty: { prompt: "$ " } }, ["sh", "-i"], true);
+    expect(wrapped.slice(0, 4)).toEqual([TERMINAL_INIT, "--", "/bin/sh", "-c"]);
+    expect(ttyProcessArgs({ attachable: false }, ["sh"], true)).toEqual(["sh"]);
+    const spec = buildOciSpec(container({ attachable: true }), ctx({ terminalInit: "/var/lib/keon/pause/rootfs-x/catatonit" }), image(), host());
+    expect(spec.process.args).toEqual([TERMINAL_INIT, "--", "sh"]);
+    expect(spec.mounts.find((m) => m.destination === TERMINAL_INIT)).toEqual({
+      destination: TERMINAL_INIT, type: "bind", source: "/var/lib/keon/pause/rootfs-x/catatonit", options: ["bind", "rprivate", "ro", "nosuid", "nodev"],
+    });
+    const plain = buildOciSpec(container({}), ctx({ terminalInit: "/x" }), image(), host());
+    expect(plain.process.args).toEqual(["sh"]);
+    expect(plain.mounts.some((m) => m.destination === TERMINAL_INIT)).toBe(false);
   });
 
   test("shellQuote survives quotes and newlines", () => {
