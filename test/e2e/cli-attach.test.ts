@@ -124,7 +124,11 @@ spec:
     for (const client of clients) client.kill();
     try {
       if (suite !== undefined) {
-        await stopKeondSuite(suite, async () => expect(await ownNetwork()).toEqual(before));
+        await stopKeondSuite(suite, async () => {
+          expect(await ownNetwork()).toEqual(before);
+          // The console's FIFOs, the tty state and the log went with the cell.
+          expect(existsSync(join(suite.keond.runPath, "cells", realm, SPACE, STACK, "shell"))).toBe(false);
+        });
         expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
       }
     } finally {
@@ -141,6 +145,8 @@ spec:
 
   test("the attachable `sh -i` cell stays Ready; attach shows the recent screen, runs a command, ^]^] detaches", async () => {
     expect(await cellState()).toBe("Ready");
+    // keond drains the console with nobody attached: the start stage's output reaches the log.
+    await waitUntil(async () => (await keon(["logs", "shell", ...SCOPE])).out.includes("start-stage-ran"), "the console's output in keon logs before any attach", 15_000, 200);
     const first = attach();
     // Printed before anyone attached: the ring gives it to this late client.
     await first.waitFor(/start-stage-ran[\s\S]*keon-prompt> /, "the start stage's output and the tty prompt");

@@ -16,6 +16,7 @@ import {
 import { KeondProcess } from "../harness/keond.ts";
 import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
 import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 
@@ -57,18 +58,7 @@ describe.skipIf(!ready)(SUITE, () => {
     });
     writeFileSync(join(dir, "token"), "cli-e2e-token\n", { mode: 0o600 });
     await keond.start();
-    const manifest = `kind: Realm
-metadata: {name: ${realm}}
----
-kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: ${STACK}}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
----
-kind: Cell
+    const manifest = `${scopeManifest(realm, SPACE, STACK)}kind: Cell
 metadata: {name: shell}
 spec:
   realmId: ${realm}
