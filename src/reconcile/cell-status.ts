@@ -8,8 +8,9 @@
 import { canonicalEqual } from "../model/canonical.ts";
 import { deriveCellState, type CellFailure, type ObservedContainerState } from "../model/cell-state.ts";
 import type { CellState, CellStatus } from "../model/schema/cell.ts";
-import type { ContainerState } from "../model/schema/container.ts";
+import type { ContainerState, ContainerStatus } from "../model/schema/container.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
+import { containerFactsOf } from "./container-facts.ts";
 import type { RetryRecord } from "./failure.ts";
 import type { CellObservation } from "./observe.ts";
 import type { ObservedContainer, RunIntentKind } from "./plan.ts";
@@ -48,6 +49,12 @@ export interface CellStatusInput {
   retry: RetryRecord | undefined;
   appliedSpaceDefaults: Record<string, unknown> | undefined;
   outOfSync: { reason: string; message: string; fields: string[] } | undefined;
+  /** The pass's first look, when it acted: an exit it restarted at once shows only there. */
+  before?: CellObservation | undefined;
+  /** The stored status's container entries: the facts of ended instances live only there. */
+  previousContainers?: readonly ContainerStatus[] | undefined;
+  /** The latest OOM event the realm loop received, by containerd ID. */
+  oomEvents?: ReadonlyMap<string, number> | undefined;
 }
 
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
@@ -70,9 +77,16 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     startedSincePrevious: input.startedSincePrevious,
     readyObserved: input.readyObserved,
   });
+  // What the host cannot delegate is the same for every cell: `keon status` says it, a cell's message does not.
   const { cgroup, ip, bridgeName } = observation.placement;
-  const notDelegated = cgroup.notDelegated.map((n) => n.reason).join("; ");
-  const message = [derived.message, notDelegated === "" ? undefined : `not delegated: ${notDelegated}`].filter((m) => m !== undefined && m !== "").join(". ");
+  const message = derived.message ?? "";
+  const before = input.before ?? observation;
+  const factsOf = (c: ObservedContainer, containerdId: string) => containerFactsOf({
+    now: c,
+    before: c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
+    previous: input.previousContainers?.find((p) => p.name === c.id),
+    oomEventAtMs: input.oomEvents?.get(containerdId),
+  });
   return {
     state: derived.state,
     ...(derived.reason !== undefined ? { reason: derived.reason } : {}),
@@ -81,13 +95,17 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     subtreeControllers: [...cgroup.subtreeControllers],
     cgroupReady: cgroup.cgroupReady,
     network: { ...(bridgeName !== undefined ? { bridgeName } : {}), ...(ip !== undefined ? { ip } : {}) },
-    containers: [root, ...workloads].map((c) => ({
-      name: c.id,
-      id: containerdIdOf(layout.scope, c.id),
-      state: containerStateOf(c.state, c.exitCode),
-      ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
-      restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
-    })),
+    containers: [root, ...workloads].map((c) => {
+      const id = containerdIdOf(layout.scope, c.id);
+      return {
+        name: c.id,
+        id,
+        state: containerStateOf(c.state, c.exitCode),
+        ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
+        restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
+        ...factsOf(c, id),
+      };
+    }),
     readyObserved: derived.readyObserved,
     ...(input.observedIntent !== undefined ? { observedIntent: input.observedIntent } : {}),
     ...(input.retry !== undefined ? { retry: input.retry } : {}),

@@ -62,7 +62,20 @@ describe("tables", () => {
       status: { name: "app", id: "s_t_web_app", state: "Error", restartCount: 3, exitCode: 1 },
     };
     expect(containerTable([container], plain).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-"]);
-    expect(containerTable([container], { ...plain, wide: true }).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-", "busybox", "s_t_web_app"]);
+    expect(containerTable([container], { ...plain, wide: true }).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-", "-", "busybox", "s_t_web_app"]);
+    // Crash facts: AGE from the running instance's start, LAST from how the latest instance ended.
+    const crashed = {
+      ...container,
+      status: {
+        name: "app", id: "s_t_web_app", state: "Ready", restartCount: 2, startTime: ago(30),
+        lastState: { exitCode: 137, signal: "SIGKILL", reason: "Error", startedAt: ago(400), finishedAt: ago(150) },
+      },
+    };
+    const wideCrash = containerTable([crashed], { ...plain, wide: true });
+    expect(wideCrash.headers).toEqual(["NAME", "CELL", "STATE", "RESTARTS", "EXIT", "AGE", "LAST", "IMAGE", "CONTAINERD ID"]);
+    expect(wideCrash.rows[0]).toEqual(["app", "web", "Ready", "2", "-", "30s", "137 SIGKILL 2m ago", "busybox", "s_t_web_app"]);
+    const oom = { ...crashed, status: { ...crashed.status, lastState: { exitCode: 137, signal: "SIGKILL", reason: "OOMKilled", finishedAt: ago(5) } } };
+    expect(containerTable([oom], { ...plain, wide: true }).rows[0]![6]).toBe("OOMKilled 5s ago");
     expect(documentTable("realm", [{ kind: "Realm", metadata: { name: "r" }, spec: { namespace: "r.keon" }, status: { state: "Ready", createdAt: ago(60) } }], plain).rows[0]).toEqual(["r", "r.keon", "Ready", "60s"]);
     expect(documentTable("secret", [{ kind: "Secret", metadata: { name: "db", realm: "r", space: "s" }, spec: {} }], plain)).toEqual({ headers: ["NAME", "SCOPE", "AGE"], rows: [["db", "r/s", "<unknown>"]] });
     expect(documentTable("volume", [{ kind: "Volume", metadata: { name: "data", realm: "r" }, spec: { reclaimPolicy: "Retain" } }], plain).rows[0]).toEqual(["data", "r", "Retain", "<unknown>"]);
