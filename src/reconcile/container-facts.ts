@@ -24,12 +24,13 @@ const SIGKILL = 9;
  */
 export const OOM_EVENT_GRACE_MS = 5_000;
 /**
- * /proc gives a process's start time in clock ticks since boot and the boot
- * time in whole seconds (recomputed from the clock each read), so one
- * instance's start read twice can differ by a second: within this tolerance
- * the stored start time is kept, and an idle pass writes nothing.
+ * A process's start time is read as boot time plus ticks since boot, and the
+ * boot time is taken from the clock (runtime/process-start.ts): a keond
+ * restart after the clock was adjusted reads one instance's start a little
+ * differently. Within this tolerance the stored start time of the same
+ * instance is kept, so a keond restart rewrites no status.
  */
-const START_TIME_TOLERANCE_MS = 2_000;
+const START_TIME_TOLERANCE_MS = 1_000;
 
 const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(constants.signals).map(([name, number]) => [number, name] as const),
@@ -64,7 +65,7 @@ export type StoredContainerFacts = Pick<ContainerStatus, "startTime" | "lastStat
 export interface ContainerFactsInput {
   /** The container as status shows it (after acting). */
   now: ObservedContainer;
-  /** The same container as the pass first saw it: an exit the pass restarted at once is seen only here. */
+  /** The same container as the pass first saw it (the same look when the pass did nothing): an exit the pass restarted at once is seen only here. */
   before: ObservedContainer | undefined;
   previous: StoredContainerFacts | undefined;
   /** The latest OOM event the realm loop received for this container (ms), if any. */
@@ -73,11 +74,16 @@ export interface ContainerFactsInput {
 
 export type ContainerFacts = Pick<ContainerStatus, "startTime" | "finishTime" | "exitSignal" | "lastState" | "lastOOMEventAt">;
 
-/** The start of the running instance: the stored one while it still names the same instant. */
-function startTimeOf(now: ObservedContainer, previous: StoredContainerFacts | undefined): string | undefined {
+/**
+ * The start of the running instance: the stored one while it is the same
+ * instance (the pass started none: its first look saw the same process) and
+ * names nearly the same instant.
+ */
+function startTimeOf(now: ObservedContainer, before: ObservedContainer | undefined, previous: StoredContainerFacts | undefined): string | undefined {
   if (now.startedAtMs === undefined) return undefined;
   const stored = msOf(previous?.startTime);
-  if (stored !== undefined && Math.abs(stored - now.startedAtMs) <= START_TIME_TOLERANCE_MS) return previous!.startTime;
+  const sameInstance = before !== undefined && before.pid !== undefined && before.pid === now.pid;
+  if (sameInstance && stored !== undefined && Math.abs(stored - now.startedAtMs) <= START_TIME_TOLERANCE_MS) return previous!.startTime;
   return iso(now.startedAtMs);
 }
 
@@ -104,7 +110,7 @@ export function containerFactsOf(input: ContainerFactsInput): ContainerFacts {
   const oomAtMs = latest(input.oomEventAtMs, msOf(previous?.lastOOMEventAt));
   const lastState = lastStateOf(input, oomAtMs);
   const ended = now.state === "exited" && lastState !== undefined && msOf(lastState.finishedAt) === now.exitedAtMs;
-  const startTime = ended ? lastState!.startedAt : startTimeOf(now, previous);
+  const startTime = ended ? lastState!.startedAt : startTimeOf(now, input.before, previous);
   return {
     ...(startTime !== undefined ? { startTime } : {}),
     ...(ended ? { finishTime: lastState!.finishedAt, ...(lastState!.signal !== undefined ? { exitSignal: lastState!.signal } : {}) } : {}),

@@ -1,9 +1,10 @@
 /**
  * @module
  * When a host process started, from /proc: field 22 of `/proc/<pid>/stat`
- * (clock ticks since boot) plus the `btime` line of `/proc/stat` (boot time,
- * seconds since the epoch). containerd's task records carry no start time,
- * and this one survives a keond restart.
+ * (clock ticks since boot) plus the boot time, taken as the clock minus
+ * `/proc/uptime` (hundredths of a second; `btime` of /proc/stat has whole
+ * seconds only). containerd's task records carry no start time, and this
+ * one survives a keond restart.
  */
 import { readFile } from "node:fs/promises";
 
@@ -21,22 +22,27 @@ export function startTicksOfStat(text: string): number | undefined {
   return Number.isFinite(ticks) && ticks >= 0 ? ticks : undefined;
 }
 
-/** The `btime` of a /proc/stat text (seconds since the epoch). */
-export function bootTimeOfStat(text: string): number | undefined {
-  const match = /^btime (\d+)$/m.exec(text);
-  return match === null ? undefined : Number(match[1]);
+/** Seconds since boot, the first field of a /proc/uptime text. */
+export function uptimeSecondsOf(text: string): number | undefined {
+  const seconds = Number(text.split(" ")[0]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
-export function processStartMs(bootTimeSeconds: number, startTicks: number): number {
-  return bootTimeSeconds * 1000 + Math.round((startTicks * 1000) / USER_HZ);
+export function processStartMs(bootTimeMs: number, startTicks: number): number {
+  return Math.round(bootTimeMs + (startTicks * 1000) / USER_HZ);
 }
 
-/** Read once per process: the kernel recomputes btime from the clock on every read, so it may move by a second. */
+/** Taken once per process, so every start time keond reports uses the same boot time. */
 let bootTime: Promise<number | undefined> | undefined;
+
+async function bootTimeMs(): Promise<number | undefined> {
+  const uptime = uptimeSecondsOf(await readFile("/proc/uptime", "utf8"));
+  return uptime === undefined ? undefined : Date.now() - uptime * 1000;
+}
 
 /** When process `pid` started (ms since the epoch); undefined when it is gone. */
 export async function readProcessStartMs(pid: number): Promise<number | undefined> {
-  bootTime ??= readFile("/proc/stat", "utf8").then(bootTimeOfStat);
+  bootTime ??= bootTimeMs();
   const boot = await bootTime;
   let stat: string;
   try {

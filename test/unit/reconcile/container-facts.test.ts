@@ -30,10 +30,14 @@ describe("containerFactsOf", () => {
     expect(containerFactsOf({ now: running(T0), before: undefined, previous: undefined, oomEventAtMs: undefined })).toEqual({ startTime: iso(T0) });
   });
 
-  test("the stored start time is kept while it names the same instant (btime moves by a second)", () => {
+  test("the stored start time of the same instance is kept while it names nearly the same instant (a keond restart reads the boot time anew)", () => {
     const previous = { startTime: iso(T0) };
-    expect(containerFactsOf({ now: running(T0 + 1000), before: undefined, previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0));
-    expect(containerFactsOf({ now: running(T0 + 60_000), before: undefined, previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0 + 60_000));
+    expect(containerFactsOf({ now: running(T0 + 300), before: running(T0 + 300), previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0));
+    expect(containerFactsOf({ now: running(T0 + 60_000), before: running(T0 + 60_000), previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0 + 60_000));
+    // Another process (the pass restarted it), however soon after: its own start.
+    const restarted = { ...running(T0 + 300), pid: 43 };
+    expect(containerFactsOf({ now: restarted, before: running(T0), previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0 + 300));
+    expect(containerFactsOf({ now: restarted, before: exited(137, T0 + 200), previous, oomEventAtMs: undefined }).startTime).toBe(iso(T0 + 300));
   });
 
   test("an exit restarted within the pass becomes lastState: code, signal, reason, the ended instance's start and finish", () => {

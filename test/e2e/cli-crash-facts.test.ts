@@ -1,0 +1,124 @@
+/**
+ * Crash facts, output formats and logs through a real keond, as an operator
+ * meets them: a container SIGKILLed twice shows how its last instance ended
+ * (exit 137, SIGKILL, finish time) in status, `get -o wide` and the restart
+ * events; a container past its memory limit is OOMKilled (containerd's OOM
+ * event); cells carry no host-wide cgroup notice.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { hostNetworkState } from "../integration/runtime-helpers.ts";
+
+const SUITE = "keon CLI e2e: crash facts";
+const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
+
+const realm = `cf${randomId(3)}`;
+const SPACE = "crash";
+const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", "main"];
+
+type LastState = { exitCode: number; signal?: string; reason: string; startedAt?: string; finishedAt: string };
+type ContainerStatus = { name: string; state: string; restartCount?: number; startTime?: string; finishTime?: string; exitCode?: number; lastState?: LastState };
+type CellDoc = { status?: { state?: string; message?: string; containers?: ContainerStatus[] } };
+type EventItem = { kind: string; name: string; type: string; reason: string; message: string };
+
+const tree = `kind: Space
+metadata: {name: ${SPACE}}
+spec: {realmId: ${realm}}
+---
+kind: Stack
+metadata: {name: main}
+spec: {realmId: ${realm}, spaceId: ${SPACE}}
+`;
+const cellYaml = (name: string, container: string) => `---
+kind: Cell
+metadata: {name: ${name}}
+spec:
+  realmId: ${realm}
+  spaceId: ${SPACE}
+  stackId: main
+  containers:
+    - ${container}
+`;
+const crasher = cellYaml("crasher", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; echo up; while true; do sleep 1; done"], restartPolicy: always}`);
+// A shell that keeps 64 MiB in a variable under a 16 MiB limit: the kernel's OOM killer ends it.
+const hog = cellYaml("hog", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "x=$(head -c 67108864 /dev/zero | tr '\\\\0' a); sleep 600"], restartPolicy: never, resources: {memoryLimitBytes: 16777216}}`);
+
+describe.skipIf(!ready)(SUITE, () => {
+  let suite: KeondSuite;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>;
+  const keon = (args: string[], stdin?: string) => suite.keon(args, stdin);
+  const cellPath = (name: string) => `/v1/realms/${realm}/spaces/${SPACE}/stacks/main/cells/${name}`;
+  const getCell = async (name: string) => (await suite.keond.api<CellDoc>("GET", cellPath(name))).body;
+  const app = async (name: string) => (await getCell(name)).status?.containers?.find((c) => c.name === "app");
+  const events = async () => ((await suite.keond.api<{ items: EventItem[] }>("GET", `/v1/events?realm=${realm}&limit=10000`)).body.items ?? []);
+  const taskPid = async (name: string) => (await suite.cd.client.withNamespace(suite.namespace).tasks.get(`${SPACE}_main_${name}_app`)).pid;
+
+  beforeAll(async () => {
+    before = await hostNetworkState(realm, [SPACE]);
+    suite = await startKeondSuite({ name: "crash", realm, subnetCidr: "10.231.0.0/16" });
+    const applied = await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], tree + crasher);
+    expect(applied.err).toBe("");
+  }, 120_000);
+
+  afterAll(async () => {
+    if (suite === undefined) return;
+    await stopKeondSuite(suite);
+    expect(await hostNetworkState(realm, [SPACE])).toEqual(before);
+  }, 200_000);
+
+  test("a running container has a start time (AGE) and no lastState; the cell's message carries no host notice", async () => {
+    const running = await app("crasher");
+    expect(running?.state).toBe("Ready");
+    expect(Date.parse(running!.startTime!)).toBeGreaterThan(Date.now() - 120_000);
+    expect(running?.lastState).toBeUndefined();
+    const rows = await keon(["get", "containers", ...SCOPE, "--cell", "crasher"]);
+    expect(rows.out).toMatch(/\napp\s+crasher\s+Ready\s+0\s+-\s+\d+s\n/);
+    const cell = await getCell("crasher");
+    expect(cell.status?.message ?? "").not.toContain("not delegated");
+    const wide = await keon(["get", "cells", ...SCOPE, "-o", "wide"]);
+    expect(wide.out).not.toContain("not delegated");
+    expect((await events()).filter((e) => e.message.includes("not delegated"))).toEqual([]);
+  }, 60_000);
+
+  test("kill -9 twice: lastState says exit 137 SIGKILL with the finish time; restart events say why; LAST in -o wide", async () => {
+    for (const round of [1, 2]) {
+      const pid = await taskPid("crasher");
+      const killedAt = Date.now();
+      process.kill(pid, "SIGKILL");
+      await waitUntil(async () => (await app("crasher"))?.restartCount === round && (await app("crasher"))?.state === "Ready", `restart ${round}`, 60_000, 100);
+      const status = (await app("crasher"))!;
+      expect(status.lastState).toMatchObject({ exitCode: 137, signal: "SIGKILL", reason: "Error" });
+      const finished = Date.parse(status.lastState!.finishedAt);
+      expect(finished).toBeGreaterThanOrEqual(killedAt - 1000);
+      expect(finished).toBeLessThanOrEqual(Date.now());
+      expect(Date.parse(status.lastState!.startedAt!)).toBeLessThan(finished);
+      expect(Date.parse(status.startTime!)).toBeGreaterThanOrEqual(finished - 50);
+    }
+    const restarts = (await events()).filter((e) => e.name === "crasher" && (e.reason === "Restarted" || e.reason === "BackOff"));
+    expect(restarts.some((e) => e.reason === "Restarted" && e.message.includes("'app' exited 137 (SIGKILL); restarted (restart 2)"))).toBe(true);
+    for (const e of restarts.filter((r) => r.reason === "BackOff")) expect(e.type).toBe("Warning");
+    const wide = await keon(["get", "containers", ...SCOPE, "--cell", "crasher", "-o", "wide"]);
+    expect(wide.out.split("\n")[0]).toMatch(/\bLAST\b/);
+    expect(wide.out).toMatch(/\n\s*app\s+crasher\s+Ready\s+2\s+-\s+\d+s\s+137 SIGKILL \d+s ago\s/);
+  }, 180_000);
+
+  test("lastState survives a keond restart and an idle keond does not rewrite it", async () => {
+    const before = await app("crasher");
+    await suite.keond.stop();
+    await suite.keond.start();
+    await waitUntil(async () => (await getCell("crasher")).status?.state === "Ready", "crasher Ready after restart", 60_000, 100);
+    expect(await app("crasher")).toEqual(before);
+  }, 120_000);
+
+  test("a container past its memory limit is OOMKilled, from containerd's OOM event", async () => {
+    expect((await keon(["apply", "-f", "-"], tree + hog)).code).toBe(0);
+    await waitUntil(async () => (await app("hog"))?.lastState !== undefined, "hog ended", 90_000, 200);
+    const status = (await app("hog"))!;
+    expect(status.lastState).toMatchObject({ exitCode: 137, signal: "SIGKILL", reason: "OOMKilled" });
+    expect(status.state).toBe("Error");
+    const wide = await keon(["get", "containers", ...SCOPE, "--cell", "hog", "-o", "wide"]);
+    expect(wide.out).toMatch(/OOMKilled \d+s ago/);
+    expect((await keon(["delete", "cell", "hog", ...SCOPE, "--wait"])).code).toBe(0);
+  }, 150_000);
+});
