@@ -111,6 +111,30 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(await app("crasher")).toEqual(before);
   }, 120_000);
 
+  test("get -o yaml|json show status and apply back unchanged; -o jsonpath and -o custom-columns in kubectl's syntax", async () => {
+    const yaml = await keon(["get", "cell", "crasher", ...SCOPE, "-o", "yaml"]);
+    expect(yaml.out).toContain("\nstatus:\n  state: Ready\n");
+    expect(yaml.out).toContain("reason: Error");
+    expect(yaml.out).toContain("signal: SIGKILL");
+    const back = await keon(["apply", "-f", "-"], yaml.out);
+    expect(back).toEqual({ code: 0, out: "cell/crasher unchanged\n1 resource: 0 created, 0 updated, 1 unchanged\n", err: "" });
+    const json = await keon(["get", "cells", ...SCOPE, "-o", "json"]);
+    expect((JSON.parse(json.out) as { items: CellDoc[] }).items[0]?.status?.state).toBe("Ready");
+    expect((await keon(["apply", "-f", "-"], json.out)).out).toContain("cell/crasher unchanged\n");
+
+    const names = await keon(["get", "cells", ...SCOPE, "-o", "jsonpath={.items[*].metadata.name}"]);
+    expect(names).toEqual({ code: 0, out: "crasher", err: "" });
+    const ranged = await keon(["get", "cells", ...SCOPE, "-o", 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.containers[?(@.name=="app")].lastState.signal}{"\\n"}{end}']);
+    expect(ranged.out).toBe("crasher\tSIGKILL\n");
+    const single = await keon(["get", "cell", "crasher", ...SCOPE, "-o", "jsonpath={.status.state}"]);
+    expect(single.out).toBe("Ready");
+    const columns = await keon(["get", "containers", ...SCOPE, "--cell", "crasher", "-o", "custom-columns=NAME:.metadata.name,EXIT:.status.lastState.exitCode,WHY:.status.lastState.reason"]);
+    expect(columns.out).toMatch(/^NAME\s+EXIT\s+WHY\napp\s+137\s+Error\n$/);
+    const bad = await keon(["get", "cells", ...SCOPE, "-o", "jsonpath={.items"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("unclosed");
+  }, 60_000);
+
   test("a container past its memory limit is OOMKilled, from containerd's OOM event", async () => {
     expect((await keon(["apply", "-f", "-"], tree + hog)).code).toBe(0);
     await waitUntil(async () => (await app("hog"))?.lastState !== undefined, "hog ended", 90_000, 200);
