@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { KEON_CLI } from "../harness/keon-cli.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { hostNetworkState } from "../integration/runtime-helpers.ts";
 
@@ -40,7 +41,19 @@ spec:
   containers:
     - ${container}
 `;
-const crasher = cellYaml("crasher", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; echo up; while true; do sleep 1; done"], restartPolicy: always}`);
+const crasher = cellYaml("crasher", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; echo up $(cat /proc/sys/kernel/random/uuid); while true; do sleep 1; done"], restartPolicy: always}`);
+// Two containers that each say who they are, for --all-containers.
+const pair = `---
+kind: Cell
+metadata: {name: pair}
+spec:
+  realmId: ${realm}
+  spaceId: ${SPACE}
+  stackId: main
+  containers:
+    - {id: one, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "echo first line of one; echo second line of one; sleep 600"]}
+    - {id: two, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "echo only line of two; sleep 600"]}
+`;
 // A shell that keeps 64 MiB in a variable under a 16 MiB limit: the kernel's OOM killer ends it.
 const hog = cellYaml("hog", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "x=$(head -c 67108864 /dev/zero | tr '\\\\0' a); sleep 600"], restartPolicy: never, resources: {memoryLimitBytes: 16777216}}`);
 
@@ -134,6 +147,45 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unclosed");
   }, 60_000);
+
+  test("logs: --previous is the instance before the restart; -f goes on across a restart; --all-containers prefixes each line", async () => {
+    const logs = async (...extra: string[]) => (await keon(["logs", "crasher", ...SCOPE, ...extra])).out;
+    const current = await logs();
+    expect(current).toMatch(/^up [0-9a-f-]{36}\n$/);
+    const follow = Bun.spawn([process.execPath, "run", KEON_CLI, "logs", "crasher", ...SCOPE, "-f"], {
+      stdout: "pipe", stderr: "pipe", env: { ...process.env, KEON_SOCKET: suite.keond.socket, NO_COLOR: "1" },
+    });
+    let followed = "";
+    const reading = (async () => {
+      for await (const chunk of follow.stdout) followed += new TextDecoder().decode(chunk);
+    })();
+    try {
+      await waitUntil(async () => followed === current, "follow printed the current instance", 30_000, 50);
+      const restarts = (await app("crasher"))!.restartCount!;
+      process.kill(await taskPid("crasher"), "SIGKILL");
+      await waitUntil(async () => (await app("crasher"))?.restartCount === restarts + 1 && (await app("crasher"))?.state === "Ready", "restarted", 60_000, 100);
+      // The previous instance's output is what `logs` showed before the kill; the current log is the new instance's alone.
+      expect(await logs("--previous")).toBe(current);
+      const now = await logs();
+      expect(now).toMatch(/^up [0-9a-f-]{36}\n$/);
+      expect(now).not.toBe(current);
+      await waitUntil(async () => followed === current + now, "follow printed both instances", 30_000, 50);
+    } finally {
+      follow.kill("SIGINT");
+      await follow.exited;
+      await reading;
+    }
+
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], tree + pair)).code).toBe(0);
+    await waitUntil(async () => (await keon(["logs", "pair", ...SCOPE, "--all-containers"])).out.split("\n").length === 4, "pair's three lines", 30_000, 100);
+    expect((await keon(["logs", "pair", ...SCOPE, "--all-containers"])).out).toBe("[one] first line of one\n[one] second line of one\n[two] only line of two\n");
+    expect((await keon(["logs", "pair", ...SCOPE, "--all-containers", "--tail", "1"])).out).toBe("[one] second line of one\n[two] only line of two\n");
+    const noPrevious = await keon(["logs", "pair", ...SCOPE, "-c", "one", "--previous"]);
+    expect(noPrevious.code).toBe(1);
+    expect(noPrevious.err).toContain("has no previous instance");
+    expect((await keon(["logs", "pair", ...SCOPE, "-c", "one", "--all-containers"])).code).toBe(2);
+    expect((await keon(["delete", "cell", "pair", ...SCOPE, "--wait"])).code).toBe(0);
+  }, 180_000);
 
   test("a container past its memory limit is OOMKilled, from containerd's OOM event", async () => {
     expect((await keon(["apply", "-f", "-"], tree + hog)).code).toBe(0);
