@@ -6,7 +6,7 @@
  * event); cells carry no host-wide cgroup notice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { KEON_CLI } from "../harness/keon-cli.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { hostNetworkState } from "../integration/runtime-helpers.ts";
@@ -186,6 +186,18 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await keon(["logs", "pair", ...SCOPE, "-c", "one", "--all-containers"])).code).toBe(2);
     expect((await keon(["delete", "cell", "pair", ...SCOPE, "--wait"])).code).toBe(0);
   }, 180_000);
+
+  test("image import without a TTY: progress reaches 100 %, then names the unpacking, then says it is done", async () => {
+    const imported = await keon(["image", "import", await buildBusyboxImage(), "--name", "keon.test/again:1", "--realm", realm]);
+    expect(imported.code).toBe(0);
+    expect(imported.out).toMatch(/^image\/keon\.test\/again:1 imported /);
+    const lines = imported.err.split("\n");
+    const full = lines.findIndex((l) => /^uploading busybox-oci\.tar: 100% \(([\d.]+(Ki|Mi)) of \1\)$/.test(l));
+    expect(full).toBeGreaterThan(0);
+    expect(lines[full + 1]).toBe(`uploaded; keond is unpacking it into realm ${realm}`);
+    expect(lines[full + 2]).toBe(`unpacked into realm ${realm}`);
+    expect(imported.err).not.toContain("\r");
+  }, 60_000);
 
   test("a container past its memory limit is OOMKilled, from containerd's OOM event", async () => {
     expect((await keon(["apply", "-f", "-"], tree + hog)).code).toBe(0);

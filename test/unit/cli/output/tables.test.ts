@@ -138,23 +138,35 @@ describe("apply, describe, progress", () => {
       t += 200;
       plainProgress.update(done);
     }
+    plainProgress.phase("unpacking");
     plainProgress.finish("done");
+    // Without a TTY the lines reach 100 %, then name the next phase.
     expect(lines).toEqual([
       "uploading x.tar: 400B\n",
       "uploading x.tar: 25% (100B of 400B)\n",
       "uploading x.tar: 50% (200B of 400B)\n",
       "uploading x.tar: 75% (300B of 400B)\n",
+      "uploading x.tar: 100% (400B of 400B)\n",
+      "unpacking\n",
       "done\n",
     ]);
+    // A transfer whose last update fell short of the total (the last chunk unreported) still ends at 100 %.
+    const short: string[] = [];
+    const shortProgress = progressReporter({ write: (s: string) => short.push(s) }, false, "up", 400, () => t);
+    shortProgress.update(390);
+    shortProgress.finish("done");
+    expect(short.slice(-2)).toEqual(["up: 100% (400B of 400B)\n", "done\n"]);
     const drawn: string[] = [];
     const bar = progressReporter({ write: (s: string) => drawn.push(s) }, true, "up", 100, () => t);
     bar.update(10);
     bar.update(20);
     t += 500;
     bar.update(30);
+    bar.phase("unpacking into realm r");
     bar.finish("ok");
     expect(drawn.every((d) => !d.includes("\n") || d.endsWith("\n"))).toBe(true);
     expect(drawn[0]?.startsWith("\rup [")).toBe(true);
-    expect(drawn.length).toBe(4);
+    // On a terminal the bar ends full and the unpacking phase gets its own line instead of a bar sitting at 100 %.
+    expect(drawn.slice(2)).toEqual([`\rup ${renderBar(100, 100, 500)}\u001b[K\n`, "unpacking into realm r\n", "ok\n"]);
   });
 });
