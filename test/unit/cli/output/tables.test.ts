@@ -111,7 +111,7 @@ describe("apply, describe, progress", () => {
       kind: "Cell",
       metadata: { name: "web", generation: 2, labels: { app: "web" } },
       spec: { realmId: "r", spaceId: "s", stackId: "t", containers: [{ id: "app", image: "busybox", command: "/bin/sh", args: ["-c", "exit 3"] }] },
-      status: { state: "Error", reason: "ContainerFailed", observedGeneration: 2, createdAt: ago(120), network: { ip: "10.1.0.9" }, containers: [{ name: "root", state: "Ready" }, { name: "app", state: "Error", exitCode: 3, restartCount: 2 }] },
+      status: { state: "Error", reason: "ContainerFailed", observedGeneration: 2, createdAt: ago(120), network: { ip: "10.1.0.9" }, containers: [{ name: "root", state: "Ready" }, { name: "app", state: "Error", exitCode: 3, restartCount: 2, lastState: { exitCode: 3, reason: "Error", finishedAt: ago(30) } }] },
     };
     const text = describeDocument("cell", cell, [{ time: ago(10), type: "Warning", reason: "BackOff", message: "app exited 3" }], now);
     expect(text).toContain("Name:        web\n");
@@ -121,7 +121,14 @@ describe("apply, describe, progress", () => {
     expect(text).toContain("Reason:      ContainerFailed\n");
     expect(text).toContain("Generation:  2 (observed 2)\n");
     expect(text).toMatch(/root \(keon root\)\s+-\s+Ready/);
-    expect(text).toMatch(/app\s+busybox\s+Error\s+2\s+3\s+\/bin\/sh -c exit 3/);
+    expect(text).toMatch(/app\s+busybox\s+Error\s+2\s+3\s+3 30s ago\s+\/bin\/sh -c exit 3/);
+    const container = {
+      kind: "Container", metadata: { name: "app" }, spec: { cellId: "web", image: "busybox" },
+      status: { state: "Ready", restartCount: 1, startTime: ago(5), lastState: { exitCode: 137, signal: "SIGKILL", reason: "OOMKilled", finishedAt: ago(6) } },
+    };
+    const described = describeDocument("container", container, [], now);
+    expect(described).toContain(`Started:        ${ago(5)} (5s ago)\n`);
+    expect(described).toContain("Last state:     OOMKilled 6s ago\n");
     expect(text).toMatch(/Events:\n  AGE\s+TYPE\s+REASON\s+MESSAGE\n  10s\s+Warning\s+BackOff\s+app exited 3\n$/);
     expect(describeDocument("secret", { kind: "Secret", metadata: { name: "db", realm: "r" }, spec: {} }, [], now)).toContain("<write-only: never shown>");
     expect(describeImage({ name: "busybox:1", digest: "sha256:x", size: 2048, createdAt: ago(5) }, now)).toContain("Size:       2.0Ki");
