@@ -23,6 +23,23 @@ function writeLog(container: string, text: string, cell = "web"): string {
   return path;
 }
 
+/** A followed log response: read until some text arrives (with a deadline), and all read so far. */
+function followed(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const readUntil = async (want: string) => {
+    const deadline = Date.now() + 2000;
+    while (!text.includes(want)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${want}; got ${text}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error("stream ended");
+      text += decoder.decode(value);
+    }
+  };
+  return { reader, readUntil, text: () => text };
+}
+
 describe("container logs", () => {
   test("the whole file, or its last N lines", async () => {
     writeLog("app", "one\ntwo\nthree\n");
@@ -67,24 +84,13 @@ describe("container logs", () => {
     const path = writeLog("app", "first\n");
     const controller = new AbortController();
     const response = await api.app.request(`${C}/logs?container=app&follow=true&tail=1`, { signal: controller.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const readUntil = async (want: string) => {
-      const deadline = Date.now() + 2000;
-      while (!text.includes(want)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${want}; got ${text}`);
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        text += decoder.decode(value);
-      }
-    };
+    const { reader, readUntil, text } = followed(response);
     await readUntil("first\n");
     appendFileSync(path, "second\n");
     await readUntil("second\n");
     appendFileSync(path, "third\n");
     await readUntil("third\n");
-    expect(text).toBe("first\nsecond\nthird\n");
+    expect(text()).toBe("first\nsecond\nthird\n");
     controller.abort();
     await reader.cancel();
   });
@@ -101,18 +107,7 @@ describe("container logs", () => {
   test("follow across a new instance: the rest of the rotated log, then the new log from its start", async () => {
     const path = writeLog("app", "old-1\n");
     const response = await api.app.request(`${C}/logs?container=app&follow=true`);
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const readUntil = async (want: string) => {
-      const deadline = Date.now() + 2000;
-      while (!text.includes(want)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${want}; got ${text}`);
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        text += decoder.decode(value);
-      }
-    };
+    const { reader, readUntil, text } = followed(response);
     await readUntil("old-1\n");
     // The old instance's last words land after the follower's read, then the runtime rotates the log and the
     // new instance writes more than the follower had read before it looks again.
@@ -120,7 +115,7 @@ describe("container logs", () => {
     renameSync(path, previousLogPathOf(path));
     writeFileSync(path, "new-1 a line longer than what was read of the old log\n");
     await readUntil("new-1");
-    expect(text).toBe("old-1\nold-2\nnew-1 a line longer than what was read of the old log\n");
+    expect(text()).toBe("old-1\nold-2\nnew-1 a line longer than what was read of the old log\n");
     await reader.cancel();
   });
 
