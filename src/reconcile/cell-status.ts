@@ -10,7 +10,7 @@ import { deriveCellState, type CellFailure, type ObservedContainerState } from "
 import type { CellState, CellStatus } from "../model/schema/cell.ts";
 import type { ContainerState, ContainerStatus } from "../model/schema/container.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
-import { containerFactsOf } from "./container-facts.ts";
+import { containerFactsOf, exitText } from "./container-facts.ts";
 import type { RetryRecord } from "./failure.ts";
 import type { CellObservation } from "./observe.ts";
 import type { ObservedContainer, RunIntentKind } from "./plan.ts";
@@ -66,7 +66,19 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
   const { layout, observation } = input;
   const root = observedOf(observation, layout.rootId, true);
   const workloads = layout.spec.containers.filter((c) => c.id !== layout.rootId).map((c) => observedOf(observation, c.id, false));
-  const asInput = (c: ObservedContainer) => ({ id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id) });
+  const before = input.before ?? observation;
+  const factsOf = (c: ObservedContainer) => containerFactsOf({
+    now: c,
+    before: c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
+    previous: input.previousContainers?.find((p) => p.name === c.id),
+    oomEventAtMs: input.oomEvents?.get(containerdIdOf(layout.scope, c.id)),
+  });
+  const facts = new Map([root, ...workloads].map((c) => [c.id, factsOf(c)]));
+  const endedOf = (c: ObservedContainer) => {
+    const last = facts.get(c.id)?.lastState;
+    return c.state === "exited" && last !== undefined && facts.get(c.id)?.finishTime !== undefined ? exitText(last) : undefined;
+  };
+  const asInput = (c: ObservedContainer) => ({ id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id), ended: endedOf(c) });
   const derived = deriveCellState({
     root: asInput(root),
     workloads: workloads.map(asInput),
@@ -80,13 +92,6 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
   // What the host cannot delegate is the same for every cell: `keon status` says it, a cell's message does not.
   const { cgroup, ip, bridgeName } = observation.placement;
   const message = derived.message ?? "";
-  const before = input.before ?? observation;
-  const factsOf = (c: ObservedContainer, containerdId: string) => containerFactsOf({
-    now: c,
-    before: c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
-    previous: input.previousContainers?.find((p) => p.name === c.id),
-    oomEventAtMs: input.oomEvents?.get(containerdId),
-  });
   return {
     state: derived.state,
     ...(derived.reason !== undefined ? { reason: derived.reason } : {}),
@@ -103,7 +108,7 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
         state: containerStateOf(c.state, c.exitCode),
         ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
         restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
-        ...factsOf(c, id),
+        ...facts.get(c.id),
       };
     }),
     readyObserved: derived.readyObserved,

@@ -129,9 +129,13 @@ function lastStateOf(input: ContainerFactsInput, oomAtMs: number | undefined): C
     const oom = oomExplains({ exitCode: stored.exitCode, exitedAtMs: storedFinishMs }, oomAtMs, msOf(stored.startedAt));
     return oom ? { ...stored, reason: "OOMKilled" } : stored;
   }
-  // The instance that ended started when status last said it did (a start seen after the exit is another instance).
+  // The instance that ended started when status last said it did. The start is read to about 20 ms (ticks and the
+  // boot time), so a short-lived instance's start may read a little after its exit: within the tolerance it is
+  // that instance's (clamped to the exit); a start later still is another instance's.
   const previousStart = msOf(input.previous?.startTime);
-  const startedAt = previousStart !== undefined && previousStart <= exit.exitedAtMs ? input.previous!.startTime : undefined;
+  const startedAt = previousStart === undefined || previousStart > exit.exitedAtMs + START_TIME_TOLERANCE_MS
+    ? undefined
+    : previousStart <= exit.exitedAtMs ? input.previous!.startTime : iso(exit.exitedAtMs);
   // An OOM event within the grace of the stored exit belongs to that exit, not to this one.
   const notBefore = latest(msOf(startedAt), storedFinishMs === undefined ? undefined : storedFinishMs + OOM_EVENT_GRACE_MS);
   const signal = signalOfExit(exit.exitCode);

@@ -41,6 +41,24 @@ const input = (extra: Partial<CellStatusInput>): CellStatusInput => ({
 });
 
 describe("cellStatusOf", () => {
+  test("an Error cell says how its workload ended: OOMKilled, from the stored OOM event", () => {
+    const ended = observation({ id: "app", state: "exited", specHash: "h", exitCode: 137, exitedAtMs: T0 + 20_000 });
+    const status = cellStatusOf(input({
+      observation: ended, previous: "Ready",
+      previousContainers: [{ name: "app", state: "Ready", startTime: new Date(T0).toISOString(), lastOOMEventAt: new Date(T0 + 19_999).toISOString() }],
+    }));
+    expect(status.state).toBe("Error");
+    expect(status.message).toBe("'app' OOMKilled (exit 137) and no restart is owed");
+    // The OOM event reached keond after the pass that made the cell Error: the sticky Error names it still.
+    const later = cellStatusOf(input({
+      observation: ended, previous: "Error",
+      previousContainers: [{ name: "app", state: "Error", lastState: { exitCode: 137, signal: "SIGKILL", reason: "Error", startedAt: new Date(T0).toISOString(), finishedAt: new Date(T0 + 20_000).toISOString() } }],
+      oomEvents: new Map([["s_t_c_app", T0 + 20_010]]),
+    }));
+    expect(later.message).toBe("'app' OOMKilled (exit 137); the cell stays in Error until it is started again");
+    expect(status.containers?.find((c) => c.name === "app")).toMatchObject({ state: "Error", exitCode: 137, exitSignal: "SIGKILL", finishTime: new Date(T0 + 20_000).toISOString() });
+  });
+
   test("a Ready cell on a host that cannot delegate a controller has no message: the host's notice is keon status's", () => {
     const status = cellStatusOf(input({}));
     expect(status.state).toBe("Ready");

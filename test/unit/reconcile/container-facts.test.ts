@@ -56,6 +56,13 @@ describe("containerFactsOf", () => {
     expect(facts.lastState).toEqual({ exitCode: 143, signal: "SIGTERM", reason: "Error", startedAt: iso(T0), finishedAt: iso(T0 + 5000) });
   });
 
+  test("a short-lived instance whose start reads a few ms after its exit started at its exit, as far as can be told", () => {
+    const facts = containerFactsOf({ now: running(T0 + 500), before: exited(137, T0 + 100), previous: { startTime: iso(T0 + 115) }, oomEventAtMs: undefined });
+    expect(facts.lastState?.startedAt).toBe(iso(T0 + 100));
+    const other = containerFactsOf({ now: running(T0 + 5000), before: exited(137, T0 + 100), previous: { startTime: iso(T0 + 4000) }, oomEventAtMs: undefined });
+    expect(other.lastState?.startedAt).toBeUndefined();
+  });
+
   test("an exit 0 is Completed", () => {
     expect(containerFactsOf({ now: exited(0, T0 + 1), before: undefined, previous: undefined, oomEventAtMs: undefined }).lastState?.reason).toBe("Completed");
   });
