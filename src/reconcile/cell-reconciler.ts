@@ -21,13 +21,12 @@ import {
   cellLayoutOf, deleteCell, deleteCellContainer, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
   storeSecretSource, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
-import { containerdIdOf, specHashOf } from "../runtime/cell-target.ts";
+import { specHashOf } from "../runtime/cell-target.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
-import { cellStatusOf, statusChanged } from "./cell-status.ts";
+import { cellStatusOf, containerFactsIn, endedText, statusChanged } from "./cell-status.ts";
 import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
-import { containerFactsOf, exitText } from "./container-facts.ts";
 import { liveView, observeCell, type CellObservation, type ContainerdView } from "./observe.ts";
 import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
 import type { ReconcileSink } from "./sink.ts";
@@ -247,17 +246,12 @@ function removeCellRows(store: Store, key: ResourceKey): void {
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
 
-/** How a container's instance the pass saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
+/** How a container the pass's first look saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
 function lastExitOf(
   observation: CellObservation, id: string, layout: CellLayout, previous: StoredCellStatus, oomEvents: ReadonlyMap<string, number> | undefined,
 ): string | undefined {
   const seen = id === layout.rootId ? observation.cell.root : observation.cell.workloads.get(id);
-  if (seen?.state !== "exited") return undefined;
-  const containerdId = containerdIdOf(layout.scope, id);
-  const { lastState } = containerFactsOf({
-    now: seen, before: undefined, previous: previous.containers?.find((c) => c.name === id), oomEventAtMs: oomEvents?.get(containerdId),
-  });
-  return lastState === undefined ? undefined : exitText(lastState);
+  return seen === undefined ? undefined : endedText(seen, containerFactsIn(layout, seen, undefined, previous.containers, oomEvents));
 }
 
 async function runAction(

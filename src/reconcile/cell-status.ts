@@ -10,7 +10,7 @@ import { deriveCellState, type CellFailure, type ObservedContainerState } from "
 import type { CellState, CellStatus } from "../model/schema/cell.ts";
 import type { ContainerState, ContainerStatus } from "../model/schema/container.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
-import { containerFactsOf, exitText } from "./container-facts.ts";
+import { containerFactsOf, exitText, type ContainerFacts } from "./container-facts.ts";
 import type { RetryRecord } from "./failure.ts";
 import type { CellObservation } from "./observe.ts";
 import type { ObservedContainer, RunIntentKind } from "./plan.ts";
@@ -57,6 +57,24 @@ export interface CellStatusInput {
   oomEvents?: ReadonlyMap<string, number> | undefined;
 }
 
+/** A container's crash facts from the pass's looks (`before`: the first, when it acted) and the stored status. */
+export function containerFactsIn(
+  layout: CellLayout, c: ObservedContainer, before: CellObservation | undefined,
+  previousContainers: readonly ContainerStatus[] | undefined, oomEvents: ReadonlyMap<string, number> | undefined,
+): ContainerFacts {
+  return containerFactsOf({
+    now: c,
+    before: before === undefined ? undefined : c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
+    previous: previousContainers?.find((p) => p.name === c.id),
+    oomEventAtMs: oomEvents?.get(containerdIdOf(layout.scope, c.id)),
+  });
+}
+
+/** How an exited container ended (`exited 137 (SIGKILL)`), for messages and events; undefined while it runs. */
+export function endedText(c: ObservedContainer, facts: ContainerFacts): string | undefined {
+  return c.state === "exited" && facts.lastState !== undefined && facts.finishTime !== undefined ? exitText(facts.lastState) : undefined;
+}
+
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
   const seen = isRoot ? observation.cell.root : observation.cell.workloads.get(id);
   return seen ?? { id, state: "missing", specHash: undefined, exitCode: undefined, exitedAtMs: undefined };
@@ -66,19 +84,10 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
   const { layout, observation } = input;
   const root = observedOf(observation, layout.rootId, true);
   const workloads = layout.spec.containers.filter((c) => c.id !== layout.rootId).map((c) => observedOf(observation, c.id, false));
-  const before = input.before ?? observation;
-  const factsOf = (c: ObservedContainer) => containerFactsOf({
-    now: c,
-    before: c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
-    previous: input.previousContainers?.find((p) => p.name === c.id),
-    oomEventAtMs: input.oomEvents?.get(containerdIdOf(layout.scope, c.id)),
+  const facts = new Map([root, ...workloads].map((c) => [c.id, containerFactsIn(layout, c, input.before ?? observation, input.previousContainers, input.oomEvents)]));
+  const asInput = (c: ObservedContainer) => ({
+    id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id), ended: endedText(c, facts.get(c.id)!),
   });
-  const facts = new Map([root, ...workloads].map((c) => [c.id, factsOf(c)]));
-  const endedOf = (c: ObservedContainer) => {
-    const last = facts.get(c.id)?.lastState;
-    return c.state === "exited" && last !== undefined && facts.get(c.id)?.finishTime !== undefined ? exitText(last) : undefined;
-  };
-  const asInput = (c: ObservedContainer) => ({ id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id), ended: endedOf(c) });
   const derived = deriveCellState({
     root: asInput(root),
     workloads: workloads.map(asInput),
