@@ -240,7 +240,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(described.out).toContain(`Scope:       ${realm}/${SPACE}/${STACK}\n`);
     expect(described.out).toContain("State:       Ready\n");
     expect(described.out).toMatch(/IP:\s+10\.216\./);
-    expect(described.out).toMatch(/app\s+keon\.test\/busybox:latest\s+Ready\s+0\s+-\s+\/bin\/sh -c/);
+    expect(described.out).toMatch(/app\s+keon\.test\/busybox:latest\s+Ready\s+0\s+-\s+-\s+\/bin\/sh -c/);
     expect(described.out).toMatch(/Events:\n\s+AGE\s+TYPE\s+REASON\s+MESSAGE\n(.*\n)*.*Ready\s+cell is Ready/);
     const missing = await keon(["describe", "cell", "nope", ...SCOPE]);
     expect(missing.code).toBe(1);
