@@ -87,6 +87,8 @@ export class Console {
     private readonly fds: { stdout: number; stdin: number; log: number },
     /** The stdout FIFO's inode when it was opened. */
     readonly fifoInode: number,
+    /** The container's log file (the runtime moves it aside to `.previous.log` when a new instance starts). */
+    private readonly logPath: string,
     ringBytes: number | undefined,
     private readonly log: Logger,
   ) {
@@ -155,6 +157,25 @@ export class Console {
     for (const fd of [this.fds.stdout, this.fds.stdin, this.fds.log]) closeSync(fd);
   }
 
+  /**
+   * Writes on to the log at its path when the runtime moved the one this
+   * console writes to aside (a new instance started while this console read
+   * on: the FIFO is the same across a task's restart).
+   */
+  followLog(): void {
+    if (!this.open) return;
+    let current: number | undefined;
+    try {
+      current = statSync(this.logPath).ino;
+    } catch {
+      current = undefined;
+    }
+    if (current === fstatSync(this.fds.log).ino) return;
+    const fd = openLog(this.logPath);
+    closeSync(this.fds.log);
+    this.fds.log = fd;
+  }
+
   private appendLog(data: Uint8Array): void {
     try {
       let written = 0;
@@ -167,6 +188,10 @@ export class Console {
   private async exitCode(): Promise<number | undefined> {
     return await Promise.race([this.exit, Bun.sleep(EXIT_WAIT_MS).then(() => undefined)]);
   }
+}
+
+function openLog(path: string): number {
+  return openSync(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600);
 }
 
 function consolePathsOf(runPath: string, target: ConsoleTarget): ReturnType<typeof containerConsoleOf> {
@@ -207,7 +232,10 @@ export class ConsoleKeeper {
     const key = `${target.namespace}/${containerdId(target.ref.space, target.ref.stack, target.ref.cell, target.container)}`;
     const current = this.consoles.get(key);
     // A console whose FIFO was made anew (the container was recreated) is stale: it ends on its own.
-    if (current?.isOpen && current.fifoInode === fifoInodeOf(this.deps.runPath, target)) return current;
+    if (current?.isOpen && current.fifoInode === fifoInodeOf(this.deps.runPath, target)) {
+      current.followLog();
+      return current;
+    }
     const pending = this.opening.get(key);
     if (pending !== undefined) return await pending;
     const opened = this.openConsole(target).finally(() => this.opening.delete(key));
@@ -254,13 +282,13 @@ export class ConsoleKeeper {
       // Never blocking (exec-session.ts says why); stdin O_RDWR, so a write never meets "no reader".
       opened.push(openSync(fifos.stdout, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
       opened.push(openSync(fifos.stdin, fsConstants.O_RDWR | fsConstants.O_NONBLOCK));
-      opened.push(openSync(logPath, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o600));
+      opened.push(openLog(logPath));
     } catch (error) {
       for (const fd of opened) closeSync(fd);
       throw error;
     }
     const [stdout, stdin, log] = opened as [number, number, number];
     this.deps.log.info({ container: id, namespace: target.namespace }, "console opened");
-    return new Console(client, id, { stdout, stdin, log }, fstatSync(stdout).ino, this.deps.ringBytes, this.deps.log.child({ container: id }));
+    return new Console(client, id, { stdout, stdin, log }, fstatSync(stdout).ino, logPath, this.deps.ringBytes, this.deps.log.child({ container: id }));
   }
 }

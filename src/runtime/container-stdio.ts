@@ -20,12 +20,19 @@ import type { ContainerSpec } from "../model/schema/container.ts";
 import { ensureFifos } from "./fifo.ts";
 import { containerConsoleOf, containerLogPathOf, type CellScope } from "./run-layout.ts";
 
-export type TaskStdio = { logFile: string } | { console: { dir: string; stdin: string; stdout: string } };
+/**
+ * The container's log file (the shim's `file://` target, or where keond's
+ * main thread copies the console), and for an attachable container its console.
+ */
+export interface TaskStdio {
+  logFile: string;
+  console?: { dir: string; stdin: string; stdout: string };
+}
 
-/** The one decision: an attachable container gets a console, any other its log file. */
+/** The one decision: an attachable container gets a console, any other writes its log through the shim. */
 export function taskStdioOf(runPath: string, scope: CellScope, container: Pick<ContainerSpec, "id" | "attachable">): TaskStdio {
-  if (container.attachable === true) return { console: containerConsoleOf(runPath, scope, container.id) };
-  return { logFile: containerLogPathOf(runPath, scope, container.id) };
+  const logFile = containerLogPathOf(runPath, scope, container.id);
+  return container.attachable === true ? { logFile, console: containerConsoleOf(runPath, scope, container.id) } : { logFile };
 }
 
 /** Whether container `id` runs on a terminal (one no longer among `containers`: no); its stop hangs the terminal up. */
@@ -36,7 +43,7 @@ export function runsOnTerminal(containers: readonly Pick<ContainerSpec, "id" | "
 /** The stdio fields of the task's create request. */
 export function taskIoOf(stdio: TaskStdio | undefined): Pick<NewTask, "logFile" | "stdin" | "stdout" | "terminal"> {
   if (stdio === undefined) return {};
-  if ("logFile" in stdio) return { logFile: stdio.logFile };
+  if (stdio.console === undefined) return { logFile: stdio.logFile };
   // With a terminal the shim sends everything through the console: no stderr.
   return { stdin: stdio.console.stdin, stdout: stdio.console.stdout, terminal: true };
 }
@@ -50,9 +57,10 @@ export function taskIoOf(stdio: TaskStdio | undefined): Pick<NewTask, "logFile" 
  * pipe (the shim keeps its own read end) for keond's main thread to read.
  */
 export async function holdConsoleForCreate(stdio: TaskStdio | undefined): Promise<() => void> {
-  if (stdio === undefined || "logFile" in stdio) return () => undefined;
-  mkdirSync(stdio.console.dir, { recursive: true, mode: 0o700 });
-  await ensureFifos([stdio.console.stdin, stdio.console.stdout]);
-  const fd = openSync(stdio.console.stdout, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+  const console = stdio?.console;
+  if (console === undefined) return () => undefined;
+  mkdirSync(console.dir, { recursive: true, mode: 0o700 });
+  await ensureFifos([console.stdin, console.stdout]);
+  const fd = openSync(console.stdout, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
   return () => closeSync(fd);
 }

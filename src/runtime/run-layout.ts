@@ -6,6 +6,7 @@
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/cell.json        the cell's network record (IP, aliases)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>/     hosts, hostname, resolv.conf
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.previous.log  the same of its previous instance
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.console/  an attachable container's
  *       console FIFOs (stdin, stdout), kept by keond's main thread (api/console-keeper.ts)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.tty/  its tty state, mounted at
@@ -55,6 +56,11 @@ export function containerConsoleOf(runPath: string, scope: CellScope, containerI
 /** The host directory behind an attachable container's /run/keon/tty (oci/tty-wrapper.ts). */
 export function containerTtyDirOf(runPath: string, scope: CellScope, containerId: string): string {
   return join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.tty`);
+}
+
+/** Where a container's log goes when a new instance starts (`keon logs --previous` reads it). */
+export function previousLogPathOf(logPath: string): string {
+  return `${logPath.replace(/\.log$/, "")}.previous.log`;
 }
 
 export function cellRecordPathOf(runPath: string, scope: CellScope): string {

@@ -222,6 +222,11 @@ spec:
     expect(await hostPid()).not.toBe(shellPid);
     fresh.type(DETACH);
     expect(await fresh.close()).toBe(0);
+    // The new instance's output goes to a new log; the last one's is --previous.
+    const current = await keon(["logs", "shell", ...SCOPE]);
+    expect(current.out).toMatch(/new-\[\]/);
+    expect(current.out).not.toContain("from-a-5");
+    expect((await keon(["logs", "shell", ...SCOPE, "--previous"])).out).toContain("from-a-5");
     expect(readFileSync(join(workspace, "created.txt"), "utf8")).toBe("once\n");
   });
 

@@ -13,7 +13,7 @@ describe("a container's task stdio", () => {
   test("an attachable one runs on a terminal with its console's FIFOs and no stderr", () => {
     const stdio = taskStdioOf("/var/lib/keon", scope, { id: "sh", attachable: true });
     const dir = "/var/lib/keon/cells/r/sp/st/web/sh.console";
-    expect(stdio).toEqual({ console: { dir, stdin: `${dir}/stdin`, stdout: `${dir}/stdout` } });
+    expect(stdio).toEqual({ logFile: "/var/lib/keon/cells/r/sp/st/web/sh.log", console: { dir, stdin: `${dir}/stdin`, stdout: `${dir}/stdout` } });
     expect(taskIoOf(stdio)).toEqual({ stdin: `${dir}/stdin`, stdout: `${dir}/stdout`, terminal: true });
   });
 
