@@ -104,7 +104,6 @@ export class Console {
     );
   }
 
-
   get isOpen(): boolean {
     return this.open;
   }
@@ -154,7 +153,13 @@ export class Console {
     this.clients.clear();
     await this.inputChain;
     await Promise.resolve(this.stdin.end()).catch(() => undefined);
-    for (const fd of [this.fds.stdout, this.fds.stdin, this.fds.log]) closeSync(fd);
+    for (const fd of [this.fds.stdout, this.fds.stdin, this.fds.log]) {
+      try {
+        closeSync(fd);
+      } catch (error) {
+        this.log.warn({ err: error }, "closing a console descriptor failed");
+      }
+    }
   }
 
   /**
@@ -243,9 +248,12 @@ export class ConsoleKeeper {
     const console = await opened;
     if (console !== undefined) {
       this.consoles.set(key, console);
-      void console.pump().finally(() => {
-        if (this.consoles.get(key) === console) this.consoles.delete(key);
-      });
+      void console
+        .pump()
+        .catch((error: unknown) => this.deps.log.error({ err: error, console: key }, "a console's pump failed"))
+        .finally(() => {
+          if (this.consoles.get(key) === console) this.consoles.delete(key);
+        });
     }
     return console;
   }
