@@ -64,7 +64,8 @@ export async function attachToCell(ctx: CliContext, path: string, cell: string, 
     ctx.err(`\r\nkeon: detached from ${cell}; it keeps running\r\n`);
     return 0;
   }
-  if (result.outcome?.type === "exit") return result.outcome.exitCode ?? 0;
+  // An exit whose status containerd could not tell is no success.
+  if (result.outcome?.type === "exit") return result.outcome.exitCode ?? 1;
   if (result.outcome?.type === "error") {
     throw new CliError("failed", result.outcome.error.message ?? "attach failed", result.outcome.error.code === undefined ? {} : { code: result.outcome.error.code });
   }
