@@ -70,7 +70,7 @@ function resources(container: ContainerSpec, devices: OciResources["devices"]): 
 }
 
 /** An attachable container's init (read-only) and the tty state directory, writable, where the wrapper keeps its gates and default log. */
-function ttyStateMounts(container: ContainerSpec, ctx: CellContext): OciSpec["mounts"] {
+function terminalMounts(container: ContainerSpec, ctx: CellContext): OciSpec["mounts"] {
   const mounts: OciSpec["mounts"] = [];
   if (container.attachable === true && ctx.terminalInit !== undefined) {
     mounts.push({ destination: TERMINAL_INIT, type: "bind", source: ctx.terminalInit, options: ["bind", "rprivate", "ro", "nosuid", "nodev"] });
@@ -114,7 +114,7 @@ export function buildOciSpec(
     root: { path: ctx.rootfsPath, readonly: container.readOnlyRootFilesystem === true || ctx.rootfsReadonly === true },
     // Only the container that creates the cell's UTS namespace names it; workloads share it.
     ...(ownsUtsNamespace(namespaces) ? { hostname: ctx.cell } : {}),
-    mounts: [...containerMounts(container, ctx), ...ttyStateMounts(container, ctx)],
+    mounts: [...containerMounts(container, ctx), ...terminalMounts(container, ctx)],
     annotations: keonAnnotations(ctx, isRoot),
     linux: {
       namespaces,
