@@ -19,8 +19,9 @@
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
-import { readDocuments, waitSecondsOf } from "./request-input.ts";
-import { notifyChanged } from "./resource-handlers.ts";
+import { readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
+import type { ManifestWarning } from "../model/manifest.ts";
+import { notifyChanged, writeOptionsOf } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
 import { keyOf } from "../store/index.ts";
@@ -39,9 +40,11 @@ export interface ApplyResultEntry {
 export interface ApplyResponse {
   results: ApplyResultEntry[];
   summary: { created: number; updated: number; unchanged: number; failed: number };
+  /** Legacy kukeon fields the documents carried, accepted and left out; absent when there were none. */
+  warnings?: ManifestWarning[];
 }
 
-export function applyResponse(written: readonly WriteResult[]): ApplyResponse {
+export function applyResponse(written: readonly WriteResult[], warnings: readonly ManifestWarning[] = []): ApplyResponse {
   const summary = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   const results = written.map((w) => {
     summary[w.result] += 1;
@@ -54,26 +57,26 @@ export function applyResponse(written: readonly WriteResult[]): ApplyResponse {
       document: w.index,
     };
   });
-  return { results, summary };
+  return warnings.length === 0 ? { results, summary } : { results, summary, warnings: [...warnings] };
 }
 
 export function applyRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
-    const documents = await readDocuments(c, deps.manifestParser);
+    const { documents, warnings } = await readDocumentsWithWarnings(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
     requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
-    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+    const written = storeDocuments(deps.store, documents, writeOptionsOf(deps));
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));
       await waitUntil(deps.bus, all(conditions), wait, c.req.raw.signal);
     }
-    return c.json(applyResponse(written));
+    return c.json(applyResponse(written, warnings));
   });
   return app;
 }

@@ -73,6 +73,8 @@ export interface ApiDeps {
   policy?: AdmissionPolicy;
   /** Egress rules a Space may hold (keond's maxEgressRules). */
   maxEgressRules?: number;
+  /** The realm whose Secrets any container may reference besides its own (keond's systemRealm; default kuke-system). */
+  systemRealm?: string;
   /** SHA-256 fingerprint of the TCP listener's certificate (shown by /v1/status); absent without TLS. */
   tlsFingerprint?: string | undefined;
   /** Parses request bodies off the main thread; default: the process's shared pool. */

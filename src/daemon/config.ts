@@ -13,6 +13,7 @@ import { validateCronExpression } from "cron";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { KeonError, type FieldIssue } from "../model/errors.ts";
+import { isValidName } from "../model/names.ts";
 import { DEFAULT_SUBNET_POOL, parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
 import { isPolicyLevel, POLICY_LEVELS, type PolicyLevel } from "../model/policy.ts";
 
@@ -35,6 +36,8 @@ export interface DaemonConfig {
   containerdSocket: string;
   /** Suffix of the containerd namespaces keond owns (`namespaceSuffix` in the file). */
   containerdNamespaceSuffix: string;
+  /** The realm whose Secrets any container may reference besides its own realm's (kukeon's `kuke-system`). */
+  systemRealm: string;
   /** cgroup (relative to the cgroup mount) under which cells are placed. */
   cgroupRoot: string;
   /** Address ranges cut into per-space subnets; already validated with parseSubnetPool. */
@@ -105,6 +108,7 @@ const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const
 const MAX_SECONDS = 86_400;
 
 const text = v.string("must be a string");
+const realmName = v.pipe(text, v.check((s) => isValidName(s), "must be a realm name (lowercase letters, digits and -)"));
 const absolutePath = v.pipe(text, v.check((s) => s.startsWith("/"), "must be an absolute path"));
 const absolutePathOrEmpty = v.pipe(text, v.check((s) => s === "" || s.startsWith("/"), "must be an absolute path or empty"));
 const seconds = v.pipe(
@@ -201,6 +205,7 @@ const SETTINGS: readonly Setting[] = [
     path: "tcpTls", env: "KEON_TCP_TLS", flag: "tcp-tls", integer: false, defaultValue: "auto",
     schema: v.picklist(["auto", "on", "off"], "must be auto, on or off"),
   },
+  { path: "systemRealm", env: "KEON_SYSTEM_REALM", flag: "system-realm", integer: false, defaultValue: "kuke-system", schema: realmName },
   { path: "tlsCertFile", env: "KEON_TLS_CERT_FILE", flag: "tls-cert-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "tlsKeyFile", env: "KEON_TLS_KEY_FILE", flag: "tls-key-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "policy.realms", env: "KEON_POLICY_REALMS", flag: "policy-realms", integer: false, defaultValue: "", schema: realmLevels },
@@ -400,6 +405,7 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     tokenFile: str("tokenFile"),
     containerdSocket: str("containerdSocket"),
     containerdNamespaceSuffix: str("namespaceSuffix"),
+    systemRealm: str("systemRealm"),
     cgroupRoot: str("cgroupRoot"),
     subnetPool: { ranges: [str("subnetPool.cidr")], blockPrefix: num("subnetPool.prefix") },
     resyncSchedule: str("resyncSchedule"),

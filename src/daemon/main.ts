@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     runPath: config.runPath,
     containerd,
     containerdNamespaceSuffix: config.containerdNamespaceSuffix,
+    systemRealm: config.systemRealm,
     cgroupRoot: config.cgroupRoot,
     policy: {
       levelOf: (realm) => config.policy.realms[realm] ?? config.policy.default,

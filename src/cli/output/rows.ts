@@ -143,7 +143,39 @@ export function documentTable(kind: Exclude<CliKind, "image" | "container">, doc
       ]);
       return { headers, rows };
     }
+    case "blueprint": {
+      const headers = ["NAME", "SCOPE", "PREFIX", "PARAMETERS", "CONTAINERS"];
+      const rows = documents.map((d) => {
+        const parameters = pick(d, "spec.parameters");
+        const containers = pick(d, "spec.cell.containers");
+        return [
+          name(d),
+          scopeText(scopeOfDocument(d as never)),
+          text(pick(d, "spec.prefix") ?? pick(d, "metadata.name")),
+          Array.isArray(parameters) ? parameters.map((p) => text(pick(p, "name"))).join(",") || "-" : "-",
+          Array.isArray(containers) ? containers.map((c) => text(pick(c, "id"))).join(",") : "-",
+        ];
+      });
+      return { headers, rows };
+    }
+    case "config": {
+      const headers = ["NAME", "SCOPE", "BLUEPRINT"];
+      const rows = documents.map((d) => [
+        name(d),
+        scopeText(scopeOfDocument(d as never)),
+        scopeText({ realm: text(pick(d, "spec.blueprint.realm")), ...definedScope(pick(d, "spec.blueprint.space"), pick(d, "spec.blueprint.stack")) }) +
+          `/${text(pick(d, "spec.blueprint.name"))}`,
+      ]);
+      return { headers, rows };
+    }
   }
+}
+
+function definedScope(space: unknown, stack: unknown): { space?: string; stack?: string } {
+  const out: { space?: string; stack?: string } = {};
+  if (typeof space === "string" && space !== "") out.space = space;
+  if (typeof stack === "string" && stack !== "") out.stack = stack;
+  return out;
 }
 
 /** Containers as the API lists them: Container-shaped documents whose status is the cell's entry for them. */

@@ -45,6 +45,7 @@ describe("defaults", () => {
       tokenFile: "",
       containerdSocket: "",
       containerdNamespaceSuffix: "keon",
+      systemRealm: "kuke-system",
       cgroupRoot: "/keon",
       subnetPool: { ranges: ["10.77.0.0/16"], blockPrefix: 24 },
       resyncSchedule: "*/30 * * * * *",
@@ -89,6 +90,7 @@ tcpListen: "127.0.0.1:8443"
 tokenFile: ${token}
 containerdSocket: /run/containerd/containerd.sock
 namespaceSuffix: prod
+systemRealm: platform
 cgroupRoot: /keon-prod
 subnetPool:
   cidr: 10.99.0.0/16
@@ -108,6 +110,7 @@ bootIdPath: /tmp/boot_id
       tokenFile: token,
       containerdSocket: "/run/containerd/containerd.sock",
       containerdNamespaceSuffix: "prod",
+      systemRealm: "platform",
       cgroupRoot: "/keon-prod",
       subnetPool: { ranges: ["10.99.0.0/16"], blockPrefix: 26 },
       resyncSchedule: "0 * * * * *",
