@@ -13,6 +13,7 @@
  *   .../cells/{cell}/logs                                          logs-routes.ts
  *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
  *   /v1/apply                                                      apply-routes.ts
+ *   .../stacks/{stack}/stamp (a cell from a blueprint or config)   stamp-route.ts
  *   /v1/events                                                     events-routes.ts
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
  *   .../cells/{cell}/top                                           top-route.ts
@@ -40,6 +41,7 @@ import { logsRoutes } from "./logs-routes.ts";
 import { WorkerMetricsBook } from "./metrics.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
+import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
 
@@ -78,6 +80,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellActionsRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
+  app.route("/", stampRoutes(deps));
   app.route("/", eventsRoutes(deps));
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);

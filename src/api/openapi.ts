@@ -14,6 +14,7 @@ import { realmStatusSchema } from "../model/schema/realm.ts";
 import { spaceStatusSchema } from "../model/schema/space.ts";
 import { stackStatusSchema } from "../model/schema/stack.ts";
 import { CELL_ACTIONS } from "./cell-actions-routes.ts";
+import { stampRequestSchema } from "./stamp-route.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
@@ -145,6 +146,12 @@ export function buildOpenApi(version: string): JsonSchema {
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
     responses: { "200": { description: "Per-resource results", content: json(ref("ApplyResult")) }, ...ERRORS },
   });
+  add(`${SCOPE_PREFIXES[3]}/stamp`, "post", {
+    summary: "Stamp a fresh <prefix>-<6 hex> cell in this stack from a CellBlueprint or a CellConfig (found in the stack, space or realm scope, deepest first)",
+    parameters: [WAIT],
+    requestBody: { required: true, content: json(toJsonSchema(stampRequestSchema, { known: KNOWN })) },
+    responses: { "201": { description: "Stamped", content: json(ref("PutResult")) }, ...ERRORS },
+  });
   add("/v1/events", "get", {
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
     parameters: [
@@ -221,6 +228,11 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+      warnings: {
+        type: "array",
+        description: "Legacy kukeon fields the documents carried, accepted and left out",
+        items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
+      },
     },
   };
   schemas["Event"] = {

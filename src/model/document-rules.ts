@@ -131,6 +131,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
     }
   });
 
+  if ((c.git?.sign?.length ?? 0) > 0 && !c.git?.signingKey) at("signing needs git.signingKey (the key's path in the container)", "git", "sign");
+
   // The tty block configures the sbsh wrapper, which exists only for attachable containers (kukeon's rule).
   if (c.tty && c.attachable !== true && ttyHasContent(c.tty)) {
     at("only takes effect with attachable: true", "tty");

@@ -14,6 +14,7 @@ import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
+import { runVerb } from "./run.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
 import { topVerb } from "./top.ts";
@@ -25,6 +26,7 @@ export const VERBS: readonly Verb[] = [
   getVerb,
   describeVerb,
   deleteVerb,
+  runVerb,
   cellActionVerb("start"),
   cellActionVerb("stop"),
   cellActionVerb("kill"),
