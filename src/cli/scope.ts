@@ -63,7 +63,7 @@ function explicitScope(realm: string, flags: ScopeFlags, cellAllowed: boolean): 
     scope.stack = flags.stack;
   }
   if (flags.cell !== undefined) {
-    if (!cellAllowed) throw usageError("volumes, blueprints and configs live at realm, space or stack scope; --cell does not apply");
+    if (!cellAllowed) throw usageError("volumes live at realm, space or stack scope (blueprints and configs too); --cell does not apply");
     if (scope.stack === undefined) throw usageError("--cell needs --space and --stack");
     scope.cell = flags.cell;
   }

@@ -8,6 +8,7 @@ import type { LocatedIssue, PathSegment } from "./field-path.ts";
 import type { CellBlueprintDocument, CellConfigDocument } from "./schema/blueprint.ts";
 import type { ContainerRepo } from "./schema/container-git.ts";
 import { parameterReferences, RESERVED_PARAMETERS } from "./template-params.ts";
+import { repoUrlProblem } from "./repo-url.ts";
 
 export interface RepoRuleOptions {
   /** A cell or Container document must name the URL; a blueprint may leave it open (a slot). */
@@ -22,6 +23,9 @@ export function repoRuleIssues(repos: readonly ContainerRepo[], base: PathSegmen
     if (seen.has(repo.name)) at(`duplicate repo name '${repo.name}'`, "name");
     seen.add(repo.name);
     if (options.urlRequired && !repo.url) at("required: the URL to clone (only a CellBlueprint may leave it to a CellConfig)", "url");
+    // A blueprint's URL may still hold ${KEY}s: it is judged on the stamped cell.
+    const problem = options.urlRequired && repo.url ? repoUrlProblem(repo.url) : undefined;
+    if (problem !== undefined) at(problem, "url");
     if (repo.branch && repo.ref) at("branch and ref are mutually exclusive: track a branch or pin a ref", "ref");
     if (repo.secretRef?.stack && !repo.secretRef.space) at("a stack scope needs secretRef.space", "secretRef", "stack");
     if (repo.secretRef?.cell && !repo.secretRef.stack) at("a cell scope needs secretRef.stack", "secretRef", "cell");

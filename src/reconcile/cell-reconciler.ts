@@ -29,6 +29,7 @@ import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type 
 import { liveView, observeCell, type ContainerdView } from "./observe.ts";
 import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
 import type { ReconcileSink } from "./sink.ts";
+import { recordingSystemSecretUse } from "./system-secret-use.ts";
 import { withStatusTimes } from "./status-times.ts";
 
 export interface CellReconcileDeps {
@@ -143,7 +144,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const spaceDocument = space.document as SpaceDocument;
   const target: CellTarget = {
     cell, space: spaceDocument, namespace: deps.namespace,
-    secrets: secretSourceOf(store, key, new Set(containerDocs.map((d) => d.metadata.name))),
+    secrets: recordingSystemSecretUse(secretSourceOf(store, key, new Set(containerDocs.map((d) => d.metadata.name))), scope.realm, (ref) =>
+      event("Normal", "SystemSecretUsed", `Secret ${[ref.realm, ref.space, ref.stack, ref.cell, ref.name].filter(Boolean).join("/")} of the system realm read for this cell`)),
   };
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const previous = (stored.status ?? {}) as StoredCellStatus;

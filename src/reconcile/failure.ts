@@ -50,6 +50,7 @@ const TRANSIENT: Partial<Record<ErrorCode, string>> = {
   VOLUME_NOT_FOUND: "VolumeNotFound",
   RESOURCE_EXHAUSTED: "ResourceExhausted",
   CONFLICT: "Conflict",
+  REPO_CLONE_FAILED: "RepoCloneFailed",
 };
 
 export function asKeonError(error: unknown): KeonError {

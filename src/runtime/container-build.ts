@@ -1,7 +1,7 @@
 /**
  * @module
  * One container of a cell, from its effective spec to a containerd record:
- * resolve volumes and secrets, gather host facts and the image config, build
+ * resolve volumes and secrets, clone its repos, gather host facts and the image config, build
  * the OCI spec, then create the record with its rootfs snapshot, or update
  * the spec of an existing one (a restart after stop: the root's pid, hence the
  * namespace paths, changed; the writable layer stays).
@@ -18,6 +18,7 @@ import { etcPathsOf, type EtcPaths } from "./cell-etc.ts";
 import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensurePauseRootfs } from "./pause-rootfs.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
+import { ensureRepos, handOverRepos } from "./repos.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
 import { stopTask } from "./task-control.ts";
 import { resolveVolumes } from "./volumes.ts";
@@ -78,13 +79,14 @@ export async function buildContainer(
   const image = await readImageConfig(client, container.image);
   const volumeSources = resolveVolumes(ctx.config.runPath, container, field);
   const secrets = resolveSecrets(ctx.config.runPath, layout.scope, container, target.secrets);
+  const repos = await ensureRepos(ctx.config.runPath, layout.scope, container, target.secrets);
   const etc = container.hostNetwork === true ? hostEtcPaths() : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
   const cellContext: CellContext = {
     ...baseContext(ctx, layout, container.id),
     ...(rootTaskPid === undefined ? {} : { rootTaskPid }),
     ...etc,
     volumeSources,
-    extraMounts: secrets.mounts,
+    extraMounts: [...secrets.mounts, ...repos.mounts],
     secretEnv: secrets.env,
   };
   const spec = buildOciSpec(
@@ -94,6 +96,7 @@ export async function buildContainer(
     await ctx.hostFacts(container.devices ?? []),
   );
   await writeSecretFiles(ctx.config.runPath, secrets.files, spec.process.user);
+  await handOverRepos(repos.fresh, spec.process.user);
   return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: container.image, chainId: image.chainId } };
 }
 

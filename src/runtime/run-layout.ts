@@ -8,6 +8,7 @@
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
  *   <runPath>/secrets/<realm>/<space>/<stack>/<cell>/<container>/   secret files (on a tmpfs)
  *   <runPath>/volumes/<realm>[/<space>[/<stack>]]/_<name>           managed volumes
+ *   <runPath>/repos/<realm>/<space>/<stack>/<cell>/<container>/<repo> clones of repos[] (and <repo>.source.json)
  *
  * Container ids never hold `.` or `_`, so `cell.json`, `<id>.log` and
  * `_<name>` never collide with a directory named after a resource.
@@ -69,4 +70,12 @@ export function volumeDirOf(runPath: string, scope: VolumeScope, name: string): 
   if (scope.space) parts.push(validateName("space", scope.space));
   if (scope.stack) parts.push(validateName("stack", scope.stack));
   return join(runPath, "volumes", ...parts, `_${validateName("volume", name)}`);
+}
+
+export function cellReposDirOf(runPath: string, scope: CellScope): string {
+  return join(runPath, "repos", validateName("realm", scope.realm), validateName("space", scope.space), validateName("stack", scope.stack), validateName("cell", scope.cell));
+}
+
+export function repoDirOf(runPath: string, scope: CellScope, containerId: string, repoName: string): string {
+  return join(cellReposDirOf(runPath, scope), validateName("container", containerId), validateName("repo", repoName));
 }

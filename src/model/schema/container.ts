@@ -162,7 +162,7 @@ export const containerSpecEntries = {
   tty: v.optional(containerTtySchema),
   repos: v.optional(v.array(containerRepoSchema)),
   git: v.optional(containerGitSchema),
-  /** kukeon's per-container CNI directory: accepted and kept, but Keon writes each space's conflist itself. */
+  /** kukeon's per-container CNI directory: accepted and kept (round trip), but Keon writes each space's conflist itself. */
   cniConfigPath: v.optional(v.string()),
 };
 
