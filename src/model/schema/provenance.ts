@@ -6,14 +6,10 @@
  * cell, accepted on input so a cell read back (from Keon or kukeon) applies.
  */
 import * as v from "./valibot-strict.ts";
-import { nameSchema, optionalName } from "./common.ts";
+import { volumeRefSchema } from "./container.ts";
 
-export const templateRefSchema = v.strictObject({
-  name: nameSchema,
-  realm: nameSchema,
-  space: optionalName,
-  stack: optionalName,
-});
+/** A template's name and scope (realm, space?, stack?): the same shape as a volume reference. */
+export const templateRefSchema = volumeRefSchema;
 
 export const provenanceSchema = v.strictObject({
   kind: v.picklist(["CellBlueprint", "CellConfig"], "must be CellBlueprint or CellConfig"),
