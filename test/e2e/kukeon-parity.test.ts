@@ -158,6 +158,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await keon(["get", "cells", ...SCOPE, "-l", "kukeon.io/config=prod", "-o", "name"])).out).toBe(`cell/${name}\n`);
     const back = await keon(["apply", "-f", "-"], yaml);
     expect(back.out).toContain(`cell/${name} unchanged`);
+    expect((await keon(["describe", "cell", name!, ...SCOPE])).out).toMatch(new RegExp(`Stamped from:?\\s+CellConfig ${realm}/prod`));
 
     // Each read of the system realm's Secret is an event of the cell.
     const events = await suite.keond.api<{ items: Array<{ name: string; reason: string; message: string }> }>("GET", `/v1/events?realm=${realm}&limit=1000`);
@@ -170,6 +171,20 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(deleted.code).toBe(0);
     expect(existsSync(clone)).toBe(false);
   }, 240_000);
+
+  test("a required repository that cannot be cloned is the cell's reason RepoCloneFailed, and it is retried", async () => {
+    const cell = `kind: Cell\nmetadata: {name: noclone}\nspec:\n  realmId: ${realm}\n  spaceId: dev\n  stackId: main\n  containers:\n    - {id: a, image: ${TEST_IMAGE}, command: /bin/sleep, args: ["3600"], repos: [{name: gone, url: "file://${suite.dir}/missing.git", target: /src, required: true}]}\n`;
+    expect((await keon(["apply", "-f", "-"], cell)).code).toBe(0);
+    const path = `/v1/realms/${realm}/spaces/dev/stacks/main/cells/noclone`;
+    type Status = { reason?: string; message?: string; retry?: { attempt: number } };
+    let status: Status = {};
+    await waitUntil(async () => {
+      status = (await suite.keond.api<{ status?: Status }>("GET", path)).body.status ?? {};
+      return status.reason === "RepoCloneFailed" && (status.retry?.attempt ?? 0) >= 2;
+    }, "RepoCloneFailed retried", 60_000, 250);
+    expect(status.message).toContain("repos[0] 'gone'");
+    expect((await keon(["delete", "cell", "noclone", ...SCOPE, "--wait", "--timeout", "60s"])).code).toBe(0);
+  }, 120_000);
 
   test("a secretRef into another realm than the system realm is refused, naming the field", async () => {
     const cell = `kind: Cell\nmetadata: {name: thief}\nspec:\n  realmId: ${realm}\n  spaceId: dev\n  stackId: main\n  containers:\n    - {id: a, image: ${TEST_IMAGE}, secrets: [{name: X, secretRef: {name: theirs, realm: ${other}}}]}\n`;
