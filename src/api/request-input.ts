@@ -89,15 +89,15 @@ export async function readDocumentsWithWarnings(c: Context, parser: ManifestPars
   return parser.parseWithWarnings(text, isJson(c.req.header("content-type")));
 }
 
-/** The body's single document (PUT). */
-export async function readOneDocument(c: Context, parser?: ManifestParser): Promise<Document> {
-  const documents = await readDocuments(c, parser);
+/** The body's single document (PUT), with the warnings of the legacy fields it carried. */
+export async function readOneDocument(c: Context, parser?: ManifestParser): Promise<{ document: Document; warnings: ParsedManifest["warnings"] }> {
+  const { documents, warnings } = await readDocumentsWithWarnings(c, parser);
   const [first] = documents;
   if (documents.length !== 1 || first === undefined) {
     const message = `PUT takes exactly one document (got ${documents.length}); use POST /v1/apply for several`;
     throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
   }
-  return first;
+  return { document: first, warnings };
 }
 
 /** `?wait=<seconds>`: undefined when absent or 0; refused beyond MAX_WAIT_SECONDS. */

@@ -79,7 +79,7 @@ export function writeOptionsOf(deps: ApiDeps): StoreOptions {
 /** PUT: create or update `kind` at `key` from the body's one document. */
 export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
   const wait = waitSecondsOf(c);
-  const document: Document = await readOneDocument(c, deps.manifestParser);
+  const { document, warnings } = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
   const [written] = storeDocuments(deps.store, [document], writeOptionsOf(deps));
   if (written === undefined) throw new KeonError("INTERNAL", "storing one document gave no result");
@@ -87,7 +87,7 @@ export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key:
   if (wait !== undefined) await waitUntil(deps.bus, () => settled(deps.store, kind, key), wait, c.req.raw.signal);
   const stored = deps.store.get(kind, key);
   return c.json(
-    { result: written.result, generation: written.generation, document: stored?.document ?? null },
+    { result: written.result, generation: written.generation, document: stored?.document ?? null, ...(warnings.length === 0 ? {} : { warnings }) },
     written.result === "created" ? 201 : 200,
   );
 }

@@ -89,6 +89,9 @@ describe("stamping through the API", () => {
     const legacy = await call(api, "/v1/apply", yamlRequest("POST", `kind: Volume\nmetadata: {name: v, realm: main, cell: web, description: old}\nspec: {}\n`));
     expect(legacy.status).toBe(200);
     expect(legacy.body.warnings.map((w: any) => [w.document, w.path])).toEqual([[0, "metadata.description"], [0, "metadata.cell"]]);
+    const put = await call(api, `${R}/volumes/v`, yamlRequest("PUT", `kind: Volume\nmetadata: {name: v, realm: main, cell: web}\nspec: {}\n`));
+    expect(put.status).toBe(200);
+    expect(put.body.warnings.map((w: any) => w.path)).toEqual(["metadata.cell"]);
   });
 
   test("a secretRef may reach the system realm and no other", async () => {
