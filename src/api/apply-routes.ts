@@ -69,7 +69,8 @@ export function applyRoutes(deps: ApiDeps): Hono {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
-    requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
+    // A config may bind a blueprint of another realm: a token must be allowed that realm too.
+    requireRealms(identityOf(c.req.raw), documents.flatMap((d) => [realmOf(d.kind, keyOf(d)), ...(d.kind === "CellConfig" ? [d.spec.blueprint.realm] : [])]));
     const written = storeDocuments(deps.store, documents, writeOptionsOf(deps));
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {

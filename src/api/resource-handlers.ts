@@ -10,6 +10,7 @@ import type { Context } from "hono";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { parseLabelSelector, type ListFilter, type ResourceKey, type ResourceRef } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
+import { identityOf, requireRealms } from "./identity.ts";
 import { flagOf, invalidRequest, readOneDocument, waitSecondsOf } from "./request-input.ts";
 import { checkPathAgreement } from "./resource-paths.ts";
 import { deleteResource, notFound, realmOf, storeDocuments, type StoreOptions } from "./resource-writes.ts";
@@ -81,6 +82,7 @@ export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key:
   const wait = waitSecondsOf(c);
   const { document, warnings } = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
+  if (document.kind === "CellConfig") requireRealms(identityOf(c.req.raw), [document.spec.blueprint.realm]);
   const [written] = storeDocuments(deps.store, [document], writeOptionsOf(deps));
   if (written === undefined) throw new KeonError("INTERNAL", "storing one document gave no result");
   if (written.result !== "unchanged") notifyChanged(deps, [{ kind, key }]);

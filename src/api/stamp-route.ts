@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Hono } from "hono";
-import * as v from "valibot";
+import * as v from "../model/schema/valibot-strict.ts";
 import { KeonError } from "../model/errors.ts";
 import { parseDocument } from "../model/parse.ts";
 import type { CellBlueprintDocument, CellConfigDocument } from "../model/schema/blueprint.ts";
@@ -24,6 +24,7 @@ import type { TemplateRef } from "../model/schema/provenance.ts";
 import { cellNameOf, stampCell, type TemplateSource } from "../model/stamp.ts";
 import { describeKey, type ResourceKey, type Store } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
+import { identityOf, requireRealms } from "./identity.ts";
 import { invalidRequest, readBodyText, waitSecondsOf } from "./request-input.ts";
 import { notifyChanged, requireScope, writeOptionsOf } from "./resource-handlers.ts";
 import { SCOPE_PREFIXES, scopeOf } from "./resource-paths.ts";
@@ -60,6 +61,8 @@ export function stampRoutes(deps: ApiDeps): Hono {
     const blueprint = config === undefined
       ? findTemplate(store, "CellBlueprint", scope, request.blueprint ?? "")
       : blueprintOf(store, config);
+    // The blueprint may be another realm's (a config binds across scopes): the caller must be allowed it too.
+    requireRealms(identityOf(c.req.raw), [blueprint.ref.realm]);
     const name = freshName(store, scope, blueprint.document);
     const document = parseDocument(stampCell({
       blueprint, config, params: request.params ?? {}, env: request.env, scope, name, autoDelete: request.autoDelete,

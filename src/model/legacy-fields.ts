@@ -29,6 +29,8 @@ export interface LegacyStrip {
 /** `document` (already free of nulls) without the legacy fields, and one warning per field left out. */
 export function withoutLegacyFields(document: PlainObject): LegacyStrip {
   const warnings: LocatedIssue[] = [];
+  // Most documents have none: look first, and copy (a large document costs) only when there is one.
+  if (!hasLegacyField(document)) return { value: document, warnings };
   const copy = structuredClone(document);
   const drop = (owner: PlainObject, key: string, segments: PathSegment[], message: string): void => {
     if (!Object.hasOwn(owner, key)) return;
@@ -44,7 +46,13 @@ export function withoutLegacyFields(document: PlainObject): LegacyStrip {
     const tty = container["tty"];
     if (isObject(tty)) drop(tty, "profile", [...base, "tty", "profile"], WHY.ttyProfile);
   }
-  return warnings.length === 0 ? { value: document, warnings } : { value: copy, warnings };
+  return { value: copy, warnings };
+}
+
+function hasLegacyField(document: PlainObject): boolean {
+  const metadata = document["metadata"];
+  if (isObject(metadata) && (Object.hasOwn(metadata, "description") || (document["kind"] === "Volume" && Object.hasOwn(metadata, "cell")))) return true;
+  return containersOf(document).some(([, container]) => isObject(container["tty"]) && Object.hasOwn(container["tty"], "profile"));
 }
 
 /** Every container spec of a document with its path: a cell's, a blueprint's template's, a Container document's. */
