@@ -148,7 +148,7 @@ export function parseManifestWithWarnings(text: string, options: ManifestOptions
       if (check.document) documents.push(check.document);
       for (const warning of check.warnings) {
         warnings.push({
-          document: documents.length - 1,
+          document: index,
           path: formatPath(warning.segments),
           message: warning.message,
           ...(check.kind === undefined ? {} : { kind: check.kind }),

@@ -55,9 +55,9 @@ export function checkDocument(input: unknown): DocumentCheck {
   const result = (issues: LocatedIssue[], document?: Document): DocumentCheck => ({ document, issues, kind, name, warnings });
 
   const issues: LocatedIssue[] = [];
-  const withNulls = withoutNulls(input, [], issues) as PlainObject;
+  const nullFree = withoutNulls(input, [], issues) as PlainObject;
   if (issues.length > 0) return result(issues);
-  const legacy = withoutLegacyFields(withNulls);
+  const legacy = withoutLegacyFields(nullFree);
   const cleaned = legacy.value;
   warnings = legacy.warnings;
 
