@@ -209,7 +209,12 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   };
   const result = { enum: ["created", "updated", "unchanged"] };
-  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document") } };
+  const warnings = {
+    type: "array",
+    description: "Legacy kukeon fields the documents carried, accepted and left out",
+    items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
+  };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings } };
   schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
   schemas["ActionResult"] = {
     type: "object",
@@ -228,11 +233,7 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
-      warnings: {
-        type: "array",
-        description: "Legacy kukeon fields the documents carried, accepted and left out",
-        items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
-      },
+      warnings,
     },
   };
   schemas["Event"] = {
