@@ -12,8 +12,9 @@
  *   in the clone's .git/config, in a message or in a log.
  * - The clone is made beside its place and renamed into it when complete, so
  *   a failed clone leaves nothing half-done. A clone whose source (url,
- *   branch, ref, depth) is unchanged is kept across restarts; another source
- *   replaces it.
+ *   branch, ref, depth) is unchanged is kept across restarts (a branch is
+ *   fetched and fast-forwarded, a ref stays where it is pinned); another
+ *   source replaces it.
  * - A failure of a `required` repo is REPO_CLONE_FAILED (the cell's reason
  *   `RepoCloneFailed`, retried with the backoff); of another repo, a line in
  *   the container's log, and the workload starts without it.
@@ -57,6 +58,15 @@ export function clonePlan(repo: ContainerRepo & { url: string }, dir: string): s
   return [["git", "clone", ...depth, ...(pin ? ["--branch", pin] : []), "--", repo.url, dir]];
 }
 
+/** The git commands that bring a kept clone of a branch (or the remote's default) up to date: fetch, then fast-forward only. Pure. */
+export function refreshPlan(repo: ContainerRepo, dir: string): string[][] {
+  const depth = repo.depth !== undefined && repo.depth > 0 ? ["--depth", String(repo.depth)] : [];
+  return [
+    ["git", "-C", dir, "fetch", ...depth, "origin", repo.branch || "HEAD"],
+    ["git", "-C", dir, "merge", "--ff-only", "FETCH_HEAD"],
+  ];
+}
+
 /** The whole environment of a git command: nothing of keond's, and the token only when there is one. Pure. */
 export function gitEnvironment(home: string, token: string | undefined): Record<string, string> {
   const env: Record<string, string> = {
@@ -92,7 +102,7 @@ export async function ensureRepos(runPath: string, scope: CellScope, container: 
     const withUrl = { ...repo, url: repo.url };
     const dir = repoDirOf(runPath, scope, container.id, repo.name);
     try {
-      if (await cloneOnce(withUrl, dir, secrets)) out.fresh.push(dir);
+      if (await ensureCheckout(withUrl, dir, secrets)) out.fresh.push(dir);
       out.mounts.push({ source: dir, destination: repo.target, readOnly: false });
     } catch (error) {
       const reason = error instanceof KeonError ? error.message : String(error);
@@ -107,27 +117,39 @@ export async function ensureRepos(runPath: string, scope: CellScope, container: 
   return out;
 }
 
-/** Clones `repo` into `dir` unless a clone of the same source is there; true when it cloned. */
-async function cloneOnce(repo: ContainerRepo & { url: string }, dir: string, secrets: SecretValueSource | undefined): Promise<boolean> {
+/**
+ * Clones `repo` into `dir`, or brings the clone of the same source that is
+ * there up to date: a branch (or the remote's default) is fetched and
+ * fast-forwarded, as kukeon does on a restart; a `ref` is a pin and never
+ * moves. True when the checkout is new or moved (the caller hands it over).
+ */
+async function ensureCheckout(repo: ContainerRepo & { url: string }, dir: string, secrets: SecretValueSource | undefined): Promise<boolean> {
   const marker = `${dir}.source.json`;
   const source = sourceOf(repo);
-  if (existsSync(join(dir, ".git")) && existsSync(marker) && readFileSync(marker, "utf8") === source) return false;
+  const kept = existsSync(join(dir, ".git")) && existsSync(marker) && readFileSync(marker, "utf8") === source;
+  if (kept && repo.ref) return false;
   const token = repo.secretRef === undefined ? undefined : secrets?.secretData(repo.secretRef);
   if (repo.secretRef !== undefined && token === undefined) {
     throw new KeonError("SECRET_NOT_FOUND", `Secret ${repo.secretRef.name} of realm ${repo.secretRef.realm} is not stored`);
   }
   const staging = `${dir}.cloning`;
   const home = `${dir}.home`;
+  const git = async (argv: string[]): Promise<string> => {
+    const result = await runCommand(argv, { timeoutMs: GIT_TIMEOUT_MS, env: gitEnvironment(home, token) });
+    if (result.exitCode === 0 && !result.timedOut) return result.stdout.trim();
+    const why = result.timedOut ? `timed out after ${GIT_TIMEOUT_MS / 1000} s` : lastLines(result.stderr) || `exited ${result.exitCode}`;
+    throw new KeonError("REPO_CLONE_FAILED", `git ${argv[1] === "-C" ? argv[3] : argv[1]} failed: ${redactText(why, repo.url, token)}`);
+  };
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(home, { recursive: true, mode: 0o700 });
   try {
-    for (const argv of clonePlan(repo, staging)) {
-      const result = await runCommand(argv, { timeoutMs: GIT_TIMEOUT_MS, env: gitEnvironment(home, token) });
-      if (result.exitCode !== 0 || result.timedOut) {
-        const why = result.timedOut ? `timed out after ${GIT_TIMEOUT_MS / 1000} s` : lastLines(result.stderr) || `exited ${result.exitCode}`;
-        throw new KeonError("REPO_CLONE_FAILED", `git ${argv[1] === "-C" ? argv[3] : argv[1]} failed: ${redactText(why, repo.url, token)}`);
-      }
+    if (kept) {
+      const head = ["git", "-C", dir, "rev-parse", "HEAD"];
+      const before = await git(head);
+      for (const argv of refreshPlan(repo, dir)) await git(argv);
+      return (await git(head)) !== before;
     }
+    for (const argv of clonePlan(repo, staging)) await git(argv);
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
     writeFileSync(marker, source);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clonePlan, ensureRepos, gitEnvironment } from "../../src/runtime/repos.ts";
+import { clonePlan, ensureRepos, gitEnvironment, refreshPlan } from "../../src/runtime/repos.ts";
 import { containerLogPathOf } from "../../src/runtime/run-layout.ts";
 import type { ContainerSpec } from "../../src/model/schema/container.ts";
 import { requireBinaries } from "../harness/index.ts";
@@ -89,6 +89,23 @@ describe.skipIf(!ok)("repos[] cloned by Keon", () => {
     expect(readFileSync(join(tip, "README"), "utf8")).toBe("one\n");
   });
 
+  test("on the next start a branch is fetched and fast-forwarded; a pinned ref stays", async () => {
+    const runPath = join(root, "run5");
+    const url = `file://${bare}`;
+    const repos = [{ name: "track", url, target: "/w/track", branch: "main", required: true }, { name: "pin", url, target: "/w/pin", ref: "v1", required: true }];
+    const first = await ensureRepos(runPath, scope, container(repos), undefined);
+    const [track, pin] = first.mounts.map((m) => m.source) as [string, string];
+    expect((await ensureRepos(runPath, scope, container(repos), undefined)).fresh).toEqual([]);
+    const work = join(root, "work");
+    Bun.spawnSync(["sh", "-c", "echo three > README"], { cwd: work });
+    git(work, "commit", "-qam", "three");
+    git(work, "push", "-q", bare, "main");
+    const next = await ensureRepos(runPath, scope, container(repos), undefined);
+    expect(next.fresh).toEqual([track]);
+    expect(readFileSync(join(track, "README"), "utf8")).toBe("three\n");
+    expect(readFileSync(join(pin, "README"), "utf8")).toBe("one\n");
+  });
+
   test("a token reaches git through the helper only: the server sees it, the clone's config and the error do not", async () => {
     const runPath = join(root, "run2");
     const url = `http://127.0.0.1:${server.port}/team/app.git`;
@@ -127,6 +144,10 @@ describe.skipIf(!ok)("repos[] cloned by Keon", () => {
 });
 
 describe("clone plans and git's environment", () => {
+  test("a kept branch is fetched (the remote's default when none is named) and fast-forwarded only", () => {
+    expect(refreshPlan({ name: "a", target: "/a", url: "u" }, "/d")).toEqual([["git", "-C", "/d", "fetch", "origin", "HEAD"], ["git", "-C", "/d", "merge", "--ff-only", "FETCH_HEAD"]]);
+    expect(refreshPlan({ name: "a", target: "/a", url: "u", branch: "dev", depth: 1 }, "/d")[0]).toEqual(["git", "-C", "/d", "fetch", "--depth", "1", "origin", "dev"]);
+  });
   test("a branch or tag is one clone; a commit is fetched and checked out detached; depth where given", () => {
     expect(clonePlan({ name: "a", target: "/a", url: "u", branch: "dev", depth: 2 }, "/d")).toEqual([["git", "clone", "--depth", "2", "--branch", "dev", "--", "u", "/d"]]);
     const sha = "0123456789abcdef0123456789abcdef01234567";
