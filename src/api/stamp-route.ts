@@ -6,7 +6,8 @@
  *
  * Body (JSON): `{blueprint: NAME} | {config: NAME}`, with `params` (`--param`
  * values), `env` (the caller's environment, sent only when the caller lets
- * parameters fall back to it) and `autoDelete` (`--rm`). The template is
+ * parameters fall back to it), `autoDelete` (`--rm`) and `name` (`--name`,
+ * instead of a generated one; an existing cell is refused). The template is
  * found in the stack's scope, then its space's, then its realm's (deepest
  * first); a config's blueprint is the one it names, in any scope. What the
  * cell gets is model/stamp.ts's decision; the cell then goes through the
@@ -18,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { Hono } from "hono";
 import * as v from "../model/schema/valibot-strict.ts";
 import { KeonError } from "../model/errors.ts";
+import { nameSchema } from "../model/schema/common.ts";
 import { parseDocument } from "../model/parse.ts";
 import type { CellBlueprintDocument, CellConfigDocument } from "../model/schema/blueprint.ts";
 import type { TemplateRef } from "../model/schema/provenance.ts";
@@ -40,6 +42,8 @@ export const stampRequestSchema = v.pipe(
     params: v.optional(stringMap),
     env: v.optional(stringMap),
     autoDelete: v.optional(v.boolean()),
+    /** A name of the caller's instead of `<prefix>-<6 hex>`; an existing cell of that name is refused, never reused. */
+    name: v.optional(nameSchema),
   }),
   v.check((r) => (r.blueprint === undefined) !== (r.config === undefined), "give exactly one of blueprint or config"),
 );
@@ -63,7 +67,7 @@ export function stampRoutes(deps: ApiDeps): Hono {
       : blueprintOf(store, config);
     // The blueprint may be another realm's (a config binds across scopes): the caller must be allowed it too.
     requireRealms(identityOf(c.req.raw), [blueprint.ref.realm]);
-    const name = freshName(store, scope, blueprint.document);
+    const name = request.name === undefined ? freshName(store, scope, blueprint.document) : unusedName(store, scope, request.name);
     const document = parseDocument(stampCell({
       blueprint, config, params: request.params ?? {}, env: request.env, scope, name, autoDelete: request.autoDelete,
     }));
@@ -119,6 +123,13 @@ function blueprintOf(store: Store, config: TemplateSource<CellConfigDocument>): 
     });
   }
   return { ref, document: found.document };
+}
+
+function unusedName(store: Store, scope: { realm: string; space: string; stack: string }, name: string): string {
+  if (store.get("Cell", { ...scope, name }) === undefined) return name;
+  throw new KeonError("CONFLICT", `${describeKey("Cell", { ...scope, name })} exists; a stamp makes a new cell and never takes over one`, {
+    details: { issues: [{ path: "name", message: "names an existing cell" }] },
+  });
 }
 
 function freshName(store: Store, scope: { realm: string; space: string; stack: string }, blueprint: CellBlueprintDocument): string {

@@ -43,13 +43,15 @@ export function stampRequestOf(args: ParsedArgs, env: Record<string, string | un
     request["env"] = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => ENV_NAME.test(e[0]) && e[1] !== undefined));
   }
   if (booleanFlag(args, "rm")) request["autoDelete"] = true;
+  const name = stringFlag(args, "name");
+  if (name !== undefined) request["name"] = name;
   return request;
 }
 
 export const runVerb: Verb = {
   name: "run",
   summary: "stamp a new cell from a CellBlueprint or a CellConfig",
-  usage: "keon run --from-blueprint NAME | --from-config NAME [--param K=V]... [--params-from-env] [--rm] [--realm R --space S --stack T] [--wait [--timeout D]]",
+  usage: "keon run --from-blueprint NAME | --from-config NAME [--param K=V]... [--params-from-env] [--rm] [--name CELL] [--realm R --space S --stack T] [--wait [--timeout D]]",
   help: "Each run makes a fresh <prefix>-<6 hex> cell. Parameters resolve from --param, then the config's values, then the\n" +
     "parameter's default, then (with --params-from-env) your environment. A blueprint with required repo or secret slots\n" +
     "runs only through a CellConfig that fills them.\nExample: keon run --from-config prod --realm kuke-system --wait",
@@ -59,6 +61,7 @@ export const runVerb: Verb = {
     { name: "param", type: "string", multiple: true, valueName: "K=V", description: "a parameter value (repeatable)" },
     { name: "params-from-env", type: "boolean", description: "let parameters without another value take your environment's" },
     { name: "rm", type: "boolean", description: "delete the cell once its workloads exited (autoDelete)" },
+    { name: "name", type: "string", valueName: "NAME", description: "name the cell yourself instead of <prefix>-<6 hex> (an existing cell is refused)" },
     { name: "attach", type: "boolean", description: "attach to the new cell's terminal" },
     ...SCOPE_FLAGS,
     ...WAIT_FLAGS,

@@ -37,6 +37,11 @@ describe("stamping through the API", () => {
     expect(second.body.document.metadata.name).not.toBe(first.body.document.metadata.name);
     expect(second.body.document.spec.autoDelete).toBe(true);
     expect(api.dispatch.calls.filter((c) => c.kind === "Cell").length).toBe(2);
+    const pinned = await stamp({ config: "prod", name: "mine" });
+    expect(pinned.status).toBe(201);
+    expect(pinned.body.document.metadata.name).toBe("mine");
+    const again = await stamp({ config: "prod", name: "mine" });
+    expect(again.status).toBe(409);
   });
 
   test("the deepest scope's template wins: stack, then space, then realm", async () => {

@@ -9,7 +9,7 @@ const request = (argv: string[], env: Record<string, string | undefined> = {}) =
 describe("keon run", () => {
   test("flags become the stamp request", () => {
     expect(request(["--from-config", "prod"])).toEqual({ config: "prod" });
-    expect(request(["--from-blueprint", "bp", "--param", "A=1", "--param", "B=x=y", "--rm"])).toEqual({ blueprint: "bp", params: { A: "1", B: "x=y" }, autoDelete: true });
+    expect(request(["--from-blueprint", "bp", "--param", "A=1", "--param", "B=x=y", "--rm", "--name", "mine"])).toEqual({ blueprint: "bp", params: { A: "1", B: "x=y" }, autoDelete: true, name: "mine" });
   });
   test("the environment is sent only with --params-from-env, and only variable-shaped names", () => {
     expect(request(["--from-blueprint", "bp"], { HOME: "/root" })).toEqual({ blueprint: "bp" });
