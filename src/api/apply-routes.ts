@@ -15,11 +15,14 @@
  *    count it.
  * 4. The workers of every created or updated resource are told; with
  *    `?wait` the answer comes once every resource of the manifest settled.
+ * 5. `?dryRun=true` does 1–3 and stores nothing: the answer is the plan
+ *    (apply-plan.ts), what each document would do to what runs.
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
-import { readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
+import { planApply } from "./apply-plan.ts";
+import { flagOf, readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
 import type { ManifestWarning } from "../model/manifest.ts";
 import { notifyChanged, writeOptionsOf } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
@@ -64,6 +67,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
+    const dryRun = flagOf(c, "dryRun");
     const { documents, warnings } = await readDocumentsWithWarnings(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
@@ -71,7 +75,9 @@ export function applyRoutes(deps: ApiDeps): Hono {
     }
     // A config may bind a blueprint of another realm: a token must be allowed that realm too.
     requireRealms(identityOf(c.req.raw), documents.flatMap((d) => [realmOf(d.kind, keyOf(d)), ...(d.kind === "CellConfig" ? [d.spec.blueprint.realm] : [])]));
-    const written = storeDocuments(deps.store, documents, writeOptionsOf(deps));
+    const options = writeOptionsOf(deps);
+    if (dryRun) return c.json(planApply(deps.store, documents, options));
+    const written = storeDocuments(deps.store, documents, options);
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));
