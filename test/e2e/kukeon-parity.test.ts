@@ -155,7 +155,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(yaml).toContain("kukeon.io/config: prod");
     expect(yaml).toContain("kukeon.io/blueprint: coder");
     expect(yaml).toMatch(/provenance:\n\s+kind: CellConfig/);
-    expect((await keon(["get", "cells", ...SCOPE, "-l", "kukeon.io/config=prod", "-o", "name"])).out).toBe(`cell/${name}\n`);
+    expect((await keon(["get", "cells", ...SCOPE, "-l", "kukeon.io/config=prod", "-o", "name"])).out).toBe(`cell/${realm}/dev/main/${name}\n`);
     const back = await keon(["apply", "-f", "-"], yaml);
     expect(back.out).toContain(`cell/${name} unchanged`);
     expect((await keon(["describe", "cell", name!, ...SCOPE])).out).toMatch(new RegExp(`Stamped from:?\\s+CellConfig ${realm}/prod`));
