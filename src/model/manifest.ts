@@ -146,27 +146,17 @@ export function parseManifestWithWarnings(text: string, options: ManifestOptions
       if (itemStart !== undefined) startLines.set(index, itemStart);
       const check = checkDocument(item.value);
       if (check.document) documents.push(check.document);
-      for (const warning of check.warnings) {
-        warnings.push({
-          document: index,
-          path: formatPath(warning.segments),
-          message: warning.message,
-          ...(check.kind === undefined ? {} : { kind: check.kind }),
-          ...(check.name === undefined ? {} : { name: check.name }),
-          ...position(offsetOf(yaml, [...item.base, ...warning.segments])),
-        });
-      }
-      for (const issue of check.issues) {
-        const segments = [...item.base, ...issue.segments];
-        issues.push({
-          document: index,
-          path: formatPath(issue.segments),
-          message: issue.message,
-          ...(check.kind === undefined ? {} : { kind: check.kind }),
-          ...(check.name === undefined ? {} : { name: check.name }),
-          ...position(offsetOf(yaml, segments)),
-        });
-      }
+      // An issue or a warning, named by its document and placed at its source line.
+      const located = (found: { segments: PathSegment[]; message: string }): ManifestIssue => ({
+        document: index,
+        path: formatPath(found.segments),
+        message: found.message,
+        ...(check.kind === undefined ? {} : { kind: check.kind }),
+        ...(check.name === undefined ? {} : { name: check.name }),
+        ...position(offsetOf(yaml, [...item.base, ...found.segments])),
+      });
+      warnings.push(...check.warnings.map(located));
+      issues.push(...check.issues.map(located));
       index += 1;
     }
   }
