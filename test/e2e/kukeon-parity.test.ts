@@ -10,7 +10,7 @@
  * again as unchanged.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
@@ -163,6 +163,9 @@ describe.skipIf(!ready)(SUITE, () => {
     // Each read of the system realm's Secret is an event of the cell.
     const events = await suite.keond.api<{ items: Array<{ name: string; reason: string; message: string }> }>("GET", `/v1/events?realm=${realm}&limit=1000`);
     expect(events.body.items.some((e) => e.name === name && e.reason === "SystemSecretUsed" && e.message.includes(`${SYSTEM}/git-token`) && !e.message.includes(TOKEN))).toBe(true);
+
+    // keond logs at debug level in this suite: neither the Secret nor anything else of it reaches the log.
+    expect(readFileSync(`${suite.keond.logPath}.1`, "utf8")).not.toContain(TOKEN);
 
     // The clone lives under keond's run path for the cell's life only.
     const clone = join(suite.keond.runPath, "repos", realm, "dev", "main", name!);
