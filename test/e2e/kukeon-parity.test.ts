@@ -278,6 +278,7 @@ spec:
       allow:
         - {cidr: 10.0.0.0/8, ports: [5432]}
         - {cidr: 192.0.2.0/24}
+        - {host: localhost, ports: [443]}
   defaults:
     container:
       user: "1000:1000"
@@ -313,6 +314,7 @@ spec:
   rootContainerId: web
   nestedCgroupRuntime: true
   tty: {default: web}
+  autoDelete: false
   provenance:
     kind: CellConfig
     ref: {name: prod, realm: ${compat}}
@@ -327,6 +329,7 @@ spec:
       ports: []
       volumes:
         - {source: ${hostDir}, target: /usr/share/nginx/html, readOnly: true}
+        - {kind: bind, source: ${hostDir}, target: /workspace}
         - {kind: tmpfs, target: /scratch, sizeBytes: 1048576, mode: 0755}
         - {kind: volume, target: /var/cache, volumeRef: {name: cache, realm: ${compat}, space: dev, stack: main}, ensure: true}
       networks: []
@@ -360,6 +363,11 @@ spec:
           - {script: ./bootstrap.sh, runOn: create}
         logLevel: debug
         logFile: /run/kukeon/tty/kuketty.log
+status:
+  state: Ready
+  cgroupPath: /kukeon/${compat}/dev/main/web
+  containers:
+    - {id: web, state: Ready}
 ---
 apiVersion: v1beta1
 kind: Secret
@@ -382,6 +390,15 @@ spec:
   env: []
   cniConfigPath: ""
   restartPolicy: ""
+  containerdId: dev_main_web_extra
+  secrets:
+    - {name: GITHUB_TOKEN, fromEnv: GITHUB_TOKEN_SCOPED}
+status:
+  state: Ready
+  startTime: "2026-04-21T12:00:00Z"
+  finishTime: "0001-01-01T00:00:00Z"
+  exitCode: 0
+  restartCount: 0
 ---
 apiVersion: v1beta1
 kind: CellBlueprint
