@@ -67,6 +67,7 @@ export function stampRoutes(deps: ApiDeps): Hono {
       : blueprintOf(store, config);
     // The blueprint may be another realm's (a config binds across scopes): the caller must be allowed it too.
     requireRealms(identityOf(c.req.raw), [blueprint.ref.realm]);
+    // Synchronous from the name's check to the store's write: no other request can take the name in between.
     const name = request.name === undefined ? freshName(store, scope, blueprint.document) : unusedName(store, scope, request.name);
     const document = parseDocument(stampCell({
       blueprint, config, params: request.params ?? {}, env: request.env, scope, name, autoDelete: request.autoDelete,
@@ -86,7 +87,7 @@ function parseRequest(text: string): StampRequest {
   try {
     body = JSON.parse(text);
   } catch {
-    throw invalidRequest("body", "must be a JSON object: {blueprint | config, params?, env?, autoDelete?}");
+    throw invalidRequest("body", "must be a JSON object: {blueprint | config, params?, env?, autoDelete?, name?}");
   }
   const parsed = v.safeParse(stampRequestSchema, body);
   if (!parsed.success) {
