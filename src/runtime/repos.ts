@@ -18,9 +18,10 @@
  * - A failure of a `required` repo is REPO_CLONE_FAILED (the cell's reason
  *   `RepoCloneFailed`, retried with the backoff); of another repo, a line in
  *   the container's log, and the workload starts without it.
- * - The cell's clones go when the cell is deleted (cell-purge.ts).
+ * - A repo the container no longer declares loses its clone at the next
+ *   start; the cell's clones all go when the cell is deleted (cell-purge.ts).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { KeonError } from "../model/errors.ts";
 import { redactUrl } from "../model/repo-url.ts";
@@ -28,7 +29,7 @@ import type { ContainerSpec } from "../model/schema/container.ts";
 import type { ContainerRepo } from "../model/schema/container-git.ts";
 import { DEFAULT_CHILD_PATH, runCommand } from "../network/run-command.ts";
 import type { ResolvedBindMount } from "../oci/inputs.ts";
-import { containerLogPathOf, repoDirOf, type CellScope } from "./run-layout.ts";
+import { containerLogPathOf, containerReposDirOf, repoDirOf, type CellScope } from "./run-layout.ts";
 import type { SecretValueSource } from "./secrets.ts";
 
 /** One git command's deadline: a clone of a large repository over a slow link still fits. */
@@ -97,6 +98,7 @@ function sourceOf(repo: ContainerRepo & { url: string }): string {
 
 export async function ensureRepos(runPath: string, scope: CellScope, container: ContainerSpec, secrets: SecretValueSource | undefined): Promise<ClonedRepos> {
   const out: ClonedRepos = { mounts: [], fresh: [] };
+  removeDroppedRepos(runPath, scope, container);
   for (const [index, repo] of (container.repos ?? []).entries()) {
     if (!repo.url) continue;
     const withUrl = { ...repo, url: repo.url };
@@ -115,6 +117,17 @@ export async function ensureRepos(runPath: string, scope: CellScope, container: 
     }
   }
   return out;
+}
+
+/** Clones of repos the container no longer declares (with their markers) go before it starts again. */
+function removeDroppedRepos(runPath: string, scope: CellScope, container: ContainerSpec): void {
+  const kept = new Set((container.repos ?? []).filter((r) => r.url).map((r) => r.name));
+  const dir = containerReposDirOf(runPath, scope, container.id);
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    // A repo's own entries: <name>, <name>.source.json, <name>.cloning, <name>.home (names never hold a dot).
+    if (!kept.has(entry.split(".")[0] ?? "")) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 /**

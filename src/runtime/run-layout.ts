@@ -82,6 +82,10 @@ export function cellReposDirOf(runPath: string, scope: CellScope): string {
   return join(runPath, "repos", validateName("realm", scope.realm), validateName("space", scope.space), validateName("stack", scope.stack), validateName("cell", scope.cell));
 }
 
+export function containerReposDirOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellReposDirOf(runPath, scope), validateName("container", containerId));
+}
+
 export function repoDirOf(runPath: string, scope: CellScope, containerId: string, repoName: string): string {
-  return join(cellReposDirOf(runPath, scope), validateName("container", containerId), validateName("repo", repoName));
+  return join(containerReposDirOf(runPath, scope, containerId), validateName("repo", repoName));
 }

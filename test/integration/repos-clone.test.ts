@@ -87,6 +87,9 @@ describe.skipIf(!ok)("repos[] cloned by Keon", () => {
     const moved = await ensureRepos(runPath, scope, container([{ name: "tip", url, target: "/w/tip", ref: "v1", required: true }]), undefined);
     expect(moved.fresh).toEqual([tip]);
     expect(readFileSync(join(tip, "README"), "utf8")).toBe("one\n");
+    // The repos no longer declared lost their clones.
+    for (const gone of [tag, sha, shallow]) expect(existsSync(gone)).toBe(false);
+    expect(existsSync(`${tag}.source.json`)).toBe(false);
   });
 
   test("on the next start a branch is fetched and fast-forwarded; a pinned ref stays", async () => {
