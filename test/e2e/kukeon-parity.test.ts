@@ -61,10 +61,14 @@ spec:
         command: /bin/sh
         args: ["-c", "echo \${GREETING} \${WHO}; trap 'exit 0' TERM; while true; do sleep 1; done"]
         repos: [{name: workspace, target: /workspace, required: true}]
-        secrets: [{name: token, envName: API_TOKEN, required: true}]
+        secrets:
+          - {name: token, envName: API_TOKEN, required: true}
+          - {name: signing, mode: file, mountPath: /run/secrets/git-signing.key}
         git:
           author: {name: Ada Lovelace, email: ada@example.com}
           committer: {name: Ada Lovelace, email: ada@example.com}
+          signingKey: /run/secrets/git-signing.key
+          sign: [commits]
 ---
 kind: CellConfig
 metadata: {name: prod, realm: ${realm}, labels: {env: prod}}
@@ -75,6 +79,7 @@ spec:
     workspace: {url: "file://${bare}", branch: main}
   secrets:
     token: {secretRef: {name: git-token, realm: ${SYSTEM}}}
+    signing: {secretRef: {name: signing-key, realm: ${realm}}}
 `;
 
 describe.skipIf(!ready)(SUITE, () => {
@@ -99,6 +104,7 @@ describe.skipIf(!ready)(SUITE, () => {
     git(suite.dir, "clone", "-q", "--bare", work, bare);
     const base = await keon(["apply", "-f", "-", "--wait", "--timeout", "90s"], [
       tree(realm),
+      `---\nkind: Secret\nmetadata: {name: signing-key, realm: ${realm}}\nspec: {data: ssh-signing-key-data}\n`,
       `---\nkind: Realm\nmetadata: {name: ${SYSTEM}}\nspec: {}\n---\nkind: Secret\nmetadata: {name: git-token, realm: ${SYSTEM}}\nspec: {data: ${TOKEN}}\n`,
       `---\nkind: Realm\nmetadata: {name: ${other}}\nspec: {}\n---\nkind: Secret\nmetadata: {name: theirs, realm: ${other}}\nspec: {data: not-yours}\n`,
     ].join(""));
@@ -148,6 +154,13 @@ describe.skipIf(!ready)(SUITE, () => {
     const exec = await keon(["exec", name!, ...SCOPE, "--", "sh", "-c", 'cat /workspace/README; echo "$GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL> $GIT_COMMITTER_NAME $API_TOKEN"']);
     expect(exec.err).toBe("");
     expect(exec.out).toBe(`checked out by keon\nAda Lovelace <ada@example.com> Ada Lovelace ${TOKEN}\n`);
+    // The signing key is a Secret mounted as a file; git finds it through its GIT_CONFIG_* environment.
+    const signing = await keon(["exec", name!, ...SCOPE, "--", "sh", "-c", 'cat /run/secrets/git-signing.key; echo; env | grep "^GIT_CONFIG_" | sort']);
+    expect(signing.out).toBe([
+      "ssh-signing-key-data",
+      "GIT_CONFIG_COUNT=3", "GIT_CONFIG_KEY_0=gpg.format", "GIT_CONFIG_KEY_1=user.signingkey", "GIT_CONFIG_KEY_2=commit.gpgsign",
+      "GIT_CONFIG_VALUE_0=ssh", "GIT_CONFIG_VALUE_1=/run/secrets/git-signing.key", "GIT_CONFIG_VALUE_2=true", "",
+    ].join("\n"));
     await waitUntil(async () => (await keon(["logs", name!, ...SCOPE])).out.includes("hi world"), "the parameters in the workload output", 30_000, 500);
 
     // Lineage and provenance, shown and applied back unchanged.
