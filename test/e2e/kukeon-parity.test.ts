@@ -14,9 +14,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { PtyKeon } from "../harness/pty-keon.ts";
 
 const SUITE = "kukeon parity e2e";
-const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "git", "ip", "nft", "/usr/lib/cni/bridge"]);
+const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "git", "script", "ip", "nft", "/usr/lib/cni/bridge"]);
 
 const realm = `kp${randomId(3)}`;
 const compat = `${realm}c`;
@@ -187,6 +188,23 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(deleted.code).toBe(0);
     expect(existsSync(clone)).toBe(false);
   }, 240_000);
+
+  test("run --attach: the stamped attachable shell is reached through a real terminal, and a detach leaves it running", async () => {
+    const blueprint = `kind: CellBlueprint\nmetadata: {name: shell, realm: ${realm}}\nspec:\n  cell:\n    containers:\n      - {id: sh, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-i"], attachable: true}\n`;
+    expect((await keon(["apply", "-f", "-"], blueprint)).code).toBe(0);
+    const terminal = new PtyKeon(suite.keond.socket, ["run", "--from-blueprint", "shell", ...SCOPE, "--attach"]);
+    try {
+      const name = (await terminal.waitFor(/cell\/(shell-[0-9a-f]{6}) created \(Ready\)/, "the stamped cell"))[1]!;
+      await terminal.ask("echo $((6*7))", /\b42\b/, "the shell's answer");
+      terminal.type("\u001d\u001d");
+      expect(await terminal.close()).toBe(0);
+      const cell = await suite.keond.api<{ status?: { state?: string } }>("GET", `/v1/realms/${realm}/spaces/dev/stacks/main/cells/${name}`);
+      expect(cell.body.status?.state).toBe("Ready");
+      expect((await keon(["delete", "cell", name, ...SCOPE, "--wait", "--timeout", "60s"])).code).toBe(0);
+    } finally {
+      terminal.kill();
+    }
+  }, 120_000);
 
   test("a required repository that cannot be cloned is the cell's reason RepoCloneFailed, and it is retried", async () => {
     const cell = `kind: Cell\nmetadata: {name: noclone}\nspec:\n  realmId: ${realm}\n  spaceId: dev\n  stackId: main\n  containers:\n    - {id: a, image: ${TEST_IMAGE}, command: /bin/sleep, args: ["3600"], repos: [{name: gone, url: "file://${suite.dir}/missing.git", target: /src, required: true}]}\n`;

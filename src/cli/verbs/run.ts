@@ -9,10 +9,11 @@
  */
 import { booleanFlag, stringFlag, type ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, WAIT_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
-import { CliError, usageError } from "../errors.ts";
+import { usageError } from "../errors.ts";
 import { pick } from "../output/rows.ts";
-import { scopeFor, scopePath } from "../scope.ts";
-import { waitSecondsOf } from "../wait.ts";
+import { cellPath, scopeFor, scopePath } from "../scope.ts";
+import { DEFAULT_WAIT_SECONDS, waitSecondsOf } from "../wait.ts";
+import { attachToCell } from "./attach.ts";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -51,7 +52,7 @@ export function stampRequestOf(args: ParsedArgs, env: Record<string, string | un
 export const runVerb: Verb = {
   name: "run",
   summary: "stamp a new cell from a CellBlueprint or a CellConfig",
-  usage: "keon run --from-blueprint NAME | --from-config NAME [--param K=V]... [--params-from-env] [--rm] [--name CELL] [--realm R --space S --stack T] [--wait [--timeout D]]",
+  usage: "keon run --from-blueprint NAME | --from-config NAME [--param K=V]... [--params-from-env] [--rm] [--name CELL] [--attach] [--realm R --space S --stack T] [--wait [--timeout D]]",
   help: "Each run makes a fresh <prefix>-<6 hex> cell. Parameters resolve from --param, then the config's values, then the\n" +
     "parameter's default, then (with --params-from-env) your environment. A blueprint with required repo or secret slots\n" +
     "runs only through a CellConfig that fills them.\nExample: keon run --from-config prod --realm kuke-system --wait",
@@ -62,15 +63,15 @@ export const runVerb: Verb = {
     { name: "params-from-env", type: "boolean", description: "let parameters without another value take your environment's" },
     { name: "rm", type: "boolean", description: "delete the cell once its workloads exited (autoDelete)" },
     { name: "name", type: "string", valueName: "NAME", description: "name the cell yourself instead of <prefix>-<6 hex> (an existing cell is refused)" },
-    { name: "attach", type: "boolean", description: "attach to the new cell's terminal" },
+    { name: "attach", type: "boolean", description: "once the new cell runs, attach to its terminal (as keon attach; ^]^] detaches)" },
     ...SCOPE_FLAGS,
     ...WAIT_FLAGS,
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
     const request = stampRequestOf(args, ctx.env);
-    // Refused before anything is made: a cell stamped for a terminal nobody can reach would be left behind.
-    if (booleanFlag(args, "attach")) throw new CliError("failed", "attach not available: this keon has no terminal attach; run without --attach and use keon exec -it");
-    const wait = waitSecondsOf(args);
+    const attach = booleanFlag(args, "attach");
+    // An attach needs the cell running: --attach waits as --wait does.
+    const wait = waitSecondsOf(args) ?? (attach ? DEFAULT_WAIT_SECONDS : undefined);
     const scope = scopeFor("cell", scopeFlagsOf(args));
     const answer = await ctx.client.json<{ document?: unknown }>("POST", `${scopePath(scope)}/stamp`, {
       body: JSON.stringify(request),
@@ -80,6 +81,7 @@ export const runVerb: Verb = {
     const name = String(pick(answer.document, "metadata.name") ?? "?");
     const state = wait === undefined ? "" : ` (${String(pick(answer.document, "status.state") ?? "Unknown")})`;
     ctx.out(`cell/${name} created${state}\n`);
+    if (attach) return await attachToCell(ctx, cellPath(scopeFlagsOf(args), name), name, undefined);
     return 0;
   },
 };
