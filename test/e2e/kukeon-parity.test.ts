@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { PtyKeon } from "../harness/pty-keon.ts";
+import { git } from "../harness/git-repo.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
 
 const SUITE = "kukeon parity e2e";
 const ready = requireRoot(SUITE) && requireBinaries(SUITE, [...CONTAINERD_BINARIES, "git", "script", "ip", "nft", "/usr/lib/cni/bridge"]);
@@ -26,26 +28,7 @@ const SYSTEM = "kuke-system";
 const SCOPE = ["--realm", realm, "--space", "dev", "--stack", "main"];
 const TOKEN = "sys-token-5c1e";
 
-function git(cwd: string, ...args: string[]): void {
-  const result = Bun.spawnSync(["git", ...args], {
-    cwd, env: { PATH: "/usr/bin:/bin", HOME: cwd, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" },
-  });
-  if (result.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr.toString()}`);
-}
 
-const tree = (name: string) => `---
-kind: Realm
-metadata: {name: ${name}}
-spec: {}
----
-kind: Space
-metadata: {name: dev}
-spec: {realmId: ${name}}
----
-kind: Stack
-metadata: {name: main}
-spec: {realmId: ${name}, spaceId: dev}
-`;
 
 const templates = (bare: string) => `---
 kind: CellBlueprint
@@ -104,7 +87,7 @@ describe.skipIf(!ready)(SUITE, () => {
     git(work, "commit", "-qm", "first");
     git(suite.dir, "clone", "-q", "--bare", work, bare);
     const base = await keon(["apply", "-f", "-", "--wait", "--timeout", "90s"], [
-      tree(realm),
+      scopeManifest(realm, "dev", "main"),
       `---\nkind: Secret\nmetadata: {name: signing-key, realm: ${realm}}\nspec: {data: ssh-signing-key-data}\n`,
       `---\nkind: Realm\nmetadata: {name: ${SYSTEM}}\nspec: {}\n---\nkind: Secret\nmetadata: {name: git-token, realm: ${SYSTEM}}\nspec: {data: ${TOKEN}}\n`,
       `---\nkind: Realm\nmetadata: {name: ${other}}\nspec: {}\n---\nkind: Secret\nmetadata: {name: theirs, realm: ${other}}\nspec: {data: not-yours}\n`,

@@ -14,18 +14,12 @@ import { clonePlan, ensureRepos, gitEnvironment, refreshPlan } from "../../src/r
 import { containerLogPathOf } from "../../src/runtime/run-layout.ts";
 import type { ContainerSpec } from "../../src/model/schema/container.ts";
 import { requireBinaries } from "../harness/index.ts";
+import { git } from "../harness/git-repo.ts";
 
 const ok = requireBinaries("repos clone", ["git"]);
 const scope = { realm: "r", space: "s", stack: "t", cell: "c" };
 const TOKEN = "tok-3f9c2a-secret";
 
-function git(cwd: string, ...args: string[]): string {
-  const result = Bun.spawnSync(["git", ...args], {
-    cwd, env: { PATH: "/usr/bin:/bin", HOME: cwd, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" },
-  });
-  if (result.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr.toString()}`);
-  return result.stdout.toString().trim();
-}
 
 describe.skipIf(!ok)("repos[] cloned by Keon", () => {
   let root: string;
