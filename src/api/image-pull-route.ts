@@ -19,7 +19,7 @@ import { KeonError } from "../model/errors.ts";
 import type { RealmDocument } from "../model/schema/realm.ts";
 import type { Platform } from "../containerd/platform.ts";
 import { parsePlatform } from "../registry/platform-choice.ts";
-import { formatReference, parseReference } from "../registry/reference.ts";
+import { formatReference, parseReference } from "../model/image-reference.ts";
 import { pullImage, type PullOptions, type PullProgress } from "../registry/pull.ts";
 import { realmCredential } from "../registry/realm-credential.ts";
 import type { Store } from "../store/store.ts";

@@ -27,6 +27,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { KeonError, isKeonError } from "../model/errors.ts";
+import { imageNameCandidates } from "../model/image-reference.ts";
 import { chainIds } from "./chain-id.ts";
 import type { ContainerdClient } from "./client.ts";
 import type { CallOptions } from "./connection.ts";
@@ -345,8 +346,9 @@ export function selectArchiveImages(manifests: readonly OciDescriptor[], name: s
     if (byName.size === 0) throw new KeonError("IMAGE_IMPORT_FAILED", `${path}: the archive names no image; pass a name`);
     return byName;
   }
-  const named = byName.get(name);
-  if (named !== undefined) return new Map([[name, named]]);
+  // `busybox:latest` picks what the archive (normalised) calls `docker.io/library/busybox:latest`.
+  const known = imageNameCandidates(name).find((candidate) => byName.has(candidate));
+  if (known !== undefined) return new Map([[known, byName.get(known) ?? []]]);
   const oneImage = (byName.size === 1 && unnamed.length === 0) || (byName.size === 0 && unnamed.length > 0);
   if (oneImage) return new Map([[name, [...manifests]]]);
   const names = [...byName.keys()];

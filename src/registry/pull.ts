@@ -37,7 +37,8 @@ import { ingestBlob } from "./blob-ingest.ts";
 import type { RegistryCredential } from "./credentials.ts";
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, mediaTypeOf, topLevelKind } from "./media-types.ts";
 import { chooseManifest, describePlatform } from "./platform-choice.ts";
-import { formatReference, manifestSelector, parseReference, type ImageReference } from "./reference.ts";
+import { formatReference, parseReference, type ImageReference } from "../model/image-reference.ts";
+import { manifestSelector } from "./reference.ts";
 import { RegistryClient, sha256Digest, type RegistryClientOptions } from "./registry-client.ts";
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
