@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   "OVERLOADED",
   /** The caller may not do this: `details.field` or `details.realm` says what forbids it. */
   "FORBIDDEN",
+  /** An automatic pull of a cell's image failed: `details` carries the pull's own code, status and registry. */
+  "IMAGE_PULL_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
