@@ -83,7 +83,7 @@ export function createApp(deps: ApiDeps): Hono {
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
   registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
-  registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
+  registerImagesRoute(app, { cells, store: deps.store, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
   registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, pullOptions: deps.pullOptions, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {
     version: deps.version,
