@@ -194,6 +194,11 @@ export interface UnpackOptions {
   applyDeadlineMs?: number;
   /** Told before each layer is unpacked (index, digest); not for present snapshots. */
   onUnpack?: (layer: number, digest: string) => void;
+  /**
+   * Resolves once layer `index`'s blob is in the content store: a pull
+   * unpacks each layer while later ones still download. Default: all are.
+   */
+  layerReady?: (index: number) => Promise<void>;
 }
 
 export interface UnpackResult {
@@ -213,8 +218,8 @@ function checkLayerCount(image: ResolvedImage): void {
 }
 
 /**
- * Steps 3 to 5 for an image whose blobs are all in the content store under
- * `state.leaseId`: unpack (each layer with its own media type, so gzip, zstd
+ * Steps 3 to 5 for an image whose blobs are in the content store under
+ * `state.leaseId` (or arrive there in order, `options.layerReady`): unpack (each layer with its own media type, so gzip, zstd
  * and plain tars all go through Diff.Apply), GC labels, the image record.
  * Shared by archive import and registry pull.
  */
@@ -236,6 +241,7 @@ export async function unpackAndRecord(
   for (const [i, layer] of manifest.layers.entries()) {
     const id = chain[i] as string;
     const diffId = diffIds[i] as string;
+    await options.layerReady?.(i);
     if ((await snapshots.find(id)) !== null) {
       // Hold it until the config label references it.
       await client.leases.addResource(state.leaseId, { id, type: `snapshots/${snapshotter}` });

@@ -11,7 +11,9 @@
  *    config, then the layers, a few at a time, streamed into the content
  *    store (blob-ingest.ts). Blobs containerd has are not fetched.
  * 3. Unpack and record, shared with archive import (image-import.ts): each
- *    layer through Diff.Apply with its own media type, chain IDs from the
+ *    layer through Diff.Apply with its own media type as soon as it and the
+ *    layers below it are in the content store (while later layers still
+ *    download, as containerd's own unpacker does), chain IDs from the
  *    config's diff_ids, GC labels, then the image record named as the
  *    normalised reference.
  *
@@ -182,7 +184,6 @@ async function pullOnce(
       await client.content.write({ ref: `${leaseId}-${digest}`, digest, size: bytes.length, data: bytes }, state.call);
     }
     const config = await fetchConfig(client, registry, manifest.config, state, options);
-    const layers = await fetchLayers(client, registry, manifest.layers, leaseId, options);
     const image: ResolvedImage = {
       name,
       target: resolved.target,
@@ -190,17 +191,32 @@ async function pullOnce(
       manifest,
       config,
     };
-    const unpacked = await unpackAndRecord(
-      client,
-      image,
-      {
-        ...(options.labels === undefined ? {} : { labels: options.labels }),
-        ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }),
-        ...(options.applyDeadlineMs === undefined ? {} : { applyDeadlineMs: options.applyDeadlineMs }),
-        onUnpack: (layer, digest) => options.onProgress?.({ type: "unpack", layer, digest }),
-      },
-      state,
-    );
+    const arrivals = new LayerArrivals(manifest.layers);
+    // The unpack stopping (it failed) stops the downloads between chunks; both are settled before undo runs.
+    const stop = new AbortController();
+    const fetching = fetchLayers(client, registry, manifest.layers, leaseId, options, { signal: stop.signal, written: (digest) => arrivals.arrived(digest) });
+    fetching.catch((error: unknown) => arrivals.failed(error));
+    let unpacked;
+    try {
+      unpacked = await unpackAndRecord(
+        client,
+        image,
+        {
+          ...(options.labels === undefined ? {} : { labels: options.labels }),
+          ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }),
+          ...(options.applyDeadlineMs === undefined ? {} : { applyDeadlineMs: options.applyDeadlineMs }),
+          onUnpack: (layer, digest) => options.onProgress?.({ type: "unpack", layer, digest }),
+          layerReady: (index) => arrivals.ready(index),
+        },
+        state,
+      );
+    } catch (error) {
+      // A download's failure reaches the unpack as its own error (layerReady); any other stops the downloads.
+      stop.abort();
+      await fetching.catch(() => undefined);
+      throw error;
+    }
+    const layers = await fetching;
     // Everything is referenced from the image record now; the lease can go.
     await client.leases.delete(leaseId);
     return {
@@ -291,10 +307,40 @@ async function fetchConfig(
   return parseImageConfig(bytes, what);
 }
 
+/** Which layers are in the content store: the unpack waits on each in manifest order. */
+class LayerArrivals {
+  readonly #waiting = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
+  readonly #digests: string[];
+
+  constructor(layers: readonly OciDescriptor[]) {
+    this.#digests = layers.map((l) => l.digest);
+    for (const digest of this.#digests) {
+      if (this.#waiting.has(digest)) continue;
+      const entry = Promise.withResolvers<void>();
+      entry.promise.catch(() => undefined); // a failure nobody waits for is reported by the pull itself
+      this.#waiting.set(digest, entry);
+    }
+  }
+
+  ready(index: number): Promise<void> {
+    return this.#waiting.get(this.#digests[index] ?? "")?.promise ?? Promise.resolve();
+  }
+
+  arrived(digest: string): void {
+    this.#waiting.get(digest)?.resolve();
+  }
+
+  failed(error: unknown): void {
+    for (const entry of this.#waiting.values()) entry.reject(error);
+  }
+}
+
 /**
- * Every layer into the content store, at most `concurrency` at once. After
- * the first failure no new layer starts, and the running ones are awaited
- * (each aborts its own ingest on failure) before the error goes up.
+ * Every layer into the content store, in manifest order, at most
+ * `concurrency` at once; `hooks.written` hears of each as it lands. After
+ * the first failure (or `hooks.signal`) no new layer starts, and the running
+ * ones are awaited (each aborts its own ingest on failure) before the error
+ * goes up.
  */
 async function fetchLayers(
   client: ContainerdClient,
@@ -302,6 +348,7 @@ async function fetchLayers(
   layers: readonly OciDescriptor[],
   leaseId: string,
   options: PullOptions,
+  hooks: { signal: AbortSignal; written(digest: string): void },
 ): Promise<{ bytesFetched: number; present: number }> {
   const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_LAYER_CONCURRENCY);
@@ -309,6 +356,11 @@ async function fetchLayers(
   let failure: unknown;
   // The first failure stops the other layers between chunks; their ingests are aborted.
   const stop = new AbortController();
+  const onOuterStop = (): void => {
+    failure ??= new KeonError("IMAGE_IMPORT_FAILED", "the pull stopped: its unpack failed", { details: { reason: "stopped" } });
+    stop.abort();
+  };
+  hooks.signal.addEventListener("abort", onOuterStop, { once: true });
   let bytesFetched = 0;
   let present = 0;
   const worker = async (): Promise<void> => {
@@ -318,6 +370,7 @@ async function fetchLayers(
         const result = await fetchLayer(client, registry, layer, leaseId, options, stop.signal);
         if (result.outcome === "exists") present++;
         else bytesFetched += result.fetched;
+        hooks.written(layer.digest);
       } catch (error) {
         failure ??= error;
         stop.abort();
@@ -325,6 +378,7 @@ async function fetchLayers(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));
+  hooks.signal.removeEventListener("abort", onOuterStop);
   if (failure !== undefined) throw failure;
   return { bytesFetched, present };
 }
