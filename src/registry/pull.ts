@@ -7,9 +7,10 @@
  * 1. Resolve: the manifest (or index, then this host's manifest) by tag or
  *    pinned digest, each document's digest checked against what named it.
  *    Unknown media types are refused here, before anything is written.
- * 2. Under a lease (with a GC expiry, should keond die): the documents, the
- *    config, then the layers, a few at a time, streamed into the content
- *    store (blob-ingest.ts). Blobs containerd has are not fetched.
+ * 2. Under a lease (with a GC expiry, should keond die): the layers, a few
+ *    at a time in manifest order, streamed into the content store
+ *    (blob-ingest.ts), while the documents and the config are written.
+ *    Blobs containerd has are not fetched.
  * 3. Unpack and record, shared with archive import (image-import.ts): each
  *    layer through Diff.Apply with its own media type as soon as it and the
  *    layers below it are in the content store (while later layers still
@@ -176,28 +177,23 @@ async function pullOnce(
   const state: ImportState = { leaseId, call: { lease: leaseId }, tempKey: undefined };
   await client.leases.create({ id: leaseId, expireAfterMs: options.leaseExpireAfterMs ?? DEFAULT_LEASE_EXPIRY_MS });
   try {
-    const documents = new Map([
-      [resolved.target.digest, resolved.targetBytes],
-      [resolved.manifestDescriptor.digest, resolved.manifestBytes],
-    ]);
-    for (const [digest, bytes] of documents) {
-      await client.content.write({ ref: `${leaseId}-${digest}`, digest, size: bytes.length, data: bytes }, state.call);
-    }
-    const config = await fetchConfig(client, registry, manifest.config, state, options);
-    const image: ResolvedImage = {
-      name,
-      target: resolved.target,
-      manifestDescriptor: resolved.manifestDescriptor,
-      manifest,
-      config,
-    };
+    // Layers start downloading at once; the documents and the config are written meanwhile.
     const arrivals = new LayerArrivals(manifest.layers);
-    // The unpack stopping (it failed) stops the downloads between chunks; both are settled before undo runs.
+    // The unpack stopping (it or the config failed) stops the downloads between chunks; both are settled before undo runs.
     const stop = new AbortController();
     const fetching = fetchLayers(client, registry, manifest.layers, leaseId, options, { signal: stop.signal, written: (digest) => arrivals.arrived(digest) });
     fetching.catch((error: unknown) => arrivals.failed(error));
     let unpacked;
     try {
+      const documents = new Map([
+        [resolved.target.digest, resolved.targetBytes],
+        [resolved.manifestDescriptor.digest, resolved.manifestBytes],
+      ]);
+      for (const [digest, bytes] of documents) {
+        await client.content.write({ ref: `${leaseId}-${digest}`, digest, size: bytes.length, data: bytes }, state.call);
+      }
+      const config = await fetchConfig(client, registry, manifest.config, state, options);
+      const image: ResolvedImage = { name, target: resolved.target, manifestDescriptor: resolved.manifestDescriptor, manifest, config };
       unpacked = await unpackAndRecord(
         client,
         image,
@@ -357,7 +353,7 @@ async function fetchLayers(
   // The first failure stops the other layers between chunks; their ingests are aborted.
   const stop = new AbortController();
   const onOuterStop = (): void => {
-    failure ??= new KeonError("IMAGE_IMPORT_FAILED", "the pull stopped: its unpack failed", { details: { reason: "stopped" } });
+    failure ??= new KeonError("IMAGE_IMPORT_FAILED", "the pull stopped: its config or unpack failed", { details: { reason: "stopped" } });
     stop.abort();
   };
   hooks.signal.addEventListener("abort", onOuterStop, { once: true });
