@@ -136,6 +136,7 @@ export function buildOpenApi(version: string): JsonSchema {
       queryParam("container", "Container id (optional when the cell has one container or a tty default)", NAME_JSON_SCHEMA),
       queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
       queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
+      queryParam("previous", "The output of the container's previous instance (404 when it has not restarted)", { type: "boolean" }),
     ],
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
   });

@@ -27,11 +27,12 @@ import {
   storeSecretSource, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
+import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
-import { cellStatusOf, statusChanged } from "./cell-status.ts";
+import { cellStatusOf, containerFactsIn, endedText, statusChanged } from "./cell-status.ts";
 import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
-import { liveView, observeCell, type ContainerdView } from "./observe.ts";
+import { liveView, observeCell, type CellObservation, type ContainerdView } from "./observe.ts";
 import { missingImages } from "../runtime/container-build.ts";
 import type { ImagePulls } from "./image-pulls.ts";
 import { awaitImages, gatePlan, needsImages, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
@@ -56,6 +57,8 @@ export interface CellReconcileDeps {
   resyncView?: ContainerdView | undefined;
   /** The realm's automatic pulls; absent: a missing image waits as ImageNotFound. */
   pulls?: ImagePulls | undefined;
+  /** The latest OOM event containerd reported per containerd ID (the realm loop's memory of them). */
+  oomEvents?: ReadonlyMap<string, number> | undefined;
   /** Clock and jitter; tests pin them. */
   now?: () => number;
   random?: () => number;
@@ -76,6 +79,7 @@ interface StoredCellStatus {
   observedIntent?: { intent: RunIntentKind; restartNonce: number };
   retry?: RetryRecord;
   appliedSpaceDefaults?: Record<string, unknown>;
+  containers?: ContainerStatus[];
 }
 
 /** Container secrets come from the Cell document, or from the Container document that declares the container. */
@@ -180,9 +184,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
 
   // Act.
   let failedWith: RetryRecord | undefined;
+  const endedAs = (id: string) => lastExitOf(before, id, layout, previous, deps.oomEvents);
   for (const action of plan.actions) {
     try {
-      const outcome = await runAction(deps, target, layout, key, action);
+      const outcome = await runAction(deps, target, layout, key, action, endedAs);
       if (outcome === "gone") {
         sink.status({ kind: "Cell", key }, undefined, undefined, true);
         event("Normal", action.type === "teardown" ? action.reason : "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
@@ -229,6 +234,9 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
       message: `space ${scope.space} changed its container defaults (${drift.join(", ")}) since this cell was applied; re-apply the cell to take them`,
       fields: drift,
     },
+    before,
+    previousContainers: previous.containers,
+    oomEvents: deps.oomEvents,
   }) as unknown as Record<string, unknown>;
   writeStatus(deps, key, stored, status);
   // A pull wakes the cell when it ends; a retry that fell due while it runs is no reason to look again.
@@ -256,7 +264,17 @@ function removeCellRows(store: Store, key: ResourceKey): void {
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
 
-async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: CellLayout, key: ResourceKey, action: CellAction): Promise<ActionOutcome> {
+/** How a container the pass's first look saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
+function lastExitOf(
+  observation: CellObservation, id: string, layout: CellLayout, previous: StoredCellStatus, oomEvents: ReadonlyMap<string, number> | undefined,
+): string | undefined {
+  const seen = id === layout.rootId ? observation.cell.root : observation.cell.workloads.get(id);
+  return seen === undefined ? undefined : endedText(seen, containerFactsIn(layout, seen, undefined, previous.containers, oomEvents));
+}
+
+async function runAction(
+  deps: CellReconcileDeps, target: CellTarget, layout: CellLayout, key: ResourceKey, action: CellAction, endedAs: (id: string) => string | undefined,
+): Promise<ActionOutcome> {
   const { ctx, store } = deps;
   const ref = (containerId: string) => ({ kind: "Cell" as const, key, containerId });
   switch (action.type) {
@@ -280,7 +298,7 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       if (action.countsAsRestart) {
         const counter = store.restarts.increment(ref(layout.rootId), { backoffSeconds: 0, nextRestartAt: null });
         deps.sink.restarted();
-        return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' exited; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
+        return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' ${endedAs(layout.rootId) ?? "exited"}; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
       }
       return { type: "Normal", reason: "Started", message: `cell started in ${outcome.startMs.toFixed(0)} ms (${action.reason})` };
     }
@@ -297,11 +315,11 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       }
       const counter = store.restarts.increment(ref(action.id), { backoffSeconds: before.backoffSeconds, nextRestartAt: null });
       deps.sink.restarted();
-      return { type: "Normal", reason: "Restarted", message: `container '${action.id}' restarted (restart ${counter.count})` };
+      return { type: "Normal", reason: "Restarted", message: `container '${action.id}' ${endedAs(action.id) ?? "exited"}; restarted (restart ${counter.count})` };
     }
     case "schedule-restart":
       store.restarts.schedule(ref(action.id), new Date(Date.now() + action.delayMs), action.delayMs / 1000);
-      return { type: "Warning", reason: "BackOff", message: `container '${action.id}' restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
+      return { type: "Warning", reason: "BackOff", message: `container '${action.id}' ${endedAs(action.id) ?? "exited"}; restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
       return undefined;
@@ -324,7 +342,8 @@ function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredRe
   if (!store.setStatusIfCurrent("Cell", key, document, stored.generation)) return;
   if (before["state"] !== status["state"] || before["reason"] !== status["reason"]) {
     const state = String(status["state"]);
-    const warn = state === "Failed" || state === "Error" || status["retry"] !== undefined;
+    // Degraded (a workload down or backing off) is something to look at, as kubectl's BackOff is.
+    const warn = state === "Failed" || state === "Error" || state === "Degraded" || status["retry"] !== undefined;
     sink.event({
       realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name,
       type: warn ? "Warning" : "Normal",

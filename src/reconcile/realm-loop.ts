@@ -64,7 +64,7 @@ export interface RealmPasses {
 }
 
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
-function realPasses(deps: RealmLoopDeps, pulls: ImagePulls | undefined): RealmPasses {
+function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>, pulls: ImagePulls | undefined): RealmPasses {
   const { ctx, store, log, settings } = deps;
   const suspects = new Set<string>();
   return {
@@ -77,7 +77,7 @@ function realPasses(deps: RealmLoopDeps, pulls: ImagePulls | undefined): RealmPa
     },
     cell: (key, namespace, sink, resyncView) =>
       reconcileCell(
-        { ctx, store, log, namespace, sink, resyncView, pulls, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        { ctx, store, log, namespace, sink, resyncView, oomEvents, pulls, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
         key,
       ),
   };
@@ -123,6 +123,12 @@ export class RealmLoop {
   private readonly touched = new Map<string, number>();
   /** Pulls the realm's cells wait for; undefined when keond does not pull automatically. */
   private readonly pulls: ImagePulls | undefined;
+  /**
+   * The latest OOM event per containerd ID, until the container's cell is
+   * gone: a cell pass stores it in status (which outlives keond), and the
+   * exit it explains may be observed passes later.
+   */
+  private readonly oomEvents = new Map<string, number>();
 
   constructor(private readonly deps: RealmLoopDeps) {
     this.pulls = deps.settings.autoPull === true
@@ -131,7 +137,7 @@ export class RealmLoop {
         wake: (id) => void this.requestCell(cellKeyOf(this.realm, id), true),
       })
       : undefined;
-    this.passes = deps.passes ?? realPasses(deps, this.pulls);
+    this.passes = deps.passes ?? realPasses(deps, this.oomEvents, this.pulls);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
     this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
@@ -267,6 +273,8 @@ export class RealmLoop {
     if (outcome.gone) {
       this.touched.delete(id);
       this.pulls?.forget(id);
+      const prefix = `${key.space}_${key.stack}_${key.name}_`;
+      for (const containerdId of this.oomEvents.keys()) if (containerdId.startsWith(prefix)) this.oomEvents.delete(containerdId);
     }
     if (outcome.wakeAtMs !== undefined) this.wakeAt(id, outcome.wakeAtMs);
     // A cell gone may be the last thing a deleted stack, space or realm waited for.
@@ -354,6 +362,7 @@ export class RealmLoop {
       containerId = event.event.container_id;
     } else if (isEvent(event, "containerd.events.TaskOOM")) {
       containerId = event.event.container_id;
+      this.oomEvents.set(containerId, event.timestamp?.getTime() ?? Date.now());
     } else if (isEvent(event, "containerd.events.TaskDelete") || isEvent(event, "containerd.events.ContainerDelete")) {
       containerId = "container_id" in event.event ? String(event.event.container_id) : String((event.event as { id: string }).id);
     } else {
