@@ -34,6 +34,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CONTAINERD_UNAVAILABLE: 503,
   OVERLOADED: 503,
   DEADLINE_EXCEEDED: 504,
+  IMAGE_PULL_FAILED: 502,
 };
 
 export interface ErrorEnvelope {

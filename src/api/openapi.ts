@@ -185,6 +185,24 @@ export function buildOpenApi(version: string): JsonSchema {
       "400": ERRORS["400"],
     },
   });
+  // Images of a realm's containerd namespace (images-route.ts, image-pull-route.ts); REF is URL-encoded.
+  const REF_PARAM = { name: "ref", in: "path", required: true, description: "Image reference, URL-encoded", schema: { type: "string" } };
+  add("/v1/realms/:realm/images", "get", {
+    summary: "The realm's images, each with its size and the cells that use it",
+    responses: { "200": { description: "Images", content: json({ type: "object", properties: { items: { type: "array", items: ref("ImageInfo") } } }) }, "404": ERRORS["404"] },
+  });
+  add("/v1/realms/:realm/images/pull", "post", {
+    summary: "Pull from a registry with the realm's registryCredentials; NDJSON progress, then a done or error line",
+    requestBody: { required: true, content: json({ type: "object", required: ["reference"], properties: { reference: { type: "string" }, platform: { type: "string" } } }) },
+    responses: { "200": { description: "Progress lines", content: { "application/x-ndjson": { schema: { type: "string" } } } }, "400": ERRORS["400"], "404": ERRORS["404"] },
+  });
+  const imagePath = (paths["/v1/realms/{realm}/images/{ref}"] ??= {});
+  imagePath["get"] = { summary: "One image", parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM], responses: { "200": { description: "Image", content: json(ref("ImageInfo")) }, "404": ERRORS["404"] } };
+  imagePath["delete"] = {
+    summary: "Remove an image record (containerd's GC reclaims its content); refused while cells use it unless forced",
+    parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM, queryParam("force", "Remove even though cells use it", { type: "boolean" })],
+    responses: { "200": { description: "Removed" }, "404": ERRORS["404"], "409": errorResponse("Cells use the image (details.cells names them)") },
+  };
   add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
   add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
   add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });
@@ -279,6 +297,15 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { enum: ["Cell", "Container"] }, name: { type: "string" }, scope, action, cause: { type: "string" }, when: { const: "next-apply" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  schemas["ImageInfo"] = {
+    type: "object",
+    properties: {
+      name: { type: "string" }, digest: { type: "string" }, mediaType: { type: "string" },
+      size: { type: "integer", description: "Bytes of the manifest, config and layers for this host's platform" },
+      createdAt: { type: ["string", "null"] }, labels: { type: "object" },
+      cells: { type: "array", items: { type: "string" }, description: "Cells (space/stack/cell) whose containers name this image" },
     },
   };
   schemas["Event"] = {

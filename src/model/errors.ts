@@ -50,6 +50,8 @@ export const ERROR_CODES = [
   "FORBIDDEN",
   /** Keon could not clone a container's repository (`repos[]`); the message says which and why, never a credential. */
   "REPO_CLONE_FAILED",
+  /** An automatic pull of a cell's image failed: `details` carries the pull's own code, status and registry. */
+  "IMAGE_PULL_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

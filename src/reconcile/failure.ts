@@ -41,6 +41,7 @@ const TERMINAL: Partial<Record<ErrorCode, string>> = {
 
 const TRANSIENT: Partial<Record<ErrorCode, string>> = {
   IMAGE_NOT_FOUND: "ImageNotFound",
+  IMAGE_PULL_FAILED: "ImagePullFailed",
   CONTAINERD_UNAVAILABLE: "ContainerdUnavailable",
   DEADLINE_EXCEEDED: "ContainerdTimeout",
   CONTAINERD_ERROR: "ContainerdError",

@@ -9,6 +9,7 @@
 import type { ContainerdClient } from "../containerd/client.ts";
 import { createContainerWithRootfs } from "../containerd/container-rootfs.ts";
 import { readImageConfig } from "../containerd/image-config.ts";
+import { findImage } from "../containerd/image-store.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import { containerCgroupPathOf } from "../model/derived-ids.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
@@ -104,7 +105,7 @@ export async function buildContainer(
   await writeSecretFiles(ctx.config.runPath, secrets.files, spec.process.user);
   await handOverRepos(repos.fresh, spec.process.user);
   if (cellContext.ttyStateDir !== undefined) ensureTtyStateDir(cellContext.ttyStateDir, spec.process.user);
-  return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: container.image, chainId: image.chainId } };
+  return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: image.name, chainId: image.chainId } };
 }
 
 /** The wrapper's state directory, owned by the process's user, who writes its gates and log there. */
@@ -150,20 +151,21 @@ function ignoreNotFound(error: unknown): void {
   if (!isKeonError(error, "NOT_FOUND")) throw error;
 }
 
+/** The images of `containers` (as their specs name them) the namespace holds no record of. */
+export async function missingImages(client: ContainerdClient, containers: readonly ContainerSpec[]): Promise<string[]> {
+  const names = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ""))];
+  const missing: string[] = [];
+  for (const name of names) if ((await findImage(client, name)) === null) missing.push(name);
+  return missing;
+}
+
 /**
  * IMAGE_NOT_FOUND naming every image of the cell its realm does not hold,
  * and how to get it: checked before a start touches anything, so a cell
  * waiting for its image attaches no network and creates no record.
  */
 export async function refuseMissingImages(client: ContainerdClient, containers: readonly ContainerSpec[], realm: string): Promise<void> {
-  const names = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ""))];
-  const missing: string[] = [];
-  for (const name of names) {
-    await client.images.get(name).catch((error: unknown) => {
-      if (!isKeonError(error, "NOT_FOUND")) throw error;
-      missing.push(name);
-    });
-  }
+  const missing = await missingImages(client, containers);
   if (missing.length === 0) return;
   throw new KeonError(
     "IMAGE_NOT_FOUND",

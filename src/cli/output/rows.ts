@@ -216,17 +216,20 @@ export interface ImageSummaryLike {
   size?: number;
   createdAt?: string | null;
   mediaType?: string;
+  /** Cells (`space/stack/cell`) that use the image. */
+  cells?: string[];
 }
 
 export function imageTable(images: readonly ImageSummaryLike[], options: TableOptions): Table {
   const now = options.now ?? new Date();
   const prefix = options.allScopes ? ["REALM"] : [];
-  const headers = [...prefix, "NAME", "DIGEST", "SIZE", "AGE", ...(options.wide ? ["MEDIA TYPE"] : [])];
+  const headers = [...prefix, "NAME", "DIGEST", "SIZE", "CELLS", "AGE", ...(options.wide ? ["MEDIA TYPE"] : [])];
   const rows = images.map((i) => [
     ...(options.allScopes ? [text(i.realm)] : []),
     i.name,
     options.wide ? i.digest : shortDigest(i.digest),
     formatBytes(i.size),
+    i.cells === undefined || i.cells.length === 0 ? "-" : i.cells.join(","),
     formatAge(i.createdAt ?? undefined, now),
     ...(options.wide ? [text(i.mediaType)] : []),
   ]);
