@@ -15,11 +15,14 @@
  *    count it.
  * 4. The workers of every created or updated resource are told; with
  *    `?wait` the answer comes once every resource of the manifest settled.
+ *
+ * `?fleet=true` stores the documents in the fleet instead (fleet-routes.ts).
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
-import { readDocuments, waitSecondsOf } from "./request-input.ts";
+import { flagOf, readDocuments, waitSecondsOf } from "./request-input.ts";
+import { applyToFleet } from "./fleet-routes.ts";
 import { notifyChanged } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
@@ -66,6 +69,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
+    if (flagOf(c, "fleet")) return c.json(await applyToFleet(deps, c.req.raw, documents));
     requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
     const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));

@@ -11,6 +11,7 @@ import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
 import type { ManifestParser } from "./manifest-parser.ts";
 import type { PolicyLevel } from "../model/policy.ts";
+import type { FleetAccess } from "./fleet-routes.ts";
 
 /** The operator's policy settings (keond configuration, never a document). */
 export interface AdmissionPolicy {
@@ -77,6 +78,8 @@ export interface ApiDeps {
   tlsFingerprint?: string | undefined;
   /** Parses request bodies off the main thread; default: the process's shared pool. */
   manifestParser?: ManifestParser;
+  /** The fleet this keond joined (api/fleet-routes.ts); absent: a single-host keond, fleet routes answer UNSUPPORTED. */
+  fleet?: FleetAccess | undefined;
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   "OVERLOADED",
   /** The caller may not do this: `details.field` or `details.realm` says what forbids it. */
   "FORBIDDEN",
+  /** The fleet's etcd did not answer or has no quorum: a fleet write is refused, nothing half-written. */
+  "FLEET_UNAVAILABLE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -42,13 +42,18 @@ export function sourceOfDocument(sources: readonly ManifestSource[], counts: rea
 export const applyVerb: Verb = {
   name: "apply",
   summary: "create or update resources from manifests",
-  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D]] [-o json|yaml]",
+  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --fleet] [-o json|yaml]",
   help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\nExample: keon apply -f cell.yaml --wait",
-  flags: [...FILENAME_FLAGS, ...WAIT_FLAGS, { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "json or yaml: the API's answer as is" }],
+  flags: [
+    ...FILENAME_FLAGS, ...WAIT_FLAGS, { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "json or yaml: the API's answer as is" },
+    { name: "fleet", type: "boolean", description: "store the documents in the fleet (etcd); its leader places the cells on nodes" },
+  ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
     if (args.positionals.length > 0) throw usageError(`unexpected argument '${args.positionals[0]}' (manifests are given with -f)`);
     const output = choiceFlag(args, "output", ["text", "json", "yaml"] as const, "text");
     const wait = waitSecondsOf(args);
+    const fleet = booleanFlag(args, "fleet");
+    if (fleet && wait !== undefined) throw usageError("--wait waits on this node's store; follow a fleet apply with keon get cells --fleet");
     const { sources, counts } = await manifestSources(args);
     if (counts.reduce((a, b) => a + b, 0) === 0) throw new CliError("failed", "the manifests hold no documents");
     let response: ApplyResponseLike;
@@ -56,7 +61,7 @@ export const applyVerb: Verb = {
       response = await ctx.client.json<ApplyResponseLike>("POST", "/v1/apply", {
         body: joinSources(sources),
         headers: { "content-type": "application/yaml" },
-        query: { wait: wait === undefined ? undefined : String(wait) },
+        query: { wait: wait === undefined ? undefined : String(wait), fleet: fleet ? "true" : undefined },
       });
     } catch (error) {
       throw withSource(error, sources, counts);

@@ -15,6 +15,7 @@ import { containerTable, documentTable, imageTable, pick, type ImageSummaryLike,
 import { columnWidths, renderRow, renderTable } from "../output/table.ts";
 import { scopeFor, scopeOfDocument, scopeText } from "../scope.ts";
 import { watchEvents } from "../event-watch.ts";
+import { getFleetCells, getNodes, NODE_KINDS } from "./fleet.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json", "name"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -59,7 +60,7 @@ function emptyMessage(kind: CliKind, request: FetchRequest): string {
 export const getVerb: Verb = {
   name: "get",
   summary: "list resources or show some by name",
-  usage: "keon get KIND [NAME...] [--realm R --space S --stack T] [-A] [-o table|wide|yaml|json|name] [-l SELECTOR] [-w]",
+  usage: "keon get KIND [NAME...] [--realm R --space S --stack T] [-A] [-o table|wide|yaml|json|name] [-l SELECTOR] [-w]; keon get nodes; keon get cells --fleet",
   help: `Kinds: ${CLI_KINDS.join(", ")} (plurals and short names: r, sp, st, c, ctr, vol, img).\nExample: keon get cells -o wide; keon get cell web -o yaml > web.yaml`,
   completes: CLI_KINDS,
   flags: [
@@ -69,8 +70,15 @@ export const getVerb: Verb = {
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "table (default), wide, yaml, json or name" },
     SELECTOR_FLAG,
     { name: "watch", short: "w", type: "boolean", description: "after the list, print rows again as they change" },
+    { name: "fleet", type: "boolean", description: "cells: the fleet's cells, with the node each runs on" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    const [word = "", ...rest] = args.positionals;
+    if ((NODE_KINDS as readonly string[]).includes(word)) return await getNodes(ctx, rest, choiceFlag(args, "output", OUTPUT_FORMATS, "table"));
+    if (booleanFlag(args, "fleet")) {
+      if (resolveKind(word) !== "cell") throw usageError("--fleet lists cells: keon get cells --fleet");
+      return await getFleetCells(ctx, rest, choiceFlag(args, "output", OUTPUT_FORMATS, "table"));
+    }
     // kubectl's `get cells,stacks`: each kind in turn, a blank line between tables.
     const first = args.positionals[0] ?? "";
     if (first.includes(",") && !first.includes("/")) {

@@ -10,6 +10,7 @@ import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
+import { drainVerb, uncordonVerb } from "./fleet.ts";
 import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
@@ -35,6 +36,8 @@ export const VERBS: readonly Verb[] = [
   topVerb,
   imageVerb,
   statusVerb,
+  drainVerb,
+  uncordonVerb,
   tokenVerb,
   versionVerb,
   completionVerb(() => VERBS),
