@@ -1,0 +1,94 @@
+/**
+ * @module
+ * keond fleet nodes on one test host: each its own containerd, run path,
+ * cgroup root, namespace suffix and subnet pool, all joined to one etcd
+ * cluster with short lease and grace settings. The test image is imported
+ * into each node's containerd before the realm reaches it.
+ */
+import { join } from "node:path";
+import { importImageArchive } from "../../src/containerd/image-import.ts";
+import { buildBusyboxImage } from "./busybox-image.ts";
+import { startContainerd, type TestContainerd } from "./containerd.ts";
+import { runKeon, type KeonRun } from "./keon-cli.ts";
+import { KeondProcess } from "./keond.ts";
+import { unmountUnder } from "./mounts.ts";
+import { RUN_ID, randomId, TEST_DIR_PREFIX } from "./run-id.ts";
+
+export interface FleetNode {
+  name: string;
+  cd: TestContainerd;
+  keond: KeondProcess;
+  dir: string;
+  /** `<realm>.<suffix>`: the realm's containerd namespace on this node. */
+  namespaceOf(realm: string): string;
+  keon(args: string[], stdin?: string, timeoutMs?: number): Promise<KeonRun>;
+}
+
+export interface FleetNodeOptions {
+  name: string;
+  etcdEndpoints: readonly string[];
+  subnetCidr: string;
+  labels: Record<string, string>;
+  leaseTtlSeconds: number;
+  replaceGraceSeconds: number;
+  /** Realms this test's cells run in, at the privileged policy level, with the test image imported. */
+  realms: readonly string[];
+  image: string;
+  extraArgs?: string[];
+}
+
+export async function startFleetNode(options: FleetNodeOptions): Promise<FleetNode> {
+  const dir = `${TEST_DIR_PREFIX}fleet-${options.name}-${RUN_ID}-${randomId()}`;
+  const suffix = `f${options.name}`;
+  const cd = await startContainerd();
+  const archive = await buildBusyboxImage();
+  for (const realm of options.realms) await importImageArchive(cd.client.withNamespace(`${realm}.${suffix}`), archive, { name: options.image });
+  const keond = new KeondProcess({
+    dir,
+    containerdSocket: cd.socket,
+    cgroupRoot: cd.cgroupParent,
+    subnetCidr: options.subnetCidr,
+    namespaceSuffix: suffix,
+    extraArgs: [
+      "--boot-id-path", join(dir, "boot_id"),
+      "--fleet-etcd-endpoints", options.etcdEndpoints.join(","),
+      "--fleet-node-name", options.name,
+      "--fleet-labels", Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(","),
+      "--fleet-lease-ttl-seconds", String(options.leaseTtlSeconds),
+      "--fleet-replace-grace-seconds", String(options.replaceGraceSeconds),
+      "--policy-realms", options.realms.map((r) => `${r}=privileged`).join(","),
+      "--resync-schedule", "*/2 * * * * *",
+      ...(options.extraArgs ?? []),
+    ],
+  });
+  await Bun.write(join(dir, "boot_id"), "boot-one\n");
+  await keond.start();
+  return {
+    name: options.name,
+    cd,
+    keond,
+    dir,
+    namespaceOf: (realm) => `${realm}.${suffix}`,
+    keon: (args, stdin, timeoutMs = 120_000) => runKeon(keond.socket, args, { ...(stdin === undefined ? {} : { stdin }), timeoutMs }),
+  };
+}
+
+/** The node's realm deleted locally (etcd is gone by now, so the agent brings nothing back), keond stopped, then everything ended by PID and removed. */
+export async function stopFleetNode(node: FleetNode, realms: readonly string[]): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    if (node.keond.pid === undefined) await node.keond.start();
+    for (const realm of realms) {
+      const deleted = await node.keon(["delete", "realm", realm, "--cascade", "--wait", "--timeout", "120s", "--ignore-not-found"], undefined, 150_000);
+      if (deleted.code !== 0) problems.push(`${node.name}: delete realm ${realm}: ${deleted.err}`);
+    }
+    const code = await node.keond.stop();
+    if (code !== 0) problems.push(`${node.name}: keond exited ${code}`);
+  } finally {
+    await node.keond.crash();
+    unmountUnder(node.dir);
+    await node.cd.stop();
+    node.keond.remove();
+  }
+  return problems;
+}
