@@ -195,6 +195,7 @@ export class FleetAgent {
         this.keeper.reached(Date.now());
       } catch (error) {
         this.log.debug({ err: error }, "fleet read failed");
+        await this.probeMember();
       }
     }
     const leaseId = this.keeper.leaseId();
@@ -217,6 +218,20 @@ export class FleetAgent {
     if (lease !== undefined && !fence.fence) await this.writeBack(snapshot, this.keeper.leaseId()!);
     if (!partitioned) this.campaignIfIdle();
     if (this.leading && !fence.fence) await this.placer.pass(snapshot, Date.now());
+  }
+
+  /**
+   * Whether any member answers at all when reads fail: a member without
+   * quorum still reports its status, and fencing (fencing.ts) tells "etcd
+   * lost its quorum" (keep the cells) from "this node is cut off" (stop them).
+   */
+  private async probeMember(): Promise<void> {
+    try {
+      await this.client.maintenance.status();
+      this.keeper.reached(Date.now());
+    } catch (error) {
+      this.log.debug({ err: error }, "no etcd member answers");
+    }
   }
 
   /** Steps 3 and 4; with no snapshot only fencing can act (cells out, nothing else touched). */

@@ -6,7 +6,8 @@
  * failure to reach etcd or to commit (no quorum) becomes FLEET_UNAVAILABLE.
  */
 import { readFileSync } from "node:fs";
-import { Etcd3, type IOptions } from "etcd3";
+import { handleWhen, noop, retry } from "cockatiel";
+import { Etcd3, isRecoverableError, type IOptions } from "etcd3";
 import { KeonError } from "../model/errors.ts";
 
 export interface EtcdSettings {
@@ -39,6 +40,14 @@ export function connectEtcd(settings: EtcdSettings): Etcd3 {
   const options: IOptions = {
     hosts,
     dialTimeout: settings.callTimeoutMs,
+    faultHandling: {
+      // No per-member circuit breaker: etcd3's opens on a member that times out
+      // because the cluster lost its quorum, and then even its status (how
+      // fencing tells "no quorum" from "cut off") is not asked any more.
+      host: () => noop,
+      // A call that fails on one member is tried again on the others.
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: settings.endpoints.length }),
+    },
     // Streams (watch, keepalive) live long; every unary call gets the deadline.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + settings.callTimeoutMs }),
     ...(secure

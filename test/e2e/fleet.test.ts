@@ -176,4 +176,144 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect(described.out).toContain("Labels:        zone=c");
     expect(described.out).toContain(`${realm}/s/main/pinned`);
   }, 120_000);
+
+  const leaderName = async (): Promise<string> => (await fleetNodes()).find((n) => n.leader)?.name ?? "";
+  /** A dead host: keond SIGKILLed and its cells' tasks killed with it. */
+  const killHost = async (n: FleetNode) => {
+    await n.keond.crash();
+    const tasks = n.cd.client.withNamespace(n.namespaceOf(realm)).tasks;
+    for (const id of await runningTasks(n)) await tasks.kill(id, 9, { all: true }).catch(() => undefined);
+    await waitUntil(async () => (await runningTasks(n)).length === 0, `${n.name}'s tasks ended`, 30_000, 100);
+  };
+  /** The node back, registered, and holding none of `moved` (in its store or as a running task). */
+  const expectReturnedWithout = async (n: FleetNode, moved: readonly string[]) => {
+    await waitUntil(async () => (await fleetNodes()).find((x) => x.name === n.name)?.status === "Ready", `${n.name} registered again`, 30_000, 200);
+    await waitUntil(async () => (await localCells(n)).every((c) => !moved.includes(c)), `${n.name} holding none of ${moved.join(",")}`, 60_000, 200);
+    await waitUntil(async () => (await runningTasks(n)).every((t) => !moved.some((c) => t === `s_main_${c}_app`)), `${n.name} running none of them`, 60_000, 200);
+    const placement = await placementOf();
+    for (const c of moved) expect(placement[c]).not.toBe(n.name);
+  };
+  /** Samples every node's Ready cells; the longest stretch any cell was Ready on two nodes at once. */
+  const duplicateSampler = () => {
+    let stop = false;
+    let longest = 0;
+    let samples = 0;
+    const since = new Map<string, number>();
+    const done = (async () => {
+      while (!stop) {
+        const at = Date.now();
+        const ready = await Promise.all([...nodes.values()].map((n) => localReady(n)));
+        samples += 1;
+        const count = new Map<string, number>();
+        for (const list of ready) for (const c of list) count.set(c, (count.get(c) ?? 0) + 1);
+        for (const [c, n] of count) if (n > 1 && !since.has(c)) since.set(c, at);
+        for (const [c, start] of since) {
+          longest = Math.max(longest, at - start);
+          if ((count.get(c) ?? 0) < 2) since.delete(c);
+        }
+        await Bun.sleep(100);
+      }
+    })();
+    return { async finish() { stop = true; await done; return { longest, samples }; } };
+  };
+
+  test("SIGKILL of a node's keond (its cells stopped: a dead host): its cells are Ready on the others within TTL + grace; back, it runs none", async () => {
+    const leader = await leaderName();
+    const victim = node(NAMES.find((n) => n !== leader && n !== "nc")!);
+    const placement = await placementOf();
+    const moved = ["c1", "c2", "c3", "c4", "c5", "c6"].filter((c) => placement[c] === victim.name);
+    expect(moved.length).toBe(2);
+    const started = Date.now();
+    await killHost(victim);
+    await waitUntil(async () => {
+      const cells = await fleetCells();
+      return moved.every((c) => { const v = cells.find((x) => x.name === c); return v?.state === "Ready" && v.node !== victim.name; });
+    }, "the dead node's cells Ready elsewhere", 60_000, 100);
+    const elapsed = Date.now() - started;
+    console.log(`fleet: ${victim.name}'s cells Ready elsewhere ${elapsed} ms after its SIGKILL (lease TTL ${TTL} s + grace ${GRACE} s = ${WINDOW_MS} ms, plus placement and start)`);
+    await victim.keond.start();
+    await expectReturnedWithout(victim, moved);
+  }, 180_000);
+
+  test("a node cut off from etcd (keepalive stopped by the test hook): its cells move, it stops its copies, and back it keeps none; never two Ready copies longer than TTL + grace", async () => {
+    const leader = await leaderName();
+    const placement = await placementOf();
+    const holders = NAMES.filter((n) => n !== "nc" && ["c1", "c2", "c3", "c4", "c5", "c6"].some((c) => placement[c] === n));
+    const cut = node(holders.find((n) => n !== leader) ?? holders[0]!);
+    const moved = ["c1", "c2", "c3", "c4", "c5", "c6"].filter((c) => placement[c] === cut.name);
+    expect(moved.length).toBeGreaterThan(0);
+    const sampler = duplicateSampler();
+    const hook = join(cut.keond.runPath, PARTITION_HOOK_FILE);
+    writeFileSync(hook, "");
+    try {
+      await waitUntil(async () => {
+        const cells = await fleetCells();
+        return moved.every((c) => { const v = cells.find((x) => x.name === c); return v?.state === "Ready" && v.node !== cut.name; });
+      }, "the cut-off node's cells Ready elsewhere", 60_000, 100);
+      await waitUntil(async () => (await localCells(cut)).every((c) => !moved.includes(c)), `${cut.name} stopped its copies while cut off`, 30_000, 200);
+    } finally {
+      rmSync(hook, { force: true });
+    }
+    await expectReturnedWithout(cut, moved);
+    const { longest, samples } = await sampler.finish();
+    console.log(`fleet: partition of ${cut.name}: longest stretch of two Ready copies ${longest} ms over ${samples} samples (window ${WINDOW_MS} ms)`);
+    expect(samples).toBeGreaterThan(10);
+    expect(longest).toBeLessThanOrEqual(WINDOW_MS);
+  }, 180_000);
+
+  test("drain moves a node's cells away and places none there; uncordon lets them back", async () => {
+    const drained = await node("na").keon(["drain", "nb"]);
+    expect(drained.out).toBe("node/nb drained\n");
+    await waitUntil(async () => (await fleetCells()).filter((c) => c.node === "nb").length === 0, "no cell left on nb", 60_000, 200);
+    const zoned = (await fleetCells()).find((c) => c.name === "zoned")!;
+    expect(zoned.state).toBe("Pending");
+    expect(zoned.reason).toContain("1 cordoned");
+    expect((await node("na").keon(["get", "nodes"])).out).toMatch(/nb\s+Ready,SchedulingDisabled,Draining/);
+    await waitUntil(async () => (await localCells(node("nb"))).length === 0, "nb's store holding no cell", 60_000, 200);
+    expect((await node("nc").keon(["uncordon", "nb"])).code).toBe(0);
+    await waitUntil(() => allReady(["zoned"]), "zoned Ready again", 60_000, 200);
+    expect((await placementOf())["zoned"]).toBe("nb");
+  }, 180_000);
+
+  test("one etcd member killed: the fleet goes on; two: running cells stay, fleet writes are refused clearly; quorum back: it catches up, nothing lost", async () => {
+    const before = await Promise.all([...nodes.values()].map((n) => localReady(n)));
+    await etcd.kill(0);
+    const one = await node("na").keon(["apply", "--fleet", "-f", "-"], cellYaml("q1"));
+    expect(one.err).toBe("");
+    await waitUntil(() => allReady(["q1"]), "q1 Ready with one member down", 60_000, 200);
+    const running = await Promise.all([...nodes.values()].map((n) => localReady(n)));
+    await etcd.kill(1);
+    const refused = await node("nb").keon(["apply", "--fleet", "-f", "-"], cellYaml("q2"), 60_000);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain("FLEET_UNAVAILABLE");
+    expect(refused.err).toContain("no quorum");
+    // Longer than a lease TTL plus the grace: no node stops a cell while etcd has no quorum.
+    const until = Date.now() + WINDOW_MS + 2_000;
+    while (Date.now() < until) {
+      expect(await Promise.all([...nodes.values()].map((n) => localReady(n)))).toEqual(running);
+      await Bun.sleep(500);
+    }
+    await Promise.all([etcd.restart(0), etcd.restart(1)]);
+    await waitUntil(async () => (await node("nb").keon(["apply", "--fleet", "-f", "-"], cellYaml("q2"))).code === 0, "a fleet write accepted again", 60_000, 500);
+    await waitUntil(() => allReady(["q1", "q2", "c1", "c2", "c3", "c4", "c5", "c6", "pinned", "zoned"]), "every cell Ready after quorum returned", 60_000, 200);
+    expect(before.flat().length).toBeLessThan((await Promise.all([...nodes.values()].map((n) => localReady(n)))).flat().length);
+  }, 240_000);
+
+  test("the leader killed during placement: the next leader completes it, and no cell runs twice", async () => {
+    await waitUntil(async () => (await leaderName()) !== "", "a leader", 30_000, 200);
+    const leader = node(await leaderName());
+    const via = node(NAMES.find((n) => n !== leader.name)!);
+    const batch = ["p1", "p2", "p3", "p4", "p5", "p6"];
+    const applying = via.keon(["apply", "--fleet", "-f", "-"], batch.map((c) => cellYaml(c)).join(""));
+    await killHost(leader);
+    expect((await applying).code).toBe(0);
+    await waitUntil(async () => (await leaderName()) !== "" && (await leaderName()) !== leader.name, "a new leader", 30_000, 200);
+    await waitUntil(() => allReady(batch), "the batch Ready", 90_000, 200);
+    const ready = await Promise.all([...nodes.values()].map((n) => localReady(n)));
+    for (const c of batch) expect(ready.filter((list) => list.includes(c)).length).toBe(1);
+    const placement = await placementOf();
+    for (const c of batch) expect(placement[c]).not.toBe(leader.name);
+    await leader.keond.start();
+    await waitUntil(async () => (await fleetNodes()).find((x) => x.name === leader.name)?.status === "Ready", "the old leader registered again", 30_000, 200);
+  }, 240_000);
 });
