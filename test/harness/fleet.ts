@@ -51,11 +51,14 @@ export async function startFleetNode(options: FleetNodeOptions): Promise<FleetNo
     namespaceSuffix: suffix,
     extraArgs: [
       "--boot-id-path", join(dir, "boot_id"),
-      "--fleet-etcd-endpoints", options.etcdEndpoints.join(","),
-      "--fleet-node-name", options.name,
-      "--fleet-labels", Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(","),
-      "--fleet-lease-ttl-seconds", String(options.leaseTtlSeconds),
-      "--fleet-replace-grace-seconds", String(options.replaceGraceSeconds),
+      // No endpoints: the same keond outside any fleet (the bench's one-node reference).
+      ...(options.etcdEndpoints.length === 0 ? [] : [
+        "--fleet-etcd-endpoints", options.etcdEndpoints.join(","),
+        "--fleet-node-name", options.name,
+        "--fleet-labels", Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(","),
+        "--fleet-lease-ttl-seconds", String(options.leaseTtlSeconds),
+        "--fleet-replace-grace-seconds", String(options.replaceGraceSeconds),
+      ]),
       "--policy-realms", options.realms.map((r) => `${r}=privileged`).join(","),
       "--resync-schedule", "*/2 * * * * *",
       ...(options.extraArgs ?? []),
