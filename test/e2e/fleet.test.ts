@@ -9,6 +9,7 @@
  * copies of one space would share one bridge (on real hosts each has its own).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Etcd3 } from "etcd3";
 import { writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, RUN_ID, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
@@ -176,6 +177,28 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect(described.out).toContain("Labels:        zone=c");
     expect(described.out).toContain(`${realm}/s/main/pinned`);
   }, 120_000);
+
+  test("an idle fleet writes nothing to etcd: the revision stands while the leases are renewed", async () => {
+    const client = new Etcd3({ hosts: etcd.endpoints.map((e) => `http://${e}`) });
+    try {
+      const revision = async () => String((await client.get("keon/fleet/").exec()).header.revision);
+      // Settled first: the last cells' status reports may still be on their way.
+      let last = "";
+      await waitUntil(async () => {
+        const now = await revision();
+        const settled = now === last;
+        last = now;
+        return settled;
+      }, "the fleet's revision settled", 30_000, 1_500);
+      const until = Date.now() + 2 * TTL * 1000;
+      while (Date.now() < until) {
+        expect(await revision()).toBe(last);
+        await Bun.sleep(500);
+      }
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 
   const leaderName = async (): Promise<string> => (await fleetNodes()).find((n) => n.leader)?.name ?? "";
   /** A dead host: keond SIGKILLed and its cells' tasks killed with it. */

@@ -5,7 +5,9 @@
  * cluster with short lease and grace settings. The test image is imported
  * into each node's containerd before the realm reaches it.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
 import { buildBusyboxImage } from "./busybox-image.ts";
 import { startContainerd, type TestContainerd } from "./containerd.ts";
@@ -76,7 +78,12 @@ export async function startFleetNode(options: FleetNodeOptions): Promise<FleetNo
   };
 }
 
-/** The node's realm deleted locally (etcd is gone by now, so the agent brings nothing back), keond stopped, then everything ended by PID and removed. */
+/**
+ * The node's realms deleted locally (etcd is gone by now, so the agent brings
+ * nothing back), keond stopped, nothing of the realms left in its containerd
+ * or cgroup root; then everything ended by PID and removed. Returns the
+ * problems found.
+ */
 export async function stopFleetNode(node: FleetNode, realms: readonly string[]): Promise<string[]> {
   const problems: string[] = [];
   try {
@@ -87,6 +94,12 @@ export async function stopFleetNode(node: FleetNode, realms: readonly string[]):
     }
     const code = await node.keond.stop();
     if (code !== 0) problems.push(`${node.name}: keond exited ${code}`);
+    for (const realm of realms) {
+      const left = await node.cd.client.withNamespace(node.namespaceOf(realm)).containers.list();
+      if (left.length > 0) problems.push(`${node.name}: containers left in ${realm}: ${left.map((c) => c.id).join(", ")}`);
+    }
+    const cgroups = cgroupDirsOf(node.cd.cgroupParent).flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${dir}/${e.name}`));
+    if (cgroups.length > 0) problems.push(`${node.name}: cgroups left: ${cgroups.join(", ")}`);
   } finally {
     await node.keond.crash();
     unmountUnder(node.dir);
