@@ -15,13 +15,16 @@
  *    count it.
  * 4. The workers of every created or updated resource are told; with
  *    `?wait` the answer comes once every resource of the manifest settled.
+ * 5. `?dryRun=true` does 1–3 and stores nothing: the answer is the plan
+ *    (apply-plan.ts), what each document would do to what runs.
  *
  * `?fleet=true` stores the documents in the fleet instead (fleet-routes.ts).
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
-import { flagOf, readDocuments, waitSecondsOf } from "./request-input.ts";
+import { planApply } from "./apply-plan.ts";
+import { flagOf, invalidRequest, readDocuments, waitSecondsOf } from "./request-input.ts";
 import { applyToFleet } from "./fleet-routes.ts";
 import { notifyChanged } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
@@ -64,14 +67,20 @@ export function applyRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
+    const dryRun = flagOf(c, "dryRun");
     const documents = await readDocuments(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
-    if (flagOf(c, "fleet")) return c.json(await applyToFleet(deps, c.req.raw, documents));
+    if (flagOf(c, "fleet")) {
+      if (dryRun || wait !== undefined) throw invalidRequest("fleet", "?fleet stores into etcd; ?wait and ?dryRun work on this node's store");
+      return c.json(await applyToFleet(deps, c.req.raw, documents));
+    }
     requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
-    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+    const options = { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules };
+    if (dryRun) return c.json(planApply(deps.store, documents, options));
+    const written = storeDocuments(deps.store, documents, options);
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));

@@ -141,9 +141,17 @@ export function buildOpenApi(version: string): JsonSchema {
   });
   add("/v1/apply", "post", {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
-    parameters: [WAIT, queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait (fleet-routes.ts)", { type: "boolean" })],
+    parameters: [
+      WAIT,
+      queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" }),
+      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait or dryRun (fleet-routes.ts)", { type: "boolean" }),
+    ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
-    responses: { "200": { description: "Per-resource results", content: json(ref("ApplyResult")) }, ...ERRORS, "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing stored") },
+    responses: {
+      "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) },
+      ...ERRORS,
+      "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing stored"),
+    },
   });
   const FLEET_ERRORS = { "400": errorResponse("This keond is not in a fleet (UNSUPPORTED)"), "503": errorResponse("etcd did not answer or has no quorum (FLEET_UNAVAILABLE)") };
   add("/v1/fleet/nodes", "get", { summary: "The fleet's nodes: registration, cordon, load, leader", responses: { "200": { description: "{items: nodes}" }, ...FLEET_ERRORS } });
@@ -225,6 +233,36 @@ export function buildOpenApi(version: string): JsonSchema {
       results: {
         type: "array",
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
+      },
+      summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  const action = {
+    type: "object",
+    description: "What the change does to what runs (model/diff.ts)",
+    properties: {
+      kind: { enum: ["create", "unchanged", "in-place", "recreate-containers", "recreate-cell", "refused"] },
+      containers: { type: "array", items: { type: "string" } }, reason: { type: "string" }, path: { type: "string" },
+    },
+  };
+  schemas["ApplyPlan"] = {
+    type: "object",
+    properties: {
+      dryRun: { const: true },
+      results: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged"] }, action,
+            document: { type: "integer" }, current: ref("Document"), next: ref("Document"),
+          },
+        },
+      },
+      affected: {
+        type: "array",
+        description: "Cells and Container documents a Space's changed defaults reach, and what applying them again does",
+        items: { type: "object", properties: { kind: { enum: ["Cell", "Container"] }, name: { type: "string" }, scope, action, cause: { type: "string" }, when: { const: "next-apply" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
     },

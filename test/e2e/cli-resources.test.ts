@@ -205,7 +205,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(wide.out).toContain(`app,side`);
     const containers = await keon(["get", "ctr", ...SCOPE]);
     expect(containers.out).toMatch(/^NAME\s+CELL\s+STATE\s+RESTARTS\s+EXIT\s+AGE\napp\s+ticker\s+Ready\s+0\s+-\s+\S+\nside\s+ticker\s+Ready\s+0\s+-\s+\S+\n$/);
-    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe("cell/ticker\n");
+    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe(`cell/${realm}/${SPACE}/${STACK}/ticker\n`);
     expect((await keon(["get", "cells", ...SCOPE, "-l", "tier=demo"])).out).toContain("ticker");
     const none = await keon(["get", "cells", ...SCOPE, "-l", "tier=prod"]);
     expect(none).toEqual({ code: 0, out: "", err: `No resources found in ${realm}/${SPACE}/${STACK}.\n` });
@@ -344,7 +344,11 @@ spec: {data: s3cret}
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(invalid);
     expect(refused.err).toContain("spec.containers[0].imagee");
-    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    // The headline, then the one issue on its own line with its line and column.
+    expect(refused.err.trim().split("\n")).toEqual([
+      `keon: INVALID_DOCUMENT: ${invalid}: invalid manifest (1 issue)`,
+      expect.stringMatching(new RegExp(`^${invalid}:7:\\d+: spec\\.containers\\[0\\]\\.imagee: unknown field \\(did you mean 'image'\\?\\)$`)),
+    ]);
     expect((await keon(["get", "cell", "bad", ...SCOPE])).code).toBe(1);
 
     const missingParent = await keon(["apply", "-f", "-"], { stdin: `kind: Stack\nmetadata: {name: s}\nspec: {realmId: ${realm}, spaceId: nowhere}\n` });

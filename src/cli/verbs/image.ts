@@ -12,7 +12,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { choiceFlag, expectPositionals, stringFlag, type ParsedArgs } from "../args.ts";
 import { readJson } from "../client.ts";
-import { ALL_SCOPES_FLAG, type CliContext, type Verb } from "../context.ts";
+import { ALL_SCOPES_FLAG, SCOPE_FLAGS, type CliContext, type Verb } from "../context.ts";
 import { CliError, formatError, usageError } from "../errors.ts";
 import { progressReporter } from "../output/progress.ts";
 import { formatBytes, shortDigest } from "../output/table.ts";
@@ -196,7 +196,8 @@ export const imageVerb: Verb = {
   help: "Examples: keon image import busybox.tar --name docker.io/library/busybox:latest\n          keon image pull 127.0.0.1:5000/team/app:1.0 --realm prod   (credentials: the realm's spec.registryCredentials)",
   completes: ["import", "ls", "rm", "pull"],
   flags: [
-    { name: "realm", type: "string", valueName: "NAME", description: "realm whose containerd namespace holds the images (default: default)" },
+    // The shared realm flag, so KEON_REALM and the current context apply here too.
+    SCOPE_FLAGS[0]!,
     { name: "name", type: "string", valueName: "REF", description: "import: which image of a multi-image archive, or the name for its only image (else the archive's own names)" },
     { name: "platform", type: "string", valueName: "OS/ARCH", description: "pull: the platform to pull (default: this host's), e.g. linux/arm64" },
     ALL_SCOPES_FLAG,
