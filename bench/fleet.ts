@@ -5,10 +5,10 @@
  * nodes (one host standing in for three, a real 3-member etcd), against the
  * same N cells applied to one keond outside any fleet. Each side starts from
  * nothing but its realm tree; samples alternate between the two. The cells
- * use the host network (test/e2e/fleet.test.ts says why on one host).
+ * use the host network (test/harness/fleet.ts says why on one host).
  */
 import { EtcdCluster } from "../test/harness/etcd.ts";
-import { startFleetNode, stopFleetNode, type FleetNode } from "../test/harness/fleet.ts";
+import { realmTreeYaml, sleeperCellYaml, startFleetNode, stopFleetNode, type FleetNode } from "../test/harness/fleet.ts";
 import { randomId, RUN_ID, TEST_DIR_PREFIX } from "../test/harness/run-id.ts";
 import { waitUntil } from "../test/harness/wait.ts";
 import type { FleetCellView } from "../src/fleet/views.ts";
@@ -26,19 +26,8 @@ export interface FleetBenchInput {
 const SUBNETS = ["10.224.0.0/16", "10.225.0.0/16", "10.226.0.0/16", "10.227.0.0/16"];
 
 function manifest(realm: string, names: readonly string[]): string {
-  return names.map((name) => `---
-kind: Cell
-metadata: {name: ${name}}
-spec:
-  realmId: ${realm}
-  spaceId: s
-  stackId: main
-  containers:
-    - {id: app, image: ${IMAGE}, root: true, hostNetwork: true, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`).join("");
+  return names.map((name) => sleeperCellYaml(realm, name, IMAGE)).join("");
 }
-
-const tree = (realm: string) => `kind: Realm\nmetadata: {name: ${realm}}\nspec: {}\n---\nkind: Space\nmetadata: {name: s}\nspec: {realmId: ${realm}}\n---\nkind: Stack\nmetadata: {name: main}\nspec: {realmId: ${realm}, spaceId: s}\n`;
 
 async function stackReady(node: FleetNode, realm: string): Promise<boolean> {
   const answer = await node.keond.api<{ status?: { state?: string } }>("GET", `/v1/realms/${realm}/spaces/s/stacks/main`);
@@ -75,7 +64,7 @@ export async function benchFleet(input: FleetBenchInput): Promise<void> {
     const spread: number[][] = [];
     for (let s = 0; s < input.samples; s++) {
       const realm = realms[s]!;
-      const applied = await fleet[0]!.keon(["apply", "--fleet", "-f", "-"], tree(realm));
+      const applied = await fleet[0]!.keon(["apply", "--fleet", "-f", "-"], realmTreeYaml(realm));
       if (applied.code !== 0) throw new Error(`fleet tree: ${applied.err}`);
       await waitUntil(async () => (await Promise.all(fleet.map((n) => stackReady(n, realm)))).every(Boolean), "the realm tree on every node", 120_000, 100);
       fleetMs.push(await timeToReady(async () => {
@@ -88,7 +77,7 @@ export async function benchFleet(input: FleetBenchInput): Promise<void> {
       spread.push(await Promise.all(fleet.map((n) => localReadyCount(n, realm))));
 
       const one = single[s]!;
-      const base = await local.keon(["apply", "-f", "-", "--wait", "--timeout", "120s"], tree(one));
+      const base = await local.keon(["apply", "-f", "-", "--wait", "--timeout", "120s"], realmTreeYaml(one));
       if (base.code !== 0) throw new Error(`local tree: ${base.err}`);
       localMs.push(await timeToReady(async () => {
         const run = await local!.keon(["apply", "-f", "-"], manifest(one, names));

@@ -3,10 +3,7 @@
  * 3-member etcd cluster (Debian's etcd-server) on loopback ports. Each node
  * has its own containerd, run path, cgroup root, namespace suffix and subnet
  * pool. Short lease (3 s) and grace (3 s) settings keep failover quick.
- *
- * The cells use the host network: on one host standing in for three, a
- * space's bridge name derives from realm and space only, so three nodes'
- * copies of one space would share one bridge (on real hosts each has its own).
+ * The cells use the host network (harness/fleet.ts sleeperCellYaml says why).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Etcd3 } from "etcd3";
@@ -14,7 +11,7 @@ import { writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, RUN_ID, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { EtcdCluster, ETCD_BINARY } from "../harness/etcd.ts";
-import { startFleetNode, stopFleetNode, type FleetNode } from "../harness/fleet.ts";
+import { realmTreeYaml, sleeperCellYaml, startFleetNode, stopFleetNode, type FleetNode } from "../harness/fleet.ts";
 import { TEST_IMAGE } from "../harness/keond-suite.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
 import { PARTITION_HOOK_FILE } from "../../src/fleet/agent.ts";
@@ -31,33 +28,8 @@ const NAMES = ["na", "nb", "nc"] as const;
 const ZONES: Record<string, string> = { na: "a", nb: "b", nc: "c" };
 const SUBNETS: Record<string, string> = { na: "10.221.0.0/16", nb: "10.222.0.0/16", nc: "10.223.0.0/16" };
 
-const treeYaml = `kind: Realm
-metadata: {name: ${realm}}
-spec: {}
----
-kind: Space
-metadata: {name: s}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: main}
-spec: {realmId: ${realm}, spaceId: s}
-`;
-
-function cellYaml(name: string, annotations: Record<string, string> = {}): string {
-  const notes = Object.keys(annotations).length === 0 ? "" : `\n  annotations: ${JSON.stringify(annotations)}`;
-  return `---
-kind: Cell
-metadata:
-  name: ${name}${notes}
-spec:
-  realmId: ${realm}
-  spaceId: s
-  stackId: main
-  containers:
-    - {id: app, image: ${TEST_IMAGE}, root: true, hostNetwork: true, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`;
-}
+const treeYaml = realmTreeYaml(realm);
+const cellYaml = (name: string, annotations: Record<string, string> = {}) => sleeperCellYaml(realm, name, TEST_IMAGE, annotations);
 
 type LocalCell = { metadata: { name: string; labels?: Record<string, string> }; status?: { state?: string } };
 

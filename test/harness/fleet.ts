@@ -108,3 +108,29 @@ export async function stopFleetNode(node: FleetNode, realms: readonly string[]):
   }
   return problems;
 }
+
+/** A realm with space `s` and stack `main`, as one manifest. */
+export function realmTreeYaml(realm: string): string {
+  return `kind: Realm\nmetadata: {name: ${realm}}\nspec: {}\n---\nkind: Space\nmetadata: {name: s}\nspec: {realmId: ${realm}}\n---\nkind: Stack\nmetadata: {name: main}\nspec: {realmId: ${realm}, spaceId: s}\n`;
+}
+
+/**
+ * A sleeper cell in `<realm>/s/main` on the host network: on one host
+ * standing in for several, a space's bridge name derives from realm and space
+ * only, so every node's copy of one space would share one bridge (on real
+ * hosts each has its own). Needs the privileged level (startFleetNode sets it).
+ */
+export function sleeperCellYaml(realm: string, name: string, image: string, annotations: Record<string, string> = {}): string {
+  const notes = Object.keys(annotations).length === 0 ? "" : `\n  annotations: ${JSON.stringify(annotations)}`;
+  return `---
+kind: Cell
+metadata:
+  name: ${name}${notes}
+spec:
+  realmId: ${realm}
+  spaceId: s
+  stackId: main
+  containers:
+    - {id: app, image: ${image}, root: true, hostNetwork: true, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
+`;
+}
