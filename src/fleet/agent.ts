@@ -30,12 +30,13 @@ import { keyOf } from "../store/index.ts";
 import { connectEtcd, readPrefix, valuesUnder, type EtcdSettings, type Snapshot } from "./etcd.ts";
 import { fenceDecision, type FenceDecision } from "./fencing.ts";
 import {
-  ASSIGNMENTS, cellKeyOfPath, cellPath, DOCS, ELECTION, ELECTION_NAME, FLEET_PREFIX, nodeKey, NODES, statusKey, STATUSES,
+  ASSIGNMENTS, cellKeyOfPath, cellPath, DOCS, ELECTION_NAME, FLEET_PREFIX, nodeKey, NODES, statusKey, STATUSES,
   type Assignment, type FleetCellStatus, type NodeRecord,
 } from "./keys.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { planLocal, type FleetDocument, type LocalFleetResource } from "./local-plan.ts";
 import { Placer } from "./placer.ts";
+import { leaderOf } from "./views.ts";
 
 export interface FleetSettings extends EtcdSettings {
   nodeName: string;
@@ -68,13 +69,6 @@ export interface FleetState {
   leader: string | undefined;
   leading: boolean;
   fenced: FenceDecision;
-}
-
-/** The election's winner: the candidate key created first (etcd's election protocol). */
-export function leaderOf(snapshot: Snapshot): string | undefined {
-  const candidates = snapshot.kvs.filter((kv) => kv.key.startsWith(`${ELECTION}/`));
-  candidates.sort((a, b) => Number(BigInt(a.createRevision) - BigInt(b.createRevision)));
-  return candidates[0]?.value;
 }
 
 /** A file whose presence cuts this node off from etcd (tests): no keepalive, no read, no write, leadership resigned. */

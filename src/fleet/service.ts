@@ -12,10 +12,9 @@ import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
 import { keyOf, type ResourceKey } from "../store/index.ts";
 import type { FleetAgent, FleetState } from "./agent.ts";
-import { leaderOf } from "./agent.ts";
 import { fleetUnavailable, readPrefix, valuesUnder } from "./etcd.ts";
 import { cellPath, cordonKey, DOCS, docKey, docKeyOf, FLEET_PREFIX, NODES, ASSIGNMENTS, type Cordon } from "./keys.ts";
-import { cellsView, nodesView, type FleetCellView, type FleetNodeView } from "./views.ts";
+import { cellsView, leaderOf, nodesView, type FleetCellView, type FleetNodeView } from "./views.ts";
 
 /** etcd's default --max-txn-ops: a fleet apply is one transaction, all or nothing. */
 export const MAX_FLEET_APPLY_DOCUMENTS = 128;

@@ -7,7 +7,7 @@
  */
 import type { Snapshot } from "./etcd.ts";
 import { valuesUnder } from "./etcd.ts";
-import { ASSIGNMENTS, CORDONS, NODES, STATUSES, type Assignment, type Cordon, type FleetCellStatus, type NodeRecord } from "./keys.ts";
+import { ASSIGNMENTS, CORDONS, ELECTION, NODES, STATUSES, type Assignment, type Cordon, type FleetCellStatus, type NodeRecord } from "./keys.ts";
 import { cellKeyOfPath } from "./keys.ts";
 
 export interface FleetNodeView {
@@ -37,6 +37,13 @@ export interface FleetCellView {
   ready: boolean;
   reason?: string;
   message?: string;
+}
+
+/** The election's winner: the candidate key created first (etcd's election protocol). */
+export function leaderOf(snapshot: Snapshot): string | undefined {
+  const candidates = snapshot.kvs.filter((kv) => kv.key.startsWith(`${ELECTION}/`));
+  candidates.sort((a, b) => Number(BigInt(a.createRevision) - BigInt(b.createRevision)));
+  return candidates[0]?.value;
 }
 
 export function nodesView(snapshot: Snapshot, leader: string | undefined): FleetNodeView[] {

@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Snapshot } from "../../../src/fleet/etcd.ts";
 import { ASSIGNMENTS, CORDONS, NODES, STATUSES } from "../../../src/fleet/keys.ts";
-import { leaderOf } from "../../../src/fleet/agent.ts";
-import { cellsView, nodesView } from "../../../src/fleet/views.ts";
+import { cellsView, leaderOf, nodesView } from "../../../src/fleet/views.ts";
 
 const kv = (key: string, value: unknown, createRevision = "1") => ({ key, value: JSON.stringify(value), modRevision: "1", createRevision, version: 1, lease: "0" });
 const record = (name: string) => ({ name, address: name, labels: { zone: name }, capacity: { cpus: 2, memoryBytes: 1 }, cellsRunning: 1, lease: "42", registeredAt: "t" });
