@@ -113,9 +113,11 @@ export class FleetAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    await this.running;
-    await this.watcher?.cancel().catch(() => undefined);
-    if (this.leading) await this.campaign?.resign().catch(() => undefined);
+    // Bounded: with etcd unreachable a pass or a resign could retry for several deadlines, and keond's stop must not wait on that.
+    const bounded = (work: Promise<unknown> | undefined) => Promise.race([work?.catch(() => undefined), Bun.sleep(this.settings.callTimeoutMs)]);
+    await bounded(this.running);
+    await bounded(this.watcher?.cancel());
+    if (this.leading) await bounded(this.campaign?.resign());
     // The lease is left to expire: the leader re-places after the grace, unless keond is back first.
     this.keeper.release();
     this.client.close();
@@ -211,7 +213,9 @@ export class FleetAgent {
     const lease = this.keeper.current();
     if (lease !== undefined && !fence.fence) await this.writeBack(snapshot, this.keeper.leaseId()!);
     if (!partitioned) this.campaignIfIdle();
-    if (this.leading && !fence.fence) await this.placer.pass(snapshot, Date.now());
+    // Elected and still first in etcd's own candidate list: a leader that was frozen or cut off
+    // learns from the snapshot that it lost office before its campaign says so.
+    if (this.leading && !fence.fence && this.leader === this.settings.nodeName) await this.placer.pass(snapshot, Date.now());
   }
 
   /**
