@@ -7,6 +7,8 @@
  *   POST /v1/fleet/nodes/{node}/drain         no new cells there, and its cells move away
  *   POST /v1/fleet/nodes/{node}/uncordon      undoes a drain
  *   GET  /v1/fleet/cells                      every fleet cell with its node and reported state
+ *   DELETE /v1/fleet/documents/{kind}/{name}?realm=&space=&stack=[&cascade=true]
+ *                                             a fleet document (and what it contains), all or nothing
  *
  * A fleet write is validated as a local one is (the manifest schema, the
  * admission rules, parents present in the fleet or in the same request);
@@ -24,10 +26,13 @@ import type { DocumentKind } from "../model/schema/document.ts";
 import { applyResponse } from "./apply-routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { identityOf, requireRealms } from "./identity.ts";
-import { checkedName } from "./request-input.ts";
+import { checkedName, flagOf, invalidRequest, nameQueryOf } from "./request-input.ts";
 import { ancestorsOf, checkAdmission, flatKey, realmOf } from "./resource-writes.ts";
 import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import type { StatusComponent } from "./status-route.ts";
+
+/** Kinds a fleet holds (Container documents are refused). */
+const FLEET_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "Cell"];
 
 /** The fleet as the API uses it; the daemon passes fleet/service.ts. */
 export interface FleetAccess {
@@ -38,6 +43,7 @@ export interface FleetAccess {
   nodes(): Promise<FleetNodeView[]>;
   node(name: string): Promise<FleetNodeView>;
   cells(): Promise<FleetCellView[]>;
+  remove(kind: DocumentKind, key: ResourceKey, cascade: boolean): Promise<string[]>;
   drain(name: string): Promise<void>;
   uncordon(name: string): Promise<void>;
 }
@@ -98,5 +104,17 @@ export function fleetRoutes(deps: ApiDeps): Hono {
     return c.json({ node: name, scheduling: "" });
   });
   app.get("/v1/fleet/cells", async (c) => c.json({ items: await requireFleet(deps).cells() }));
+  app.delete("/v1/fleet/documents/:kind/:name", async (c) => {
+    const fleet = requireFleet(deps);
+    const kind = c.req.param("kind");
+    if (!FLEET_KINDS.includes(kind as DocumentKind)) throw invalidRequest("kind", `must be one of ${FLEET_KINDS.join(", ")}`, { kind });
+    const key: ResourceKey = { name: checkedName("name", c.req.param("name")) };
+    for (const level of ["realm", "space", "stack"] as const) {
+      const value = nameQueryOf(c, level);
+      if (value !== undefined) key[level] = value;
+    }
+    requireRealms(identityOf(c.req.raw), [realmOf(kind as DocumentKind, key)]);
+    return c.json({ deleted: await fleet.remove(kind as DocumentKind, key, flagOf(c, "cascade")) });
+  });
   return app;
 }

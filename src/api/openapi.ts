@@ -158,6 +158,11 @@ export function buildOpenApi(version: string): JsonSchema {
   add("/v1/fleet/nodes/:node", "get", { summary: "One fleet node, with the cells assigned to it", responses: { "200": { description: "The node" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
   add("/v1/fleet/nodes/:node/drain", "post", { summary: "No new cells on the node, and the leader moves its cells away", responses: { "200": { description: "Draining" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
   add("/v1/fleet/nodes/:node/uncordon", "post", { summary: "Undo a drain: the node takes cells again", responses: { "200": { description: "Schedulable" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/documents/:kind/:name", "delete", {
+    summary: "Remove a fleet document (with cascade, what it contains) in one transaction; every node removes its copy",
+    parameters: [...["realm", "space", "stack"].map((f) => queryParam(f, `The document's ${f}`, NAME_JSON_SCHEMA)), queryParam("cascade", "Also what it contains", { type: "boolean" })],
+    responses: { "200": { description: "{deleted: keys}" }, "404": ERRORS["404"], "409": ERRORS["409"], ...FLEET_ERRORS },
+  });
   add("/v1/fleet/cells", "get", { summary: "Every fleet cell with its node and the state that node reported", responses: { "200": { description: "{items: cells}" }, ...FLEET_ERRORS } });
   add("/v1/events", "get", {
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",

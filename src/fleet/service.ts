@@ -10,7 +10,7 @@ import type { Etcd3 } from "etcd3";
 import { KeonError } from "../model/errors.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
-import { keyOf, type ResourceKey } from "../store/index.ts";
+import { describeKey, keyOf, notFoundCode, type ResourceKey } from "../store/index.ts";
 import type { FleetAgent, FleetState } from "./agent.ts";
 import { fleetUnavailable, readPrefix, valuesUnder } from "./etcd.ts";
 import { cellPath, cordonKey, DOCS, docKey, docKeyOf, FLEET_PREFIX, NODES, ASSIGNMENTS, type Cordon } from "./keys.ts";
@@ -26,6 +26,15 @@ export interface FleetWrite {
   /** How many times the fleet document was written (etcd's version of its key). */
   generation: number;
   index: number;
+}
+
+/** Whether the document at `docKey` lies inside `kind`/`key` (its realm, space or stack). */
+function encloses(kind: DocumentKind, key: ResourceKey, documentKey: string): boolean {
+  const [, realm = "", space = "", stack = ""] = documentKey.slice(DOCS.length).split("/");
+  if (kind === "Realm") return realm === key.name;
+  if (kind === "Space") return realm === key.realm && space === key.name;
+  if (kind === "Stack") return realm === key.realm && space === key.space && stack === key.name;
+  return false;
 }
 
 /** What the fleet keeps of a document: what a user wrote, never server-owned fields. */
@@ -85,6 +94,38 @@ export class FleetService {
     }
     if (!committed) throw new KeonError("CONFLICT", "another fleet write changed these documents during this apply; nothing was stored, apply again");
     return writes;
+  }
+
+  /**
+   * Removes a fleet document (and, with `cascade`, every document inside it)
+   * in one transaction that compares each key's revision; every node then
+   * removes its copy, and the leader drops the cells' assignments.
+   */
+  async remove(kind: DocumentKind, key: ResourceKey, cascade: boolean): Promise<string[]> {
+    const target = docKey(kind, key);
+    const held = (await readPrefix(this.client, DOCS)).kvs;
+    const self = held.find((kv) => kv.key === target);
+    if (self === undefined) throw new KeonError(notFoundCode(kind), `${describeKey(kind, key)} is not in the fleet`, { details: { kind, name: key.name } });
+    const inside = held.filter((kv) => kv.key !== target && encloses(kind, key, kv.key));
+    if (inside.length > 0 && !cascade) {
+      const names = inside.slice(0, 5).map((kv) => kv.key.slice(DOCS.length)).join(", ");
+      throw new KeonError("HAS_DEPENDENTS", `${describeKey(kind, key)} still contains ${names}${inside.length > 5 ? ` and ${inside.length - 5} more` : ""} in the fleet; pass ?cascade=true`, {
+        details: { dependents: inside.map((kv) => kv.key.slice(DOCS.length)) },
+      });
+    }
+    const gone = [self, ...inside];
+    if (gone.length > MAX_FLEET_APPLY_DOCUMENTS) throw new KeonError("INVALID_REQUEST", `a fleet delete removes at most ${MAX_FLEET_APPLY_DOCUMENTS} documents (one etcd transaction)`, { details: { field: "cascade", documents: gone.length } });
+    let committed: boolean;
+    try {
+      const [first, ...rest] = gone;
+      let txn = this.client.if(first!.key, "Mod", "==", first!.modRevision);
+      for (const kv of rest) txn = txn.and(kv.key, "Mod", "==", kv.modRevision);
+      committed = (await txn.then(...gone.map((kv) => this.client.delete().key(kv.key))).commit()).succeeded;
+    } catch (cause) {
+      throw fleetUnavailable("the fleet delete was not done", cause);
+    }
+    if (!committed) throw new KeonError("CONFLICT", "another fleet write changed these documents during this delete; nothing was removed, try again");
+    return gone.map((kv) => kv.key.slice(DOCS.length));
   }
 
   async nodes(): Promise<FleetNodeView[]> {

@@ -155,6 +155,22 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect(described.out).toContain(`${realm}/s/main/pinned`);
   }, 120_000);
 
+  test("delete --fleet: a cell leaves its node; a realm with contents is refused without --cascade", async () => {
+    expect((await node("na").keon(["apply", "--fleet", "-f", "-"], cellYaml("gone"))).code).toBe(0);
+    await waitUntil(() => allReady(["gone"]), "gone Ready", 60_000, 200);
+    const holder = node((await placementOf())["gone"]!);
+    const scope = ["--realm", realm, "--space", "s", "--stack", "main"];
+    const deleted = await node("nb").keon(["delete", "--fleet", "cell", "gone", ...scope]);
+    expect(deleted.out).toBe("cell/gone deleted from the fleet\n");
+    await waitUntil(async () => !(await localCells(holder)).includes("gone"), `gone removed from ${holder.name}`, 60_000, 200);
+    await waitUntil(async () => (await fleetCells()).every((c) => c.name !== "gone"), "gone out of the fleet's cells", 30_000, 200);
+    const refused = await node("nb").keon(["delete", "--fleet", "realm", realm]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain("HAS_DEPENDENTS");
+    const missing = await node("nb").keon(["delete", "--fleet", "cell", "never", ...scope]);
+    expect(missing.err).toContain(`CELL_NOT_FOUND: Cell ${realm}/s/main/never is not in the fleet`);
+  }, 120_000);
+
   test("an idle fleet writes nothing to etcd: the revision stands while the leases are renewed", async () => {
     const client = new Etcd3({ hosts: etcd.endpoints.map((e) => `http://${e}`) });
     try {

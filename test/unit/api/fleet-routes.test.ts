@@ -29,6 +29,11 @@ function memoryFleet(): FleetAccess & { held: Map<string, unknown>; down: boolea
     nodes: async () => [],
     node: async (name) => { throw new KeonError("NOT_FOUND", `node '${name}' is not in the fleet`); },
     cells: async () => [],
+    async remove(kind, key) {
+      const gone = docKey(kind, key);
+      if (!held.delete(gone)) throw new KeonError("NOT_FOUND", `${kind} ${key.name} is not in the fleet`);
+      return [gone];
+    },
     drain: async () => undefined,
     uncordon: async () => undefined,
   };
@@ -84,6 +89,19 @@ describe("fleet routes", () => {
     const down = await call(api, "/v1/apply?fleet=true", jsonRequest("POST", realmDoc()));
     expect(down.status).toBe(503);
     expect(down.body.error.code).toBe("FLEET_UNAVAILABLE");
+  });
+
+  test("a fleet delete names a kind the fleet holds, and passes the scope on", async () => {
+    const fleet = memoryFleet();
+    api = makeApi({ fleet });
+    await call(api, "/v1/apply?fleet=true", jsonRequest("POST", [realmDoc(), spaceDoc(), stackDoc(), cellDoc()]));
+    const bad = await call(api, "/v1/fleet/documents/Container/side?realm=main", { method: "DELETE" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.field).toBe("kind");
+    const gone = await call(api, "/v1/fleet/documents/Cell/web?realm=main&space=default&stack=shop", { method: "DELETE" });
+    expect(gone.status).toBe(200);
+    expect(gone.body.deleted).toEqual([docKey("Cell", { realm: "main", space: "default", stack: "shop", name: "web" })]);
+    expect(fleet.held.size).toBe(3);
   });
 
   test("keon status gains a fleet line", async () => {
