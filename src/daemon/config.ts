@@ -507,6 +507,12 @@ function crossCheck(config: DaemonConfig, values: Record<string, Layered>): void
   if (config.fleet !== undefined && (config.fleet.tls.certFile === "") !== (config.fleet.tls.keyFile === "")) {
     throw configError([issue(config.fleet.tls.certFile === "" ? "fleet.tlsCertFile" : "fleet.tlsKeyFile", "is required with the other of fleet.tlsCertFile and fleet.tlsKeyFile")]);
   }
+  if (config.fleet !== undefined && config.fleet.tls.caFile !== "") {
+    // grpc-js passes the endpoint's host as the TLS server name, which Bun 1.4.5 refuses for an
+    // IP address ("Setting the TLS ServerName to an IP address is not permitted"): a name is needed.
+    const byAddress = config.fleet.etcdEndpoints.find((e) => /^(https?:\/\/)?(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d+$/.test(e));
+    if (byAddress !== undefined) throw configError([issue("fleet.etcdEndpoints", `${byAddress}: with TLS give etcd by a name its certificate holds (localhost, etcd-1.example), not an IP address`)]);
+  }
   if (config.fleet !== undefined && config.fleet.tls.certFile !== "" && config.fleet.tls.caFile === "") {
     throw configError([issue("fleet.tlsCaFile", "is required when fleet.tlsCertFile is set (a client certificate is only sent over TLS)")]);
   }

@@ -7,9 +7,18 @@
  * the directory.
  */
 import { mkdirSync, openSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "./registry.ts";
 import { waitUntil } from "./wait.ts";
+
+/** etcd's TLS: the CA, the members' certificate, and a client certificate of the same CA (the harness's health checks use it). */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  clientCert: string;
+  clientKey: string;
+}
 
 export const ETCD_BINARY = "/usr/bin/etcd";
 
@@ -22,40 +31,30 @@ interface Member {
   proc: ReturnType<typeof Bun.spawn> | undefined;
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel's pick, released before etcd binds it). */
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 export class EtcdCluster {
   private constructor(
     readonly dir: string,
     private readonly members: Member[],
     private readonly token: string,
+    private readonly tls: EtcdTls | undefined,
   ) {}
 
-  static async start(dir: string, size = 3): Promise<EtcdCluster> {
+  /** With `tls`, clients speak HTTPS and must present a certificate of that CA (peers stay plain on loopback). */
+  static async start(dir: string, size = 3, tls?: EtcdTls): Promise<EtcdCluster> {
     mkdirSync(dir, { recursive: true });
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       const name = `m${i}`;
       members.push({
         name,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `${tls === undefined ? "http" : "https"}://127.0.0.1:${freePort()}`,
+        peerUrl: `http://127.0.0.1:${freePort()}`,
         dataDir: join(dir, name),
         logPath: join(dir, `${name}.log`),
         proc: undefined,
       });
     }
-    const cluster = new EtcdCluster(dir, members, `keon-test-${Date.now()}`);
+    const cluster = new EtcdCluster(dir, members, `keon-test-${Date.now()}`, tls);
     for (let i = 0; i < size; i++) cluster.spawn(i, "new");
     await cluster.waitHealthy();
     return cluster;
@@ -63,7 +62,7 @@ export class EtcdCluster {
 
   /** `host:port` of every member, for keond's fleet.etcdEndpoints. */
   get endpoints(): string[] {
-    return this.members.map((m) => m.clientUrl.replace("http://", ""));
+    return this.members.map((m) => m.clientUrl.replace(/^https?:\/\//, ""));
   }
 
   get size(): number {
@@ -94,6 +93,7 @@ export class EtcdCluster {
       "--election-timeout", "1000",
       "--logger", "zap",
       "--log-level", "warn",
+      ...(this.tls === undefined ? [] : ["--cert-file", this.tls.cert, "--key-file", this.tls.key, "--trusted-ca-file", this.tls.ca, "--client-cert-auth"]),
     ], { stdin: "ignore", stdout: log, stderr: log });
   }
 
@@ -114,7 +114,9 @@ export class EtcdCluster {
 
   private async memberHealthy(i: number): Promise<boolean> {
     try {
-      const answer = await fetch(`${this.members[i]!.clientUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+      // With client certificate authentication /health wants a client certificate too.
+      const tls = this.tls === undefined ? undefined : { ca: Bun.file(this.tls.ca), cert: Bun.file(this.tls.clientCert), key: Bun.file(this.tls.clientKey) };
+      const answer = await fetch(`${this.members[i]!.clientUrl}/health`, { signal: AbortSignal.timeout(2_000), ...(tls === undefined ? {} : { tls }) });
       return answer.ok && ((await answer.json()) as { health?: string }).health === "true";
     } catch {
       return false;

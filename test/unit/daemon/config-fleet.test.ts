@@ -35,5 +35,7 @@ describe("fleet configuration", () => {
     expect(() => loadConfig(["--fleet-etcd-endpoints", "a:1", "--fleet-labels", "zone"], {}, none)).toThrow("config: fleet.labels: must be key=value pairs");
     expect(() => loadConfig(["--fleet-etcd-endpoints", "a:1", "--fleet-node-name", "Bad_Name"], {}, none)).toThrow("config: fleet.nodeName: must be a DNS label");
     expect(() => loadConfig(["--fleet-etcd-endpoints", "a:1", "--fleet-tls-cert-file", "/c.pem"], {}, none)).toThrow("config: fleet.tlsKeyFile: is required with the other");
+    expect(() => loadConfig(["--fleet-etcd-endpoints", "etcd-1:2379,127.0.0.1:2379", "--fleet-tls-ca-file", "/ca.pem"], {}, none)).toThrow("config: fleet.etcdEndpoints: 127.0.0.1:2379: with TLS give etcd by a name its certificate holds");
+    expect(loadConfig(["--fleet-etcd-endpoints", "localhost:2379", "--fleet-tls-ca-file", "/ca.pem"], {}, none).fleet?.tls.caFile).toBe("/ca.pem");
   });
 });
