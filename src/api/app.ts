@@ -16,6 +16,7 @@
  *   /v1/fleet/nodes[/{node}[/drain|/uncordon]], /v1/fleet/cells    fleet-routes.ts
  *   /v1/events                                                     events-routes.ts
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
+ *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
  *   .../cells/{cell}/top                                           top-route.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
@@ -35,6 +36,8 @@ import { authorize, identityOf } from "./identity.ts";
 import { tokenRoutes } from "./token-routes.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { registerExecRoute } from "./exec-route.ts";
+import { registerAttachRoute } from "./attach-route.ts";
+import { ConsoleKeeper, storeConsoleCells } from "./console-keeper.ts";
 import { registerImagesRoute } from "./images-route.ts";
 import { registerImagePullRoute } from "./image-pull-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
@@ -85,6 +88,10 @@ export function createApp(deps: ApiDeps): Hono {
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
   registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
+  const consoles = new ConsoleKeeper({ cells: storeConsoleCells(deps.store, cells), containerd: deps.containerd, runPath: deps.runPath, log: deps.log.child({ component: "console" }) });
+  consoles.listen(deps.bus);
+  void consoles.recover();
+  registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
   registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
   registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, log: deps.log.child({ component: "image-pull" }) });

@@ -46,9 +46,9 @@ function mayUseRealm(realms: TokenRealms, realm: string): boolean {
   return realms === "*" || realms.includes(realm);
 }
 
-/** Whether a request only reads (an exec upgrade is a GET, and is a write). */
+/** Whether a request only reads (an exec or attach upgrade is a GET, and is a write: it types into a process). */
 export function isWrite(method: string, path: string): boolean {
-  if (method === "GET" || method === "HEAD") return path.endsWith("/exec");
+  if (method === "GET" || method === "HEAD") return path.endsWith("/exec") || path.endsWith("/attach");
   return true;
 }
 

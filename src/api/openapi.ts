@@ -136,8 +136,23 @@ export function buildOpenApi(version: string): JsonSchema {
       queryParam("container", "Container id (optional when the cell has one container or a tty default)", NAME_JSON_SCHEMA),
       queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
       queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
+      queryParam("previous", "The output of the container's previous instance (404 when it has not restarted)", { type: "boolean" }),
     ],
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
+  });
+  add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
+    summary:
+      "WebSocket: the terminal of an attachable container's running process, shared by every attached client. " +
+      "First the recent output (up to 64 KiB), then the live stream as binary frames (byte 1, then output); send input as binary frames " +
+      'and {"type":"resize","cols":N,"rows":N} as text. Closing detaches; the process keeps running. The last text frame is ' +
+      '{"type":"exit","exitCode":N} or {"type":"error","error":{code,message}}',
+    parameters: [
+      queryParam("container", "Container id (default: the cell's tty.default, else its only attachable container)", NAME_JSON_SCHEMA),
+      queryParam("cols", "The client terminal's width", { type: "integer", minimum: 1, maximum: 65535 }),
+      queryParam("rows", "The client terminal's height", { type: "integer", minimum: 1, maximum: 65535 }),
+    ],
+    // A refusal (no such cell or container, not attachable, not running) is the error frame, after the upgrade.
+    responses: { "101": { description: "Switching Protocols (WebSocket)" } },
   });
   add("/v1/apply", "post", {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",

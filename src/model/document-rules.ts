@@ -128,6 +128,7 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
   if (c.tty && c.attachable !== true && ttyHasContent(c.tty)) {
     at("only takes effect with attachable: true", "tty");
   }
+  if (c.tty) ttyRules(c, at);
   return issues;
 }
 
@@ -158,6 +159,27 @@ function volumeRules(m: VolumeMount, realm: string, at: (message: string, ...res
       }
       break;
   }
+}
+
+const TTY_LOG_LEVELS = ["", "debug", "info", "warn", "error"];
+
+/**
+ * kukeon's tty rules: a known log level, an absolute log file, and a
+ * `runOn: create` stage only beside a writable persistent mount: its run-once
+ * gate outlives the container's recreation, and without a persistent mount
+ * what the stage made would not.
+ */
+function ttyRules(c: ContainerSpec, at: (message: string, ...rest: PathSegment[]) => void): void {
+  const tty = c.tty!;
+  if (tty.logLevel !== undefined && !TTY_LOG_LEVELS.includes(tty.logLevel)) at("must be debug, info, warn or error", "tty", "logLevel");
+  if (tty.logFile && !tty.logFile.startsWith("/")) at("must be an absolute path inside the container", "tty", "logFile");
+  // kukeon asks for a bind; a managed volume persists as well.
+  const persistent = (c.volumes ?? []).some((v) => v.kind !== "tmpfs" && v.readOnly !== true);
+  tty.onInit?.forEach((stage, i) => {
+    if (stage.runOn === "create" && !persistent) {
+      at("a create stage needs a writable bind or volume mount among volumes (its effects must outlive the container)", "tty", "onInit", i, "runOn");
+    }
+  });
 }
 
 function ttyHasContent(tty: NonNullable<ContainerSpec["tty"]>): boolean {

@@ -64,8 +64,12 @@ export interface CellContext {
   secretEnv?: readonly SecretEnvVar[];
   /** The parsed JSON of the profile named by `seccomp=<path>`; required when such an option is given. */
   seccompProfile?: unknown;
-  /** process.terminal, for containers attach reaches through a tty. */
+  /** process.terminal, for containers attach reaches through a tty (an attachable container always has one). */
   terminal?: boolean;
+  /** Host directory mounted at /run/keon/tty for an attachable container's wrapper (oci/tty-wrapper.ts). */
+  ttyStateDir?: string;
+  /** Host path of the static init an attachable container runs under (catatonit), mounted read-only at /run/keon/init. */
+  terminalInit?: string;
 }
 
 export interface ImageConfig {

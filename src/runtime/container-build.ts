@@ -13,10 +13,13 @@ import { isKeonError, KeonError } from "../model/errors.ts";
 import { containerCgroupPathOf } from "../model/derived-ids.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { buildOciSpec, buildRootContainerSpec, type CellContext, type OciSpec } from "../oci/spec.ts";
-import { existsSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
+import { needsTtyWrapper } from "../oci/tty-wrapper.ts";
+import { containerTtyDirOf } from "./run-layout.ts";
 import { etcPathsOf, type EtcPaths } from "./cell-etc.ts";
 import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensurePauseRootfs } from "./pause-rootfs.ts";
+import { ensurePauseRootfs, PAUSE_BINARY_IN_ROOTFS } from "./pause-rootfs.ts";
+import { join } from "node:path";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
 import { stopTask } from "./task-control.ts";
@@ -86,6 +89,9 @@ export async function buildContainer(
     volumeSources,
     extraMounts: secrets.mounts,
     secretEnv: secrets.env,
+    ...(needsTtyWrapper(container) ? { ttyStateDir: containerTtyDirOf(ctx.config.runPath, layout.scope, container.id) } : {}),
+    // The pause root's copy of catatonit: named by its digest, so an upgrade never swaps it under a running container.
+    ...(container.attachable === true ? { terminalInit: join(ensurePauseRootfs(ctx.config.runPath, ctx.config.catatonit), PAUSE_BINARY_IN_ROOTFS) } : {}),
   };
   const spec = buildOciSpec(
     container,
@@ -94,7 +100,14 @@ export async function buildContainer(
     await ctx.hostFacts(container.devices ?? []),
   );
   await writeSecretFiles(ctx.config.runPath, secrets.files, spec.process.user);
+  if (cellContext.ttyStateDir !== undefined) ensureTtyStateDir(cellContext.ttyStateDir, spec.process.user);
   return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: container.image, chainId: image.chainId } };
+}
+
+/** The wrapper's state directory, owned by the process's user, who writes its gates and log there. */
+function ensureTtyStateDir(dir: string, owner: { uid: number; gid: number }): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownSync(dir, owner.uid, owner.gid);
 }
 
 /** Creates the record (and rootfs snapshot), or replaces the spec of the existing one. Returns whether it was created. */

@@ -6,11 +6,16 @@
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/cell.json        the cell's network record (IP, aliases)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>/     hosts, hostname, resolv.conf
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.previous.log  the same of its previous instance
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.console/  an attachable container's
+ *       console FIFOs (stdin, stdout), kept by keond's main thread (api/console-keeper.ts)
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.tty/  its tty state, mounted at
+ *       /run/keon/tty (the onInit run-once gates, the wrapper's default log)
  *   <runPath>/secrets/<realm>/<space>/<stack>/<cell>/<container>/   secret files (on a tmpfs)
  *   <runPath>/volumes/<realm>[/<space>[/<stack>]]/_<name>           managed volumes
  *
- * Container ids never hold `.` or `_`, so `cell.json`, `<id>.log` and
- * `_<name>` never collide with a directory named after a resource.
+ * Container ids never hold `.` or `_`, so `cell.json`, `<id>.log`, `<id>.console`,
+ * `<id>.tty` and `_<name>` never collide with a directory named after a resource.
  */
 import { join } from "node:path";
 import { validateName } from "../model/names.ts";
@@ -40,6 +45,22 @@ export function containerEtcDirOf(runPath: string, scope: CellScope, containerId
 
 export function containerLogPathOf(runPath: string, scope: CellScope, containerId: string): string {
   return join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.log`);
+}
+
+/** The FIFOs of an attachable container's console: the task's stdin and (with a terminal, everything) stdout. */
+export function containerConsoleOf(runPath: string, scope: CellScope, containerId: string): { dir: string; stdin: string; stdout: string } {
+  const dir = join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.console`);
+  return { dir, stdin: join(dir, "stdin"), stdout: join(dir, "stdout") };
+}
+
+/** The host directory behind an attachable container's /run/keon/tty (oci/tty-wrapper.ts). */
+export function containerTtyDirOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.tty`);
+}
+
+/** Where a container's log goes when a new instance starts (`keon logs --previous` reads it). */
+export function previousLogPathOf(logPath: string): string {
+  return `${logPath.replace(/\.log$/, "")}.previous.log`;
 }
 
 export function cellRecordPathOf(runPath: string, scope: CellScope): string {

@@ -25,8 +25,8 @@ interface ImportAnswer {
   images: { name: string; manifestDigest: string; blobsWritten: number; blobsPresent: number; snapshotsCreated: number }[];
 }
 
-/** The archive as a body stream that reports how much was handed to the connection. */
-function countingStream(path: string, onProgress: (done: number) => void): ReadableStream<Uint8Array> {
+/** The archive as a body stream that reports how much was handed to the connection, and when all of it was. */
+function countingStream(path: string, onProgress: (done: number) => void, onEnd: () => void): ReadableStream<Uint8Array> {
   const reader = Bun.file(path).stream().getReader();
   let done = 0;
   return new ReadableStream<Uint8Array>({
@@ -34,6 +34,7 @@ function countingStream(path: string, onProgress: (done: number) => void): Reada
       const { done: end, value } = await reader.read();
       if (end) {
         controller.close();
+        onEnd();
         return;
       }
       done += value.byteLength;
@@ -60,7 +61,8 @@ async function importImage(ctx: CliContext, realm: string, file: string, name: s
   const progress = progressReporter(ctx.term.err, ctx.term.interactive && process.stderr.isTTY === true, `uploading ${basename(file)}`, size);
   const answer = await ctx.client.json<ImportAnswer>("POST", `/v1/realms/${encodeURIComponent(realm)}/images/import`, {
     query: { name },
-    body: countingStream(file, (done) => progress.update(done)),
+    // keond answers once it has unpacked the layers into containerd, seconds after the last byte went out.
+    body: countingStream(file, (done) => progress.update(done), () => progress.phase(`uploaded; keond is unpacking it into realm ${realm}`)),
     headers: { "content-type": "application/x-tar", "content-length": String(size) },
   });
   progress.finish(`unpacked into realm ${realm}`);

@@ -4,6 +4,7 @@
  */
 import type { Verb } from "../context.ts";
 import { applyVerb } from "./apply.ts";
+import { attachVerb } from "./attach.ts";
 import { cellActionVerb } from "./cell-action.ts";
 import { completeNamesVerb, completionVerb } from "./completion.ts";
 import { configVerb } from "./config.ts";
@@ -38,6 +39,7 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("restart"),
   logsVerb,
   execVerb,
+  attachVerb,
   eventsVerb,
   explainVerb,
   topVerb,

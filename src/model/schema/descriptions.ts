@@ -9,7 +9,9 @@
  * by many fields. The words follow V1BETA1.md.
  */
 import { cellDocumentSchema, cellSpecSchema } from "./cell.ts";
-import { containerSpecEntries, resourcesSchema, tmpfsMountSchema, volumeMountSchema, containerSecretSchema } from "./container.ts";
+import {
+  containerLastStateSchema, containerSpecEntries, containerStatusSchema, resourcesSchema, tmpfsMountSchema, volumeMountSchema, containerSecretSchema,
+} from "./container.ts";
 import { containerDocumentSchema } from "./container-document.ts";
 import { realmSpecSchema } from "./realm.ts";
 import { spaceSpecSchema, egressPolicySchema } from "./space.ts";
@@ -104,4 +106,21 @@ describeAll(egressPolicySchema.entries, {
 describeAll(realmSpecSchema.entries, {
   namespace: "The realm's containerd namespace (default <realm>.<suffix>).",
   registryCredentials: "Registry credentials for pulls; passwords are write-only.",
+});
+
+describeAll(containerStatusSchema.entries, {
+  startTime: "When the running instance's process started.",
+  finishTime: "When the instance ended, while the container is down.",
+  exitCode: "The ended instance's exit status, while the container is down.",
+  exitSignal: "The signal that ended it (SIGKILL for exit status 137).",
+  restartCount: "How often Keon restarted the container by its restart policy.",
+  lastState: "How the container's latest instance that ended, ended; kept across restarts.",
+  lastOOMEventAt: "The latest OOM event containerd reported for the container.",
+});
+describeAll(containerLastStateSchema.entries, {
+  exitCode: "The exit status (128 + N when signal N ended it).",
+  signal: "The signal that ended it, if one did.",
+  reason: "Completed (exit 0), Error, or OOMKilled (SIGKILLed after an OOM event during its life).",
+  startedAt: "When that instance started.",
+  finishedAt: "When it ended.",
 });

@@ -75,6 +75,7 @@ describe("named tokens over TCP", () => {
     const put = await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web", jsonRequest("PUT", cellDoc("web")));
     expect(put.status).toBe(403);
     expect((await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web/exec")).status).toBe(403);
+    expect((await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web/attach")).status).toBe(403);
   });
 
   test("tokens are managed on the unix socket only, listed without secrets, stored hashed, and a revoked one is 401 at once", async () => {
