@@ -106,8 +106,9 @@ export async function benchFleet(input: FleetBenchInput): Promise<void> {
     // etcd first: with it gone no agent brings anything back while each node deletes its realms.
     await etcd.stop();
     const problems: string[] = [];
-    for (const node of fleet) problems.push(...await stopFleetNode(node, realms));
-    if (local !== undefined) problems.push(...await stopFleetNode(local, single));
+    const stop = (node: FleetNode, names: readonly string[]) => stopFleetNode(node, names).catch((error: unknown) => [`${node.name}: ${String(error)}`]);
+    for (const node of fleet) problems.push(...await stop(node, realms));
+    if (local !== undefined) problems.push(...await stop(local, single));
     if (problems.length > 0) throw new Error(`fleet bench teardown: ${problems.join("; ")}`);
   }
 }

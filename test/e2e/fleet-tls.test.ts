@@ -5,7 +5,7 @@
  * registers, and a fleet cell runs on it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, RUN_ID, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { EtcdCluster, ETCD_BINARY } from "../harness/etcd.ts";
@@ -21,9 +21,9 @@ const realm = `ft${randomId(3)}`;
 describe.skipIf(!ready)("fleet over etcd TLS with a client certificate", () => {
   let etcd: EtcdCluster;
   let node: FleetNode;
+  const certs = `${TEST_DIR_PREFIX}etcd-tls-certs-${RUN_ID}-${randomId()}`;
 
   beforeAll(async () => {
-    const certs = `${TEST_DIR_PREFIX}etcd-tls-certs-${RUN_ID}-${randomId()}`;
     mkdirSync(certs, { recursive: true });
     const made = makeCertificates(certs, { client: true });
     etcd = await EtcdCluster.start(join(certs, "etcd"), 1, { ...made, clientCert: made.clientCert!, clientKey: made.clientKey! });
@@ -37,6 +37,7 @@ describe.skipIf(!ready)("fleet over etcd TLS with a client certificate", () => {
 
   afterAll(async () => {
     await etcd?.stop();
+    rmSync(certs, { recursive: true, force: true });
     if (node !== undefined) expect(await stopFleetNode(node, [realm])).toEqual([]);
   }, 300_000);
 

@@ -91,7 +91,8 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     // etcd first: with it gone no agent brings anything back while each node deletes its realm.
     await etcd?.stop();
     const problems: string[] = [];
-    for (const n of nodes.values()) problems.push(...await stopFleetNode(n, [realm]));
+    // Every node is taken down even when one's teardown throws.
+    for (const n of nodes.values()) problems.push(...await stopFleetNode(n, [realm]).catch((error: unknown) => [`${n.name}: ${String(error)}`]));
     expect(problems).toEqual([]);
   }, 600_000);
 

@@ -8,6 +8,8 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
+import { instanceOf } from "../../src/network/egress.ts";
+import { listKeonTable } from "../../src/network/nft.ts";
 import { importImageArchive } from "../../src/containerd/image-import.ts";
 import { buildBusyboxImage } from "./busybox-image.ts";
 import { startContainerd, type TestContainerd } from "./containerd.ts";
@@ -21,6 +23,8 @@ export interface FleetNode {
   cd: TestContainerd;
   keond: KeondProcess;
   dir: string;
+  /** keond's namespace suffix (`f<name>`). */
+  suffix: string;
   /** `<realm>.<suffix>`: the realm's containerd namespace on this node. */
   namespaceOf(realm: string): string;
   keon(args: string[], stdin?: string, timeoutMs?: number): Promise<KeonRun>;
@@ -73,6 +77,7 @@ export async function startFleetNode(options: FleetNodeOptions): Promise<FleetNo
     cd,
     keond,
     dir,
+    suffix,
     namespaceOf: (realm) => `${realm}.${suffix}`,
     keon: (args, stdin, timeoutMs = 120_000) => runKeon(keond.socket, args, { ...(stdin === undefined ? {} : { stdin }), timeoutMs }),
   };
@@ -98,6 +103,11 @@ export async function stopFleetNode(node: FleetNode, realms: readonly string[]):
       const left = await node.cd.client.withNamespace(node.namespaceOf(realm)).containers.list();
       if (left.length > 0) problems.push(`${node.name}: containers left in ${realm}: ${left.map((c) => c.id).join(", ")}`);
     }
+    // Each node's spaces keep their egress policy in the shared `inet keon` table under its instance tag.
+    const { tag } = instanceOf({ runPath: node.keond.runPath, namespaceSuffix: node.suffix });
+    const table = await listKeonTable();
+    const nft = table === undefined ? [] : [...table.chains, ...Object.keys(table.sets), ...Object.keys(table.counters)].filter((n) => n.startsWith(`${tag}_`));
+    if (nft.length > 0) problems.push(`${node.name}: nft objects left: ${nft.join(", ")}`);
     const cgroups = cgroupDirsOf(node.cd.cgroupParent).flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${dir}/${e.name}`));
     if (cgroups.length > 0) problems.push(`${node.name}: cgroups left: ${cgroups.join(", ")}`);
   } finally {
