@@ -10,6 +10,8 @@
  *   realms  keond RSS with 1, 10 and 50 realms
  *   import, run-to-exit (only when named in --only): image import and run-to-exit vs ctr
  *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
+ *   pull (only when named): a 5-layer ~50 MB image from a loopback registry vs ctr images pull and podman pull
+ *   fleet (only when named): fleet apply of 30 cells to all Ready on 3 nodes (real etcd) vs the 30 on one keond
  *
  * Flags (or environment): --cells N (KEON_BENCH_CELLS, 200), --samples N
  * (KEON_BENCH_SAMPLES, 10), --idle-seconds S (KEON_BENCH_IDLE_SECONDS, 60),
@@ -31,11 +33,13 @@ import { importImageArchive } from "../src/containerd/index.ts";
 import { gatherHostFacts } from "../src/runtime/host-facts.ts";
 import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startContainerd, type TestContainerd } from "../test/harness/index.ts";
 import { benchEgress } from "./egress.ts";
+import { benchFleet } from "./fleet.ts";
 import { benchHeal } from "./heal.ts";
 import { hostInfo, type HostInfo } from "./host-info.ts";
 import { IMPORTED_NAME, benchImageImport } from "./image-import.ts";
 import { IMAGE, keonVersion, startBenchKeond, type BenchKeond } from "./keon-env.ts";
 import { checkPodman, Podman } from "./podman.ts";
+import { benchPull } from "./pull.ts";
 import { benchRealms } from "./realms.ts";
 import { benchRunToExit } from "./run-to-exit.ts";
 import { benchScale } from "./scale.ts";
@@ -43,7 +47,10 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit", "egress"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress", "pull", "fleet"] as const;
+/** The fleet bench's cell count and samples (each sample builds a realm on three nodes and one). */
+const FLEET_CELLS = 30;
+const FLEET_SAMPLES = 3;
 
 function options() {
   const { values } = parseArgs({
@@ -178,6 +185,13 @@ async function main(): Promise<void> {
       });
     }
     if (opts.only.has("egress")) await run("egress", () => benchEgress({ samples: opts.samples, host }));
+    if (opts.only.has("pull")) {
+      await run("pull", async () => {
+        const pulls = await benchPull(cd, podman, dir, opts.samples, RUN_ID);
+        console.log(JSON.stringify({ bench: "pull", figures: pulls, podman: podmanWhy, host }));
+      });
+    }
+    if (opts.only.has("fleet")) await run("fleet", () => benchFleet({ cells: FLEET_CELLS, samples: Math.min(FLEET_SAMPLES, opts.samples), host }));
     if (opts.only.has("run-to-exit")) {
       await run("run-to-exit", async () => {
         await importImageArchive(cd.client, archive, { name: IMPORTED_NAME });

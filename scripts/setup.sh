@@ -10,6 +10,10 @@ APT_PACKAGES=(
   umoci busybox-static docker-registry skopeo openssl
   # promtool, for the check of keond's /metrics
   prometheus
+  # etcd for the fleet tests (a 3-member cluster on loopback, test/harness/etcd.ts)
+  etcd-server
+  # git: repos[] are cloned on the host (src/runtime/repos.ts)
+  git
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   ca-certificates procps util-linux curl
   # systemd-analyze, for the check of systemd/keond.service (the package does not make systemd PID 1)

@@ -13,6 +13,8 @@
  *   .../cells/{cell}/logs                                          logs-routes.ts
  *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
  *   /v1/apply                                                      apply-routes.ts
+ *   .../stacks/{stack}/stamp (a cell from a blueprint or config)   stamp-route.ts
+ *   /v1/fleet/nodes[/{node}[/drain|/uncordon]], /v1/fleet/cells    fleet-routes.ts
  *   /v1/events                                                     events-routes.ts
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
  *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
@@ -25,6 +27,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { applyRoutes } from "./apply-routes.ts";
+import { fleetComponent, fleetRoutes } from "./fleet-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
 import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
@@ -45,6 +48,7 @@ import { eventLoopLag, RequestDurations } from "./daemon-metrics.ts";
 import { CLIENT_CLOSED_REQUEST, clientWentAway, observeRequests } from "./request-observer.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
+import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
 
@@ -90,6 +94,8 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellActionsRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
+  app.route("/", stampRoutes(deps));
+  app.route("/", fleetRoutes(deps));
   app.route("/", eventsRoutes(deps));
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
@@ -99,8 +105,8 @@ export function createApp(deps: ApiDeps): Hono {
   void consoles.recover();
   registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
-  registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
-  registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, log: deps.log.child({ component: "image-pull" }) });
+  registerImagesRoute(app, { cells, store: deps.store, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
+  registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, pullOptions: deps.pullOptions, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {
     version: deps.version,
     startedAt,
@@ -108,6 +114,7 @@ export function createApp(deps: ApiDeps): Hono {
     workers: () => deps.dispatch.health(),
     cgroupRoot: deps.cgroupRoot,
     tlsFingerprint: deps.tlsFingerprint,
+    ...(deps.fleet === undefined ? {} : { fleet: () => fleetComponent(deps.fleet!.state()) }),
   });
 
   return app;

@@ -10,7 +10,9 @@ import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
 import type { ManifestParser } from "./manifest-parser.ts";
+import type { RealmPullDeps } from "./realm-pull.ts";
 import type { PolicyLevel } from "../model/policy.ts";
+import type { FleetAccess } from "./fleet-routes.ts";
 
 /** The operator's policy settings (keond configuration, never a document). */
 export interface AdmissionPolicy {
@@ -73,10 +75,16 @@ export interface ApiDeps {
   policy?: AdmissionPolicy;
   /** Egress rules a Space may hold (keond's maxEgressRules). */
   maxEgressRules?: number;
+  /** The realm whose Secrets any container may reference besides its own (keond's systemRealm; default kuke-system). */
+  systemRealm?: string;
   /** SHA-256 fingerprint of the TCP listener's certificate (shown by /v1/status); absent without TLS. */
   tlsFingerprint?: string | undefined;
   /** Parses request bodies off the main thread; default: the process's shared pool. */
   manifestParser?: ManifestParser;
+  /** keond's registry settings for pulls (a CA file, insecure registries); none by default. */
+  pullOptions?: RealmPullDeps["pullOptions"];
+  /** The fleet this keond joined (api/fleet-routes.ts); absent: a single-host keond, fleet routes answer UNSUPPORTED. */
+  fleet?: FleetAccess | undefined;
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

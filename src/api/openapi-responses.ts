@@ -37,11 +37,6 @@ export const UNIX_SOCKET_SERVER: JsonSchema = {
 };
 
 export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
-  // src/api/images-route.ts ImageInfo
-  Image: object(
-    { name: string, digest: string, mediaType: string, size: { ...integer, description: "Bytes of what this host runs (manifest, config, layers)" }, createdAt: nullable(string), labels: { type: "object", additionalProperties: string } },
-    ["name", "digest", "mediaType", "createdAt", "labels"],
-  ),
   // src/containerd/image-import.ts ImportedImage
   ImportedImage: object({
     name: string, target: descriptor, manifestDigest: string, configDigest: string, chainId: string,

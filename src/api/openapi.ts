@@ -26,6 +26,8 @@ import { CELL_ROUTE } from "./cell-lookup.ts";
 import { RESPONSE_SCHEMAS, TCP_SERVER, UNIX_SOCKET_SERVER } from "./openapi-responses.ts";
 import { DEFAULT_SAMPLE_MS, MAX_SAMPLE_MS } from "./top-route.ts";
 import { tokenCreateSchema } from "./token-routes.ts";
+import { stampRequestSchema } from "./stamp-route.ts";
+import { FLEET_KINDS } from "./fleet-routes.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_LEVELS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
@@ -125,12 +127,15 @@ const DOCUMENT_BODY = {
 export function buildOpenApi(version: string): JsonSchema {
   const paths: Record<string, Record<string, Operation>> = {};
   const add = (path: string, method: string, operation: Operation) => {
-    const params = pathParams(path);
+    // A path parameter the operation describes itself (a kind, not a name) replaces the derived one.
+    const own = operation.parameters ?? [];
+    const isOwn = (p: JsonSchema) => own.some((o) => o["in"] === "path" && o["name"] === p["name"]);
+    const params = pathParams(path).map((p) => own.find((o) => o["in"] === "path" && o["name"] === p["name"]) ?? p);
     const entry = (paths[openApiPath(path)] ??= {});
     entry[method] = {
       ...operation,
       operationId: operation.operationId ?? operationIdOf(method, path),
-      parameters: [...params, ...(operation.parameters ?? [])],
+      parameters: [...params, ...own.filter((o) => !isOwn(o))],
       responses: operation.security === undefined ? { ...AUTH_ERRORS, ...operation.responses } : operation.responses,
     };
   };
@@ -207,6 +212,7 @@ export function buildOpenApi(version: string): JsonSchema {
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
+    operationId: "attachToCell",
     summary:
       "WebSocket: the terminal of an attachable container's running process, shared by every attached client. " +
       "First the recent output (up to 64 KiB), then the live stream as binary frames (byte 1, then output); send input as binary frames " +
@@ -223,10 +229,41 @@ export function buildOpenApi(version: string): JsonSchema {
   add("/v1/apply", "post", {
     operationId: "apply",
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
-    parameters: [WAIT, queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" })],
+    parameters: [
+      WAIT,
+      queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" }),
+      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait or dryRun (fleet-routes.ts)", { type: "boolean" }),
+    ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
-    responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ anyOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
+    responses: {
+      "200": { description: "Per-resource results, or with dryRun the plan", content: json({ anyOf: [ref("ApplyResult"), ref("ApplyPlan")] }) },
+      ...ERRORS,
+      "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing stored"),
+    },
   });
+  add(`${SCOPE_PREFIXES[3]}/stamp`, "post", {
+    operationId: "stampCell",
+    summary: "Stamp a fresh <prefix>-<6 hex> cell in this stack from a CellBlueprint or a CellConfig (found in the stack, space or realm scope, deepest first)",
+    parameters: [WAIT],
+    requestBody: { required: true, content: json(toJsonSchema(stampRequestSchema, { known: KNOWN })) },
+    responses: { "201": { description: "Stamped", content: json(ref("PutResult")) }, ...ERRORS },
+  });
+  const FLEET_ERRORS = { "400": errorResponse("This keond is not in a fleet (UNSUPPORTED)"), "503": errorResponse("etcd did not answer or has no quorum (FLEET_UNAVAILABLE)") };
+  add("/v1/fleet/nodes", "get", { operationId: "listFleetNodes", summary: "The fleet's nodes: registration, cordon, load, leader", responses: { "200": { description: "{items: nodes}" }, ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node", "get", { operationId: "getFleetNode", summary: "One fleet node, with the cells assigned to it", responses: { "200": { description: "The node" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/drain", "post", { operationId: "drainFleetNode", summary: "No new cells on the node, and the leader moves its cells away", responses: { "200": { description: "Draining" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/uncordon", "post", { operationId: "uncordonFleetNode", summary: "Undo a drain: the node takes cells again", responses: { "200": { description: "Schedulable" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/documents/:kind/:name", "delete", {
+    operationId: "deleteFleetDocument",
+    summary: "Remove a fleet document (with cascade, what it contains) in one transaction; every node removes its copy",
+    parameters: [
+      { name: "kind", in: "path", required: true, schema: { enum: [...FLEET_KINDS] } },
+      ...["realm", "space", "stack"].map((f) => queryParam(f, `The document's ${f}`, NAME_JSON_SCHEMA)),
+      queryParam("cascade", "Also what it contains", { type: "boolean" }),
+    ],
+    responses: { "200": { description: "{deleted: keys}" }, "404": ERRORS["404"], "409": ERRORS["409"], ...FLEET_ERRORS },
+  });
+  add("/v1/fleet/cells", "get", { operationId: "listFleetCells", summary: "Every fleet cell with its node and the state that node reported", responses: { "200": { description: "{items: cells}" }, ...FLEET_ERRORS } });
   add("/v1/events", "get", {
     operationId: "listEvents",
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
@@ -278,20 +315,22 @@ export function buildOpenApi(version: string): JsonSchema {
   const IMAGES = "/v1/realms/:realm/images";
   add(IMAGES, "get", {
     operationId: "listImages",
-    summary: "Images in the realm's containerd namespace",
-    responses: { "200": { description: "Images", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref("Image") } } }) }, "404": ERRORS["404"] },
+    summary: "The realm's images, each with its size and the cells that use it",
+    responses: { "200": { description: "Images", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref("ImageInfo") } } }) }, "404": ERRORS["404"] },
   });
   add(`${IMAGES}/:ref{.+}`, "get", {
     operationId: "getImage",
     summary: "One image of the realm (the reference URL-encoded)",
-    responses: { "200": { description: "The image", content: json(ref("Image")) }, "404": ERRORS["404"] },
+    responses: { "200": { description: "The image", content: json(ref("ImageInfo")) }, "404": ERRORS["404"] },
   });
   add(`${IMAGES}/:ref{.+}`, "delete", {
     operationId: "deleteImage",
-    summary: "Remove an image from the realm's namespace (its content goes with containerd's garbage collection)",
+    summary: "Remove an image record (containerd's GC reclaims its content); refused while cells use it unless forced",
+    parameters: [queryParam("force", "Remove even though cells use it", { type: "boolean" })],
     responses: {
       "200": { description: "Deleted", content: json({ type: "object", properties: { result: { const: "deleted" }, name: { type: "string" } } }) },
       "404": ERRORS["404"],
+      "409": errorResponse("Cells use the image (details.cells names them)"),
     },
   });
   add(`${IMAGES}/import`, "post", {
@@ -404,7 +443,12 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   };
   const result = { enum: ["created", "updated", "unchanged"] };
-  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document") } };
+  const warnings = {
+    type: "array",
+    description: "Legacy kukeon fields the documents carried, accepted and left out",
+    items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
+  };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings } };
   schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
   schemas["ActionResult"] = {
     type: "object",
@@ -423,6 +467,7 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+      warnings,
     },
   };
   const action = {
@@ -453,6 +498,15 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { enum: ["Cell", "Container"] }, name: { type: "string" }, scope, action, cause: { type: "string" }, when: { const: "next-apply" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  schemas["ImageInfo"] = {
+    type: "object",
+    properties: {
+      name: { type: "string" }, digest: { type: "string" }, mediaType: { type: "string" },
+      size: { type: "integer", description: "Bytes of the manifest, config and layers for this host's platform" },
+      createdAt: { type: ["string", "null"] }, labels: { type: "object" },
+      cells: { type: "array", items: { type: "string" }, description: "Cells (space/stack/cell) whose containers name this image" },
     },
   };
   schemas["Event"] = {

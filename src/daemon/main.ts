@@ -15,6 +15,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
+import { storeCellLookup } from "../api/cell-lookup.ts";
+import { pullIntoRealm, pullOptionsOf } from "../api/realm-pull.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
@@ -31,6 +33,12 @@ import { ManagedContainerd } from "./managed-containerd.ts";
 import type { WorkerSettings } from "../protocol/messages.ts";
 import { createNotifier, startWatchdog } from "./sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
+import { FleetAgent } from "../fleet/agent.ts";
+import { FleetService } from "../fleet/service.ts";
+import { fleetLocalStore } from "./fleet-local-store.ts";
+
+/** Deadline of each unary etcd call the fleet makes. */
+const FLEET_CALL_TIMEOUT_MS = 3_000;
 import packageJson from "../../package.json" with { type: "json" };
 
 function readBootId(path: string): string {
@@ -62,6 +70,7 @@ function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: 
     maxEgressRules: config.maxEgressRules,
     bootId,
     logLevel: config.logLevel,
+    autoPull: config.imagePull.auto,
   };
 }
 
@@ -96,11 +105,26 @@ async function main(): Promise<void> {
   await managed?.start();
   if (managed === undefined) await containerd.waitUntilReady(30_000);
 
+  const pullOptions = pullOptionsOf(config.imagePull);
+  const realmPulls = { cells: storeCellLookup(store, config.containerdNamespaceSuffix), store, containerd, pullOptions };
+  const pullLog = log.child({ component: "image-pull" });
   const supervisor = new Supervisor({
     realms: { realmNames: () => store.list("Realm").map((r) => r.key.name) },
     settingsOf: (realm) => workerSettings(config, containerdSocket, bootId, realm),
     log: log.child({ component: "supervisor" }),
     workerUrl: new URL("../../workers/realm.ts", import.meta.url),
+    // A cell's missing image (imagePull.auto): errors name the registry and the user at most, never a password.
+    pullImage: async (realm, reference) => {
+      const started = performance.now();
+      try {
+        const image = await pullIntoRealm(realmPulls, realm, reference);
+        pullLog.info({ realm, image: image.name, digest: image.digest, bytes: image.bytesFetched, ms: Math.round(performance.now() - started), for: "cell" }, "image pulled");
+      } catch (error) {
+        const err = error instanceof KeonError ? error : undefined;
+        pullLog.warn({ realm, image: reference, code: err?.code, message: err?.message ?? String(error), for: "cell" }, "image pull failed");
+        throw error;
+      }
+    },
   });
   supervisor.start();
 
@@ -108,6 +132,19 @@ async function main(): Promise<void> {
   const tls = config.tcpListen !== undefined && config.tcpTls
     ? await loadTlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, runPath: config.runPath, listenHost: config.tcpListen.hostname })
     : undefined;
+  const policy = {
+    levelOf: (realm: string) => config.policy.realms[realm] ?? config.policy.default,
+    hostPathPrefixes: config.policy.hostPathPrefixes,
+    secretFileDirs: config.policy.secretFileDirs,
+  };
+  // The fleet's member runs here in the main thread: it changes desired state only, as the API does.
+  const fleet = config.fleet === undefined ? undefined : new FleetAgent(
+    { ...config.fleet, endpoints: config.fleet.etcdEndpoints, callTimeoutMs: FLEET_CALL_TIMEOUT_MS },
+    fleetLocalStore({ store, dispatch: supervisor, writeOptions: { namespaceSuffix: config.containerdNamespaceSuffix, policy, maxEgressRules: config.maxEgressRules, systemRealm: config.systemRealm } }),
+    log.child({ component: "fleet", node: config.fleet.nodeName }),
+    config.runPath,
+  );
+  fleet?.start();
   const app = createApp({
     version: packageJson.version,
     log,
@@ -117,12 +154,11 @@ async function main(): Promise<void> {
     runPath: config.runPath,
     containerd,
     containerdNamespaceSuffix: config.containerdNamespaceSuffix,
+    systemRealm: config.systemRealm,
     cgroupRoot: config.cgroupRoot,
-    policy: {
-      levelOf: (realm) => config.policy.realms[realm] ?? config.policy.default,
-      hostPathPrefixes: config.policy.hostPathPrefixes,
-      secretFileDirs: config.policy.secretFileDirs,
-    },
+    pullOptions,
+    policy,
+    fleet: fleet === undefined ? undefined : new FleetService(fleet),
     startedAt,
     tlsFingerprint: tls?.fingerprint,
     readiness: {
@@ -163,6 +199,7 @@ async function main(): Promise<void> {
     notifier.stopping();
     stopWatchdog();
     for (const server of servers) void server.stop(true);
+    await fleet?.stop();
     await supervisor.shutdown();
     containerd.close();
     await managed?.stop();

@@ -11,6 +11,7 @@ import type { CellDocument } from "./schema/cell.ts";
 import type { ContainerSpec, VolumeMount } from "./schema/container.ts";
 import type { ContainerDocument } from "./schema/container-document.ts";
 import type { Document } from "./schema/document.ts";
+import { blueprintRuleIssues, configRuleIssues, repoRuleIssues } from "./blueprint-rules.ts";
 
 export function documentRuleIssues(doc: Document): LocatedIssue[] {
   switch (doc.kind) {
@@ -20,6 +21,10 @@ export function documentRuleIssues(doc: Document): LocatedIssue[] {
       return containerDocumentRules(doc);
     case "Stack":
       return idMatchesName(doc.spec.id, doc.metadata.name);
+    case "CellBlueprint":
+      return blueprintRuleIssues(doc);
+    case "CellConfig":
+      return configRuleIssues(doc);
     default:
       return [];
   }
@@ -104,6 +109,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
   c.volumes?.forEach((m, i) => claimTarget(m.target, ["volumes", i, "target"]));
   c.tmpfs?.forEach((m, i) => claimTarget(m.path, ["tmpfs", i, "path"]));
   c.secrets?.forEach((s, i) => claimTarget(s.mountPath, ["secrets", i, "mountPath"]));
+  c.repos?.forEach((r, i) => claimTarget(r.target, ["repos", i, "target"]));
+  issues.push(...repoRuleIssues(c.repos ?? [], base, { urlRequired: true }));
 
   const envSecrets = new Map<string, number>();
   c.secrets?.forEach((secret, i) => {
@@ -112,8 +119,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
       at(`exactly one of fromFile, fromEnv or secretRef must be set (found ${sources.length === 0 ? "none" : sources.join(", ")})`, "secrets", i);
     }
     const ref = secret.secretRef;
+    // Which realms a secretRef may name (its own, the system realm) is keond's setting: judged at admission (secret-realms.ts).
     if (ref) {
-      if (ref.realm !== realm) at(`a container can use only secrets of its own realm ('${realm}')`, "secrets", i, "secretRef", "realm");
       if (ref.stack && !ref.space) at("a stack scope needs secretRef.space", "secrets", i, "secretRef", "stack");
       if (ref.cell && !ref.stack) at("a cell scope needs secretRef.stack", "secrets", i, "secretRef", "cell");
     }
@@ -123,6 +130,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
       else envSecrets.set(secret.name, i);
     }
   });
+
+  if ((c.git?.sign?.length ?? 0) > 0 && !c.git?.signingKey) at("signing needs git.signingKey (the key's path in the container)", "git", "sign");
 
   // The tty block configures the sbsh wrapper, which exists only for attachable containers (kukeon's rule).
   if (c.tty && c.attachable !== true && ttyHasContent(c.tty)) {

@@ -45,8 +45,6 @@ export interface CellContext {
   resolvConfPath?: string;
   /** Bind the /etc files read-only: they are the host's (hostNetwork), not a private copy. */
   etcReadOnly?: boolean;
-  /** Set when the cell was made from a profile (KEON_CELL_PROFILE_NAME). */
-  cellProfileName?: string;
   /** The cell's spec.nestedCgroupRuntime: a private, writable cgroup2 tree. */
   nestedCgroupRuntime: boolean;
   /** root.path, relative to the bundle as containerd expects ("rootfs") or absolute. */

@@ -13,6 +13,7 @@
  *       /run/keon/tty (the onInit run-once gates, the wrapper's default log)
  *   <runPath>/secrets/<realm>/<space>/<stack>/<cell>/<container>/   secret files (on a tmpfs)
  *   <runPath>/volumes/<realm>[/<space>[/<stack>]]/_<name>           managed volumes
+ *   <runPath>/repos/<realm>/<space>/<stack>/<cell>/<container>/<repo> clones of repos[] (and <repo>.source.json)
  *
  * Container ids never hold `.` or `_`, so `cell.json`, `<id>.log`, `<id>.console`,
  * `<id>.tty` and `_<name>` never collide with a directory named after a resource.
@@ -90,4 +91,16 @@ export function volumeDirOf(runPath: string, scope: VolumeScope, name: string): 
   if (scope.space) parts.push(validateName("space", scope.space));
   if (scope.stack) parts.push(validateName("stack", scope.stack));
   return join(runPath, "volumes", ...parts, `_${validateName("volume", name)}`);
+}
+
+export function cellReposDirOf(runPath: string, scope: CellScope): string {
+  return join(runPath, "repos", validateName("realm", scope.realm), validateName("space", scope.space), validateName("stack", scope.stack), validateName("cell", scope.cell));
+}
+
+export function containerReposDirOf(runPath: string, scope: CellScope, containerId: string): string {
+  return join(cellReposDirOf(runPath, scope), validateName("container", containerId));
+}
+
+export function repoDirOf(runPath: string, scope: CellScope, containerId: string, repoName: string): string {
+  return join(containerReposDirOf(runPath, scope, containerId), validateName("repo", repoName));
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, RUN_ID, waitUntil } from "../harness/index.ts";
-import { KEON_CLI } from "../harness/keon-cli.ts";
+import { PtyKeon } from "../harness/pty-keon.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
 import { scopeManifest } from "../harness/scope-manifest.ts";
@@ -28,65 +28,14 @@ const SCOPE = ["--realm", realm, "--space", SPACE, "--stack", STACK];
 const DETACH = "\u001d\u001d";
 
 const ownNetwork = () => ownNetworkState({ spaces: [[realm, SPACE]], realms: [realm] });
-const shQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-
-/** `keon attach` on its own pty (script), with what it printed so far and a way to type. */
-class AttachClient {
-  readonly child: ReturnType<typeof Bun.spawn<"pipe", "pipe", "pipe">>;
-  out = "";
-  private readonly reading: Promise<void>;
-
-  constructor(socket: string, args: string[]) {
-    const inner = `stty cols 100 rows 30; exec ${shQuote(process.execPath)} run ${shQuote(KEON_CLI)} attach ${args.map(shQuote).join(" ")}`;
-    this.child = Bun.spawn(["script", "-qfec", inner, "/dev/null"], {
-      stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, KEON_SOCKET: socket, TERM: "xterm" },
-    });
-    const stdout = this.child.stdout;
-    this.reading = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stdout) this.out += decoder.decode(chunk, { stream: true });
-    })();
-  }
-
-  type(text: string): void {
-    this.child.stdin.write(text);
-    this.child.stdin.flush();
-  }
-
-  async waitFor(pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-    await waitUntil(() => pattern.test(this.out), `${what} (seen: ${JSON.stringify(this.out.slice(-300))})`, 15_000);
-    return this.out.match(pattern)!;
-  }
-
-  /** Types a command until its computed answer shows (a line typed before the attach is fully open is lost). */
-  async ask(command: string, answer: RegExp, what: string): Promise<RegExpMatchArray> {
-    await waitUntil(() => {
-      if (answer.test(this.out)) return true;
-      this.type(`${command}\n`);
-      return false;
-    }, `${what} (seen: ${JSON.stringify(this.out.slice(-300))})`, 15_000, 1_000);
-    return this.out.match(answer)!;
-  }
-
-  async close(): Promise<number> {
-    const code = await this.child.exited;
-    await this.reading;
-    return code;
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
-  }
-}
-
 describe.skipIf(!ready)(SUITE, () => {
   let suite: KeondSuite;
   // The shell's bind mount: outside the suite's directory, allowed to keond by its policy.
   const workspace = `${TEST_DIR_PREFIX}attws-${RUN_ID}-${randomId()}`;
   const keon = (args: string[]) => suite.keon(args);
-  const clients: AttachClient[] = [];
+  const clients: PtyKeon[] = [];
   const attach = (...extra: string[]) => {
-    const client = new AttachClient(suite.keond.socket, ["shell", ...SCOPE, ...extra]);
+    const client = new PtyKeon(suite.keond.socket, ["attach", "shell", ...SCOPE, ...extra]);
     clients.push(client);
     return client;
   };

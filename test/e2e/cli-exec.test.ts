@@ -227,7 +227,7 @@ spec:
     expect(imported.err).not.toContain("\r");
 
     const listed = await keon(["image", "ls", "--realm", realm]);
-    expect(listed.out).toMatch(/^NAME\s+DIGEST\s+SIZE\s+AGE\n/);
+    expect(listed.out).toMatch(/^NAME\s+DIGEST\s+SIZE\s+CELLS\s+AGE\n/);
     expect(listed.out).toMatch(/keon\.test\/busybox:latest\s+sha256:[0-9a-f]{12}\s+[\d.]+Mi/);
     expect(listed.out).toContain("keon.test/other:1");
     expect((await keon(["get", "images", "-A"])).out).toMatch(new RegExp(`\\n${realm}\\s+keon\\.test/other:1\\s`));

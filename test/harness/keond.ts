@@ -42,7 +42,8 @@ export class KeondProcess {
   }
 
   get pid(): number | undefined {
-    return this.proc?.exitCode === null ? this.proc.pid : undefined;
+    // Bun leaves exitCode null for a process ended by a signal (SIGKILL): signalCode says so.
+    return this.proc?.exitCode === null && this.proc.signalCode === null ? this.proc.pid : undefined;
   }
 
   args(): string[] {
@@ -58,6 +59,9 @@ export class KeondProcess {
       "--restart-stable-seconds", "1",
       "--stop-grace-seconds", "2",
       "--log-level", "debug",
+      // Tests name local images (busybox imports) that a pull would look up on Docker Hub: a test that
+      // wants automatic pulls turns them on (extraArgs come later and win) against a loopback registry.
+      "--image-pull-auto", "off",
       ...(o.extraArgs ?? []),
     ];
   }

@@ -15,10 +15,12 @@ import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
 import { explainVerb } from "./explain.ts";
+import { drainVerb, uncordonVerb } from "./fleet.ts";
 import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
+import { runVerb } from "./run.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
 import { topVerb } from "./top.ts";
@@ -32,6 +34,7 @@ export const VERBS: readonly Verb[] = [
   describeVerb,
   deleteVerb,
   editVerb,
+  runVerb,
   cellActionVerb("start"),
   cellActionVerb("stop"),
   cellActionVerb("kill"),
@@ -44,6 +47,8 @@ export const VERBS: readonly Verb[] = [
   topVerb,
   imageVerb,
   statusVerb,
+  drainVerb,
+  uncordonVerb,
   tokenVerb,
   versionVerb,
   configVerb,
