@@ -13,6 +13,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requirePrerequisites, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
 const SUITE = "keond observability e2e";
@@ -30,15 +31,7 @@ const SECRET_VALUE = `s3cr3t-${randomId(12)}`;
 const LEGACY_TOKEN = `legacy-${randomId(16)}`;
 const tcpPort = 20_000 + Math.floor(Math.random() * 30_000);
 
-const treeYaml = `kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: main}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
----
-kind: Secret
+const treeYaml = `${scopeManifest(realm, SPACE, "main")}kind: Secret
 metadata: {name: obs-secret, realm: ${realm}}
 spec: {data: ${SECRET_VALUE}}
 `;
