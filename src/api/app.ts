@@ -25,6 +25,7 @@ import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { applyRoutes } from "./apply-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
+import { cellFreezeRoutes } from "./cell-freeze-routes.ts";
 import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -76,6 +77,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", resourceRoutes(deps));
   app.route("/", containersRoutes(deps));
   app.route("/", cellActionsRoutes(deps));
+  app.route("/", cellFreezeRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", eventsRoutes(deps));

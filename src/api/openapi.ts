@@ -14,6 +14,7 @@ import { realmStatusSchema } from "../model/schema/realm.ts";
 import { spaceStatusSchema } from "../model/schema/space.ts";
 import { stackStatusSchema } from "../model/schema/stack.ts";
 import { CELL_ACTIONS } from "./cell-actions-routes.ts";
+import { FREEZE_ACTIONS } from "./cell-freeze-routes.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
@@ -130,6 +131,13 @@ export function buildOpenApi(version: string): JsonSchema {
       responses: { "202": { description: "Intent recorded", content: json(ref("ActionResult")) }, "200": { description: "Settled (?wait)", content: json(ref("ActionResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
     });
   }
+  for (const action of Object.keys(FREEZE_ACTIONS)) {
+    add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      summary: action === "freeze" ? "Freeze the cell: pause every task (memory kept, no CPU; no restart or heal until unfrozen)" : "Unfreeze the cell: resume every paused task",
+      parameters: [WAIT],
+      responses: { "202": { description: "Intent recorded", content: json(ref("FreezeResult")) }, "200": { description: "Settled (?wait)", content: json(ref("FreezeResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
+    });
+  }
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
     summary: "A container's stdout and stderr",
     parameters: [
@@ -209,6 +217,14 @@ export function buildOpenApi(version: string): JsonSchema {
     properties: {
       action: { enum: Object.keys(CELL_ACTIONS) },
       intent: { type: "object", properties: { intent: { enum: ["running", "stopped", "killed"] }, restartNonce: { type: "integer" }, changedAt: { type: ["string", "null"] } } },
+      document: ref("CellStored"),
+    },
+  };
+  schemas["FreezeResult"] = {
+    type: "object",
+    properties: {
+      action: { enum: Object.keys(FREEZE_ACTIONS) },
+      frozen: { type: "object", properties: { frozen: { type: "boolean" }, changedAt: { type: ["string", "null"] } } },
       document: ref("CellStored"),
     },
   };

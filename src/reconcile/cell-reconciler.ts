@@ -18,8 +18,8 @@ import { defaultsDrift, restartPolicyOf, spaceContainerDefaultsOf } from "../mod
 import type { CellDocument, CellState } from "../model/schema/cell.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import {
-  cellLayoutOf, deleteCell, deleteCellContainer, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
-  storeSecretSource, type CellLayout, type CellTarget, type RuntimeContext,
+  cellLayoutOf, deleteCell, deleteCellContainer, freezeCell, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
+  storeSecretSource, thawCell, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
@@ -67,6 +67,7 @@ interface StoredCellStatus {
   observedIntent?: { intent: RunIntentKind; restartNonce: number };
   retry?: RetryRecord;
   appliedSpaceDefaults?: Record<string, unknown>;
+  frozen?: boolean;
 }
 
 /** Container secrets come from the Cell document, or from the Container document that declares the container. */
@@ -81,7 +82,7 @@ function secretSourceOf(store: Store, cellKey: ResourceKey, containerIds: Readon
   };
 }
 
-function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }): DesiredCell {
+function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean): DesiredCell {
   const rules = (id: string) => {
     const c = layout.spec.containers.find((x) => x.id === id);
     return c === undefined
@@ -92,6 +93,7 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
     deletionRequested,
     intent: intent.intent,
     restartNonce: intent.restartNonce,
+    frozen,
     autoDelete: cell.spec.autoDelete === true,
     rootId: layout.rootId,
     keonRoot: layout.keonRoot,
@@ -149,6 +151,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const previous = (stored.status ?? {}) as StoredCellStatus;
   const intent = store.intents.get(key);
   const intentNow = { intent: intent.intent, restartNonce: intent.restartNonce };
+  const frozen = store.freezes.get(key).frozen;
   const retry = currentRetry(previous.retry, stored.generation, intentNow);
   const blocked = stored.deletionRequested ? undefined : waitingFor(store, key);
   const live = liveView(ctx.containerd.withNamespace(deps.namespace));
@@ -159,7 +162,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
-  const plan = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow), before.cell, settings), {
+  const plan = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen), before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
     retryAtMs: retryAtMs(retry),
   }, nowMs);
@@ -205,6 +208,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     failure: retryNow === undefined ? undefined : failureOfRecord(retryNow),
     blocked,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
+    frozen: failedWith === undefined ? frozen : previous.frozen === true,
     retry: retryNow,
     appliedSpaceDefaults: applied,
     outOfSync: drift.length === 0 ? undefined : {
@@ -287,6 +291,14 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
       return undefined;
+    case "freeze-cell": {
+      const paused = await freezeCell(ctx, target);
+      return { type: "Normal", reason: "Frozen", message: `frozen by the operator (${paused} task${paused === 1 ? "" : "s"} paused)` };
+    }
+    case "thaw-cell": {
+      const resumed = await thawCell(ctx, target);
+      return { type: "Normal", reason: "Thawed", message: `thawed (${resumed} task${resumed === 1 ? "" : "s"} resumed)` };
+    }
     case "reset-restarts":
       for (const c of [layout.rootId, ...layout.spec.containers.map((x) => x.id)]) store.restarts.reset(ref(c));
       return undefined;

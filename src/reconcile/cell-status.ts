@@ -48,6 +48,8 @@ export interface CellStatusInput {
   retry: RetryRecord | undefined;
   appliedSpaceDefaults: Record<string, unknown> | undefined;
   outOfSync: { reason: string; message: string; fields: string[] } | undefined;
+  /** The freeze intent this pass carried out (`keon freeze`); the API's `?wait` compares it with the stored one. */
+  frozen?: boolean | undefined;
 }
 
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
@@ -93,6 +95,7 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     ...(input.retry !== undefined ? { retry: input.retry } : {}),
     ...(input.appliedSpaceDefaults !== undefined ? { appliedSpaceDefaults: input.appliedSpaceDefaults } : {}),
     ...(input.outOfSync !== undefined ? { outOfSync: input.outOfSync } : {}),
+    ...(input.frozen === true ? { frozen: true } : {}),
     observedGeneration: input.generation,
   };
 }

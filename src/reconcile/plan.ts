@@ -24,6 +24,8 @@ export interface DesiredCell {
   deletionRequested: boolean;
   intent: RunIntentKind;
   restartNonce: number;
+  /** The operator froze the cell (`keon freeze`): its tasks are paused and nothing is started or restarted. */
+  frozen: boolean;
   autoDelete: boolean;
   rootId: string;
   /** True when Keon supplies the pause root. */
@@ -91,7 +93,11 @@ export type CellAction =
   | { type: "start-container"; id: string; reason: string; countsAsRestart: boolean }
   | { type: "schedule-restart"; id: string; delayMs: number }
   | { type: "reset-backoff"; id: string }
-  | { type: "reset-restarts" };
+  | { type: "reset-restarts" }
+  /** Pause every running task of the cell (the cgroup freezer). */
+  | { type: "freeze-cell" }
+  /** Resume every paused task of the cell. */
+  | { type: "thaw-cell" };
 
 export interface CellPlan {
   actions: CellAction[];
@@ -119,7 +125,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -178,7 +184,40 @@ function backoffReset(container: DesiredContainer, counter: CounterView | undefi
 const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
+/**
+ * The freeze comes first after deletion and an operator's stop (which
+ * resumes paused tasks itself): a frozen cell gets its running tasks paused
+ * and nothing else, so no restart policy or heal touches it. A cell that is
+ * not frozen gets every paused task resumed (Keon is the only one that
+ * pauses them: a pause left by a keond killed mid-snapshot must not stick),
+ * and is then planned as if those tasks ran.
+ */
 export function planCell(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
+  if (desired.deletionRequested || desired.intent !== "running") return planUnfrozen(desired, observed, settings);
+  const all = [observed.root, ...observed.workloads.values()];
+  if (desired.frozen) {
+    const running = all.some((c) => c.state === "running");
+    return {
+      actions: running ? [{ type: "freeze-cell" }] : [],
+      restartOwed: new Set(),
+      wakeAtMs: undefined,
+      intent: { intent: desired.intent, restartNonce: desired.restartNonce },
+      starting: false,
+    };
+  }
+  if (!all.some((c) => c.state === "paused")) return planUnfrozen(desired, observed, settings);
+  const thawed = (c: ObservedContainer): ObservedContainer => (c.state === "paused" ? { ...c, state: "running" } : c);
+  const rest = planUnfrozen(desired, {
+    ...observed,
+    root: thawed(observed.root),
+    workloads: new Map([...observed.workloads].map(([id, c]) => [id, thawed(c)])),
+  }, settings);
+  // A recreate or a restart of the whole cell stops every task, resuming it first: no thaw before it.
+  if (rest.actions.some((a) => a.type === "recreate-cell" || a.type === "restart-cell")) return rest;
+  return { ...rest, actions: [{ type: "thaw-cell" }, ...rest.actions] };
+}
+
+function planUnfrozen(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
   const intent = { intent: desired.intent, restartNonce: desired.restartNonce };
   const plan = (actions: CellAction[], extra: Partial<CellPlan> = {}): CellPlan => ({
     actions,
@@ -276,7 +315,7 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
         wakeAtMs = earliest(wakeAtMs, verdict.wakeAtMs);
         return;
       }
-      // Paused stays paused; unknown is looked at again on the next pass.
+      // Paused only while frozen (planCell thaws otherwise); unknown is looked at again on the next pass.
       case "paused":
       case "unknown":
         return;

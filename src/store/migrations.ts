@@ -158,6 +158,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: "cell lifecycle intents: freeze",
+    up(db) {
+      db.run(`
+        -- The operator asked for the cell's tasks to be paused (keon freeze).
+        -- Kept apart from the spec like run_intents: it does not raise the generation.
+        CREATE TABLE freeze_intents (
+          resource_id INTEGER PRIMARY KEY REFERENCES resources (id) ON DELETE CASCADE,
+          frozen INTEGER NOT NULL CHECK (frozen IN (0, 1)),
+          changed_at TEXT NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

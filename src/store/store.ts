@@ -32,6 +32,7 @@ import {
   containerSecretSlot, registryPasswordSlot, SECRET_DATA_SLOT, splitSecrets, type ContainerSecretValue,
 } from "./secret-values.ts";
 import { storeOp } from "./store-error.ts";
+import { FreezeIntents } from "./freeze-intents.ts";
 import { RunIntents } from "./run-intents.ts";
 import { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";
 import {
@@ -112,6 +113,7 @@ export class Store {
   readonly restarts: RestartCounters;
   readonly events: EventLog;
   readonly intents: RunIntents;
+  readonly freezes: FreezeIntents;
   readonly subnets: SqliteSubnetStore;
   readonly hostFacts: HostFacts;
   readonly tokens: ApiTokens;
@@ -149,6 +151,7 @@ export class Store {
     this.restarts = new RestartCounters(this.db, (kind, key) => this.resourceId(kind, key), this.now);
     this.events = new EventLog(this.db, maxEvents, this.now);
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.freezes = new FreezeIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
     this.hostFacts = new HostFacts(this.db);
     this.tokens = new ApiTokens(this.db, this.now);

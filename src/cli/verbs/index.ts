@@ -29,6 +29,8 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("stop"),
   cellActionVerb("kill"),
   cellActionVerb("restart"),
+  cellActionVerb("freeze"),
+  cellActionVerb("unfreeze"),
   logsVerb,
   execVerb,
   eventsVerb,

@@ -106,6 +106,8 @@ export const cellStatusSchema = v.strictObject({
   appliedSpaceDefaults: v.optional(v.record(v.string(), v.unknown())),
   /** The space's defaults changed since the cell was applied: re-apply the cell to take them. */
   outOfSync: v.optional(v.strictObject({ reason: v.string(), message: v.string(), fields: v.array(v.string()) })),
+  /** The worker carried out the operator's freeze (`keon freeze`): every task of the cell is paused. */
+  frozen: v.optional(v.boolean()),
 });
 
 export const cellDocumentSchema = v.strictObject({

@@ -1,0 +1,155 @@
+/**
+ * Cell lifecycle verbs against keond as a process, with the test's own
+ * containerd, runc and CNI plugins.
+ *
+ * Freeze: a counter stops advancing while its cell is frozen and resumes
+ * after; a workload whose policy restarts it is not restarted while frozen
+ * (and is again once thawed); the freeze survives a keond restart; a task
+ * left paused without a freeze intent (a keond killed mid-operation) is
+ * thawed when keond comes back; start of a frozen cell and freeze of a
+ * stopped one are refused with 409.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
+
+const ready =
+  requireRoot("cell lifecycle e2e") &&
+  requireBinaries("cell lifecycle e2e", [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
+
+const realm = `lc${randomId(3)}`;
+const SPACE = "life";
+
+type Doc = { metadata: { name: string }; status?: Record<string, unknown> };
+type EventItem = { kind: string; name: string; type: string; reason: string; message: string };
+
+const treeYaml = `---
+kind: Space
+metadata: {name: ${SPACE}}
+spec: {realmId: ${realm}}
+---
+kind: Stack
+metadata: {name: main}
+spec: {realmId: ${realm}, spaceId: ${SPACE}}
+`;
+
+/** `count` writes an ever-growing number to /tmp/count; `flaky` exits after a moment and is restarted by its policy. */
+const counterCell = (name: string) => `---
+kind: Cell
+metadata: {name: ${name}}
+spec:
+  realmId: ${realm}
+  spaceId: ${SPACE}
+  stackId: main
+  containers:
+    - {id: count, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"]}
+    - {id: flaky, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "sleep 0.3; exit 3"], restartPolicy: always, restartBackoffSeconds: 0}
+`;
+
+describe.skipIf(!ready)("cell lifecycle", () => {
+  let suite: KeondSuite;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>;
+  const keon = (args: string[], stdin?: string) => suite.keon(args, stdin);
+  const scopeFlags = ["--realm", realm, "--space", SPACE, "--stack", "main"];
+  const cellPath = (name: string) => `/v1/realms/${realm}/spaces/${SPACE}/stacks/main/cells/${name}`;
+  const getCell = async (name: string) => (await suite.keond.api<Doc>("GET", cellPath(name))).body;
+  const client = () => suite.cd.client.withNamespace(suite.namespace);
+  const taskId = (cell: string, container: string) => `${SPACE}_main_${cell}_${container}`;
+  const taskStatus = async (cell: string, container: string) => (await client().tasks.get(taskId(cell, container))).status;
+  /** The counter as the container wrote it, read through its task's root. */
+  const counterOf = async (cell: string) => {
+    const pid = (await client().tasks.get(taskId(cell, "count"))).pid;
+    return Number(readFileSync(`/proc/${pid}/root/tmp/count`, "utf8").trim());
+  };
+  const restartsOf = async (cell: string, container: string) => {
+    const containers = ((await getCell(cell)).status?.["containers"] ?? []) as Array<{ name: string; restartCount: number }>;
+    return containers.find((c) => c.name === container)?.restartCount ?? 0;
+  };
+  const eventsOf = async (cell: string) =>
+    ((await suite.keond.api<{ items: EventItem[] }>("GET", `/v1/events?realm=${realm}&cell=${cell}&limit=10000`)).body.items ?? []);
+
+  beforeAll(async () => {
+    before = await hostNetworkState(realm, [SPACE]);
+    suite = await startKeondSuite({ name: "life", realm, subnetCidr: "10.231.0.0/16", extraArgs: ["--resync-schedule", "*/2 * * * * *"] });
+    const applied = await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], treeYaml);
+    expect(applied.err).toBe("");
+  }, 120_000);
+
+  afterAll(async () => {
+    if (suite === undefined) return;
+    await stopKeondSuite(suite);
+    expect(await hostNetworkState(realm, [SPACE])).toEqual(before);
+    expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
+  }, 300_000);
+
+  test("freeze: the counter stops and no restart fires; unfreeze: both resume", async () => {
+    expect((await keon(["apply", "-f", "-"], counterCell("ctr"))).code).toBe(0);
+    await waitUntil(async () => (await restartsOf("ctr", "flaky")) >= 2 && (await counterOf("ctr").catch(() => 0)) > 3, "the counter counting and flaky restarted twice", 60_000, 100);
+
+    const frozen = await keon(["freeze", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"]);
+    expect(frozen.err).toBe("");
+    expect(frozen.out).toBe("cell/ctr frozen (Paused)\n");
+    expect((await getCell("ctr")).status?.["frozen"]).toBe(true);
+    expect(await taskStatus("ctr", "count")).toBe("PAUSED");
+    expect(await taskStatus("ctr", "root")).toBe("PAUSED");
+
+    // Watched across several 2 s resyncs: flaky restarts every ~0.5 s when its cell is not frozen.
+    const counter = await counterOf("ctr");
+    const restarts = await restartsOf("ctr", "flaky");
+    const watchUntil = Date.now() + 5_000;
+    while (Date.now() < watchUntil) {
+      expect(await counterOf("ctr")).toBe(counter);
+      expect(await restartsOf("ctr", "flaky")).toBe(restarts);
+      expect(["PAUSED", "STOPPED"]).toContain(await taskStatus("ctr", "flaky"));
+      await Bun.sleep(200);
+    }
+    expect((await getCell("ctr")).status?.["state"]).toBe("Paused");
+
+    const thawed = await suite.keond.api("POST", `${cellPath("ctr")}/unfreeze`);
+    expect(thawed.status).toBe(202);
+    await waitUntil(async () => (await counterOf("ctr")) > counter + 3, "the counter advancing again", 30_000, 100);
+    await waitUntil(async () => (await restartsOf("ctr", "flaky")) > restarts, "flaky restarted again after the thaw", 30_000, 100);
+    expect((await getCell("ctr")).status?.["frozen"]).toBeUndefined();
+    const reasons = (await eventsOf("ctr")).map((e) => e.reason);
+    expect(reasons).toContain("Frozen");
+    expect(reasons).toContain("Thawed");
+  }, 180_000);
+
+  test("a frozen cell stays frozen across a keond restart; a pause without a freeze intent is undone", async () => {
+    expect((await keon(["freeze", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"])).code).toBe(0);
+    const counter = await counterOf("ctr");
+    await suite.keond.crash();
+    await suite.keond.start();
+    // keond's first resync has looked at the cell once the API answers and its status is current; the freeze holds.
+    await waitUntil(async () => (await getCell("ctr")).status?.["state"] === "Paused", "the cell Paused after the restart", 30_000, 100);
+    expect(await taskStatus("ctr", "count")).toBe("PAUSED");
+    expect(await counterOf("ctr")).toBe(counter);
+    expect((await keon(["unfreeze", "cell", "ctr", ...scopeFlags])).code).toBe(0);
+    await waitUntil(async () => (await taskStatus("ctr", "count")) === "RUNNING", "the counter thawed", 30_000, 100);
+
+    // What a keond killed in the middle of a snapshot leaves: a paused task the operator never asked for.
+    await suite.keond.crash();
+    await client().tasks.pause(taskId("ctr", "count"));
+    await suite.keond.start();
+    await waitUntil(async () => (await taskStatus("ctr", "count")) === "RUNNING", "the stray pause undone after the restart", 30_000, 100);
+    await waitUntil(async () => (await counterOf("ctr")) > counter + 3, "the counter advancing", 30_000, 100);
+  }, 180_000);
+
+  test("bad input: start of a frozen cell, freeze of a stopped or missing cell: 4xx naming the problem, nothing changed", async () => {
+    expect((await keon(["freeze", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"])).code).toBe(0);
+    const start = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("ctr")}/start`);
+    expect(start.status).toBe(409);
+    expect(start.body.error.message).toContain("is frozen");
+    expect((await keon(["unfreeze", "cell", "ctr", ...scopeFlags])).code).toBe(0);
+
+    expect((await keon(["stop", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"])).code).toBe(0);
+    const freeze = await keon(["freeze", "cell", "ctr", ...scopeFlags]);
+    expect(freeze.code).not.toBe(0);
+    expect(freeze.err).toContain("stopped by the operator");
+    expect((await getCell("ctr")).status?.["frozen"]).toBeUndefined();
+    const missing = await suite.keond.api("POST", `${cellPath("nope")}/freeze`);
+    expect(missing.status).toBe(404);
+  }, 120_000);
+});
