@@ -26,6 +26,7 @@ import { KeonError } from "../model/errors.ts";
 import { applyRoutes } from "./apply-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
 import { cellFreezeRoutes } from "./cell-freeze-routes.ts";
+import { cellSnapshotRoutes } from "./cell-snapshot-routes.ts";
 import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -78,6 +79,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", containersRoutes(deps));
   app.route("/", cellActionsRoutes(deps));
   app.route("/", cellFreezeRoutes(deps));
+  app.route("/", cellSnapshotRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", eventsRoutes(deps));

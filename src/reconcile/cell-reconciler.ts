@@ -22,6 +22,7 @@ import {
   storeSecretSource, thawCell, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
+import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
 import { cellStatusOf, statusChanged } from "./cell-status.ts";
@@ -82,7 +83,7 @@ function secretSourceOf(store: Store, cellKey: ResourceKey, containerIds: Readon
   };
 }
 
-function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean): DesiredCell {
+function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean, snapshots: DesiredCell["snapshots"]): DesiredCell {
   const rules = (id: string) => {
     const c = layout.spec.containers.find((x) => x.id === id);
     return c === undefined
@@ -94,6 +95,7 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
     intent: intent.intent,
     restartNonce: intent.restartNonce,
     frozen,
+    snapshots,
     autoDelete: cell.spec.autoDelete === true,
     rootId: layout.rootId,
     keonRoot: layout.keonRoot,
@@ -134,6 +136,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
     if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false, acted: false };
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
+    await discardCellSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
     removeCellRows(store, key);
     sink.status({ kind: "Cell", key }, undefined, undefined, true);
     event("Normal", "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
@@ -162,7 +165,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
-  const plan = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen), before.cell, settings), {
+  const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, store.snapshots.list(key).map((s) => ({
+    name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt),
+  })));
+  const plan = gatePlan(planCell(desired, before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
     retryAtMs: retryAtMs(retry),
   }, nowMs);
@@ -193,6 +199,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
 
   // Observe the outcome, then status.
   const after = plan.actions.length > 0 ? await observeCell(ctx, live, layout, key, store.restarts, carry) : before;
+  // A workload that exited while the actions ran (one just thawed, say) is owed what its policy says, not judged failed.
+  const restartOwed = after === before ? plan.restartOwed : new Set([...plan.restartOwed, ...planCell(desired, after.cell, settings).restartOwed]);
   const retryNow = failedWith ?? (plan.held ? retry : undefined);
   const applied = appliedDefaultsOf(previous, stored, spaceDocument);
   const drift = defaultsDrift(applied, spaceContainerDefaultsOf(spaceDocument));
@@ -201,7 +209,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     observation: after,
     generation: stored.generation,
     operatorStopped: intent.intent !== "running",
-    restartOwed: plan.restartOwed,
+    restartOwed,
     previous: previous.state,
     startedSincePrevious: failedWith === undefined && (plan.starting || plan.actions.some((a) => a.type === "start-cell" && !a.countsAsRestart)),
     readyObserved: previous.readyObserved === true,
@@ -209,6 +217,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     blocked,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
     frozen: failedWith === undefined ? frozen : previous.frozen === true,
+    snapshots: snapshotStatusOf(store.snapshots.list(key)),
     retry: retryNow,
     appliedSpaceDefaults: applied,
     outOfSync: drift.length === 0 ? undefined : {
@@ -248,6 +257,7 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
   switch (action.type) {
     case "teardown":
       await deleteCell(ctx, target);
+      await discardCellSnapshots(ctx, store, key, target);
       removeCellRows(store, key);
       return "gone";
     case "stop-cell":
@@ -299,6 +309,10 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       const resumed = await thawCell(ctx, target);
       return { type: "Normal", reason: "Thawed", message: `thawed (${resumed} task${resumed === 1 ? "" : "s"} resumed)` };
     }
+    case "take-snapshot":
+    case "fail-snapshot":
+    case "remove-snapshot":
+      return await runSnapshotAction({ ctx, store, key, target, frozen: store.freezes.get(key).frozen }, action);
     case "reset-restarts":
       for (const c of [layout.rootId, ...layout.spec.containers.map((x) => x.id)]) store.restarts.reset(ref(c));
       return undefined;

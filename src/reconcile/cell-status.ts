@@ -50,6 +50,8 @@ export interface CellStatusInput {
   outOfSync: { reason: string; message: string; fields: string[] } | undefined;
   /** The freeze intent this pass carried out (`keon freeze`); the API's `?wait` compares it with the stored one. */
   frozen?: boolean | undefined;
+  /** The cell's snapshots as status lists them. */
+  snapshots?: CellStatus["snapshots"];
 }
 
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
@@ -96,6 +98,7 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     ...(input.appliedSpaceDefaults !== undefined ? { appliedSpaceDefaults: input.appliedSpaceDefaults } : {}),
     ...(input.outOfSync !== undefined ? { outOfSync: input.outOfSync } : {}),
     ...(input.frozen === true ? { frozen: true } : {}),
+    ...(input.snapshots !== undefined && input.snapshots.length > 0 ? { snapshots: input.snapshots } : {}),
     observedGeneration: input.generation,
   };
 }

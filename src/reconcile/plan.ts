@@ -12,6 +12,7 @@
  */
 import type { ObservedContainerState } from "../model/cell-state.ts";
 import { owesRestart, ranStable, restartDelayMs, type RestartRules } from "./backoff.ts";
+import { planSnapshots, type DesiredSnapshot, type SnapshotAction } from "./lifecycle-plan.ts";
 
 export type RunIntentKind = "running" | "stopped" | "killed";
 
@@ -26,6 +27,8 @@ export interface DesiredCell {
   restartNonce: number;
   /** The operator froze the cell (`keon freeze`): its tasks are paused and nothing is started or restarted. */
   frozen: boolean;
+  /** The cell's snapshots (requests, records, removals): lifecycle-plan.ts. */
+  snapshots: readonly DesiredSnapshot[];
   autoDelete: boolean;
   rootId: string;
   /** True when Keon supplies the pause root. */
@@ -97,7 +100,8 @@ export type CellAction =
   /** Pause every running task of the cell (the cgroup freezer). */
   | { type: "freeze-cell" }
   /** Resume every paused task of the cell. */
-  | { type: "thaw-cell" };
+  | { type: "thaw-cell" }
+  | SnapshotAction;
 
 export interface CellPlan {
   actions: CellAction[];
@@ -125,7 +129,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -193,6 +197,17 @@ const earliest = (a: number | undefined, b: number | undefined): number | undefi
  * and is then planned as if those tasks ran.
  */
 export function planCell(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
+  const plan = planFrozenOrNot(desired, observed, settings);
+  if (desired.deletionRequested || desired.snapshots.length === 0) return plan;
+  const snapshots = planSnapshots(desired.snapshots, {
+    rootUp: isUp(observed.root.state),
+    stopped: desired.intent !== "running",
+    busy: plan.actions.some((a) => a.type !== "freeze-cell" && a.type !== "reset-backoff"),
+  }, settings.nowMs);
+  return { ...plan, actions: [...plan.actions, ...snapshots.actions], wakeAtMs: earliest(plan.wakeAtMs, snapshots.wakeAtMs) };
+}
+
+function planFrozenOrNot(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
   if (desired.deletionRequested || desired.intent !== "running") return planUnfrozen(desired, observed, settings);
   const all = [observed.root, ...observed.workloads.values()];
   if (desired.frozen) {

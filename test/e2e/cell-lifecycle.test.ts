@@ -10,7 +10,7 @@
  * stopped one are refused with 409.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
@@ -46,6 +46,17 @@ spec:
   containers:
     - {id: count, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"]}
     - {id: flaky, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "sleep 0.3; exit 3"], restartPolicy: always, restartBackoffSeconds: 0}
+`;
+
+const sleeperCell = (name: string, image = TEST_IMAGE) => `---
+kind: Cell
+metadata: {name: ${name}}
+spec:
+  realmId: ${realm}
+  spaceId: ${SPACE}
+  stackId: main
+  containers:
+    - {id: app, image: "${image}", command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
 `;
 
 describe.skipIf(!ready)("cell lifecycle", () => {
@@ -118,7 +129,8 @@ describe.skipIf(!ready)("cell lifecycle", () => {
   }, 180_000);
 
   test("a frozen cell stays frozen across a keond restart; a pause without a freeze intent is undone", async () => {
-    expect((await keon(["freeze", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"])).code).toBe(0);
+    const frozen = await keon(["freeze", "cell", "ctr", ...scopeFlags, "--wait", "--timeout", "30s"]);
+    expect(frozen.err).toBe("");
     const counter = await counterOf("ctr");
     await suite.keond.crash();
     await suite.keond.start();
@@ -151,5 +163,58 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect((await getCell("ctr")).status?.["frozen"]).toBeUndefined();
     const missing = await suite.keond.api("POST", `${cellPath("nope")}/freeze`);
     expect(missing.status).toBe(404);
+  }, 120_000);
+
+  /** A file in a container's rootfs, through its task's root (the write lands in its writable layer). */
+  const rootfsFile = async (cell: string, path: string) => `/proc/${(await client().tasks.get(taskId(cell, "app"))).pid}/root${path}`;
+  const snapshotImages = async (cell: string) =>
+    (await client().images.list()).map((i) => i.name).filter((n) => n.startsWith(`keon.snapshot/${SPACE}/main/${cell}/`));
+
+  test("snapshot: taken after a write, the image holds that moment's file; ls, describe and rm", async () => {
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("files"))).code).toBe(0);
+    writeFileSync(await rootfsFile("files", "/data.txt"), "before\n");
+    const created = await keon(["snapshot", "create", "cell", "files", ...scopeFlags, "--name", "s1", "--wait", "--timeout", "60s"]);
+    expect(created.err).toBe("");
+    expect(created.out).toBe("cell/files snapshot/s1 created (Ready)\n");
+    writeFileSync(await rootfsFile("files", "/data.txt"), "after\n");
+    expect((await getCell("files")).status?.["state"]).toBe("Ready");
+
+    const image = `keon.snapshot/${SPACE}/main/files/app:s1`;
+    expect(await snapshotImages("files")).toEqual([image]);
+    // A cell started on the snapshot's image sees the file as it was.
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("onsnap", image))).code).toBe(0);
+    expect(readFileSync(await rootfsFile("onsnap", "/data.txt"), "utf8")).toBe("before\n");
+    expect(readFileSync(await rootfsFile("files", "/data.txt"), "utf8")).toBe("after\n");
+
+    const listed = await keon(["snapshot", "ls", "cell", "files", ...scopeFlags]);
+    expect(listed.out).toMatch(/^NAME\s+PHASE\s+AGE\s+EXPIRES\s+CONTAINERS\s+MESSAGE\s*\ns1\s+Ready\s+\S+\s+never\s+app\s*\n$/);
+    const described = JSON.parse((await keon(["snapshot", "describe", "cell", "files", "s1", ...scopeFlags])).out) as { images: Record<string, string>; cellDocument: { spec: { containers: Array<{ id: string }> } } };
+    expect(described.images).toEqual({ app: image });
+    expect(described.cellDocument.spec.containers.map((c) => c.id)).toEqual(["app"]);
+    expect(((await getCell("files")).status?.["snapshots"] as Array<{ name: string; phase: string }>).map((s) => [s.name, s.phase])).toEqual([["s1", "Ready"]]);
+    const reasons = (await eventsOf("files")).map((e) => e.reason);
+    expect(reasons).toContain("SnapshotCreated");
+
+    expect((await keon(["delete", "cell", "onsnap", ...scopeFlags, "--wait"])).code).toBe(0);
+    const removed = await keon(["snapshot", "rm", "cell", "files", "s1", ...scopeFlags, "--wait"]);
+    expect(removed.err).toBe("");
+    expect(removed.out).toBe("cell/files snapshot/s1 removed\n");
+    expect(await snapshotImages("files")).toEqual([]);
+    expect((await getCell("files")).status?.["snapshots"]).toBeUndefined();
+  }, 180_000);
+
+  test("snapshot: an expired one is removed by the worker; a duplicate name or a stopped cell is refused", async () => {
+    expect((await keon(["snapshot", "create", "cell", "files", ...scopeFlags, "--name", "brief", "--expires", "2s", "--wait"])).code).toBe(0);
+    const duplicate = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("files")}/snapshots?name=brief`);
+    expect([duplicate.status, duplicate.body.error.code]).toEqual([409, "CONFLICT"]);
+    await waitUntil(async () => (await snapshotImages("files")).length === 0 && (await getCell("files")).status?.["snapshots"] === undefined, "the expired snapshot removed", 30_000, 200);
+    expect((await eventsOf("files")).map((e) => e.reason)).toContain("SnapshotExpired");
+
+    expect((await keon(["stop", "cell", "files", ...scopeFlags, "--wait"])).code).toBe(0);
+    const stopped = await keon(["snapshot", "create", "cell", "files", ...scopeFlags, "--name", "late"]);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.err).toContain("is not running");
+    expect((await suite.keond.api("GET", `${cellPath("files")}/snapshots`)).body).toEqual({ items: [] });
+    expect((await keon(["start", "cell", "files", ...scopeFlags, "--wait"])).code).toBe(0);
   }, 120_000);
 });

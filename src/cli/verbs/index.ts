@@ -14,6 +14,7 @@ import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
+import { snapshotVerb } from "./snapshot.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
 import { topVerb } from "./top.ts";
@@ -31,6 +32,7 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("restart"),
   cellActionVerb("freeze"),
   cellActionVerb("unfreeze"),
+  snapshotVerb,
   logsVerb,
   execVerb,
   eventsVerb,

@@ -108,6 +108,14 @@ export const cellStatusSchema = v.strictObject({
   outOfSync: v.optional(v.strictObject({ reason: v.string(), message: v.string(), fields: v.array(v.string()) })),
   /** The worker carried out the operator's freeze (`keon freeze`): every task of the cell is paused. */
   frozen: v.optional(v.boolean()),
+  /** The cell's snapshots (keon snapshot create): Pending until the worker took it, then Ready or Failed; Deleting until its images are gone. */
+  snapshots: v.optional(v.array(v.strictObject({
+    name: v.string(),
+    phase: v.picklist(["Pending", "Ready", "Failed", "Deleting"]),
+    createdAt: v.string(),
+    expiresAt: v.optional(v.string()),
+    message: v.optional(v.string()),
+  }))),
 });
 
 export const cellDocumentSchema = v.strictObject({

@@ -28,6 +28,7 @@ function desiredCell(workloads: DesiredContainer[] = [container("app")], extra: 
     intent: "running",
     restartNonce: 0,
     frozen: false,
+    snapshots: [],
     autoDelete: false,
     rootId: "root",
     keonRoot: true,

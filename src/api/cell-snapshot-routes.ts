@@ -1,0 +1,109 @@
+/**
+ * @module
+ * Snapshots of a cell:
+ * - `POST .../cells/{cell}/snapshots?name=S&expiresSeconds=N`: record the
+ *   request (202 with the Pending snapshot); the realm's worker takes it.
+ *   With `?wait`, answers once it is Ready (200), or 422 SETTLED_FAILED
+ *   when it failed. Refused with 409 when the cell is not running, is being
+ *   deleted, or has a snapshot of that name.
+ * - `GET .../cells/{cell}/snapshots`: every snapshot of the cell.
+ * - `GET .../cells/{cell}/snapshots/{snapshot}`: one, with the cell
+ *   document it recorded.
+ * - `DELETE .../cells/{cell}/snapshots/{snapshot}`: ask for its removal
+ *   (202); with `?wait`, 200 once its images are gone.
+ */
+import { Hono } from "hono";
+import { KeonError } from "../model/errors.ts";
+import { describeKey, type CellSnapshot, type ResourceKey, type Store } from "../store/index.ts";
+import type { ApiDeps } from "./deps.ts";
+import { notifyChanged, requireScope } from "./resource-handlers.ts";
+import { checkedName, integerOf, waitSecondsOf } from "./request-input.ts";
+import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
+import { waitUntil, type Progress } from "./wait.ts";
+
+/** A year: longer-lived snapshots are kept until removed. */
+const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
+/** States in which a cell's tasks are up to be snapshotted. */
+const SNAPSHOTTABLE = new Set(["Ready", "Paused", "Degraded"]);
+
+/** `snap-20261207-151501`: a default name that sorts by time. */
+export function defaultSnapshotName(now: Date): string {
+  return `snap-${now.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}`;
+}
+
+/** The snapshot settled: Ready (or removed meanwhile) is done; Failed is a failed settle. */
+export function snapshotSettled(store: Store, key: ResourceKey, name: string): Progress {
+  const snapshot = store.snapshots.get(key, name);
+  if (snapshot === undefined || snapshot.phase === "Ready") return { done: true };
+  const seen = { kind: "Snapshot", ...key, cell: key.name, name, state: snapshot.phase, ...(snapshot.message !== undefined ? { message: snapshot.message } : {}) };
+  if (snapshot.phase === "Failed") return { done: true, failed: [{ ...seen, reason: "SnapshotFailed" }] };
+  return { done: false, details: seen };
+}
+
+function snapshotRemoved(store: Store, key: ResourceKey, name: string): Progress {
+  const snapshot = store.snapshots.get(key, name);
+  return snapshot === undefined ? { done: true } : { done: false, details: { kind: "Snapshot", name, state: snapshot.phase } };
+}
+
+/** A snapshot as the API shows it; `withDocument` adds the cell document it recorded. */
+export function snapshotView(snapshot: CellSnapshot, withDocument: boolean): Record<string, unknown> {
+  const { cellDocument, ...rest } = snapshot;
+  return withDocument && cellDocument !== undefined ? { ...rest, cellDocument } : rest;
+}
+
+export function cellSnapshotRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  const base = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;
+  const cellKey = (c: Parameters<typeof keyFromPath>[0]) => {
+    const key = keyFromPath(c, "Cell", 3);
+    requireScope(deps, { realm: key.realm, space: key.space, stack: key.stack, cell: key.name });
+    return key;
+  };
+
+  app.post(base, async (c) => {
+    const wait = waitSecondsOf(c);
+    const key = cellKey(c);
+    const name = checkedName("name", c.req.query("name") || defaultSnapshotName(new Date()));
+    const expiresSeconds = integerOf(c, "expiresSeconds", MAX_EXPIRY_SECONDS);
+    const snapshot = deps.store.transaction(() => {
+      const cell = deps.store.getOrThrow("Cell", key);
+      const refuse = (why: string) => new KeonError("CONFLICT", `${describeKey("Cell", key)} ${why}; it cannot be snapshotted`, { details: { kind: "Cell", ...key } });
+      if (cell.deletionRequested) throw refuse("is being deleted");
+      const state = String(cell.status?.["state"] ?? "Pending");
+      if (deps.store.intents.get(key).intent !== "running" || !SNAPSHOTTABLE.has(state)) throw refuse(`is not running (${state})`);
+      return deps.store.snapshots.request(key, name, expiresSeconds === undefined ? undefined : new Date(Date.now() + expiresSeconds * 1000));
+    });
+    notifyChanged(deps, [{ kind: "Cell", key }]);
+    if (wait !== undefined) await waitUntil(deps.bus, () => snapshotSettled(deps.store, key, name), wait, c.req.raw.signal);
+    const now = deps.store.snapshots.get(key, name) ?? snapshot;
+    return c.json({ snapshot: snapshotView(now, false) }, wait === undefined ? 202 : 200);
+  });
+
+  app.get(base, (c) => {
+    const key = cellKey(c);
+    deps.store.getOrThrow("Cell", key);
+    return c.json({ items: deps.store.snapshots.list(key).map((s) => snapshotView(s, false)) });
+  });
+
+  app.get(`${base}/:snapshot`, (c) => {
+    const key = cellKey(c);
+    deps.store.getOrThrow("Cell", key);
+    const name = checkedName("snapshot", c.req.param("snapshot"));
+    return c.json({ snapshot: snapshotView(deps.store.snapshots.getOrThrow(key, name), true) });
+  });
+
+  app.delete(`${base}/:snapshot`, async (c) => {
+    const wait = waitSecondsOf(c);
+    const key = cellKey(c);
+    const name = checkedName("snapshot", c.req.param("snapshot"));
+    const snapshot = deps.store.transaction(() => {
+      deps.store.getOrThrow("Cell", key);
+      return deps.store.snapshots.markDeleting(key, name, "removal requested");
+    });
+    notifyChanged(deps, [{ kind: "Cell", key }]);
+    if (wait !== undefined) await waitUntil(deps.bus, () => snapshotRemoved(deps.store, key, name), wait, c.req.raw.signal);
+    const gone = deps.store.snapshots.get(key, name) === undefined;
+    return c.json({ status: gone ? "deleted" : "deleting", snapshot: snapshotView(snapshot, false) }, gone ? 200 : 202);
+  });
+  return app;
+}
