@@ -138,6 +138,30 @@ export function buildOpenApi(version: string): JsonSchema {
       responses: { "202": { description: "Intent recorded", content: json(ref("FreezeResult")) }, "200": { description: "Settled (?wait)", content: json(ref("FreezeResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
     });
   }
+  const snapshots = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;
+  const snapshotRef = json({ type: "object", properties: { snapshot: ref("Snapshot") } });
+  add(snapshots, "post", {
+    summary: "Snapshot the cell: the worker freezes it briefly and commits each container's writable layer into an image",
+    parameters: [
+      WAIT,
+      queryParam("name", "The snapshot's name (default snap-DATE-TIME)", NAME_JSON_SCHEMA),
+      queryParam("expiresSeconds", "Remove the snapshot this long after it is asked for", { type: "integer", minimum: 0 }),
+    ],
+    responses: { "202": { description: "Requested (Pending)", content: snapshotRef }, "200": { description: "Ready (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The snapshot failed (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
+  });
+  add(snapshots, "get", {
+    summary: "The cell's snapshots",
+    responses: { "200": { description: "Snapshots", content: json({ type: "object", properties: { items: { type: "array", items: ref("Snapshot") } } }) }, "404": ERRORS["404"] },
+  });
+  add(`${snapshots}/:snapshot`, "get", {
+    summary: "One snapshot, with the cell document it recorded",
+    responses: { "200": { description: "The snapshot", content: snapshotRef }, "404": ERRORS["404"] },
+  });
+  add(`${snapshots}/:snapshot`, "delete", {
+    summary: "Remove the snapshot (its images)",
+    parameters: [WAIT],
+    responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "504": ERRORS["504"] },
+  });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
     summary: "A container's stdout and stderr",
     parameters: [
@@ -218,6 +242,19 @@ export function buildOpenApi(version: string): JsonSchema {
       action: { enum: Object.keys(CELL_ACTIONS) },
       intent: { type: "object", properties: { intent: { enum: ["running", "stopped", "killed"] }, restartNonce: { type: "integer" }, changedAt: { type: ["string", "null"] } } },
       document: ref("CellStored"),
+    },
+  };
+  schemas["Snapshot"] = {
+    type: "object",
+    properties: {
+      name: { type: "string" },
+      phase: { enum: ["Pending", "Ready", "Failed", "Deleting"] },
+      images: { type: "object", additionalProperties: { type: "string" }, description: "Container id → image holding its committed layer" },
+      message: { type: "string" },
+      expiresAt: { type: "string" },
+      createdAt: { type: "string" },
+      readyAt: { type: "string" },
+      cellDocument: { type: "object", description: "The cell document when the snapshot was taken (describe only)" },
     },
   };
   schemas["FreezeResult"] = {

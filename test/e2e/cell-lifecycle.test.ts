@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
+import { CONTAINERD_BINARIES, isAlive, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
@@ -217,4 +217,30 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect((await suite.keond.api("GET", `${cellPath("files")}/snapshots`)).body).toEqual({ items: [] });
     expect((await keon(["start", "cell", "files", ...scopeFlags, "--wait"])).code).toBe(0);
   }, 120_000);
+
+  /** keond started with KEON_TEST_CRASH_AT=point kills itself there; then it is started again without it. */
+  const crashAt = async (point: string, request: () => Promise<unknown>) => {
+    suite.keond.options.env = { KEON_TEST_CRASH_AT: point };
+    await suite.keond.crash();
+    await suite.keond.start();
+    const pid = suite.keond.pid as number;
+    await request().catch(() => undefined);
+    await waitUntil(() => !isAlive(pid), `keond killed at ${point}`, 60_000, 50);
+    suite.keond.options.env = {};
+    await suite.keond.start();
+  };
+
+  for (const point of ["snapshot:frozen", "snapshot:compared", "snapshot:image-recorded"]) {
+    test(`keond killed at ${point}: after the restart the snapshot is finished once, the cell runs, nothing is left over`, async () => {
+      const name = point.replace("snapshot:", "k-");
+      await crashAt(point, () => suite.keond.api("POST", `${cellPath("files")}/snapshots?name=${name}`));
+      await waitUntil(async () => (await suite.keond.api<{ snapshot: { phase: string } }>("GET", `${cellPath("files")}/snapshots/${name}`)).body.snapshot?.phase === "Ready", `snapshot ${name} Ready after the restart`, 60_000, 100);
+      expect(await taskStatus("files", "app")).toBe("RUNNING");
+      expect(await snapshotImages("files")).toEqual([`keon.snapshot/${SPACE}/main/files/app:${name}`]);
+      expect((await client().leases.list()).map((l) => l.id).filter((id) => id.startsWith("keon-snapshot-"))).toEqual([]);
+      expect((await client().snapshots.list()).map((x) => x.name).filter((n) => n.startsWith("keon-snapshot-view-"))).toEqual([]);
+      expect((await keon(["snapshot", "rm", "cell", "files", name, ...scopeFlags, "--wait"])).code).toBe(0);
+      expect(await snapshotImages("files")).toEqual([]);
+    }, 180_000);
+  }
 });

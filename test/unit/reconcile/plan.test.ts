@@ -365,6 +365,23 @@ describe("workload containers", () => {
   });
 });
 
+describe("snapshots in the cell's plan", () => {
+  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined }];
+  test("a quiet running cell takes it after its own actions; a frozen one too (its tasks are paused already)", () => {
+    expect(plan(desiredCell([container("a")], { snapshots: pending }), {}).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
+    const frozen = desiredCell([container("a")], { snapshots: pending, frozen: true });
+    expect(plan(frozen, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
+    expect(plan(frozen, {}).actions).toEqual([{ type: "freeze-cell" }, { type: "take-snapshot", name: "s1" }]);
+  });
+
+  test("a cell being brought up defers it; a deletion ignores it (the teardown removes every snapshot)", () => {
+    const p = plan(desiredCell([container("a")], { snapshots: pending }), { workloads: [seen("a", "missing")] });
+    expect(types(p)).toEqual(["start-container"]);
+    expect(p.wakeAtMs).toBeGreaterThan(NOW);
+    expect(types(plan(desiredCell([container("a")], { snapshots: pending, deletionRequested: true }), {}))).toEqual(["teardown"]);
+  });
+});
+
 describe("freeze", () => {
   const frozen = desiredCell([container("a", { restartPolicy: "always" }), container("b", { restartPolicy: "always" })], { frozen: true });
 
