@@ -11,6 +11,11 @@
  *   document it recorded.
  * - `DELETE .../cells/{cell}/snapshots/{snapshot}`: ask for its removal
  *   (202); with `?wait`, 200 once its images are gone.
+ * - `POST .../cells/{cell}/snapshots/{snapshot}/restore`: ask for the cell's
+ *   snapshotted containers to be recreated on its layers (202); with
+ *   `?wait`, 200 once done and the cell settled. Refused with 409 for a
+ *   snapshot that is not Ready or has expired, and for a frozen or stopped
+ *   cell.
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
@@ -19,7 +24,7 @@ import type { ApiDeps } from "./deps.ts";
 import { notifyChanged, requireScope } from "./resource-handlers.ts";
 import { checkedName, integerOf, waitSecondsOf } from "./request-input.ts";
 import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
-import { waitUntil, type Progress } from "./wait.ts";
+import { settled, waitUntil, type Progress } from "./wait.ts";
 
 /** A year: longer-lived snapshots are kept until removed. */
 const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
@@ -43,6 +48,20 @@ export function snapshotSettled(store: Store, key: ResourceKey, name: string): P
 function snapshotRemoved(store: Store, key: ResourceKey, name: string): Progress {
   const snapshot = store.snapshots.get(key, name);
   return snapshot === undefined ? { done: true } : { done: false, details: { kind: "Snapshot", name, state: snapshot.phase } };
+}
+
+/** The restore asked for at `requestedAt` is done and the cell settled; a restore given up is a failed settle. */
+export function restoreSettled(store: Store, key: ResourceKey, name: string, requestedAt: string): Progress {
+  const snapshot = store.snapshots.get(key, name);
+  const seen = { kind: "Snapshot", ...key, cell: key.name, name, state: snapshot?.phase ?? null };
+  if (snapshot === undefined) return { done: true, failed: [{ ...seen, reason: "RestoreFailed", message: "the snapshot was removed" }] };
+  if (snapshot.restoreRequestedAt !== undefined) return { done: false, details: { ...seen, restore: "pending" } };
+  if (snapshot.restoredAt === undefined || snapshot.restoredAt < requestedAt) {
+    return { done: true, failed: [{ ...seen, reason: "RestoreFailed", message: "the restore was given up (see the cell's events)" }] };
+  }
+  const lastRestore = store.get("Cell", key)?.status?.["lastRestore"] as { at?: string } | undefined;
+  if (lastRestore?.at !== snapshot.restoredAt) return { done: false, details: { ...seen, restore: "done, status not written yet" } };
+  return settled(store, "Cell", key);
 }
 
 /** A snapshot as the API shows it; `withDocument` adds the cell document it recorded. */
@@ -90,6 +109,28 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
     deps.store.getOrThrow("Cell", key);
     const name = checkedName("snapshot", c.req.param("snapshot"));
     return c.json({ snapshot: snapshotView(deps.store.snapshots.getOrThrow(key, name), true) });
+  });
+
+  app.post(`${base}/:snapshot/restore`, async (c) => {
+    const wait = waitSecondsOf(c);
+    const key = cellKey(c);
+    const name = checkedName("snapshot", c.req.param("snapshot"));
+    const requested = deps.store.transaction(() => {
+      const cell = deps.store.getOrThrow("Cell", key);
+      const snapshot = deps.store.snapshots.getOrThrow(key, name);
+      const refuse = (why: string) => new KeonError("CONFLICT", `cannot restore ${describeKey("Cell", key)} from snapshot '${name}': ${why}`, { details: { kind: "Cell", ...key, snapshot: name } });
+      if (cell.deletionRequested) throw refuse("the cell is being deleted");
+      if (snapshot.expiresAt !== undefined && Date.parse(snapshot.expiresAt) <= Date.now()) throw refuse(`the snapshot expired at ${snapshot.expiresAt}`);
+      if (snapshot.phase !== "Ready") throw refuse(`the snapshot is ${snapshot.phase}`);
+      if (deps.store.freezes.get(key).frozen) throw refuse("the cell is frozen (unfreeze it first)");
+      if (deps.store.intents.get(key).intent !== "running") throw refuse("the cell was stopped by the operator (start it first)");
+      return deps.store.snapshots.requestRestore(key, name);
+    });
+    notifyChanged(deps, [{ kind: "Cell", key }]);
+    const requestedAt = requested.restoreRequestedAt as string;
+    if (wait !== undefined) await waitUntil(deps.bus, () => restoreSettled(deps.store, key, name, requestedAt), wait, c.req.raw.signal);
+    const now = deps.store.snapshots.get(key, name) ?? requested;
+    return c.json({ snapshot: snapshotView(now, false) }, wait === undefined ? 202 : 200);
   });
 
   app.delete(`${base}/:snapshot`, async (c) => {

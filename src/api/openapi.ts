@@ -157,6 +157,11 @@ export function buildOpenApi(version: string): JsonSchema {
     summary: "One snapshot, with the cell document it recorded",
     responses: { "200": { description: "The snapshot", content: snapshotRef }, "404": ERRORS["404"] },
   });
+  add(`${snapshots}/:snapshot/restore`, "post", {
+    summary: "Restore the cell from the snapshot: its snapshotted containers are recreated on the snapshot's layers (the root, and so the address, stays unless the snapshot holds it)",
+    parameters: [WAIT],
+    responses: { "202": { description: "Requested", content: snapshotRef }, "200": { description: "Restored and settled (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The restore was given up (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
+  });
   add(`${snapshots}/:snapshot`, "delete", {
     summary: "Remove the snapshot (its images)",
     parameters: [WAIT],
@@ -254,6 +259,8 @@ export function buildOpenApi(version: string): JsonSchema {
       expiresAt: { type: "string" },
       createdAt: { type: "string" },
       readyAt: { type: "string" },
+      restoreRequestedAt: { type: "string", description: "A restore from this snapshot is owed" },
+      restoredAt: { type: "string", description: "The cell was last restored from it then" },
       cellDocument: { type: "object", description: "The cell document when the snapshot was taken (describe only)" },
     },
   };

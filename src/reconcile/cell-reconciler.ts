@@ -166,7 +166,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
   const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, store.snapshots.list(key).map((s) => ({
-    name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt),
+    name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt), restoreRequested: s.restoreRequestedAt !== undefined,
   })));
   const plan = gatePlan(planCell(desired, before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
@@ -217,7 +217,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     blocked,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
     frozen: failedWith === undefined ? frozen : previous.frozen === true,
-    snapshots: snapshotStatusOf(store.snapshots.list(key)),
+    ...snapshotStatusOf(store.snapshots.list(key)),
     retry: retryNow,
     appliedSpaceDefaults: applied,
     outOfSync: drift.length === 0 ? undefined : {
@@ -312,6 +312,8 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
     case "take-snapshot":
     case "fail-snapshot":
     case "remove-snapshot":
+    case "restore-snapshot":
+    case "fail-restore":
       return await runSnapshotAction({ ctx, store, key, target, frozen: store.freezes.get(key).frozen }, action);
     case "reset-restarts":
       for (const c of [layout.rootId, ...layout.spec.containers.map((x) => x.id)]) store.restarts.reset(ref(c));

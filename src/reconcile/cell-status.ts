@@ -52,6 +52,7 @@ export interface CellStatusInput {
   frozen?: boolean | undefined;
   /** The cell's snapshots as status lists them. */
   snapshots?: CellStatus["snapshots"];
+  lastRestore?: CellStatus["lastRestore"];
 }
 
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
@@ -99,6 +100,7 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     ...(input.outOfSync !== undefined ? { outOfSync: input.outOfSync } : {}),
     ...(input.frozen === true ? { frozen: true } : {}),
     ...(input.snapshots !== undefined && input.snapshots.length > 0 ? { snapshots: input.snapshots } : {}),
+    ...(input.lastRestore !== undefined ? { lastRestore: input.lastRestore } : {}),
     observedGeneration: input.generation,
   };
 }

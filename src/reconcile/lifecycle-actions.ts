@@ -8,7 +8,7 @@
  * of the cell: the cell's own reconciling goes on.
  */
 import type { CellStatus } from "../model/schema/cell.ts";
-import { discardCellSnapshot, takeCellSnapshot } from "../runtime/snapshot-ops.ts";
+import { discardCellSnapshot, restoreCellSnapshot, takeCellSnapshot } from "../runtime/snapshot-ops.ts";
 import { scopeOfCell, type CellTarget } from "../runtime/cell-target.ts";
 import type { RuntimeContext } from "../runtime/runtime-context.ts";
 import type { CellSnapshot, EventInput, ResourceKey, Store } from "../store/index.ts";
@@ -49,6 +49,16 @@ export async function runSnapshotAction(deps: SnapshotActionDeps, action: Snapsh
     case "fail-snapshot":
       store.snapshots.markFailed(key, action.name, action.message);
       return { type: "Warning", reason: "SnapshotFailed", message: `snapshot ${action.name}: ${action.message}` };
+    case "restore-snapshot": {
+      const snapshot = store.snapshots.get(key, action.name);
+      if (snapshot?.restoreRequestedAt === undefined) return undefined;
+      const restored = await restoreCellSnapshot(ctx, target, snapshot.images);
+      store.snapshots.finishRestore(key, action.name, true);
+      return { type: "Normal", reason: "Restored", message: `restored from snapshot ${action.name}: ${restored.join(", ") || "no container"} recreated on its layers` };
+    }
+    case "fail-restore":
+      store.snapshots.finishRestore(key, action.name, false);
+      return { type: "Warning", reason: "RestoreFailed", message: `restore from snapshot ${action.name}: ${action.message}` };
     case "remove-snapshot": {
       const snapshot = store.snapshots.get(key, action.name);
       if (snapshot === undefined) return undefined;
@@ -73,7 +83,16 @@ export async function discardCellSnapshots(ctx: RuntimeContext, store: Store, ke
   }
 }
 
-export function snapshotStatusOf(snapshots: readonly CellSnapshot[]): NonNullable<CellStatus["snapshots"]> {
+/** The status fields snapshots give a cell: the list, and the last restore (so a restore changes status and wakes its waiters). */
+export function snapshotStatusOf(snapshots: readonly CellSnapshot[]): Pick<CellStatus, "snapshots" | "lastRestore"> {
+  const last = snapshots.filter((s) => s.restoredAt !== undefined).sort((a, b) => (a.restoredAt as string).localeCompare(b.restoredAt as string)).at(-1);
+  return {
+    snapshots: snapshotListOf(snapshots),
+    ...(last === undefined ? {} : { lastRestore: { snapshot: last.name, at: last.restoredAt as string } }),
+  };
+}
+
+function snapshotListOf(snapshots: readonly CellSnapshot[]): NonNullable<CellStatus["snapshots"]> {
   return snapshots.map((s) => ({
     name: s.name,
     phase: s.phase,

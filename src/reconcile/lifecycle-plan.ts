@@ -5,7 +5,8 @@
  * cell's root is up and the rest of the plan leaves the cell as it is (not
  * in the middle of a bring-up), and refused when the cell is not running
  * and nothing is bringing it up. One snapshot is taken per pass, oldest
- * request first; the pass wakes again at the next expiry.
+ * request first; the pass wakes again at the next expiry. A restore asked
+ * for runs once the cell is not frozen, after the cell's own actions.
  */
 import type { SnapshotPhase } from "../store/index.ts";
 
@@ -16,12 +17,17 @@ export interface DesiredSnapshot {
   name: string;
   phase: SnapshotPhase;
   expiresAtMs: number | undefined;
+  /** The operator asked for the cell to be restored from this snapshot. */
+  restoreRequested: boolean;
 }
 
 export type SnapshotAction =
   | { type: "take-snapshot"; name: string }
   | { type: "fail-snapshot"; name: string; message: string }
-  | { type: "remove-snapshot"; name: string; reason: "Requested" | "Expired" };
+  | { type: "remove-snapshot"; name: string; reason: "Requested" | "Expired" }
+  /** Recreate the snapshotted containers' writable layers on the snapshot's committed layers, and start them. */
+  | { type: "restore-snapshot"; name: string }
+  | { type: "fail-restore"; name: string; message: string };
 
 export interface SnapshotCellView {
   /** The root task runs or is paused. */
@@ -30,6 +36,8 @@ export interface SnapshotCellView {
   stopped: boolean;
   /** The cell's own plan acts this pass (a bring-up, a restart): a snapshot waits for a quiet pass. */
   busy: boolean;
+  /** The operator froze the cell: a restore waits until it is unfrozen. */
+  frozen: boolean;
 }
 
 export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: SnapshotCellView, nowMs: number): { actions: SnapshotAction[]; wakeAtMs: number | undefined } {
@@ -43,6 +51,12 @@ export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: Snaps
     } else if (s.expiresAtMs !== undefined) {
       wakeAtMs = wakeAtMs === undefined ? s.expiresAtMs : Math.min(wakeAtMs, s.expiresAtMs);
     }
+  }
+  const restore = snapshots.find((s) => s.restoreRequested);
+  if (restore !== undefined && !actions.some((a) => a.name === restore.name)) {
+    if (restore.phase !== "Ready") actions.push({ type: "fail-restore", name: restore.name, message: `snapshot ${restore.name} is ${restore.phase}, not Ready` });
+    else if (cell.stopped) actions.push({ type: "fail-restore", name: restore.name, message: "the cell was stopped by the operator: start it, then restore" });
+    else if (!cell.frozen) actions.push({ type: "restore-snapshot", name: restore.name });
   }
   const pending = snapshots.find((s) => s.phase === "Pending" && !actions.some((a) => a.name === s.name));
   if (pending !== undefined) {

@@ -129,7 +129,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "fail-restore"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -203,8 +203,13 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
     rootUp: isUp(observed.root.state),
     stopped: desired.intent !== "running",
     busy: plan.actions.some((a) => a.type !== "freeze-cell" && a.type !== "reset-backoff"),
+    frozen: desired.frozen,
   }, settings.nowMs);
-  return { ...plan, actions: [...plan.actions, ...snapshots.actions], wakeAtMs: earliest(plan.wakeAtMs, snapshots.wakeAtMs) };
+  // A restore goes first: it recreates layers the cell's own actions would otherwise start from (or fail on, after a cut restore).
+  const isRestore = (a: SnapshotAction): boolean => a.type === "restore-snapshot" || a.type === "fail-restore";
+  const first = snapshots.actions.filter(isRestore);
+  const last = snapshots.actions.filter((a) => !isRestore(a));
+  return { ...plan, actions: [...first, ...plan.actions, ...last], wakeAtMs: earliest(plan.wakeAtMs, snapshots.wakeAtMs) };
 }
 
 function planFrozenOrNot(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {

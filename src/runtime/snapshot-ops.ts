@@ -15,11 +15,15 @@
  * it) and any image already recorded for the snapshot removed.
  */
 import type { ContainerdClient } from "../containerd/client.ts";
+import { prepareContainerRootfs } from "../containerd/container-rootfs.ts";
+import { readImageConfig } from "../containerd/image-config.ts";
 import { recordLayeredImage } from "../containerd/layered-image.ts";
 import type { ImportState } from "../containerd/image-import.ts";
 import { isKeonError } from "../model/errors.ts";
 import { crashPoint } from "../support/crash-points.ts";
 import { freezeCell, thawCell } from "./cell-freeze.ts";
+import { startCell, stopCell } from "./cell-ops.ts";
+import { killCellContainer, startCellContainer } from "./container-ops.ts";
 import { cellLayoutOf, containerdIdOf, containerdPrefixOf, type CellTarget } from "./cell-target.ts";
 import type { CellScope } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
@@ -146,4 +150,33 @@ export async function takeCellSnapshot(ctx: RuntimeContext, target: CellTarget, 
     await discardCellSnapshot(ctx, target.namespace, scope, snapshot, ids).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Recreates the writable layer of each container the snapshot has an image
+ * for on that image's committed layers (copy-on-write), and starts it again.
+ * A snapshot that holds the root restarts the whole cell; otherwise only the
+ * workloads are, and the root (with the cell's address) stays. Every image
+ * is looked up before anything is touched. Running it again redoes it.
+ * Returns the containers restored.
+ */
+export async function restoreCellSnapshot(ctx: RuntimeContext, target: CellTarget, images: Readonly<Record<string, string>>): Promise<string[]> {
+  const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
+  const client = ctx.containerd.withNamespace(target.namespace);
+  const ids = Object.keys(images).filter((id) => layout.spec.containers.some((c) => c.id === id));
+  const chains = new Map<string, string>();
+  for (const id of ids) chains.set(id, (await readImageConfig(client, images[id] as string)).chainId);
+  const wholeCell = ids.includes(layout.rootId);
+  if (wholeCell) await stopCell(ctx, target);
+  else for (const id of ids) await killCellContainer(ctx, target, id);
+  for (const id of ids) {
+    const containerdId = containerdIdOf(layout.scope, id);
+    await client.snapshots.remove(containerdId).catch(ignoreNotFound);
+    crashPoint("restore:layer-removed");
+    // The container record names this key: once prepared, the snapshot (and the chain under it) is referenced.
+    await prepareContainerRootfs(client, { containerId: containerdId, chainId: chains.get(id) as string });
+  }
+  if (wholeCell) await startCell(ctx, target);
+  else for (const id of ids) await startCellContainer(ctx, target, id);
+  return ids;
 }

@@ -26,6 +26,10 @@ export interface CellSnapshot {
   expiresAt: string | undefined;
   createdAt: string;
   readyAt: string | undefined;
+  /** A restore of the cell from this snapshot was asked for and is not done yet. */
+  restoreRequestedAt: string | undefined;
+  /** When the cell was last restored from it. */
+  restoredAt: string | undefined;
 }
 
 interface Row {
@@ -37,9 +41,11 @@ interface Row {
   expires_at: string | null;
   created_at: string;
   ready_at: string | null;
+  restore_requested_at: string | null;
+  restored_at: string | null;
 }
 
-const COLUMNS = "name, phase, images, cell_document, message, expires_at, created_at, ready_at";
+const COLUMNS = "name, phase, images, cell_document, message, expires_at, created_at, ready_at, restore_requested_at, restored_at";
 
 function snapshotOf(row: Row): CellSnapshot {
   return {
@@ -51,6 +57,8 @@ function snapshotOf(row: Row): CellSnapshot {
     expiresAt: row.expires_at ?? undefined,
     createdAt: row.created_at,
     readyAt: row.ready_at ?? undefined,
+    restoreRequestedAt: row.restore_requested_at ?? undefined,
+    restoredAt: row.restored_at ?? undefined,
   };
 }
 
@@ -126,6 +134,21 @@ export class CellSnapshots {
     this.getOrThrow(cell, name);
     this.update(cell, name, undefined, { phase: "Deleting", message });
     return this.getOrThrow(cell, name);
+  }
+
+  /** Ask for the cell to be restored from a Ready snapshot (one restore owed per cell: a newer request replaces an older). */
+  requestRestore(cell: ResourceKey, name: string): CellSnapshot {
+    return storeOp("requesting a restore", () => {
+      const id = this.idOf(cell);
+      this.db.query("UPDATE cell_snapshots SET restore_requested_at = NULL WHERE resource_id = $id").run({ id });
+      this.update(cell, name, "Ready", { restore_requested_at: this.now().toISOString() });
+      return this.getOrThrow(cell, name);
+    });
+  }
+
+  /** The restore is done (`restored`) or given up: the request is cleared. */
+  finishRestore(cell: ResourceKey, name: string, restored: boolean): boolean {
+    return this.update(cell, name, undefined, restored ? { restore_requested_at: null, restored_at: this.now().toISOString() } : { restore_requested_at: null });
   }
 
   /** The worker removed the images: the row goes. */

@@ -185,6 +185,9 @@ export const MIGRATIONS: readonly Migration[] = [
           expires_at TEXT,
           created_at TEXT NOT NULL,
           ready_at TEXT,
+          -- A restore of the cell from this snapshot the worker owes (keon snapshot restore), and the last one it made.
+          restore_requested_at TEXT,
+          restored_at TEXT,
           PRIMARY KEY (resource_id, name)
         ) STRICT, WITHOUT ROWID;
       `);

@@ -179,6 +179,18 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     writeFileSync(await rootfsFile("files", "/data.txt"), "after\n");
     expect((await getCell("files")).status?.["state"]).toBe("Ready");
 
+    // Restore: the file is back as it was, on the same address (the root stays).
+    const ip = ((await getCell("files")).status?.["network"] as { ip?: string }).ip;
+    const restored = await keon(["snapshot", "restore", "cell", "files", "s1", ...scopeFlags, "--wait", "--timeout", "60s"]);
+    expect(restored.err).toBe("");
+    expect(restored.out).toBe("cell/files restored from snapshot/s1\n");
+    expect(readFileSync(await rootfsFile("files", "/data.txt"), "utf8")).toBe("before\n");
+    const afterRestore = await getCell("files");
+    expect(afterRestore.status?.["state"]).toBe("Ready");
+    expect((afterRestore.status?.["network"] as { ip?: string }).ip).toBe(ip);
+    expect((afterRestore.status?.["lastRestore"] as { snapshot: string }).snapshot).toBe("s1");
+    writeFileSync(await rootfsFile("files", "/data.txt"), "after\n");
+
     const image = `keon.snapshot/${SPACE}/main/files/app:s1`;
     expect(await snapshotImages("files")).toEqual([image]);
     // A cell started on the snapshot's image sees the file as it was.
@@ -207,6 +219,10 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect((await keon(["snapshot", "create", "cell", "files", ...scopeFlags, "--name", "brief", "--expires", "2s", "--wait"])).code).toBe(0);
     const duplicate = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("files")}/snapshots?name=brief`);
     expect([duplicate.status, duplicate.body.error.code]).toEqual([409, "CONFLICT"]);
+    await waitUntil(async () => Date.now() > Date.parse(((await getCell("files")).status?.["snapshots"] as Array<{ expiresAt: string }> | undefined)?.[0]?.expiresAt ?? "0"), "the snapshot's expiry passed", 10_000, 100);
+    const expired = await keon(["snapshot", "restore", "cell", "files", "brief", ...scopeFlags]);
+    expect(expired.code).not.toBe(0);
+    expect(expired.err).toMatch(/expired|not found/);
     await waitUntil(async () => (await snapshotImages("files")).length === 0 && (await getCell("files")).status?.["snapshots"] === undefined, "the expired snapshot removed", 30_000, 200);
     expect((await eventsOf("files")).map((e) => e.reason)).toContain("SnapshotExpired");
 
@@ -243,4 +259,13 @@ describe.skipIf(!ready)("cell lifecycle", () => {
       expect(await snapshotImages("files")).toEqual([]);
     }, 180_000);
   }
+
+  test("keond killed in a restore between the layer's removal and its re-creation: the restart finishes it", async () => {
+    expect((await keon(["snapshot", "create", "cell", "files", ...scopeFlags, "--name", "r1", "--wait"])).code).toBe(0);
+    writeFileSync(await rootfsFile("files", "/data.txt"), "changed\n");
+    await crashAt("restore:layer-removed", () => suite.keond.api("POST", `${cellPath("files")}/snapshots/r1/restore`));
+    await waitUntil(async () => ((await getCell("files")).status?.["lastRestore"] as { snapshot?: string } | undefined)?.snapshot === "r1" && (await getCell("files")).status?.["state"] === "Ready", "the restore finished after the restart", 60_000, 100);
+    expect(readFileSync(await rootfsFile("files", "/data.txt"), "utf8")).toBe("after\n");
+    expect((await keon(["snapshot", "rm", "cell", "files", "r1", ...scopeFlags, "--wait"])).code).toBe(0);
+  }, 180_000);
 });

@@ -3,7 +3,8 @@
  * `keon snapshot create|ls|describe|rm cell NAME [SNAPSHOT]`: snapshots of a
  * cell. create records the request (keond's worker freezes the cell
  * briefly and commits each container's writable layer); --wait waits until
- * it is Ready. rm removes its images; --wait waits until they are gone.
+ * it is Ready. restore recreates the cell's snapshotted containers on the
+ * snapshot's layers. rm removes its images; --wait waits until they are gone.
  */
 import { expectPositionals, parseDurationSeconds, stringFlag, type ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, WAIT_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
@@ -13,7 +14,7 @@ import { cellPath } from "../scope.ts";
 import { waitSecondsOf } from "../wait.ts";
 import { cellNamesOf } from "./cell-action.ts";
 
-const SUBCOMMANDS = ["create", "ls", "list", "describe", "rm", "remove"] as const;
+const SUBCOMMANDS = ["create", "ls", "list", "describe", "restore", "rm", "remove"] as const;
 
 interface SnapshotView {
   name: string;
@@ -47,8 +48,8 @@ export function snapshotRows(items: readonly SnapshotView[], now: Date): string[
 
 export const snapshotVerb: Verb = {
   name: "snapshot",
-  summary: "snapshots of a cell: create (freeze briefly, commit each writable layer), ls, describe, rm",
-  usage: "keon snapshot create cell NAME [--name S] [--expires 24h] [--wait] | ls cell NAME | describe cell NAME S | rm cell NAME S [--wait]",
+  summary: "snapshots of a cell: create (freeze briefly, commit each writable layer), ls, describe, restore, rm",
+  usage: "keon snapshot create cell NAME [--name S] [--expires 24h] [--wait] | ls cell NAME | describe cell NAME S | restore cell NAME S [--wait] | rm cell NAME S [--wait]",
   completes: SUBCOMMANDS,
   flags: [
     ...SCOPE_FLAGS,
@@ -87,6 +88,14 @@ export const snapshotVerb: Verb = {
         const { path, snapshot } = targetOf(sub, args, true);
         const answer = await ctx.client.json<{ snapshot: SnapshotView }>("GET", `${path}/${encodeURIComponent(snapshot as string)}`);
         ctx.out(`${JSON.stringify(answer.snapshot, null, 2)}\n`);
+        return 0;
+      }
+      case "restore": {
+        const { path, cell, snapshot } = targetOf(sub, args, true);
+        await ctx.client.json("POST", `${path}/${encodeURIComponent(snapshot as string)}/restore`, {
+          query: { wait: wait === undefined ? undefined : String(wait) },
+        });
+        ctx.out(`cell/${cell} ${wait === undefined ? "restore from" : "restored from"} snapshot/${snapshot}${wait === undefined ? " requested" : ""}\n`);
         return 0;
       }
       default: {

@@ -116,6 +116,8 @@ export const cellStatusSchema = v.strictObject({
     expiresAt: v.optional(v.string()),
     message: v.optional(v.string()),
   }))),
+  /** The last restore from a snapshot (keon snapshot restore). */
+  lastRestore: v.optional(v.strictObject({ snapshot: v.string(), at: v.string() })),
 });
 
 export const cellDocumentSchema = v.strictObject({

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { planSnapshots, type DesiredSnapshot } from "../../../src/reconcile/lifecycle-plan.ts";
 
 const NOW = 1_000_000;
-const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number): DesiredSnapshot => ({ name, phase, expiresAtMs });
-const up = { rootUp: true, stopped: false, busy: false };
+const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number, restoreRequested = false): DesiredSnapshot => ({ name, phase, expiresAtMs, restoreRequested });
+const up = { rootUp: true, stopped: false, busy: false, frozen: false };
 
 describe("planSnapshots", () => {
   test("a pending snapshot of a quiet running cell is taken, oldest request first, one per pass", () => {
@@ -51,5 +51,14 @@ describe("planSnapshots", () => {
 
   test("nothing to do: no actions, no wake-up", () => {
     expect(planSnapshots([snap("a", "Ready"), snap("b", "Failed")], up, NOW)).toEqual({ actions: [], wakeAtMs: undefined });
+  });
+
+  test("a restore of a Ready snapshot runs when the cell is not frozen; otherwise it is given up naming why, or waits for the thaw", () => {
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, busy: true }, NOW).actions).toEqual([{ type: "restore-snapshot", name: "a" }]);
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, frozen: true }, NOW).actions).toEqual([]);
+    expect(planSnapshots([snap("a", "Failed", undefined, true)], up, NOW).actions).toEqual([{ type: "fail-restore", name: "a", message: "snapshot a is Failed, not Ready" }]);
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, stopped: true }, NOW).actions[0]).toMatchObject({ type: "fail-restore" });
+    // An expired snapshot is removed, not restored.
+    expect(planSnapshots([snap("a", "Ready", NOW - 1, true)], up, NOW).actions).toEqual([{ type: "remove-snapshot", name: "a", reason: "Expired" }]);
   });
 });

@@ -366,12 +366,17 @@ describe("workload containers", () => {
 });
 
 describe("snapshots in the cell's plan", () => {
-  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined }];
+  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined, restoreRequested: false }];
   test("a quiet running cell takes it after its own actions; a frozen one too (its tasks are paused already)", () => {
     expect(plan(desiredCell([container("a")], { snapshots: pending }), {}).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
     const frozen = desiredCell([container("a")], { snapshots: pending, frozen: true });
     expect(plan(frozen, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
     expect(plan(frozen, {}).actions).toEqual([{ type: "freeze-cell" }, { type: "take-snapshot", name: "s1" }]);
+  });
+
+  test("a restore goes before the cell's own actions (a cut restore left a container without its layer)", () => {
+    const d = desiredCell([container("a")], { snapshots: [{ name: "s1", phase: "Ready", expiresAtMs: undefined, restoreRequested: true }] });
+    expect(types(plan(d, { workloads: [seen("a", "created")] }))).toEqual(["restore-snapshot", "start-container"]);
   });
 
   test("a cell being brought up defers it; a deletion ignores it (the teardown removes every snapshot)", () => {
