@@ -27,6 +27,7 @@ import { applyRoutes } from "./apply-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
 import { cellFreezeRoutes } from "./cell-freeze-routes.ts";
 import { cellSnapshotRoutes } from "./cell-snapshot-routes.ts";
+import { cellForkRoute } from "./cell-fork-route.ts";
 import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -80,6 +81,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellActionsRoutes(deps));
   app.route("/", cellFreezeRoutes(deps));
   app.route("/", cellSnapshotRoutes(deps));
+  app.route("/", cellForkRoute(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", eventsRoutes(deps));

@@ -36,6 +36,18 @@ export function defaultSnapshotName(now: Date): string {
   return `snap-${now.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}`;
 }
 
+/** Record a snapshot request of a running cell; 409 naming why otherwise (deleted, not running, name taken). */
+export function requestSnapshot(store: Store, key: ResourceKey, name: string, expiresAt: Date | undefined): CellSnapshot {
+  return store.transaction(() => {
+    const cell = store.getOrThrow("Cell", key);
+    const refuse = (why: string) => new KeonError("CONFLICT", `${describeKey("Cell", key)} ${why}; it cannot be snapshotted`, { details: { kind: "Cell", ...key } });
+    if (cell.deletionRequested) throw refuse("is being deleted");
+    const state = String(cell.status?.["state"] ?? "Pending");
+    if (store.intents.get(key).intent !== "running" || !SNAPSHOTTABLE.has(state)) throw refuse(`is not running (${state})`);
+    return store.snapshots.request(key, name, expiresAt);
+  });
+}
+
 /** The snapshot settled: Ready (or removed meanwhile) is done; Failed is a failed settle. */
 export function snapshotSettled(store: Store, key: ResourceKey, name: string): Progress {
   const snapshot = store.snapshots.get(key, name);
@@ -84,14 +96,7 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
     const key = cellKey(c);
     const name = checkedName("name", c.req.query("name") || defaultSnapshotName(new Date()));
     const expiresSeconds = integerOf(c, "expiresSeconds", MAX_EXPIRY_SECONDS);
-    const snapshot = deps.store.transaction(() => {
-      const cell = deps.store.getOrThrow("Cell", key);
-      const refuse = (why: string) => new KeonError("CONFLICT", `${describeKey("Cell", key)} ${why}; it cannot be snapshotted`, { details: { kind: "Cell", ...key } });
-      if (cell.deletionRequested) throw refuse("is being deleted");
-      const state = String(cell.status?.["state"] ?? "Pending");
-      if (deps.store.intents.get(key).intent !== "running" || !SNAPSHOTTABLE.has(state)) throw refuse(`is not running (${state})`);
-      return deps.store.snapshots.request(key, name, expiresSeconds === undefined ? undefined : new Date(Date.now() + expiresSeconds * 1000));
-    });
+    const snapshot = requestSnapshot(deps.store, key, name, expiresSeconds === undefined ? undefined : new Date(Date.now() + expiresSeconds * 1000));
     notifyChanged(deps, [{ kind: "Cell", key }]);
     if (wait !== undefined) await waitUntil(deps.bus, () => snapshotSettled(deps.store, key, name), wait, c.req.raw.signal);
     const now = deps.store.snapshots.get(key, name) ?? snapshot;

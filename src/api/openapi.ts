@@ -167,6 +167,20 @@ export function buildOpenApi(version: string): JsonSchema {
     parameters: [WAIT],
     responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "504": ERRORS["504"] },
   });
+  add(`${SCOPE_PREFIXES[3]}/cells/:cell/fork`, "post", {
+    summary: "Fork the cell into count new cells NAME-1…NAME-N from a snapshot's layers (one is taken first without fromSnapshot); answers once all are Ready, or after deleting them all",
+    parameters: [
+      queryParam("count", "How many cells", { type: "integer", minimum: 1, maximum: 64 }),
+      queryParam("fromSnapshot", "The snapshot to fork", NAME_JSON_SCHEMA),
+      queryParam("wait", "Seconds the slots may take to settle before the fork is undone (default 120)", { type: "number", minimum: 0, maximum: 600 }),
+    ],
+    responses: {
+      "201": { description: "Every slot Ready", content: json({ type: "object", properties: { fork: { type: "object", properties: { source: { type: "string" }, snapshot: { type: "string" }, cells: { type: "array", items: { type: "string" } } } } } }) },
+      "400": ERRORS["400"], "404": ERRORS["404"], "409": ERRORS["409"],
+      "422": { description: "A slot failed: every slot was deleted", content: json(ref("Error")) },
+      "504": ERRORS["504"],
+    },
+  });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
     summary: "A container's stdout and stderr",
     parameters: [

@@ -8,9 +8,15 @@
  * left paused without a freeze intent (a keond killed mid-operation) is
  * thawed when keond comes back; start of a frozen cell and freeze of a
  * stopped one are refused with 409.
+ *
+ * Snapshots (create, restore, expiry, rm, keond killed at points of a
+ * snapshot and of a restore) and fork: KEON_FORK_COUNT cells (default 3
+ * here, 10 under `bun run soak`) from a snapshot holding a file of
+ * KEON_FORK_FILE_MB MiB (default 8 here, 100 in the soak).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { CONTAINERD_BINARIES, isAlive, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
@@ -20,6 +26,8 @@ const ready =
   requireBinaries("cell lifecycle e2e", [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
 const realm = `lc${randomId(3)}`;
+const FORK_COUNT = Number(process.env["KEON_FORK_COUNT"] ?? "3");
+const FORK_FILE_MB = Number(process.env["KEON_FORK_FILE_MB"] ?? "8");
 const SPACE = "life";
 
 type Doc = { metadata: { name: string }; status?: Record<string, unknown> };
@@ -268,4 +276,62 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect(readFileSync(await rootfsFile("files", "/data.txt"), "utf8")).toBe("after\n");
     expect((await keon(["snapshot", "rm", "cell", "files", "r1", ...scopeFlags, "--wait"])).code).toBe(0);
   }, 180_000);
+
+  /** Bytes the overlayfs snapshotter holds on disk (du, so files shared by hard links or layers count once). */
+  const snapshotterBytes = () => {
+    const du = Bun.spawnSync(["du", "-sb", join(suite.cd.root, "io.containerd.snapshotter.v1.overlayfs")]);
+    return Number(du.stdout.toString().split("\t")[0]);
+  };
+
+  test(`fork ${FORK_COUNT} cells from a snapshot holding a ${FORK_FILE_MB} MiB file: all Ready with it, copy-on-write, each its own`, async () => {
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("src"))).code).toBe(0);
+    const big = await rootfsFile("src", "/big.bin");
+    Bun.spawnSync(["dd", "if=/dev/urandom", `of=${big}`, "bs=1M", `count=${FORK_FILE_MB}`, "status=none"]);
+    const sum = (path: string) => Bun.spawnSync(["sha256sum", path]).stdout.toString().split(" ")[0];
+    const want = sum(big);
+    expect((await keon(["snapshot", "create", "cell", "src", ...scopeFlags, "--name", "base", "--wait", "--timeout", "120s"])).code).toBe(0);
+
+    const before = snapshotterBytes();
+    const forked = await keon(["fork", "cell", "src", ...scopeFlags, "--count", String(FORK_COUNT), "--from-snapshot", "base", "--timeout", "300s"], undefined);
+    expect(forked.err).toBe("");
+    const names = Array.from({ length: FORK_COUNT }, (_, i) => `src-${i + 1}`);
+    expect(forked.out).toBe(names.map((n) => `cell/${n} forked from src (snapshot base)\n`).join(""));
+    const grown = snapshotterBytes() - before;
+    // Each fork's own writable layer holds a few small files; a copy would be FORK_COUNT × the file.
+    expect(grown).toBeLessThan((FORK_COUNT * FORK_FILE_MB * 1024 * 1024) / 4);
+
+    const ips = new Set<string>();
+    for (const [i, name] of names.entries()) {
+      const cell = await getCell(name);
+      expect(cell.status?.["state"]).toBe("Ready");
+      expect(cell.metadata).toMatchObject({ labels: { "keon.io/fork-of": "src", "keon.io/slot": String(i + 1) } });
+      ips.add(String((cell.status?.["network"] as { ip?: string }).ip));
+      expect(sum(await rootfsFile(name, "/big.bin"))).toBe(want);
+      expect(readFileSync(await rootfsFile(name, "/etc/hostname"), "utf8").trim()).toBe(name);
+    }
+    expect(ips.size).toBe(FORK_COUNT);
+    writeFileSync(await rootfsFile("src-1", "/only-in-one"), "x");
+    for (const name of names.slice(1)) expect(existsSync(await rootfsFile(name, "/only-in-one"))).toBe(false);
+
+    // Forking into names that exist changes nothing.
+    const again = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("src")}/fork?count=1&fromSnapshot=base`);
+    expect([again.status, again.body.error.code]).toEqual([409, "CONFLICT"]);
+    expect(again.body.error.message).toContain("src-1 already exists");
+    for (const name of names) expect((await keon(["delete", "cell", name, ...scopeFlags, "--wait"])).code).toBe(0);
+  }, 600_000);
+
+  test("fork without a snapshot takes one first; a fork whose slot cannot start is undone whole", async () => {
+    const forked = await keon(["fork", "cell", "src", ...scopeFlags, "--count", "1"]);
+    expect(forked.err).toBe("");
+    expect(forked.out).toMatch(/^cell\/src-1 forked from src \(snapshot fork-\d{8}-\d{6}\)\n$/);
+    expect((await keon(["delete", "cell", "src-1", ...scopeFlags, "--wait"])).code).toBe(0);
+
+    // A snapshot whose image is gone from under it: the slots cannot start, and none is left.
+    expect((await keon(["snapshot", "create", "cell", "src", ...scopeFlags, "--name", "broken", "--wait"])).code).toBe(0);
+    await client().images.delete(`keon.snapshot/${SPACE}/main/src/app:broken`);
+    const failed = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("src")}/fork?count=2&fromSnapshot=broken&wait=20`);
+    expect(failed.status).toBeGreaterThanOrEqual(400);
+    expect(failed.body.error.message).toContain("every slot deleted");
+    await waitUntil(async () => (await suite.keond.api("GET", cellPath("src-1"))).status === 404 && (await suite.keond.api("GET", cellPath("src-2"))).status === 404, "every slot of the failed fork gone", 60_000, 200);
+  }, 300_000);
 });

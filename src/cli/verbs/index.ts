@@ -14,6 +14,7 @@ import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
+import { forkVerb } from "./fork.ts";
 import { snapshotVerb } from "./snapshot.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
@@ -33,6 +34,7 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("freeze"),
   cellActionVerb("unfreeze"),
   snapshotVerb,
+  forkVerb,
   logsVerb,
   execVerb,
   eventsVerb,
