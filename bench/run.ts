@@ -10,6 +10,7 @@
  *   realms  keond RSS with 1, 10 and 50 realms
  *   import, run-to-exit (only when named in --only): image import and run-to-exit vs ctr
  *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
+ *   lifecycle (only when named): freeze of 10 cells, snapshot of a 100 MiB layer, fork of 10 vs 10 fresh cells
  *
  * Flags (or environment): --cells N (KEON_BENCH_CELLS, 200), --samples N
  * (KEON_BENCH_SAMPLES, 10), --idle-seconds S (KEON_BENCH_IDLE_SECONDS, 60),
@@ -32,6 +33,7 @@ import { gatherHostFacts } from "../src/runtime/host-facts.ts";
 import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startContainerd, type TestContainerd } from "../test/harness/index.ts";
 import { benchEgress } from "./egress.ts";
 import { benchHeal } from "./heal.ts";
+import { benchLifecycle } from "./lifecycle.ts";
 import { hostInfo, type HostInfo } from "./host-info.ts";
 import { IMPORTED_NAME, benchImageImport } from "./image-import.ts";
 import { IMAGE, keonVersion, startBenchKeond, type BenchKeond } from "./keon-env.ts";
@@ -43,7 +45,7 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit", "egress"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle"] as const;
 
 function options() {
   const { values } = parseArgs({
@@ -178,6 +180,14 @@ async function main(): Promise<void> {
       });
     }
     if (opts.only.has("egress")) await run("egress", () => benchEgress({ samples: opts.samples, host }));
+    if (opts.only.has("lifecycle")) {
+      const bk = await fresh("lifecycle");
+      try {
+        await run("lifecycle", () => benchLifecycle({ bk, cd, samples: opts.samples, host }));
+      } finally {
+        await retire(bk);
+      }
+    }
     if (opts.only.has("run-to-exit")) {
       await run("run-to-exit", async () => {
         await importImageArchive(cd.client, archive, { name: IMPORTED_NAME });

@@ -91,7 +91,7 @@ describe.skipIf(!ready)("cell lifecycle", () => {
 
   beforeAll(async () => {
     before = await hostNetworkState(realm, [SPACE]);
-    suite = await startKeondSuite({ name: "life", realm, subnetCidr: "10.231.0.0/16", extraArgs: ["--resync-schedule", "*/2 * * * * *"] });
+    suite = await startKeondSuite({ name: "life", realm, subnetCidr: "10.236.0.0/16", extraArgs: ["--resync-schedule", "*/2 * * * * *"] });
     const applied = await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], treeYaml);
     expect(applied.err).toBe("");
   }, 120_000);
