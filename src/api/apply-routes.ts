@@ -15,11 +15,14 @@
  *    count it.
  * 4. The workers of every created or updated resource are told; with
  *    `?wait` the answer comes once every resource of the manifest settled.
+ * 5. `?dryRun=true` does 1–3 and stores nothing: the answer is the plan
+ *    (apply-plan.ts), what each document would do to what runs.
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
-import { readDocuments, waitSecondsOf } from "./request-input.ts";
+import { planApply } from "./apply-plan.ts";
+import { flagOf, readDocuments, waitSecondsOf } from "./request-input.ts";
 import { notifyChanged } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
@@ -61,13 +64,16 @@ export function applyRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
+    const dryRun = flagOf(c, "dryRun");
     const documents = await readDocuments(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
     requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
-    const written = storeDocuments(deps.store, documents, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+    const options = { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules };
+    if (dryRun) return c.json(planApply(deps.store, documents, options));
+    const written = storeDocuments(deps.store, documents, options);
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
     if (wait !== undefined) {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));

@@ -1,6 +1,6 @@
 /**
  * @module
- * `GET .../cells/{cell}/logs?container=&tail=N&follow=true`: a container's
+ * `GET .../cells/{cell}/logs?container=&tail=N&follow=true&previous=true`: a container's
  * stdout+stderr as text/plain, read from the log file the runtime writes
  * (runtime/run-layout.ts; the layout is pure path arithmetic, shared so the
  * two sides cannot disagree). `follow` keeps the response open and sends
@@ -8,10 +8,11 @@
  * until the client goes away. A file that was truncated (the container was
  * recreated) is read again from its start.
  */
-import { open, stat } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
-import { containerLogPathOf } from "../runtime/run-layout.ts";
+import { existsSync } from "node:fs";
+import { containerLogPathOf, previousLogPathOf } from "../runtime/run-layout.ts";
 import { cellContainers } from "./containers-view.ts";
 import type { ApiDeps } from "./deps.ts";
 import { flagOf, integerOf, invalidRequest, nameQueryOf } from "./request-input.ts";
@@ -24,9 +25,10 @@ const CHUNK_BYTES = 64 * 1024;
 const MAX_TAIL_LINES = 1_000_000;
 const DEFAULT_POLL_MS = 200;
 
-async function sizeOf(path: string): Promise<number | undefined> {
+/** The inode at `path` now, or undefined when there is no file (between a log's rotation and the new instance's first write). */
+async function inodeAt(path: string): Promise<number | undefined> {
   try {
-    return (await stat(path)).size;
+    return (await stat(path)).ino;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
@@ -36,12 +38,16 @@ async function sizeOf(path: string): Promise<number | undefined> {
 async function readRange(path: string, start: number, end: number): Promise<Uint8Array> {
   const handle = await open(path, "r");
   try {
-    const buffer = new Uint8Array(end - start);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    return buffer.subarray(0, bytesRead);
+    return await readAt(handle, start, end);
   } finally {
     await handle.close();
   }
+}
+
+async function readAt(handle: FileHandle, start: number, end: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(end - start);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+  return buffer.subarray(0, bytesRead);
 }
 
 /** Byte offset where the last `lines` lines of the file begin (a final newline ends the last line, it starts none). */
@@ -70,37 +76,98 @@ interface LogStreamOptions {
   signal: AbortSignal;
 }
 
+/** The log file being read: held open, so what an instance wrote after its log was rotated away is still read. */
+interface OpenLog {
+  handle: FileHandle;
+  ino: number;
+  offset: number;
+}
+
+async function openLog(path: string, tail: number | undefined): Promise<OpenLog | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const { ino, size } = await handle.stat();
+  return { handle, ino, offset: tail === undefined ? 0 : await tailOffset(path, size, tail) };
+}
+
+/**
+ * The log's bytes from the first file's tail on; with `follow`, the bytes
+ * appended after, and when the container starts a new instance (its log is
+ * rotated to the previous log and a new file begins at the path) the rest
+ * of the old file and then the new one from its start.
+ */
 export function logStream(options: LogStreamOptions): ReadableStream<Uint8Array> {
-  let offset: number | undefined;
+  let current: OpenLog | undefined;
+  let opened = false;
   let closed = false;
   options.signal.addEventListener("abort", () => {
     closed = true;
   });
+  const release = async () => {
+    const handle = current?.handle;
+    current = undefined;
+    await handle?.close().catch(() => undefined);
+  };
+  const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    await release();
+    try {
+      controller.close();
+    } catch {
+      // Already closed by a cancel: nothing left to do.
+    }
+  };
+
+  /** Enqueues the next chunk and returns true, or returns false when the stream is over. */
+  async function next(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
+    while (!closed) {
+      if (current === undefined) {
+        // The tail applies to the file the request found; a later instance's log is read whole.
+        current = await openLog(options.path, opened ? undefined : options.tail);
+        if (current !== undefined) opened = true;
+      }
+      if (current !== undefined) {
+        const { size } = await current.handle.stat();
+        if (size < current.offset) current.offset = 0;
+        if (size > current.offset) {
+          const bytes = await readAt(current.handle, current.offset, Math.min(size, current.offset + CHUNK_BYTES));
+          current.offset += bytes.length;
+          controller.enqueue(bytes);
+          return true;
+        }
+        // Drained: a new instance's log may have taken the path.
+        const at = await inodeAt(options.path);
+        if (options.follow && at !== undefined && at !== current.ino) {
+          await release();
+          continue;
+        }
+      }
+      if (!options.follow) return false;
+      await Bun.sleep(options.pollMs);
+    }
+    return false;
+  }
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      while (!closed) {
-        const size = await sizeOf(options.path);
-        if (size !== undefined) {
-          offset ??= options.tail === undefined ? 0 : await tailOffset(options.path, size, options.tail);
-          if (size < offset) offset = 0;
-          if (size > offset) {
-            const bytes = await readRange(options.path, offset, Math.min(size, offset + CHUNK_BYTES));
-            offset += bytes.length;
-            controller.enqueue(bytes);
-            return;
-          }
-        }
-        if (!options.follow) break;
-        await Bun.sleep(options.pollMs);
-      }
       try {
-        controller.close();
-      } catch {
-        // Already closed by a cancel: nothing left to do.
+        if (!(await next(controller))) await finish(controller);
+      } catch (error) {
+        // A read cut by the client's hang-up (its handle closed under it) is the end, not a failure.
+        if (!closed) {
+          await release();
+          throw error;
+        }
+        await finish(controller);
       }
     },
-    cancel() {
+    async cancel() {
       closed = true;
+      await release();
     },
   });
 }
@@ -109,7 +176,9 @@ export function logsRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.get(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, (c) => {
     const cellKey = keyFromPath(c, "Cell", 3);
-    const follow = flagOf(c, "follow");
+    // The previous instance has ended: its log never grows, so there is nothing to follow.
+    const previous = flagOf(c, "previous");
+    const follow = flagOf(c, "follow") && !previous;
     const tail = integerOf(c, "tail", MAX_TAIL_LINES);
     const requested = nameQueryOf(c, "container");
     requireScope(deps, { realm: cellKey.realm, space: cellKey.space, stack: cellKey.stack, cell: cellKey.name });
@@ -131,7 +200,12 @@ export function logsRoutes(deps: ApiDeps): Hono {
       { realm: cellKey.realm ?? "", space: cellKey.space ?? "", stack: cellKey.stack ?? "", cell: cellKey.name },
       container,
     );
-    const body = logStream({ path, tail, follow, pollMs: deps.timing?.logPollMs ?? DEFAULT_POLL_MS, signal: c.req.raw.signal });
+    if (previous && !existsSync(previousLogPathOf(path))) {
+      throw new KeonError("NOT_FOUND", `container '${container}' of cell '${cellKey.name}' has no previous instance (it has not restarted since it was created)`, {
+        details: { kind: "Container", ...cellKey, cell: cellKey.name, name: container },
+      });
+    }
+    const body = logStream({ path: previous ? previousLogPathOf(path) : path, tail, follow, pollMs: deps.timing?.logPollMs ?? DEFAULT_POLL_MS, signal: c.req.raw.signal });
     return new Response(body, {
       status: 200,
       headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-store" },

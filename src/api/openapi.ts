@@ -187,14 +187,15 @@ export function buildOpenApi(version: string): JsonSchema {
       queryParam("container", "Container id (optional when the cell has one container or a tty default)", NAME_JSON_SCHEMA),
       queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
       queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
+      queryParam("previous", "The output of the container's previous instance (404 when it has not restarted)", { type: "boolean" }),
     ],
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
   });
   add("/v1/apply", "post", {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
-    parameters: [WAIT],
+    parameters: [WAIT, queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" })],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
-    responses: { "200": { description: "Per-resource results", content: json(ref("ApplyResult")) }, ...ERRORS },
+    responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
   });
   add("/v1/events", "get", {
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
@@ -293,6 +294,36 @@ export function buildOpenApi(version: string): JsonSchema {
       results: {
         type: "array",
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
+      },
+      summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  const action = {
+    type: "object",
+    description: "What the change does to what runs (model/diff.ts)",
+    properties: {
+      kind: { enum: ["create", "unchanged", "in-place", "recreate-containers", "recreate-cell", "refused"] },
+      containers: { type: "array", items: { type: "string" } }, reason: { type: "string" }, path: { type: "string" },
+    },
+  };
+  schemas["ApplyPlan"] = {
+    type: "object",
+    properties: {
+      dryRun: { const: true },
+      results: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged"] }, action,
+            document: { type: "integer" }, current: ref("Document"), next: ref("Document"),
+          },
+        },
+      },
+      affected: {
+        type: "array",
+        description: "Cells and Container documents a Space's changed defaults reach, and what applying them again does",
+        items: { type: "object", properties: { kind: { enum: ["Cell", "Container"] }, name: { type: "string" }, scope, action, cause: { type: "string" }, when: { const: "next-apply" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
     },

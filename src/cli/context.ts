@@ -43,9 +43,9 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 
 export const SCOPE_FLAGS: FlagSpec[] = [
-  { name: "realm", type: "string", valueName: "NAME", description: "realm (default: default)" },
-  { name: "space", type: "string", valueName: "NAME", description: "space (default: default)" },
-  { name: "stack", type: "string", valueName: "NAME", description: "stack (default: default)" },
+  { name: "realm", type: "string", valueName: "NAME", description: "realm (else KEON_REALM, the current context's, or default)" },
+  { name: "space", type: "string", valueName: "NAME", description: "space (else KEON_SPACE, the current context's, or default)" },
+  { name: "stack", type: "string", valueName: "NAME", description: "stack (else KEON_STACK, the current context's, or default)" },
 ];
 
 export const CELL_FLAG: FlagSpec = { name: "cell", type: "string", valueName: "NAME", description: "cell (containers; secrets at cell scope)" };

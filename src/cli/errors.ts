@@ -21,6 +21,8 @@ const EXIT_BY_KIND: Record<CliErrorKind, number> = {
 export interface FieldIssueLike {
   path: string;
   message: string;
+  /** `file:line:col` when the issue was found in a local file: then it is printed on a line of its own. */
+  location?: string;
 }
 
 export class CliError extends Error {
@@ -65,8 +67,16 @@ export function formatError(error: unknown): string {
     const message = error instanceof Error ? error.message : String(error);
     return message.replace(/\s*\n\s*/g, " ");
   }
+  if (error.issues.some((i) => i.location !== undefined)) return formatLocatedIssues(error);
   const missing = error.issues.filter((i) => i.path !== "" && !error.message.includes(`${i.path}:`));
   const paths = missing.length === 0 ? "" : ` (${missing.map((i) => `${i.path}: ${i.message}`).join("; ")})`;
   const code = error.code === undefined ? "" : `${error.code}: `;
   return `${code}${error.message}${paths}`.replace(/\s*\n\s*/g, " ");
+}
+
+/** A manifest's issues, each once on its own line as compilers print them: `file:line:col: path: message`. */
+function formatLocatedIssues(error: CliError): string {
+  const code = error.code === undefined ? "" : `${error.code}: `;
+  const lines = error.issues.map((i) => [i.location, i.path === "" ? undefined : i.path, i.message].filter((p) => p !== undefined).join(": "));
+  return `${code}${error.message}\n${lines.join("\n")}`;
 }

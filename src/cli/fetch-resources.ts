@@ -9,6 +9,7 @@ import { CliError } from "./errors.ts";
 import { DOCUMENT_KIND_OF, PLURAL_OF, type CliKind } from "./kinds.ts";
 import type { ImageSummaryLike } from "./output/rows.ts";
 import { listQuery, resourcePath, scopeFor, type Scope, type ScopeFlags } from "./scope.ts";
+import { splitScopedName } from "./scoped-name.ts";
 
 export interface FetchRequest {
   kind: CliKind;
@@ -45,8 +46,10 @@ async function listImages(client: ApiClient, request: FetchRequest): Promise<Ima
   return out;
 }
 
-/** One resource by name; containers are found in their cell's list. */
-export async function getResource(client: ApiClient, request: FetchRequest, name: string): Promise<unknown> {
+/** One resource by name (or by `get -o name`'s scoped name); containers are found in their cell's list. */
+export async function getResource(client: ApiClient, given: FetchRequest, text: string): Promise<unknown> {
+  const { name, flags } = splitScopedName(given.kind, text, given.flags);
+  const request = { ...given, flags };
   if (request.kind === "container") {
     const scope = scopeFor("container", request.flags);
     const answer = await client.json<ListAnswer<{ metadata?: { name?: string }; spec?: { cellId?: string } }>>("GET", "/v1/containers", {
@@ -55,7 +58,7 @@ export async function getResource(client: ApiClient, request: FetchRequest, name
     const matches = (answer.items ?? []).filter((c) => c.metadata?.name === name);
     if (matches.length === 0) {
       const where = [scope.realm, scope.space, scope.stack, scope.cell].filter(Boolean).join("/");
-      throw new CliError("failed", `container '${name}' not found in ${where}`, { code: "CONTAINER_NOT_FOUND" });
+      throw new CliError("failed", `container '${name}' not found in ${where}`, { code: "CONTAINER_NOT_FOUND", details: { kind: "Container", name, ...scope } });
     }
     if (matches.length > 1) {
       const cells = matches.map((m) => m.spec?.cellId).join(", ");

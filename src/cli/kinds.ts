@@ -4,6 +4,7 @@
  * and short aliases, and where each lives in the API. Pure.
  */
 import type { DocumentKind } from "../model/schema/document.ts";
+import { closestName } from "../model/did-you-mean.ts";
 import { usageError } from "./errors.ts";
 
 export type CliKind = "realm" | "space" | "stack" | "cell" | "container" | "secret" | "volume" | "image";
@@ -59,7 +60,9 @@ export const PLURAL_OF: Record<CliKind, string> = {
 export function resolveKind(word: string): CliKind {
   const kind = ALIASES[word.toLowerCase()];
   if (kind === undefined) {
-    throw usageError(`unknown resource kind '${word}'; known kinds: ${CLI_KINDS.join(", ")} (plurals and short names such as c, ctr, sp, st, vol, img work too)`);
+    const near = closestName(word, KIND_WORDS);
+    const hint = near === undefined ? "" : ` (did you mean '${near}'?)`;
+    throw usageError(`unknown resource kind '${word}'${hint}; known kinds: ${CLI_KINDS.join(", ")} (plurals and short names such as c, ctr, sp, st, vol, img work too)`);
   }
   return kind;
 }

@@ -6,9 +6,12 @@
  * the stack only under -v, and map to the exit codes scripts rely on:
  * 0 ok, 1 operation failed, 2 bad usage, 3 keond unreachable.
  */
+import { closestName } from "../model/did-you-mean.ts";
 import { booleanFlag, parseArgs, stringFlag } from "./args.ts";
 import { ApiClient, resolveEndpoint } from "./client.ts";
 import { GLOBAL_FLAGS, type CliContext } from "./context.ts";
+import { withScopesOfName } from "./not-found-scopes.ts";
+import { fillScopeDefaults } from "./scope-fill.ts";
 import { CliError, EXIT_OK, EXIT_USAGE, exitCodeOf, formatError, usageError } from "./errors.ts";
 import { mainHelp, verbHelp } from "./help.ts";
 import { makeTerminal, type OutputStream } from "./output/terminal.ts";
@@ -22,6 +25,7 @@ export interface CliIo {
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let verbose = false;
+  let client: ApiClient | undefined;
   const err = (text: string) => io.stderr.write(text);
   try {
     const globals = parseArgs(argv, GLOBAL_FLAGS, { stopAtPositional: true });
@@ -40,13 +44,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     const verb = findVerb(verbName);
-    if (verb === undefined) throw usageError(`unknown verb '${verbName}'; run 'keon --help' for the list`);
+    if (verb === undefined) {
+      const near = closestName(verbName, VERBS.filter((v) => !v.name.startsWith("__")).map((v) => v.name));
+      throw usageError(`unknown verb '${verbName}'${near === undefined ? "" : ` (did you mean '${near}'?)`}; run 'keon --help' for the list`);
+    }
     const args = parseArgs(rest, [...verb.flags, ...GLOBAL_FLAGS]);
     verbose ||= booleanFlag(args, "verbose");
     if (booleanFlag(globals, "help") || booleanFlag(args, "help")) {
       io.stdout.write(verbHelp(verb));
       return EXIT_OK;
     }
+    fillScopeDefaults(verb, args, io.env);
     const endpoint = resolveEndpoint(
       {
         socket: stringFlag(args, "socket") ?? stringFlag(globals, "socket"),
@@ -58,8 +66,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
     const noColor = booleanFlag(globals, "no-color") || booleanFlag(args, "no-color");
     const term = makeTerminal(io.stdout, io.stderr, noColor ? { ...io.env, NO_COLOR: "1" } : io.env);
+    client = new ApiClient(endpoint);
     const ctx: CliContext = {
-      client: new ApiClient(endpoint),
+      client,
       term,
       env: io.env,
       verbose,
@@ -67,7 +76,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       err,
     };
     return await verb.run(ctx, args);
-  } catch (error) {
+  } catch (thrown) {
+    const error = client === undefined ? thrown : await withScopesOfName(client, thrown);
     err(`keon: ${formatError(error)}\n`);
     if (verbose) {
       const stack = error instanceof Error ? error.stack : undefined;

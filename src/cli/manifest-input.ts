@@ -78,16 +78,22 @@ interface ManifestIssueLike {
   message: string;
   document?: number;
   line?: number;
+  column?: number;
 }
 
-function manifestError(name: string, error: KeonError): CliError {
+/** Every issue once, located `file:line:col`; the headline only counts them (the lines say the rest). */
+export function manifestError(name: string, error: KeonError): CliError {
   const where = name === "-" ? "stdin" : name;
   const issues = (error.details?.["issues"] as ManifestIssueLike[] | undefined) ?? [];
-  const located = issues.map((i) => ({
-    path: `${where}${i.line === undefined ? "" : `:${i.line}`}${i.path === "" ? "" : ` ${i.path}`}`,
+  if (issues.length === 0) return new CliError("failed", `${where}: ${error.message}`, { code: error.code });
+  const inOrder = [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  const located = inOrder.map((i) => ({
+    location: [where, i.line, i.line === undefined ? undefined : i.column].filter((p) => p !== undefined).join(":"),
+    path: i.path,
     message: i.message,
   }));
-  return new CliError("failed", `${where}: ${error.message}`, { code: error.code, issues: located.length > 1 ? located : [] });
+  const count = `${issues.length} issue${issues.length === 1 ? "" : "s"}`;
+  return new CliError("failed", `${where}: invalid manifest (${count})`, { code: error.code, issues: located });
 }
 
 /** One body for /v1/apply: the sources joined as one YAML stream. */

@@ -52,6 +52,8 @@ export interface ContainerObservation {
   exitCode?: number | undefined;
   /** Keon owes this container a restart: its policy asks for one and retries remain. */
   restartOwed?: boolean | undefined;
+  /** How an exited container ended, said plainly (`exited 137 (SIGKILL)`, `OOMKilled (exit 137)`), when known. */
+  ended?: string | undefined;
 }
 
 export interface CellStateInput {
@@ -124,7 +126,10 @@ function verdictOf(input: CellStateInput): Verdict {
     return { state: terminal ? "Failed" : root.state === "running" ? "Degraded" : "Pending", reason, message };
   }
   if (input.previous === "Error" && !input.startedSincePrevious) {
-    return { state: "Error", reason: "WorkloadFailed", message: "a workload exited non-zero; the cell stays in Error until it is started again" };
+    // Still naming the failed workloads while they are down: how one ended may be learnt a pass later (an OOM event).
+    const failed = failedWorkloads(input);
+    const what = failed.length > 0 ? endings(failed) : "a workload exited non-zero";
+    return { state: "Error", reason: "WorkloadFailed", message: `${what}; the cell stays in Error until it is started again` };
   }
   if (input.blocked !== undefined && root.state !== "running") return { state: "Pending", ...input.blocked };
   if (input.creating) return { state: "Pending", reason: "Creating", message: "Keon is creating the cell" };
@@ -142,10 +147,9 @@ function verdictOf(input: CellStateInput): Verdict {
   if (root.state === "paused" || workloads.every((w) => w.state === "paused")) {
     return { state: "Paused", reason: "Paused", message: "the cell is paused" };
   }
-  const failed = workloads.filter((w) => w.state === "exited" && w.exitCode !== 0 && !w.restartOwed);
+  const failed = failedWorkloads(input);
   if (failed.length > 0) {
-    const codes = failed.map((w) => `'${w.id}' exited with ${w.exitCode === undefined ? "an unknown code" : `code ${w.exitCode}`}`);
-    return { state: "Error", reason: "WorkloadFailed", message: `${codes.join(", ")} and no restart is owed` };
+    return { state: "Error", reason: "WorkloadFailed", message: `${endings(failed)} and no restart is owed` };
   }
 
   const rootRuns = root.state === "running";
@@ -164,6 +168,16 @@ function verdictOf(input: CellStateInput): Verdict {
       : { state: "Degraded", reason: "WorkloadDown", message: `not running: ${list([...down, ...waiting])}` };
   }
   return rootDown(root);
+}
+
+/** Workloads that exited non-zero and are owed no restart. */
+function failedWorkloads(input: Pick<CellStateInput, "root" | "workloads">): ContainerObservation[] {
+  return workloadsOf(input).filter((w) => w.state === "exited" && w.exitCode !== 0 && !w.restartOwed);
+}
+
+/** `'app' exited with code 3, 'db' OOMKilled (exit 137)`. */
+function endings(failed: readonly ContainerObservation[]): string {
+  return failed.map((w) => `'${w.id}' ${w.ended ?? `exited with ${w.exitCode === undefined ? "an unknown code" : `code ${w.exitCode}`}`}`).join(", ");
 }
 
 function rootDown(root: ContainerObservation): Verdict {

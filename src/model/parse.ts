@@ -16,9 +16,11 @@
  *   when given), so stored documents compare equal however they were written.
  */
 import * as v from "valibot";
+import { closestName } from "./did-you-mean.ts";
 import { documentRuleIssues } from "./document-rules.ts";
 import { KeonError, type FieldIssue } from "./errors.ts";
 import { formatPath, segmentsOfValibotPath, type LocatedIssue, type PathSegment } from "./field-path.ts";
+import { knownFieldsAt } from "./schema-fields.ts";
 import { DOCUMENT_KINDS, DOCUMENT_SCHEMAS, type Document, type DocumentKind } from "./schema/document.ts";
 
 /** No valid document nests deeper than ~8 levels; the cap keeps hostile input from exhausting the stack. */
@@ -70,7 +72,10 @@ export function checkDocument(input: unknown): DocumentCheck {
   const idFilled = prepared !== cleaned;
   const parsed = v.safeParse(DOCUMENT_SCHEMAS[knownKind], prepared);
   if (!parsed.success) {
-    const schemaIssues = parsed.issues.map(toLocatedIssue).filter((i) => {
+    const schemaIssues = parsed.issues.map((issue, i) => {
+      const located = toLocatedIssue(issue);
+      return i < MAX_SUGGESTIONS ? withSuggestion(knownKind, located) : located;
+    }).filter((i) => {
       const path = formatPath(i.segments);
       return path !== "apiVersion" && !(idFilled && path === "spec.id");
     });
@@ -179,6 +184,17 @@ function normalizeOutput(doc: Document): Document {
       break;
   }
   return doc;
+}
+
+/** Suggestions are for people reading a few issues; a hostile document with thousands of unknown keys gets them for the first ones only. */
+const MAX_SUGGESTIONS = 50;
+
+/** An unknown field near a known one (`imag`) says which it probably meant. */
+function withSuggestion(kind: DocumentKind, issue: LocatedIssue): LocatedIssue {
+  const field = issue.segments.at(-1);
+  if (issue.message !== "unknown field" || typeof field !== "string") return issue;
+  const suggestion = closestName(field, knownFieldsAt(kind, issue.segments.slice(0, -1)));
+  return suggestion === undefined ? issue : { ...issue, message: `unknown field (did you mean '${suggestion}'?)` };
 }
 
 function toLocatedIssue(issue: v.BaseIssue<unknown>): LocatedIssue {

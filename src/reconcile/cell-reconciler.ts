@@ -23,11 +23,12 @@ import {
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
 import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
+import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
-import { cellStatusOf, statusChanged } from "./cell-status.ts";
+import { cellStatusOf, containerFactsIn, endedText, statusChanged } from "./cell-status.ts";
 import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
-import { liveView, observeCell, type ContainerdView } from "./observe.ts";
+import { liveView, observeCell, type CellObservation, type ContainerdView } from "./observe.ts";
 import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
 import type { ReconcileSink } from "./sink.ts";
 import { withStatusTimes } from "./status-times.ts";
@@ -48,6 +49,8 @@ export interface CellReconcileDeps {
    * look after acting is always live.
    */
   resyncView?: ContainerdView | undefined;
+  /** The latest OOM event containerd reported per containerd ID (the realm loop's memory of them). */
+  oomEvents?: ReadonlyMap<string, number> | undefined;
   /** Clock and jitter; tests pin them. */
   now?: () => number;
   random?: () => number;
@@ -69,6 +72,7 @@ interface StoredCellStatus {
   retry?: RetryRecord;
   appliedSpaceDefaults?: Record<string, unknown>;
   frozen?: boolean;
+  containers?: ContainerStatus[];
 }
 
 /** Container secrets come from the Cell document, or from the Container document that declares the container. */
@@ -176,9 +180,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
 
   // Act.
   let failedWith: RetryRecord | undefined;
+  const endedAs = (id: string) => lastExitOf(before, id, layout, previous, deps.oomEvents);
   for (const action of plan.actions) {
     try {
-      const outcome = await runAction(deps, target, layout, key, action);
+      const outcome = await runAction(deps, target, layout, key, action, endedAs);
       if (outcome === "gone") {
         sink.status({ kind: "Cell", key }, undefined, undefined, true);
         event("Normal", action.type === "teardown" ? action.reason : "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
@@ -225,6 +230,9 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
       message: `space ${scope.space} changed its container defaults (${drift.join(", ")}) since this cell was applied; re-apply the cell to take them`,
       fields: drift,
     },
+    before,
+    previousContainers: previous.containers,
+    oomEvents: deps.oomEvents,
   }) as unknown as Record<string, unknown>;
   writeStatus(deps, key, stored, status);
   const wakeAtMs = [plan.wakeAtMs, retryAtMs(retryNow)].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
@@ -251,7 +259,17 @@ function removeCellRows(store: Store, key: ResourceKey): void {
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
 
-async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: CellLayout, key: ResourceKey, action: CellAction): Promise<ActionOutcome> {
+/** How a container the pass's first look saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
+function lastExitOf(
+  observation: CellObservation, id: string, layout: CellLayout, previous: StoredCellStatus, oomEvents: ReadonlyMap<string, number> | undefined,
+): string | undefined {
+  const seen = id === layout.rootId ? observation.cell.root : observation.cell.workloads.get(id);
+  return seen === undefined ? undefined : endedText(seen, containerFactsIn(layout, seen, undefined, previous.containers, oomEvents));
+}
+
+async function runAction(
+  deps: CellReconcileDeps, target: CellTarget, layout: CellLayout, key: ResourceKey, action: CellAction, endedAs: (id: string) => string | undefined,
+): Promise<ActionOutcome> {
   const { ctx, store } = deps;
   const ref = (containerId: string) => ({ kind: "Cell" as const, key, containerId });
   switch (action.type) {
@@ -276,7 +294,7 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       if (action.countsAsRestart) {
         const counter = store.restarts.increment(ref(layout.rootId), { backoffSeconds: 0, nextRestartAt: null });
         deps.sink.restarted();
-        return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' exited; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
+        return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' ${endedAs(layout.rootId) ?? "exited"}; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
       }
       return { type: "Normal", reason: "Started", message: `cell started in ${outcome.startMs.toFixed(0)} ms (${action.reason})` };
     }
@@ -293,11 +311,11 @@ async function runAction(deps: CellReconcileDeps, target: CellTarget, layout: Ce
       }
       const counter = store.restarts.increment(ref(action.id), { backoffSeconds: before.backoffSeconds, nextRestartAt: null });
       deps.sink.restarted();
-      return { type: "Normal", reason: "Restarted", message: `container '${action.id}' restarted (restart ${counter.count})` };
+      return { type: "Normal", reason: "Restarted", message: `container '${action.id}' ${endedAs(action.id) ?? "exited"}; restarted (restart ${counter.count})` };
     }
     case "schedule-restart":
       store.restarts.schedule(ref(action.id), new Date(Date.now() + action.delayMs), action.delayMs / 1000);
-      return { type: "Warning", reason: "BackOff", message: `container '${action.id}' restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
+      return { type: "Warning", reason: "BackOff", message: `container '${action.id}' ${endedAs(action.id) ?? "exited"}; restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
       return undefined;
@@ -330,7 +348,8 @@ function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredRe
   if (!store.setStatusIfCurrent("Cell", key, document, stored.generation)) return;
   if (before["state"] !== status["state"] || before["reason"] !== status["reason"]) {
     const state = String(status["state"]);
-    const warn = state === "Failed" || state === "Error" || status["retry"] !== undefined;
+    // Degraded (a workload down or backing off) is something to look at, as kubectl's BackOff is.
+    const warn = state === "Failed" || state === "Error" || state === "Degraded" || status["retry"] !== undefined;
     sink.event({
       realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name,
       type: warn ? "Warning" : "Normal",

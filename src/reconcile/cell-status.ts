@@ -8,8 +8,9 @@
 import { canonicalEqual } from "../model/canonical.ts";
 import { deriveCellState, type CellFailure, type ObservedContainerState } from "../model/cell-state.ts";
 import type { CellState, CellStatus } from "../model/schema/cell.ts";
-import type { ContainerState } from "../model/schema/container.ts";
+import type { ContainerState, ContainerStatus } from "../model/schema/container.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
+import { containerFactsOf, exitText, type ContainerFacts } from "./container-facts.ts";
 import type { RetryRecord } from "./failure.ts";
 import type { CellObservation } from "./observe.ts";
 import type { ObservedContainer, RunIntentKind } from "./plan.ts";
@@ -53,6 +54,30 @@ export interface CellStatusInput {
   /** The cell's snapshots as status lists them. */
   snapshots?: CellStatus["snapshots"];
   lastRestore?: CellStatus["lastRestore"];
+  /** The pass's first look, when it acted: an exit it restarted at once shows only there. */
+  before?: CellObservation | undefined;
+  /** The stored status's container entries: the facts of ended instances live only there. */
+  previousContainers?: readonly ContainerStatus[] | undefined;
+  /** The latest OOM event the realm loop received, by containerd ID. */
+  oomEvents?: ReadonlyMap<string, number> | undefined;
+}
+
+/** A container's crash facts from the pass's looks (`before`: the first, when it acted) and the stored status. */
+export function containerFactsIn(
+  layout: CellLayout, c: ObservedContainer, before: CellObservation | undefined,
+  previousContainers: readonly ContainerStatus[] | undefined, oomEvents: ReadonlyMap<string, number> | undefined,
+): ContainerFacts {
+  return containerFactsOf({
+    now: c,
+    before: before === undefined ? undefined : c.id === layout.rootId ? before.cell.root : before.cell.workloads.get(c.id),
+    previous: previousContainers?.find((p) => p.name === c.id),
+    oomEventAtMs: oomEvents?.get(containerdIdOf(layout.scope, c.id)),
+  });
+}
+
+/** How an exited container ended (`exited 137 (SIGKILL)`), for messages and events; undefined while it runs. */
+export function endedText(c: ObservedContainer, facts: ContainerFacts): string | undefined {
+  return c.state === "exited" && facts.lastState !== undefined && facts.finishTime !== undefined ? exitText(facts.lastState) : undefined;
 }
 
 function observedOf(observation: CellObservation, id: string, isRoot: boolean): ObservedContainer {
@@ -64,7 +89,10 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
   const { layout, observation } = input;
   const root = observedOf(observation, layout.rootId, true);
   const workloads = layout.spec.containers.filter((c) => c.id !== layout.rootId).map((c) => observedOf(observation, c.id, false));
-  const asInput = (c: ObservedContainer) => ({ id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id) });
+  const facts = new Map([root, ...workloads].map((c) => [c.id, containerFactsIn(layout, c, input.before ?? observation, input.previousContainers, input.oomEvents)]));
+  const asInput = (c: ObservedContainer) => ({
+    id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id), ended: endedText(c, facts.get(c.id)!),
+  });
   const derived = deriveCellState({
     root: asInput(root),
     workloads: workloads.map(asInput),
@@ -75,9 +103,9 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     startedSincePrevious: input.startedSincePrevious,
     readyObserved: input.readyObserved,
   });
+  // What the host cannot delegate is the same for every cell: `keon status` says it, a cell's message does not.
   const { cgroup, ip, bridgeName } = observation.placement;
-  const notDelegated = cgroup.notDelegated.map((n) => n.reason).join("; ");
-  const message = [derived.message, notDelegated === "" ? undefined : `not delegated: ${notDelegated}`].filter((m) => m !== undefined && m !== "").join(". ");
+  const message = derived.message ?? "";
   return {
     state: derived.state,
     ...(derived.reason !== undefined ? { reason: derived.reason } : {}),
@@ -86,13 +114,17 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     subtreeControllers: [...cgroup.subtreeControllers],
     cgroupReady: cgroup.cgroupReady,
     network: { ...(bridgeName !== undefined ? { bridgeName } : {}), ...(ip !== undefined ? { ip } : {}) },
-    containers: [root, ...workloads].map((c) => ({
-      name: c.id,
-      id: containerdIdOf(layout.scope, c.id),
-      state: containerStateOf(c.state, c.exitCode),
-      ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
-      restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
-    })),
+    containers: [root, ...workloads].map((c) => {
+      const id = containerdIdOf(layout.scope, c.id);
+      return {
+        name: c.id,
+        id,
+        state: containerStateOf(c.state, c.exitCode),
+        ...(c.exitCode !== undefined && c.state === "exited" ? { exitCode: c.exitCode } : {}),
+        restartCount: observation.cell.counters.get(c.id)?.count ?? 0,
+        ...facts.get(c.id),
+      };
+    }),
     readyObserved: derived.readyObserved,
     ...(input.observedIntent !== undefined ? { observedIntent: input.observedIntent } : {}),
     ...(input.retry !== undefined ? { retry: input.retry } : {}),

@@ -99,7 +99,7 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
         // A host rule that does not resolve allows nothing until it does (re-resolved every pass); status says which.
         ...(unresolved.length > 0 ? {
           reason: "EgressHostUnresolved",
-          message: [`egress host(s) not resolved, allowing nothing until they are: ${unresolved.map(([h, why]) => `${h} (${why})`).join(", ")}`, cgroup["message"]].filter(Boolean).join("; "),
+          message: `egress host(s) not resolved, allowing nothing until they are: ${unresolved.map(([h, why]) => `${h} (${why})`).join(", ")}`,
         } : {}),
         network: { bridgeName: network.bridgeName, subnet: network.subnet, egress: network.egress },
       };
@@ -166,10 +166,14 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
   return { namespace, realmGone: false, failed };
 }
 
-/** The cgroup facts of a level as status shows them; what the host could not delegate goes into the message. */
+/**
+ * The cgroup facts of a level as status shows them. What the host could not
+ * delegate is the same for every level and cell: `keon status` says it, a
+ * level's message does not.
+ */
 function cgroupStatus(status: CgroupLevelStatus | (CgroupLevelStatus & Record<string, unknown>)): Record<string, unknown> {
-  const { notDelegated, ...rest } = status;
-  return notDelegated.length > 0 ? { ...rest, message: `not delegated: ${notDelegated.map((n) => n.reason).join("; ")}` } : rest;
+  const { notDelegated: _hostWide, ...rest } = status;
+  return rest;
 }
 
 function setLevelStatus(deps: LevelReconcileDeps, kind: DocumentKind, row: LevelRow, status: LevelStatus): void {

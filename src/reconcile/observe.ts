@@ -14,6 +14,7 @@ import { SPEC_HASH_LABEL } from "../model/spec-hash.ts";
 import { ipv4OfResult } from "../network/cni-exec.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
 import { observeCgroupLevel, type CgroupLevelStatus } from "../runtime/cgroup-levels.ts";
+import { readProcessStartMs } from "../runtime/process-start.ts";
 import type { RuntimeContext } from "../runtime/runtime-context.ts";
 import { findSpaceNetwork } from "../runtime/space-network.ts";
 import { observeTask, taskObservationOf, type TaskObservation } from "../runtime/task-control.ts";
@@ -141,13 +142,15 @@ export async function observeCell(
     records.map(async (record) => {
       const id = record.labels[CONTAINER_ID_LABEL] ?? record.id;
       const task = await view.taskOf(record.id);
+      const pid = (task.status === "RUNNING" || task.status === "PAUSED") && task.pid ? task.pid : undefined;
       seen.set(id, {
         id,
         state: containerStateOfTask(task.status),
         specHash: record.labels[SPEC_HASH_LABEL],
         exitCode: task.exitStatus,
         exitedAtMs: task.exitedAt,
-        pid: task.status === "RUNNING" || task.status === "PAUSED" ? task.pid : undefined,
+        pid,
+        startedAtMs: pid === undefined ? undefined : await readProcessStartMs(pid),
       });
     }),
   );

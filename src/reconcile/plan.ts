@@ -53,6 +53,8 @@ export interface ObservedContainer {
   exitedAtMs: number | undefined;
   /** The task's pid while it runs or is paused. */
   pid?: number | undefined;
+  /** When the running (or paused) task's process started (ms since the epoch), when known. */
+  startedAtMs?: number | undefined;
 }
 
 export interface ObservedCell {

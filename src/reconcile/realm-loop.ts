@@ -61,7 +61,7 @@ export interface RealmPasses {
 }
 
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
-function realPasses(deps: RealmLoopDeps): RealmPasses {
+function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>): RealmPasses {
   const { ctx, store, log, settings } = deps;
   const suspects = new Set<string>();
   return {
@@ -74,7 +74,7 @@ function realPasses(deps: RealmLoopDeps): RealmPasses {
     },
     cell: (key, namespace, sink, resyncView) =>
       reconcileCell(
-        { ctx, store, log, namespace, sink, resyncView, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        { ctx, store, log, namespace, sink, resyncView, oomEvents, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
         key,
       ),
   };
@@ -118,9 +118,15 @@ export class RealmLoop {
   private readonly fromResync = new Set<string>();
   /** When something last happened to a cell (an event, a change, its own pass acting): a listing older than that is stale for it. */
   private readonly touched = new Map<string, number>();
+  /**
+   * The latest OOM event per containerd ID, until the container's cell is
+   * gone: a cell pass stores it in status (which outlives keond), and the
+   * exit it explains may be observed passes later.
+   */
+  private readonly oomEvents = new Map<string, number>();
 
   constructor(private readonly deps: RealmLoopDeps) {
-    this.passes = deps.passes ?? realPasses(deps);
+    this.passes = deps.passes ?? realPasses(deps, this.oomEvents);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
     this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
@@ -248,7 +254,11 @@ export class RealmLoop {
     if (outcome === undefined) return;
     this.throwing.delete(id);
     if (outcome.acted) this.touched.set(id, Date.now());
-    if (outcome.gone) this.touched.delete(id);
+    if (outcome.gone) {
+      this.touched.delete(id);
+      const prefix = `${key.space}_${key.stack}_${key.name}_`;
+      for (const containerdId of this.oomEvents.keys()) if (containerdId.startsWith(prefix)) this.oomEvents.delete(containerdId);
+    }
     if (outcome.wakeAtMs !== undefined) this.wakeAt(id, outcome.wakeAtMs);
     // A cell gone may be the last thing a deleted stack, space or realm waited for.
     if (outcome.gone) void this.resync("cell gone");
@@ -335,6 +345,7 @@ export class RealmLoop {
       containerId = event.event.container_id;
     } else if (isEvent(event, "containerd.events.TaskOOM")) {
       containerId = event.event.container_id;
+      this.oomEvents.set(containerId, event.timestamp?.getTime() ?? Date.now());
     } else if (isEvent(event, "containerd.events.TaskDelete") || isEvent(event, "containerd.events.ContainerDelete")) {
       containerId = "container_id" in event.event ? String(event.event.container_id) : String((event.event as { id: string }).id);
     } else {

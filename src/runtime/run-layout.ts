@@ -6,6 +6,7 @@
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/cell.json        the cell's network record (IP, aliases)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>/     hosts, hostname, resolv.conf
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.previous.log  the same of its previous instance
  *   <runPath>/secrets/<realm>/<space>/<stack>/<cell>/<container>/   secret files (on a tmpfs)
  *   <runPath>/volumes/<realm>[/<space>[/<stack>]]/_<name>           managed volumes
  *
@@ -40,6 +41,11 @@ export function containerEtcDirOf(runPath: string, scope: CellScope, containerId
 
 export function containerLogPathOf(runPath: string, scope: CellScope, containerId: string): string {
   return join(cellDirOf(runPath, scope), `${validateName("container", containerId)}.log`);
+}
+
+/** Where a container's log goes when a new instance starts (`keon logs --previous` reads it). */
+export function previousLogPathOf(logPath: string): string {
+  return `${logPath.replace(/\.log$/, "")}.previous.log`;
 }
 
 export function cellRecordPathOf(runPath: string, scope: CellScope): string {

@@ -7,7 +7,9 @@
  */
 import type { ContainerdClient } from "../containerd/client.ts";
 import type { Process } from "../containerd/generated/containerd-v1-types.ts";
+import { renameSync, statSync } from "node:fs";
 import { isKeonError, KeonError } from "../model/errors.ts";
+import { previousLogPathOf } from "./run-layout.ts";
 
 const SIGKILL = 9;
 const SIGTERM = 15;
@@ -66,6 +68,7 @@ export async function startTask(
   if (existing.status === "RUNNING" && existing.pid !== undefined) return { pid: existing.pid, started: false };
   if (existing.status !== "MISSING") await stopTask(client, id, 0);
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
+  if (options.logFile !== undefined) keepPreviousLog(options.logFile);
   let created: { pid: number };
   try {
     created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
@@ -83,6 +86,23 @@ export async function startTask(
     throw error;
   }
   return { pid: created.pid, started: true };
+}
+
+/**
+ * A new instance writes a new log: the last one's output becomes the
+ * previous log (`keon logs --previous`). An empty log is no instance's
+ * output (a create that failed before the process wrote anything), so it
+ * does not replace the previous one.
+ */
+function keepPreviousLog(logFile: string): void {
+  let size: number;
+  try {
+    size = statSync(logFile).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (size > 0) renameSync(logFile, previousLogPathOf(logFile));
 }
 
 /**

@@ -189,7 +189,7 @@ spec:
 
   test("over TCP with the bearer token: get and exec (the WebSocket carries the token); without it, refused", async () => {
     const tcp = { KEON_SOCKET: "", KEON_HOST: `tcp://127.0.0.1:${tcpPort}`, KEON_TOKEN: "cli-e2e-token" };
-    expect((await keon(["get", "cells", ...SCOPE, "-o", "name"], { env: tcp })).out).toBe("cell/shell\n");
+    expect((await keon(["get", "cells", ...SCOPE, "-o", "name"], { env: tcp })).out).toBe(`cell/${realm}/${SPACE}/${STACK}/shell\n`);
     expect(await keon(["exec", "shell", ...SCOPE, "--", "echo", "over tcp"], { env: tcp })).toEqual({ code: 0, out: "over tcp\n", err: "" });
     const refused = await keon(["get", "cells", ...SCOPE], { env: { ...tcp, KEON_TOKEN: "wrong" } });
     expect(refused.code).toBe(1);

@@ -205,7 +205,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(wide.out).toContain(`app,side`);
     const containers = await keon(["get", "ctr", ...SCOPE]);
     expect(containers.out).toMatch(/^NAME\s+CELL\s+STATE\s+RESTARTS\s+EXIT\s+AGE\napp\s+ticker\s+Ready\s+0\s+-\s+\S+\nside\s+ticker\s+Ready\s+0\s+-\s+\S+\n$/);
-    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe("cell/ticker\n");
+    expect((await keon(["get", "c", ...SCOPE, "-o", "name"])).out).toBe(`cell/${realm}/${SPACE}/${STACK}/ticker\n`);
     expect((await keon(["get", "cells", ...SCOPE, "-l", "tier=demo"])).out).toContain("ticker");
     const none = await keon(["get", "cells", ...SCOPE, "-l", "tier=prod"]);
     expect(none).toEqual({ code: 0, out: "", err: `No resources found in ${realm}/${SPACE}/${STACK}.\n` });
@@ -218,7 +218,8 @@ describe.skipIf(!ready)(SUITE, () => {
   test("`keon get cell X -o yaml | keon apply -f -` reports unchanged (json too, and whole lists)", async () => {
     const yaml = await keon(["get", "cell", "ticker", ...SCOPE, "-o", "yaml"]);
     expect(yaml.code).toBe(0);
-    expect(yaml.out).not.toContain("status:");
+    // status is shown (as kubectl shows it) and ignored on input: the round trip is still unchanged.
+    expect(yaml.out).toContain("\nstatus:\n  state: Ready\n");
     expect(yaml.out).not.toContain("generation:");
     const back = await keon(["apply", "-f", "-"], { stdin: yaml.out });
     expect(back).toEqual({ code: 0, out: "cell/ticker unchanged\n1 resource: 0 created, 0 updated, 1 unchanged\n", err: "" });
@@ -239,7 +240,7 @@ describe.skipIf(!ready)(SUITE, () => {
     expect(described.out).toContain(`Scope:       ${realm}/${SPACE}/${STACK}\n`);
     expect(described.out).toContain("State:       Ready\n");
     expect(described.out).toMatch(/IP:\s+10\.216\./);
-    expect(described.out).toMatch(/app\s+keon\.test\/busybox:latest\s+Ready\s+0\s+-\s+\/bin\/sh -c/);
+    expect(described.out).toMatch(/app\s+keon\.test\/busybox:latest\s+Ready\s+0\s+-\s+-\s+\/bin\/sh -c/);
     expect(described.out).toMatch(/Events:\n\s+AGE\s+TYPE\s+REASON\s+MESSAGE\n(.*\n)*.*Ready\s+cell is Ready/);
     const missing = await keon(["describe", "cell", "nope", ...SCOPE]);
     expect(missing.code).toBe(1);
@@ -344,7 +345,11 @@ spec: {data: s3cret}
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(invalid);
     expect(refused.err).toContain("spec.containers[0].imagee");
-    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    // The headline, then the one issue on its own line with its line and column.
+    expect(refused.err.trim().split("\n")).toEqual([
+      `keon: INVALID_DOCUMENT: ${invalid}: invalid manifest (1 issue)`,
+      expect.stringMatching(new RegExp(`^${invalid}:7:\\d+: spec\\.containers\\[0\\]\\.imagee: unknown field \\(did you mean 'image'\\?\\)$`)),
+    ]);
     expect((await keon(["get", "cell", "bad", ...SCOPE])).code).toBe(1);
 
     const missingParent = await keon(["apply", "-f", "-"], { stdin: `kind: Stack\nmetadata: {name: s}\nspec: {realmId: ${realm}, spaceId: nowhere}\n` });

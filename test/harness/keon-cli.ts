@@ -24,7 +24,8 @@ export async function runKeon(socket: string, args: string[], options: KeonRunOp
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, KEON_SOCKET: socket, NO_COLOR: "1", ...options.env },
+    // No context file and no KEON_REALM/SPACE/STACK of whoever runs the tests (empty counts as unset), unless a test gives them.
+    env: { ...process.env, KEON_SOCKET: socket, NO_COLOR: "1", XDG_CONFIG_HOME: "/nonexistent/keon-e2e-config", KEON_REALM: "", KEON_SPACE: "", KEON_STACK: "", ...options.env },
     timeout: options.timeoutMs ?? 60_000,
   });
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

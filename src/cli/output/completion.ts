@@ -54,10 +54,27 @@ _keon() {
     return
   fi
   verb="\${COMP_WORDS[1]}"
+  # The scope flags already on the line, so names come from that realm/space/stack
+  # (bash splits --realm=ux at '=' into three words).
+  local scope=() i w
+  for ((i = 2; i < COMP_CWORD; i++)); do
+    w="\${COMP_WORDS[i]}"
+    case "$w" in
+      --realm|--space|--stack)
+        # Only a value already typed: the word being completed is not part of the scope yet.
+        if [[ "\${COMP_WORDS[i+1]}" == "=" ]]; then (( i + 2 < COMP_CWORD )) && scope+=("$w" "\${COMP_WORDS[i+2]}")
+        elif (( i + 1 < COMP_CWORD )); then scope+=("$w" "\${COMP_WORDS[i+1]}"); fi ;;
+      --realm=*|--space=*|--stack=*) scope+=("$w") ;;
+    esac
+  done
+  [[ "$prev" == "=" && $COMP_CWORD -ge 3 ]] && prev="\${COMP_WORDS[COMP_CWORD-2]}"
+  [[ "$cur" == "=" ]] && cur=""
   case "$prev" in
     -o|--output) COMPREPLY=($(compgen -W 'table wide yaml json name' -- "$cur")); return ;;
     -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --realm) COMPREPLY=($(compgen -W "$(keon __complete realms 2>/dev/null)" -- "$cur")); return ;;
+    --space) COMPREPLY=($(compgen -W "$(keon __complete spaces "\${scope[@]}" 2>/dev/null)" -- "$cur")); return ;;
+    --stack) COMPREPLY=($(compgen -W "$(keon __complete stacks "\${scope[@]}" 2>/dev/null)" -- "$cur")); return ;;
     --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then
@@ -71,12 +88,12 @@ ${flagCases}
   case "$verb" in
     ${KIND_VERBS.join("|")})
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W ${shellQuote(input.kinds.join(" "))} -- "$cur"))
-      else COMPREPLY=($(compgen -W "$(keon __complete "\${COMP_WORDS[2]}" 2>/dev/null)" -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W "$(keon __complete "\${COMP_WORDS[2]}" "\${scope[@]}" 2>/dev/null)" -- "$cur")); fi ;;
     ${CELL_KIND_VERBS.join("|")})
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'cell' -- "$cur"))
-      else COMPREPLY=($(compgen -W "$(keon __complete cells 2>/dev/null)" -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W "$(keon __complete cells "\${scope[@]}" 2>/dev/null)" -- "$cur")); fi ;;
     ${CELL_NAME_VERBS.join("|")})
-      [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "$(keon __complete cells 2>/dev/null)" -- "$cur")) ;;
+      [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "$(keon __complete cells "\${scope[@]}" 2>/dev/null)" -- "$cur")) ;;
 ${wordCases}
   esac
 }

@@ -6,7 +6,7 @@
  */
 import type { CliKind } from "../kinds.ts";
 import { scopeOfDocument, scopeText } from "../scope.ts";
-import { createdAtOf, pick, type ImageSummaryLike } from "./rows.ts";
+import { createdAtOf, lastExitText, pick, type ImageSummaryLike } from "./rows.ts";
 import { formatAge, formatBytes, renderTable } from "./table.ts";
 
 export interface EventLike {
@@ -50,7 +50,7 @@ function timeWithAge(time: string | undefined, now: Date): string {
   return `${time} (${formatAge(time, now)} ago)`;
 }
 
-function cellContainers(document: unknown): string {
+function cellContainers(document: unknown, now: Date): string {
   const specs = (pick(document, "spec.containers") as PlainObject[] | undefined) ?? [];
   const statuses = ((pick(document, "status.containers") as PlainObject[] | undefined) ?? []).filter(isObject);
   const ids = new Set(specs.map((s) => String(s["id"])));
@@ -64,6 +64,7 @@ function cellContainers(document: unknown): string {
       text(status["state"], "Unknown"),
       String(status["restartCount"] ?? 0),
       text(status["exitCode"], "-"),
+      lastExitText({ status }, now),
       text(command, "-"),
       text(ports, "-"),
     ];
@@ -71,10 +72,10 @@ function cellContainers(document: unknown): string {
   // Keon's own pause root: shown so a missing root explains a Degraded cell.
   for (const status of statuses) {
     if (ids.has(String(status["name"]))) continue;
-    rows.unshift([`${String(status["name"])} (keon root)`, "-", text(status["state"], "Unknown"), String(status["restartCount"] ?? 0), text(status["exitCode"], "-"), "-", "-"]);
+    rows.unshift([`${String(status["name"])} (keon root)`, "-", text(status["state"], "Unknown"), String(status["restartCount"] ?? 0), text(status["exitCode"], "-"), lastExitText({ status }, now), "-", "-"]);
   }
   if (rows.length === 0) return "<none>";
-  return `\n${indent(renderTable(["ID", "IMAGE", "STATE", "RESTARTS", "EXIT", "COMMAND", "PORTS"], rows))}`;
+  return `\n${indent(renderTable(["ID", "IMAGE", "STATE", "RESTARTS", "EXIT", "LAST", "COMMAND", "PORTS"], rows))}`;
 }
 
 /**
@@ -166,7 +167,7 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
         ["Cgroup", text(pick(document, "status.cgroupPath"))],
         ["Controllers", text(((pick(document, "status.subtreeControllers") as string[] | undefined) ?? []).join(",") || undefined)],
         ["Auto delete", String(pick(document, "spec.autoDelete") === true)],
-        ["Containers", cellContainers(document)],
+        ["Containers", cellContainers(document, now)],
       );
       break;
     case "container":
@@ -176,6 +177,8 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
         ["State", text(pick(document, "status.state"), "Unknown")],
         ["Restarts", String(pick(document, "status.restartCount") ?? 0)],
         ["Exit code", text(pick(document, "status.exitCode"))],
+        ["Started", timeWithAge(pick(document, "status.startTime") as string | undefined, now)],
+        ["Last state", lastExitText(document, now)],
         ["Restart policy", text(pick(document, "spec.restartPolicy"), "never")],
         ["containerd ID", text(pick(document, "status.id"))],
       );

@@ -1,10 +1,9 @@
 /**
  * @module
- * Documents as `keon get -o yaml|json` prints them: exactly what a user may
- * write, so the output applies back as `unchanged`. Server-owned fields
- * (status, metadata.generation, containerd IDs, timestamps the API adds) are
- * removed; V1BETA1.md lets the parser ignore status, but a document that
- * still carried it would not be one a user writes. Pure.
+ * Documents as `keon get -o yaml|json` prints them: what a user may write
+ * (server-owned metadata, containerd IDs and timestamps the API adds are
+ * removed) followed by the status keond reports. V1BETA1.md has the parser
+ * ignore status, so the output applies back as `unchanged`. Pure.
  */
 import { stringify } from "yaml";
 
@@ -30,6 +29,17 @@ export function userDocument(document: unknown): PlainObject {
     }
   }
   return copy;
+}
+
+/**
+ * What `keon get -o yaml|json` prints: the user's document and, after it,
+ * the status keond reports (as kubectl shows it). The API's parser ignores
+ * status on input, so this still applies back as `unchanged`.
+ */
+export function withStatus(document: unknown): PlainObject {
+  const shown = userDocument(document);
+  if (isObject(document) && document["status"] !== undefined) shown["status"] = structuredClone(document["status"]);
+  return shown;
 }
 
 /** One or more documents as a YAML stream (`---` between documents). */

@@ -19,18 +19,36 @@ export function renderBar(done: number, total: number, elapsedMs: number, width 
 
 export interface Progress {
   update(done: number): void;
-  /** Ends the bar's line (a terminal) and prints `message`. */
+  /**
+   * The transfer is over and the next, unmeasured phase begins (keond
+   * unpacking an upload): the bar ends at 100 % and the phase is named, so
+   * nothing sits at 100 % looking stuck.
+   */
+  phase(message: string): void;
+  /** Ends the bar (if no phase did) and prints `message`. */
   finish(message: string): void;
 }
 
-/** A bar on a TTY (at most ~10 redraws a second), otherwise one line at start and one per quarter. */
+/** A bar on a TTY (at most ~10 redraws a second), otherwise one line at start, one per quarter and one at 100 %. */
 export function progressReporter(stream: OutputStream, interactive: boolean, label: string, total: number, now = () => performance.now()): Progress {
   const started = now();
   let lastDraw = 0;
-  let lastQuarter = -1;
+  let lastQuarter = 0;
+  let ended = false;
   if (!interactive) stream.write(`${label}: ${formatBytes(total)}\n`);
+  const quarterLine = (quarter: number, done: number) => {
+    lastQuarter = quarter;
+    stream.write(`${label}: ${quarter * 25}% (${formatBytes(done)} of ${formatBytes(total)})\n`);
+  };
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (interactive) stream.write(`\r${label} ${renderBar(total, total, now() - started)}\u001b[K\n`);
+    else if (lastQuarter < 4) quarterLine(4, total);
+  };
   return {
     update(done) {
+      if (ended) return;
       const t = now();
       if (interactive) {
         if (t - lastDraw < 100 && done < total) return;
@@ -38,14 +56,15 @@ export function progressReporter(stream: OutputStream, interactive: boolean, lab
         stream.write(`\r${label} ${renderBar(done, total, t - started)}\u001b[K`);
         return;
       }
-      const quarter = total > 0 ? Math.floor((done / total) * 4) : 4;
-      if (quarter > lastQuarter && quarter < 4 && quarter > 0) {
-        lastQuarter = quarter;
-        stream.write(`${label}: ${quarter * 25}% (${formatBytes(done)} of ${formatBytes(total)})\n`);
-      }
+      const quarter = total > 0 ? Math.min(4, Math.floor((done / total) * 4)) : 4;
+      if (quarter > lastQuarter) quarterLine(quarter, done);
+    },
+    phase(message) {
+      end();
+      stream.write(`${message}\n`);
     },
     finish(message) {
-      if (interactive) stream.write(`\r${label} ${renderBar(total, total, now() - started)}\u001b[K\n`);
+      end();
       stream.write(`${message}\n`);
     },
   };

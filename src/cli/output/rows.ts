@@ -146,11 +146,19 @@ export function documentTable(kind: Exclude<CliKind, "image" | "container">, doc
   }
 }
 
+/** How the container's latest instance ended, for `-o wide`'s LAST: `137 SIGKILL 2m ago`, `OOMKilled 5s ago`, `0 1h ago`. */
+export function lastExitText(container: unknown, now: Date): string {
+  const last = pick(container, "status.lastState");
+  if (!isObject(last) || typeof last["exitCode"] !== "number") return "-";
+  const what = last["reason"] === "OOMKilled" ? "OOMKilled" : [String(last["exitCode"]), ...(typeof last["signal"] === "string" ? [last["signal"]] : [])].join(" ");
+  return typeof last["finishedAt"] === "string" ? `${what} ${formatAge(last["finishedAt"], now)} ago` : what;
+}
+
 /** Containers as the API lists them: Container-shaped documents whose status is the cell's entry for them. */
 export function containerTable(containers: readonly unknown[], options: TableOptions): Table {
   const now = options.now ?? new Date();
   const prefix = options.allScopes ? ["REALM", "SPACE", "STACK"] : [];
-  const headers = [...prefix, "NAME", "CELL", "STATE", "RESTARTS", "EXIT", "AGE", ...(options.wide ? ["IMAGE", "CONTAINERD ID"] : [])];
+  const headers = [...prefix, "NAME", "CELL", "STATE", "RESTARTS", "EXIT", "AGE", ...(options.wide ? ["LAST", "IMAGE", "CONTAINERD ID"] : [])];
   const rows = containers.map((c) => {
     const stateText = text(pick(c, "status.state"), "Unknown");
     const tint = stateColor(stateText);
@@ -163,7 +171,7 @@ export function containerTable(containers: readonly unknown[], options: TableOpt
       String(pick(c, "status.restartCount") ?? 0),
       text(pick(c, "status.exitCode")),
       typeof since === "string" ? formatAge(since, now) : "-",
-      ...(options.wide ? [text(pick(c, "spec.image")), text(pick(c, "status.id"))] : []),
+      ...(options.wide ? [lastExitText(c, now), text(pick(c, "spec.image")), text(pick(c, "status.id"))] : []),
     ];
   });
   return { headers, rows };

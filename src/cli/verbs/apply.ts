@@ -8,7 +8,9 @@ import { stringify } from "yaml";
 import { booleanFlag, choiceFlag, type ParsedArgs } from "../args.ts";
 import { CliError, usageError } from "../errors.ts";
 import { joinSources, manifestFiles, parseSources, readSources, type ManifestSource } from "../manifest-input.ts";
-import { formatApplyResults, type ApplyResponseLike } from "../output/apply-results.ts";
+import { requestPlan } from "../apply-plan-request.ts";
+import { formatApplyResults, formatSummary, type ApplyResponseLike } from "../output/apply-results.ts";
+import { planLines } from "../output/plan.ts";
 import { readStdin } from "../stdin.ts";
 import { WAIT_FLAGS, type CliContext, type Verb } from "../context.ts";
 import { waitSecondsOf } from "../wait.ts";
@@ -42,15 +44,23 @@ export function sourceOfDocument(sources: readonly ManifestSource[], counts: rea
 export const applyVerb: Verb = {
   name: "apply",
   summary: "create or update resources from manifests",
-  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D]] [-o json|yaml]",
-  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\nExample: keon apply -f cell.yaml --wait",
-  flags: [...FILENAME_FLAGS, ...WAIT_FLAGS, { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "json or yaml: the API's answer as is" }],
+  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run] [-o json|yaml]",
+  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\nExample: keon apply -f cell.yaml --wait",
+  flags: [
+    ...FILENAME_FLAGS,
+    ...WAIT_FLAGS,
+    { name: "dry-run", type: "boolean", description: "validate and say what each document would do; store nothing" },
+    { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "json or yaml: the API's answer as is" },
+  ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
     if (args.positionals.length > 0) throw usageError(`unexpected argument '${args.positionals[0]}' (manifests are given with -f)`);
     const output = choiceFlag(args, "output", ["text", "json", "yaml"] as const, "text");
     const wait = waitSecondsOf(args);
+    const dryRun = booleanFlag(args, "dry-run");
+    if (dryRun && wait !== undefined) throw usageError("--dry-run stores nothing, so there is nothing to --wait for");
     const { sources, counts } = await manifestSources(args);
     if (counts.reduce((a, b) => a + b, 0) === 0) throw new CliError("failed", "the manifests hold no documents");
+    if (dryRun) return await printDryRun(ctx, sources, counts, output);
     let response: ApplyResponseLike;
     try {
       response = await ctx.client.json<ApplyResponseLike>("POST", "/v1/apply", {
@@ -68,8 +78,21 @@ export const applyVerb: Verb = {
   },
 };
 
+async function printDryRun(ctx: CliContext, sources: readonly ManifestSource[], counts: readonly number[], output: "text" | "json" | "yaml"): Promise<number> {
+  let plan;
+  try {
+    plan = await requestPlan(ctx.client, sources);
+  } catch (error) {
+    throw withSource(error, sources, counts);
+  }
+  if (output === "json") ctx.out(`${JSON.stringify(plan, null, 2)}\n`);
+  else if (output === "yaml") ctx.out(stringify(plan));
+  else ctx.out(`${[...planLines(plan, ctx.term.color), `${formatSummary(plan.summary)} (dry run: nothing stored)`].join("\n")}\n`);
+  return 0;
+}
+
 /** An API error naming document N of the joined stream names its file too. */
-function withSource(error: unknown, sources: readonly ManifestSource[], counts: readonly number[]): unknown {
+export function withSource(error: unknown, sources: readonly ManifestSource[], counts: readonly number[]): unknown {
   if (!(error instanceof CliError) || sources.length < 2) return error;
   const index = error.details["document"] ?? error.details["index"];
   if (typeof index !== "number") return error;

@@ -17,6 +17,7 @@ import { FILENAME_FLAGS, manifestSources } from "./apply.ts";
 import { parseSources } from "../manifest-input.ts";
 import { parseManifest } from "../../model/manifest.ts";
 import { getResource } from "../fetch-resources.ts";
+import { splitScopedName } from "../scoped-name.ts";
 
 const DELETE_ORDER: DocumentKind[] = ["Container", "Cell", "Volume", "Secret", "Stack", "Space", "Realm"];
 
@@ -59,11 +60,12 @@ export const deleteVerb: Verb = {
       if (names.length === 0) throw usageError(`missing NAME: keon delete ${kind} NAME (or -f FILE)`);
       const flags = scopeFlagsOf(args);
       targets = [];
-      for (const name of names) {
+      for (const text of names) {
+        const { name, flags: own } = splitScopedName(kind, text, flags);
         // A container is addressed in its cell: find which when --cell is not given.
-        const scope = kind === "container" && flags.cell === undefined
-          ? scopeOfDocument((await getResource(ctx.client, { kind, flags, allScopes: false }, name)) as never)
-          : scopeFor(kind, flags);
+        const scope = kind === "container" && own.cell === undefined
+          ? scopeOfDocument((await getResource(ctx.client, { kind, flags: own, allScopes: false }, name)) as never)
+          : scopeFor(kind, own);
         targets.push({ kind, scope, name });
       }
     }

@@ -25,8 +25,10 @@ export const describeVerb: Verb = {
     if (names.length === 0) throw usageError(`missing NAME: keon describe ${kind} NAME`);
     const request: FetchRequest = { kind, flags: scopeFlagsOf(args), allScopes: false };
     const blocks: string[] = [];
-    for (const name of names) {
-      const item = await getResource(ctx.client, request, name);
+    for (const given of names) {
+      const item = await getResource(ctx.client, request, given);
+      // The stored name: `given` may be `get -o name`'s scoped form.
+      const name = kind === "image" ? given : String((item as { metadata?: { name?: string } }).metadata?.name ?? given);
       if (kind === "image") {
         blocks.push(describeImage(item as ImageSummaryLike));
         continue;

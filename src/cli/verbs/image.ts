@@ -12,7 +12,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { choiceFlag, expectPositionals, stringFlag, type ParsedArgs } from "../args.ts";
 import { readJson } from "../client.ts";
-import { ALL_SCOPES_FLAG, type CliContext, type Verb } from "../context.ts";
+import { ALL_SCOPES_FLAG, SCOPE_FLAGS, type CliContext, type Verb } from "../context.ts";
 import { CliError, formatError, usageError } from "../errors.ts";
 import { progressReporter } from "../output/progress.ts";
 import { formatBytes, shortDigest } from "../output/table.ts";
@@ -25,8 +25,8 @@ interface ImportAnswer {
   images: { name: string; manifestDigest: string; blobsWritten: number; blobsPresent: number; snapshotsCreated: number }[];
 }
 
-/** The archive as a body stream that reports how much was handed to the connection. */
-function countingStream(path: string, onProgress: (done: number) => void): ReadableStream<Uint8Array> {
+/** The archive as a body stream that reports how much was handed to the connection, and when all of it was. */
+function countingStream(path: string, onProgress: (done: number) => void, onEnd: () => void): ReadableStream<Uint8Array> {
   const reader = Bun.file(path).stream().getReader();
   let done = 0;
   return new ReadableStream<Uint8Array>({
@@ -34,6 +34,7 @@ function countingStream(path: string, onProgress: (done: number) => void): Reada
       const { done: end, value } = await reader.read();
       if (end) {
         controller.close();
+        onEnd();
         return;
       }
       done += value.byteLength;
@@ -60,7 +61,8 @@ async function importImage(ctx: CliContext, realm: string, file: string, name: s
   const progress = progressReporter(ctx.term.err, ctx.term.interactive && process.stderr.isTTY === true, `uploading ${basename(file)}`, size);
   const answer = await ctx.client.json<ImportAnswer>("POST", `/v1/realms/${encodeURIComponent(realm)}/images/import`, {
     query: { name },
-    body: countingStream(file, (done) => progress.update(done)),
+    // keond answers once it has unpacked the layers into containerd, seconds after the last byte went out.
+    body: countingStream(file, (done) => progress.update(done), () => progress.phase(`uploaded; keond is unpacking it into realm ${realm}`)),
     headers: { "content-type": "application/x-tar", "content-length": String(size) },
   });
   progress.finish(`unpacked into realm ${realm}`);
@@ -196,7 +198,8 @@ export const imageVerb: Verb = {
   help: "Examples: keon image import busybox.tar --name docker.io/library/busybox:latest\n          keon image pull 127.0.0.1:5000/team/app:1.0 --realm prod   (credentials: the realm's spec.registryCredentials)",
   completes: ["import", "ls", "rm", "pull"],
   flags: [
-    { name: "realm", type: "string", valueName: "NAME", description: "realm whose containerd namespace holds the images (default: default)" },
+    // The shared realm flag, so KEON_REALM and the current context apply here too.
+    SCOPE_FLAGS[0]!,
     { name: "name", type: "string", valueName: "REF", description: "import: which image of a multi-image archive, or the name for its only image (else the archive's own names)" },
     { name: "platform", type: "string", valueName: "OS/ARCH", description: "pull: the platform to pull (default: this host's), e.g. linux/arm64" },
     ALL_SCOPES_FLAG,

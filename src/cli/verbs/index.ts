@@ -6,10 +6,14 @@ import type { Verb } from "../context.ts";
 import { applyVerb } from "./apply.ts";
 import { cellActionVerb } from "./cell-action.ts";
 import { completeNamesVerb, completionVerb } from "./completion.ts";
+import { configVerb } from "./config.ts";
 import { deleteVerb } from "./delete.ts";
 import { describeVerb } from "./describe.ts";
+import { diffVerb } from "./diff.ts";
+import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
+import { explainVerb } from "./explain.ts";
 import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
@@ -24,9 +28,11 @@ import { versionVerb } from "./version.ts";
 export const VERBS: readonly Verb[] = [
   initVerb,
   applyVerb,
+  diffVerb,
   getVerb,
   describeVerb,
   deleteVerb,
+  editVerb,
   cellActionVerb("start"),
   cellActionVerb("stop"),
   cellActionVerb("kill"),
@@ -38,11 +44,13 @@ export const VERBS: readonly Verb[] = [
   logsVerb,
   execVerb,
   eventsVerb,
+  explainVerb,
   topVerb,
   imageVerb,
   statusVerb,
   tokenVerb,
   versionVerb,
+  configVerb,
   completionVerb(() => VERBS),
   completeNamesVerb,
 ];

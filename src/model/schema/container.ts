@@ -173,6 +173,15 @@ export const CONTAINER_STATES = [
   "Pending", "Ready", "Stopped", "Paused", "Failed", "Exited", "Error", "NotCreated", "Unknown",
 ] as const;
 
+export const containerLastStateSchema = v.strictObject({
+  exitCode: v.number(),
+  /** The signal that ended it (`SIGKILL` for exit status 137). */
+  signal: v.optional(v.string()),
+  reason: v.picklist(["Completed", "Error", "OOMKilled"]),
+  startedAt: timestamp,
+  finishedAt: v.string(),
+});
+
 export const containerStatusSchema = v.strictObject({
   name: v.optional(v.string()),
   id: v.optional(v.string()),
@@ -184,6 +193,10 @@ export const containerStatusSchema = v.strictObject({
   finishTime: timestamp,
   exitCode: v.optional(v.number()),
   exitSignal: v.optional(v.string()),
+  /** How the container's latest instance that ended, ended (kept across restarts). */
+  lastState: v.optional(containerLastStateSchema),
+  /** The latest OOM event containerd reported for the container: kept until the exit it explains is observed. */
+  lastOOMEventAt: timestamp,
 });
 
 export type ContainerSpec = v.InferOutput<typeof containerSpecSchema>;
@@ -193,5 +206,6 @@ export type TmpfsMount = v.InferOutput<typeof tmpfsMountSchema>;
 export type VolumeMount = v.InferOutput<typeof volumeMountSchema>;
 export type ContainerSecret = v.InferOutput<typeof containerSecretSchema>;
 export type ContainerStatus = v.InferOutput<typeof containerStatusSchema>;
+export type ContainerLastState = v.InferOutput<typeof containerLastStateSchema>;
 export type ContainerState = (typeof CONTAINER_STATES)[number];
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];

@@ -1,11 +1,12 @@
 /** @module Any v1beta1 document, discriminated by `kind`. */
 import * as v from "./valibot-strict.ts";
-import { cellDocumentSchema } from "./cell.ts";
+import { cellDocumentSchema, cellStatusSchema } from "./cell.ts";
 import { containerDocumentSchema } from "./container-document.ts";
-import { realmDocumentSchema } from "./realm.ts";
+import { realmDocumentSchema, realmStatusSchema } from "./realm.ts";
 import { secretDocumentSchema } from "./secret.ts";
-import { spaceDocumentSchema } from "./space.ts";
-import { stackDocumentSchema } from "./stack.ts";
+import { spaceDocumentSchema, spaceStatusSchema } from "./space.ts";
+import { stackDocumentSchema, stackStatusSchema } from "./stack.ts";
+import { containerStatusSchema } from "./container.ts";
 import { volumeDocumentSchema } from "./volume.ts";
 
 export const DOCUMENT_SCHEMAS = {
@@ -33,3 +34,12 @@ export const documentSchema = v.variant("kind", [
 
 export type Document = v.InferOutput<typeof documentSchema>;
 export type DocumentOf<K extends DocumentKind> = Extract<Document, { kind: K }>;
+
+/** What keond writes as each kind's `status` (ignored on input): for references such as `keon explain cell.status`. */
+export const STATUS_SCHEMAS = {
+  Realm: realmStatusSchema,
+  Space: spaceStatusSchema,
+  Stack: stackStatusSchema,
+  Cell: cellStatusSchema,
+  Container: containerStatusSchema,
+} as const satisfies Partial<Record<DocumentKind, unknown>>;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { tailOffset } from "../../../src/api/logs-routes.ts";
-import { containerLogPathOf } from "../../../src/runtime/run-layout.ts";
+import { containerLogPathOf, previousLogPathOf } from "../../../src/runtime/run-layout.ts";
 import { C, K, call, cellDoc, containerDoc, jsonRequest, makeApi, seedHierarchy, type TestApi } from "./helpers.ts";
 
 let api: TestApi;
@@ -21,6 +21,23 @@ function writeLog(container: string, text: string, cell = "web"): string {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
   return path;
+}
+
+/** A followed log response: read until some text arrives (with a deadline), and all read so far. */
+function followed(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const readUntil = async (want: string) => {
+    const deadline = Date.now() + 2000;
+    while (!text.includes(want)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${want}; got ${text}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error("stream ended");
+      text += decoder.decode(value);
+    }
+  };
+  return { reader, readUntil, text: () => text };
 }
 
 describe("container logs", () => {
@@ -67,24 +84,13 @@ describe("container logs", () => {
     const path = writeLog("app", "first\n");
     const controller = new AbortController();
     const response = await api.app.request(`${C}/logs?container=app&follow=true&tail=1`, { signal: controller.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const readUntil = async (want: string) => {
-      const deadline = Date.now() + 2000;
-      while (!text.includes(want)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${want}; got ${text}`);
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        text += decoder.decode(value);
-      }
-    };
+    const { reader, readUntil, text } = followed(response);
     await readUntil("first\n");
     appendFileSync(path, "second\n");
     await readUntil("second\n");
     appendFileSync(path, "third\n");
     await readUntil("third\n");
-    expect(text).toBe("first\nsecond\nthird\n");
+    expect(text()).toBe("first\nsecond\nthird\n");
     controller.abort();
     await reader.cancel();
   });
@@ -96,6 +102,33 @@ describe("container logs", () => {
     const { value } = await reader.read();
     expect(new TextDecoder().decode(value)).toBe("late\n");
     await reader.cancel();
+  });
+
+  test("follow across a new instance: the rest of the rotated log, then the new log from its start", async () => {
+    const path = writeLog("app", "old-1\n");
+    const response = await api.app.request(`${C}/logs?container=app&follow=true`);
+    const { reader, readUntil, text } = followed(response);
+    await readUntil("old-1\n");
+    // The old instance's last words land after the follower's read, then the runtime rotates the log and the
+    // new instance writes more than the follower had read before it looks again.
+    appendFileSync(path, "old-2\n");
+    renameSync(path, previousLogPathOf(path));
+    writeFileSync(path, "new-1 a line longer than what was read of the old log\n");
+    await readUntil("new-1");
+    expect(text()).toBe("old-1\nold-2\nnew-1 a line longer than what was read of the old log\n");
+    await reader.cancel();
+  });
+
+  test("previous=true reads the previous instance's log (never followed); without one it is a 404 saying so", async () => {
+    const missing = await call(api, `${C}/logs?container=app&previous=true`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toContain("no previous instance");
+    const path = writeLog("app", "now\n");
+    writeFileSync(previousLogPathOf(path), "before\nthe crash\n");
+    expect((await call(api, `${C}/logs?container=app&previous=true`)).body).toBe("before\nthe crash\n");
+    expect((await call(api, `${C}/logs?container=app&previous=true&tail=1`)).body).toBe("the crash\n");
+    expect((await call(api, `${C}/logs?container=app&previous=true&follow=true`)).body).toBe("before\nthe crash\n");
+    expect((await call(api, `${C}/logs?container=app`)).body).toBe("now\n");
   });
 
   test("tailOffset counts lines from the end across chunk boundaries", async () => {

@@ -29,6 +29,15 @@ describe("completion scripts", () => {
       expect(complete(["keon", "stop", "c"])).toEqual(["cell"]);
       expect(complete(["keon", "completion", "f"])).toEqual(["fish"]);
       expect(complete(["keon", "image", "i"])).toEqual(["import"]);
+      // Names are asked for at the scope the line already gives (a stand-in keon echoes its arguments).
+      const completeWithKeon = (words: string[]) => {
+        const program = `source ${file}; keon() { local IFS=_; echo "got_$*"; }; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _keon; printf '%s\\n' "\${COMPREPLY[@]}"`;
+        return Bun.spawnSync([Bun.which("bash") ?? "/bin/bash", "-c", program], { env: { PATH: "/nonexistent" } }).stdout.toString().trim();
+      };
+      expect(completeWithKeon(["keon", "get", "cells", "--realm", "ux", ""])).toBe("got___complete_cells_--realm_ux");
+      expect(completeWithKeon(["keon", "describe", "cell", "--space", "=", "s1", "--realm", "ux", ""])).toBe("got___complete_cell_--space_s1_--realm_ux");
+      expect(completeWithKeon(["keon", "get", "cells", "--realm", "ux", "--stack", ""])).toBe("got___complete_stacks_--realm_ux");
+      expect(completeWithKeon(["keon", "logs", ""])).toBe("got___complete_cells");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { isKeonError } from "../../../src/model/errors.ts";
 import {
-  cellDirOf, cellRecordPathOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, volumeDirOf,
+  cellDirOf, cellRecordPathOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, previousLogPathOf, volumeDirOf,
 } from "../../../src/runtime/run-layout.ts";
 
 const scope = { realm: "r", space: "s", stack: "t", cell: "c" };
@@ -11,6 +11,7 @@ describe("run layout", () => {
     expect(cellDirOf("/run/keon", scope)).toBe("/run/keon/cells/r/s/t/c");
     expect(containerEtcDirOf("/run/keon", scope, "app")).toBe("/run/keon/cells/r/s/t/c/app");
     expect(containerLogPathOf("/run/keon", scope, "app")).toBe("/run/keon/cells/r/s/t/c/app.log");
+    expect(previousLogPathOf(containerLogPathOf("/run/keon", scope, "app"))).toBe("/run/keon/cells/r/s/t/c/app.previous.log");
     expect(cellRecordPathOf("/run/keon", scope)).toBe("/run/keon/cells/r/s/t/c/cell.json");
     expect(containerSecretsDirOf("/run/keon", scope, "app")).toBe("/run/keon/secrets/r/s/t/c/app");
   });

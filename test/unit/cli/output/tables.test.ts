@@ -62,7 +62,20 @@ describe("tables", () => {
       status: { name: "app", id: "s_t_web_app", state: "Error", restartCount: 3, exitCode: 1 },
     };
     expect(containerTable([container], plain).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-"]);
-    expect(containerTable([container], { ...plain, wide: true }).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-", "busybox", "s_t_web_app"]);
+    expect(containerTable([container], { ...plain, wide: true }).rows[0]).toEqual(["app", "web", "Error", "3", "1", "-", "-", "busybox", "s_t_web_app"]);
+    // Crash facts: AGE from the running instance's start, LAST from how the latest instance ended.
+    const crashed = {
+      ...container,
+      status: {
+        name: "app", id: "s_t_web_app", state: "Ready", restartCount: 2, startTime: ago(30),
+        lastState: { exitCode: 137, signal: "SIGKILL", reason: "Error", startedAt: ago(400), finishedAt: ago(150) },
+      },
+    };
+    const wideCrash = containerTable([crashed], { ...plain, wide: true });
+    expect(wideCrash.headers).toEqual(["NAME", "CELL", "STATE", "RESTARTS", "EXIT", "AGE", "LAST", "IMAGE", "CONTAINERD ID"]);
+    expect(wideCrash.rows[0]).toEqual(["app", "web", "Ready", "2", "-", "30s", "137 SIGKILL 2m ago", "busybox", "s_t_web_app"]);
+    const oom = { ...crashed, status: { ...crashed.status, lastState: { exitCode: 137, signal: "SIGKILL", reason: "OOMKilled", finishedAt: ago(5) } } };
+    expect(containerTable([oom], { ...plain, wide: true }).rows[0]![6]).toBe("OOMKilled 5s ago");
     expect(documentTable("realm", [{ kind: "Realm", metadata: { name: "r" }, spec: { namespace: "r.keon" }, status: { state: "Ready", createdAt: ago(60) } }], plain).rows[0]).toEqual(["r", "r.keon", "Ready", "60s"]);
     expect(documentTable("secret", [{ kind: "Secret", metadata: { name: "db", realm: "r", space: "s" }, spec: {} }], plain)).toEqual({ headers: ["NAME", "SCOPE", "AGE"], rows: [["db", "r/s", "<unknown>"]] });
     expect(documentTable("volume", [{ kind: "Volume", metadata: { name: "data", realm: "r" }, spec: { reclaimPolicy: "Retain" } }], plain).rows[0]).toEqual(["data", "r", "Retain", "<unknown>"]);
@@ -98,7 +111,7 @@ describe("apply, describe, progress", () => {
       kind: "Cell",
       metadata: { name: "web", generation: 2, labels: { app: "web" } },
       spec: { realmId: "r", spaceId: "s", stackId: "t", containers: [{ id: "app", image: "busybox", command: "/bin/sh", args: ["-c", "exit 3"] }] },
-      status: { state: "Error", reason: "ContainerFailed", observedGeneration: 2, createdAt: ago(120), network: { ip: "10.1.0.9" }, containers: [{ name: "root", state: "Ready" }, { name: "app", state: "Error", exitCode: 3, restartCount: 2 }] },
+      status: { state: "Error", reason: "ContainerFailed", observedGeneration: 2, createdAt: ago(120), network: { ip: "10.1.0.9" }, containers: [{ name: "root", state: "Ready" }, { name: "app", state: "Error", exitCode: 3, restartCount: 2, lastState: { exitCode: 3, reason: "Error", finishedAt: ago(30) } }] },
     };
     const text = describeDocument("cell", cell, [{ time: ago(10), type: "Warning", reason: "BackOff", message: "app exited 3" }], now);
     expect(text).toContain("Name:        web\n");
@@ -108,7 +121,14 @@ describe("apply, describe, progress", () => {
     expect(text).toContain("Reason:      ContainerFailed\n");
     expect(text).toContain("Generation:  2 (observed 2)\n");
     expect(text).toMatch(/root \(keon root\)\s+-\s+Ready/);
-    expect(text).toMatch(/app\s+busybox\s+Error\s+2\s+3\s+\/bin\/sh -c exit 3/);
+    expect(text).toMatch(/app\s+busybox\s+Error\s+2\s+3\s+3 30s ago\s+\/bin\/sh -c exit 3/);
+    const container = {
+      kind: "Container", metadata: { name: "app" }, spec: { cellId: "web", image: "busybox" },
+      status: { state: "Ready", restartCount: 1, startTime: ago(5), lastState: { exitCode: 137, signal: "SIGKILL", reason: "OOMKilled", finishedAt: ago(6) } },
+    };
+    const described = describeDocument("container", container, [], now);
+    expect(described).toContain(`Started:        ${ago(5)} (5s ago)\n`);
+    expect(described).toContain("Last state:     OOMKilled 6s ago\n");
     expect(text).toMatch(/Events:\n  AGE\s+TYPE\s+REASON\s+MESSAGE\n  10s\s+Warning\s+BackOff\s+app exited 3\n$/);
     expect(describeDocument("secret", { kind: "Secret", metadata: { name: "db", realm: "r" }, spec: {} }, [], now)).toContain("<write-only: never shown>");
     expect(describeImage({ name: "busybox:1", digest: "sha256:x", size: 2048, createdAt: ago(5) }, now)).toContain("Size:       2.0Ki");
@@ -125,23 +145,35 @@ describe("apply, describe, progress", () => {
       t += 200;
       plainProgress.update(done);
     }
+    plainProgress.phase("unpacking");
     plainProgress.finish("done");
+    // Without a TTY the lines reach 100 %, then name the next phase.
     expect(lines).toEqual([
       "uploading x.tar: 400B\n",
       "uploading x.tar: 25% (100B of 400B)\n",
       "uploading x.tar: 50% (200B of 400B)\n",
       "uploading x.tar: 75% (300B of 400B)\n",
+      "uploading x.tar: 100% (400B of 400B)\n",
+      "unpacking\n",
       "done\n",
     ]);
+    // A transfer whose last update fell short of the total (the last chunk unreported) still ends at 100 %.
+    const short: string[] = [];
+    const shortProgress = progressReporter({ write: (s: string) => short.push(s) }, false, "up", 400, () => t);
+    shortProgress.update(390);
+    shortProgress.finish("done");
+    expect(short.slice(-2)).toEqual(["up: 100% (400B of 400B)\n", "done\n"]);
     const drawn: string[] = [];
     const bar = progressReporter({ write: (s: string) => drawn.push(s) }, true, "up", 100, () => t);
     bar.update(10);
     bar.update(20);
     t += 500;
     bar.update(30);
+    bar.phase("unpacking into realm r");
     bar.finish("ok");
     expect(drawn.every((d) => !d.includes("\n") || d.endsWith("\n"))).toBe(true);
     expect(drawn[0]?.startsWith("\rup [")).toBe(true);
-    expect(drawn.length).toBe(4);
+    // On a terminal the bar ends full and the unpacking phase gets its own line instead of a bar sitting at 100 %.
+    expect(drawn.slice(2)).toEqual([`\rup ${renderBar(100, 100, 500)}\u001b[K\n`, "unpacking into realm r\n", "ok\n"]);
   });
 });
