@@ -15,11 +15,11 @@ import { forkDocuments, forkSlotNames } from "../model/fork.ts";
 import { KeonError } from "../model/errors.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import { describeKey, type ResourceKey } from "../store/index.ts";
-import { defaultSnapshotName, requestSnapshot, snapshotSettled } from "./cell-snapshot-routes.ts";
+import { cellKeyOf, defaultSnapshotName, requestSnapshot, snapshotSettled } from "./cell-snapshot-routes.ts";
 import type { ApiDeps } from "./deps.ts";
-import { notifyChanged, requireScope } from "./resource-handlers.ts";
+import { notifyChanged } from "./resource-handlers.ts";
 import { checkedName, integerOf, waitSecondsOf } from "./request-input.ts";
-import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
+import { SCOPE_PREFIXES } from "./resource-paths.ts";
 import { deleteResource, storeDocuments } from "./resource-writes.ts";
 import { all, settled, waitUntil } from "./wait.ts";
 
@@ -30,8 +30,7 @@ export function cellForkRoute(deps: ApiDeps): Hono {
   const app = new Hono();
   app.post(`${SCOPE_PREFIXES[3]}/cells/:cell/fork`, async (c) => {
     const seconds = waitSecondsOf(c) ?? DEFAULT_FORK_WAIT_SECONDS;
-    const key = keyFromPath(c, "Cell", 3);
-    requireScope(deps, { realm: key.realm, space: key.space, stack: key.stack, cell: key.name });
+    const key = cellKeyOf(deps, c);
     const count = integerOf(c, "count", MAX_FORK_COUNT);
     if (count === undefined || count < 1) throw new KeonError("INVALID_REQUEST", `count: give the number of cells to fork, 1 to ${MAX_FORK_COUNT}`, { details: { field: "count" } });
     const given = c.req.query("fromSnapshot");

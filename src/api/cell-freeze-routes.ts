@@ -11,9 +11,10 @@ import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { describeKey, type ResourceKey, type Store } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
-import { notifyChanged, requireScope } from "./resource-handlers.ts";
+import { cellKeyOf } from "./cell-snapshot-routes.ts";
+import { notifyChanged } from "./resource-handlers.ts";
 import { waitSecondsOf } from "./request-input.ts";
-import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
+import { SCOPE_PREFIXES } from "./resource-paths.ts";
 import { settled, waitUntil, type Progress } from "./wait.ts";
 
 export const FREEZE_ACTIONS = { freeze: true, unfreeze: false } as const;
@@ -35,8 +36,7 @@ export function cellFreezeRoutes(deps: ApiDeps): Hono {
   for (const [action, frozen] of Object.entries(FREEZE_ACTIONS)) {
     app.post(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, async (c) => {
       const wait = waitSecondsOf(c);
-      const key = keyFromPath(c, "Cell", 3);
-      requireScope(deps, { realm: key.realm, space: key.space, stack: key.stack, cell: key.name });
+      const key = cellKeyOf(deps, c);
       const recorded = deps.store.transaction(() => {
         const cell = deps.store.getOrThrow("Cell", key);
         const refuse = (why: string) => new KeonError("CONFLICT", `${describeKey("Cell", key)} ${why}; it cannot ${action}`, { details: { kind: "Cell", ...key } });

@@ -82,14 +82,17 @@ export function snapshotView(snapshot: CellSnapshot, withDocument: boolean): Rec
   return withDocument && cellDocument !== undefined ? { ...rest, cellDocument } : rest;
 }
 
+/** The cell a lifecycle route names, within what the caller may reach. */
+export function cellKeyOf(deps: ApiDeps, c: Parameters<typeof keyFromPath>[0]): ResourceKey {
+  const key = keyFromPath(c, "Cell", 3);
+  requireScope(deps, { realm: key.realm, space: key.space, stack: key.stack, cell: key.name });
+  return key;
+}
+
 export function cellSnapshotRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   const base = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;
-  const cellKey = (c: Parameters<typeof keyFromPath>[0]) => {
-    const key = keyFromPath(c, "Cell", 3);
-    requireScope(deps, { realm: key.realm, space: key.space, stack: key.stack, cell: key.name });
-    return key;
-  };
+  const cellKey = (c: Parameters<typeof keyFromPath>[0]) => cellKeyOf(deps, c);
 
   app.post(base, async (c) => {
     const wait = waitSecondsOf(c);

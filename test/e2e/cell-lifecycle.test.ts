@@ -43,8 +43,7 @@ metadata: {name: main}
 spec: {realmId: ${realm}, spaceId: ${SPACE}}
 `;
 
-/** `count` writes an ever-growing number to /tmp/count; `flaky` exits after a moment and is restarted by its policy. */
-const counterCell = (name: string) => `---
+const cellYaml = (name: string, containers: readonly string[]) => `---
 kind: Cell
 metadata: {name: ${name}}
 spec:
@@ -52,20 +51,18 @@ spec:
   spaceId: ${SPACE}
   stackId: main
   containers:
-    - {id: count, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"]}
-    - {id: flaky, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "sleep 0.3; exit 3"], restartPolicy: always, restartBackoffSeconds: 0}
+${containers.map((c) => `    - ${c}`).join("\n")}
 `;
 
-const sleeperCell = (name: string, image = TEST_IMAGE) => `---
-kind: Cell
-metadata: {name: ${name}}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-    - {id: app, image: "${image}", command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`;
+/** `count` writes an ever-growing number to /tmp/count; `flaky` exits after a moment and is restarted by its policy. */
+const counterCell = (name: string) => cellYaml(name, [
+  `{id: count, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"]}`,
+  `{id: flaky, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "sleep 0.3; exit 3"], restartPolicy: always, restartBackoffSeconds: 0}`,
+]);
+
+const sleeperCell = (name: string, image = TEST_IMAGE) => cellYaml(name, [
+  `{id: app, image: "${image}", command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}`,
+]);
 
 describe.skipIf(!ready)("cell lifecycle", () => {
   let suite: KeondSuite;
