@@ -330,5 +330,10 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect(failed.status).toBeGreaterThanOrEqual(400);
     expect(failed.body.error.message).toContain("every slot deleted");
     await waitUntil(async () => (await suite.keond.api("GET", cellPath("src-1"))).status === 404 && (await suite.keond.api("GET", cellPath("src-2"))).status === 404, "every slot of the failed fork gone", 60_000, 200);
+
+    // Deleting the cell removes its snapshots' images with it.
+    expect((await snapshotImages("src")).length).toBeGreaterThan(0);
+    expect((await keon(["delete", "cell", "src", ...scopeFlags, "--wait"])).code).toBe(0);
+    expect(await snapshotImages("src")).toEqual([]);
   }, 300_000);
 });
