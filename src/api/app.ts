@@ -28,6 +28,7 @@ import { cellActionsRoutes } from "./cell-actions-routes.ts";
 import { cellFreezeRoutes } from "./cell-freeze-routes.ts";
 import { cellSnapshotRoutes } from "./cell-snapshot-routes.ts";
 import { cellForkRoute } from "./cell-fork-route.ts";
+import { cellHibernateRoutes } from "./cell-hibernate-routes.ts";
 import { storeCellLookup } from "./cell-lookup.ts";
 import { containersRoutes } from "./containers-routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -82,6 +83,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellFreezeRoutes(deps));
   app.route("/", cellSnapshotRoutes(deps));
   app.route("/", cellForkRoute(deps));
+  app.route("/", cellHibernateRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", eventsRoutes(deps));

@@ -15,6 +15,7 @@ import { spaceStatusSchema } from "../model/schema/space.ts";
 import { stackStatusSchema } from "../model/schema/stack.ts";
 import { CELL_ACTIONS } from "./cell-actions-routes.ts";
 import { FREEZE_ACTIONS } from "./cell-freeze-routes.ts";
+import { HIBERNATE_ACTIONS } from "./cell-hibernate-routes.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
@@ -136,6 +137,19 @@ export function buildOpenApi(version: string): JsonSchema {
       summary: action === "freeze" ? "Freeze the cell: pause every task (memory kept, no CPU; no restart or heal until unfrozen)" : "Unfreeze the cell: resume every paused task",
       parameters: [WAIT],
       responses: { "202": { description: "Intent recorded", content: json(ref("FreezeResult")) }, "200": { description: "Settled (?wait)", content: json(ref("FreezeResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
+    });
+  }
+  for (const action of Object.keys(HIBERNATE_ACTIONS)) {
+    add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      summary: action === "hibernate"
+        ? "Hibernate the cell (annotation keon.io/hibernate: \"true\"): tasks stopped, address and cgroups released, filesystem kept (memory only with CRIU: see /v1/status)"
+        : "Wake the cell (keon.io/hibernate: \"false\"): started again on its kept filesystem",
+      parameters: [WAIT],
+      responses: {
+        "202": { description: "Annotation stored (a new generation)", content: json({ type: "object", properties: { action: { type: "string" }, generation: { type: "integer" }, document: ref("CellStored") } }) },
+        "200": { description: "status.lifecycle reached hibernated / ready at that generation (?wait)" },
+        "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The lifecycle failed (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"],
+      },
     });
   }
   const snapshots = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;

@@ -18,10 +18,11 @@ import { defaultsDrift, restartPolicyOf, spaceContainerDefaultsOf } from "../mod
 import type { CellDocument, CellState } from "../model/schema/cell.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import {
-  cellLayoutOf, deleteCell, deleteCellContainer, freezeCell, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
+  cellLayoutOf, deleteCell, deleteCellContainer, freezeCell, hibernateCell, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
   storeSecretSource, thawCell, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
+import { hibernateWanted } from "../model/hibernation.ts";
 import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
@@ -99,6 +100,7 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
     intent: intent.intent,
     restartNonce: intent.restartNonce,
     frozen,
+    hibernate: hibernateWanted(cell.metadata.annotations),
     snapshots,
     autoDelete: cell.spec.autoDelete === true,
     rootId: layout.rootId,
@@ -222,6 +224,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     blocked,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
     frozen: failedWith === undefined ? frozen : previous.frozen === true,
+    hibernate: desired.hibernate,
     ...snapshotStatusOf(store.snapshots.list(key)),
     retry: retryNow,
     appliedSpaceDefaults: applied,
@@ -255,6 +258,10 @@ function removeCellRows(store: Store, key: ResourceKey): void {
     for (const doc of store.list("Container", { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name })) store.delete("Container", doc.key);
     store.delete("Cell", key);
   });
+}
+
+function scopeEventOf(key: ResourceKey): Pick<EventInput, "realm" | "space" | "stack" | "cell" | "kind" | "name"> {
+  return { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name };
 }
 
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
@@ -296,6 +303,7 @@ async function runAction(
         deps.sink.restarted();
         return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' ${endedAs(layout.rootId) ?? "exited"}; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
       }
+      if (action.reason === "Wake") return { type: "Normal", reason: "Woken", message: `cell woken on its kept filesystem in ${outcome.startMs.toFixed(0)} ms` };
       return { type: "Normal", reason: "Started", message: `cell started in ${outcome.startMs.toFixed(0)} ms (${action.reason})` };
     }
     case "remove-container":
@@ -318,6 +326,11 @@ async function runAction(
       return { type: "Warning", reason: "BackOff", message: `container '${action.id}' ${endedAs(action.id) ?? "exited"}; restarts in ${(action.delayMs / 1000).toFixed(1)} s` };
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
+      return undefined;
+    case "hibernate-cell":
+      deps.sink.event({ ...scopeEventOf(key), type: "Normal", reason: "Hibernating", message: "stopping every task and releasing the address and cgroups; the filesystem is kept, memory is not (no checkpoint)" });
+      await hibernateCell(ctx, target);
+      // The status's change to Stopped (reason Hibernated) is the event that says it is done.
       return undefined;
     case "freeze-cell": {
       const paused = await freezeCell(ctx, target);

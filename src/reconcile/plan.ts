@@ -27,6 +27,8 @@ export interface DesiredCell {
   restartNonce: number;
   /** The operator froze the cell (`keon freeze`): its tasks are paused and nothing is started or restarted. */
   frozen: boolean;
+  /** keon.io/hibernate: true asks for the cell's tasks to be stopped (model/hibernation.ts); false for it awake; undefined: not set. */
+  hibernate: boolean | undefined;
   /** The cell's snapshots (requests, records, removals): lifecycle-plan.ts. */
   snapshots: readonly DesiredSnapshot[];
   autoDelete: boolean;
@@ -103,6 +105,8 @@ export type CellAction =
   | { type: "freeze-cell" }
   /** Resume every paused task of the cell. */
   | { type: "thaw-cell" }
+  /** Stop every task and release the address and cgroups; the writable layers stay. */
+  | { type: "hibernate-cell" }
   | SnapshotAction;
 
 export interface CellPlan {
@@ -131,7 +135,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "fail-restore"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "hibernate-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "fail-restore"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -217,10 +221,14 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
 function planFrozenOrNot(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
   if (desired.deletionRequested || desired.intent !== "running") return planUnfrozen(desired, observed, settings);
   const all = [observed.root, ...observed.workloads.values()];
-  if (desired.frozen) {
-    const running = all.some((c) => c.state === "running");
+  // Hibernation beats a freeze (stopping resumes paused tasks first); a hibernated cell gets nothing else.
+  if (desired.hibernate === true || desired.frozen) {
+    const action: CellAction | undefined = desired.hibernate === true
+      // A hibernation cut short after the tasks stopped still owes the address back.
+      ? (all.some((c) => isUp(c.state)) || observed.networkAttached === true ? { type: "hibernate-cell" } : undefined)
+      : (all.some((c) => c.state === "running") ? { type: "freeze-cell" } : undefined);
     return {
-      actions: running ? [{ type: "freeze-cell" }] : [],
+      actions: action === undefined ? [] : [action],
       restartOwed: new Set(),
       wakeAtMs: undefined,
       intent: { intent: desired.intent, restartNonce: desired.restartNonce },
@@ -297,7 +305,8 @@ function planUnfrozen(desired: DesiredCell, observed: ObservedCell, settings: Pl
     }
     // A finished cell stays finished when its tasks vanish (a host reboot): only an operator start or a new spec runs it again.
     if (observed.finished && root.state === "created" && !operatorStart) return plan([]);
-    return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
+    const reason = root.state === "missing" ? "NotCreated" : desired.hibernate === false ? "Wake" : "NotRunning";
+    return plan([...resets, { type: "start-cell", reason, countsAsRestart: false }], { starting: true });
   }
 
   if (observed.networkAttached === false && root.state === "running") {

@@ -10,13 +10,16 @@
  * stopped one are refused with 409.
  *
  * Snapshots (create, restore, expiry, rm, keond killed at points of a
- * snapshot and of a restore) and fork: KEON_FORK_COUNT cells (default 3
+ * snapshot and of a restore), hibernate and wake (lifecycle states, the
+ * filesystem kept, the address released; keond killed as it begins) and fork: KEON_FORK_COUNT cells (default 3
  * here, 10 under `bun run soak`) from a snapshot holding a file of
  * KEON_FORK_FILE_MB MiB (default 8 here, 100 in the soak).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { networkNameOf } from "../../src/network/network-names.ts";
+import { ipamNetworkDirOf, networkPathsOf } from "../../src/network/network-paths.ts";
 import { CONTAINERD_BINARIES, isAlive, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
@@ -336,4 +339,53 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect((await keon(["delete", "cell", "src", ...scopeFlags, "--wait"])).code).toBe(0);
     expect(await snapshotImages("src")).toEqual([]);
   }, 300_000);
+
+  const ipReserved = (ip: string) => existsSync(join(ipamNetworkDirOf(networkPathsOf(suite.keond.runPath), networkNameOf(realm, SPACE)), ip));
+  const lifecycleOf = async (name: string) => (await getCell(name)).status?.["lifecycle"] as { state: string; observedGeneration: number; memoryKept: boolean } | undefined;
+
+  test("hibernate then wake: lifecycle states in order, filesystem kept, address released while hibernated", async () => {
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("sleepy"))).code).toBe(0);
+    writeFileSync(await rootfsFile("sleepy", "/state.txt"), "kept\n");
+    const ip = String(((await getCell("sleepy")).status?.["network"] as { ip: string }).ip);
+    expect(ipReserved(ip)).toBe(true);
+
+    const hibernated = await keon(["hibernate", "cell", "sleepy", ...scopeFlags, "--wait", "--timeout", "60s"]);
+    expect(hibernated.err).toBe("");
+    const asleep = await suite.keond.api<Doc & { metadata: { generation: number; annotations: Record<string, string> } }>("GET", cellPath("sleepy"));
+    expect(asleep.body.metadata.annotations["keon.io/hibernate"]).toBe("true");
+    expect(asleep.body.status?.["lifecycle"]).toMatchObject({ state: "hibernated", observedGeneration: asleep.body.metadata.generation, memoryKept: false });
+    expect(asleep.body.status?.["state"]).toBe("Stopped");
+    expect(asleep.body.status?.["reason"]).toBe("Hibernated");
+    expect((asleep.body.status?.["network"] as { ip?: string }).ip).toBeUndefined();
+    expect(ipReserved(ip)).toBe(false);
+    await expect(client().tasks.get(taskId("sleepy", "app"))).rejects.toThrow();
+
+    const woken = await keon(["wake", "cell", "sleepy", ...scopeFlags, "--wait", "--timeout", "60s"]);
+    expect(woken.err).toBe("");
+    const awake = await suite.keond.api<Doc & { metadata: { generation: number } }>("GET", cellPath("sleepy"));
+    expect(awake.body.status?.["lifecycle"]).toMatchObject({ state: "ready", observedGeneration: awake.body.metadata.generation });
+    expect(awake.body.status?.["state"]).toBe("Ready");
+    expect(readFileSync(await rootfsFile("sleepy", "/state.txt"), "utf8")).toBe("kept\n");
+
+    const reasons = (await eventsOf("sleepy")).map((e) => e.reason).filter((r) => ["Hibernating", "Hibernated", "Woken"].includes(r));
+    expect(reasons).toEqual(["Hibernating", "Hibernated", "Woken"]);
+    const status = await suite.keond.api<{ components: Array<{ name: string; detail: string }> }>("GET", "/v1/status");
+    expect(status.body.components.find((c) => c.name === "checkpoint")?.detail).toContain("hibernation keeps the filesystem, not memory");
+  }, 180_000);
+
+  test("hibernate of a frozen cell is refused; keond killed as a hibernation begins finishes it after the restart", async () => {
+    expect((await keon(["freeze", "cell", "sleepy", ...scopeFlags, "--wait"])).code).toBe(0);
+    const refused = await keon(["hibernate", "cell", "sleepy", ...scopeFlags]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain("is frozen");
+    expect((await getCell("sleepy")).metadata).not.toMatchObject({ annotations: { "keon.io/hibernate": "true" } });
+    expect((await keon(["unfreeze", "cell", "sleepy", ...scopeFlags, "--wait"])).code).toBe(0);
+
+    const ip = String(((await getCell("sleepy")).status?.["network"] as { ip: string }).ip);
+    await crashAt("hibernate:begun", () => suite.keond.api("POST", `${cellPath("sleepy")}/hibernate`));
+    await waitUntil(async () => (await lifecycleOf("sleepy"))?.state === "hibernated", "the hibernation finished after the restart", 60_000, 100);
+    expect(ipReserved(ip)).toBe(false);
+    expect((await keon(["wake", "cell", "sleepy", ...scopeFlags, "--wait", "--timeout", "60s"])).code).toBe(0);
+    expect(readFileSync(await rootfsFile("sleepy", "/state.txt"), "utf8")).toBe("kept\n");
+  }, 180_000);
 });

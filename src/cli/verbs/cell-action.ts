@@ -1,6 +1,6 @@
 /**
  * @module
- * `keon start|stop|kill|restart|freeze|unfreeze cell NAME [--wait]`: record
+ * `keon start|stop|kill|restart|freeze|unfreeze|hibernate|wake cell NAME [--wait]`: record
  * the operator's intent; keond's worker acts on it. An explicit stop or kill
  * cancels restarts until the next start; a freeze holds them until unfrozen.
  */
@@ -12,10 +12,10 @@ import { pick } from "../output/rows.ts";
 import { cellPath } from "../scope.ts";
 import { waitSecondsOf } from "../wait.ts";
 
-export type CellAction = "start" | "stop" | "kill" | "restart" | "freeze" | "unfreeze";
+export type CellAction = "start" | "stop" | "kill" | "restart" | "freeze" | "unfreeze" | "hibernate" | "wake";
 
 const DONE: Record<CellAction, string> = {
-  start: "started", stop: "stopped", kill: "killed", restart: "restarted", freeze: "frozen", unfreeze: "unfrozen",
+  start: "started", stop: "stopped", kill: "killed", restart: "restarted", freeze: "frozen", unfreeze: "unfrozen", hibernate: "hibernated", wake: "woken",
 };
 const SUMMARY: Record<CellAction, string> = {
   start: "start a cell's containers",
@@ -24,6 +24,8 @@ const SUMMARY: Record<CellAction, string> = {
   restart: "restart a cell's containers",
   freeze: "freeze a cell: pause every task (memory kept, no CPU); no restarts or heals until unfrozen",
   unfreeze: "unfreeze a cell: resume every paused task",
+  hibernate: "hibernate a cell (keon.io/hibernate): tasks stopped, address released, filesystem kept (memory only with CRIU)",
+  wake: "wake a hibernated cell on its kept filesystem",
 };
 
 /** The cell names of `cell NAME...` (or `cell/NAME`); only cells take these actions. */

@@ -39,6 +39,8 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("restart"),
   cellActionVerb("freeze"),
   cellActionVerb("unfreeze"),
+  cellActionVerb("hibernate"),
+  cellActionVerb("wake"),
   snapshotVerb,
   forkVerb,
   logsVerb,

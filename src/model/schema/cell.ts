@@ -118,6 +118,13 @@ export const cellStatusSchema = v.strictObject({
   }))),
   /** The last restore from a snapshot (keon snapshot restore). */
   lastRestore: v.optional(v.strictObject({ snapshot: v.string(), at: v.string() })),
+  /** Cocoon's lifecycle contract, while the keon.io/hibernate annotation is set (model/hibernation.ts). */
+  lifecycle: v.optional(v.strictObject({
+    state: v.picklist(["creating", "ready", "hibernating", "hibernated", "failed"]),
+    observedGeneration: nonNegativeInt,
+    message: v.optional(v.string()),
+    memoryKept: v.boolean(),
+  })),
 });
 
 export const cellDocumentSchema = v.strictObject({

@@ -28,6 +28,7 @@ function desiredCell(workloads: DesiredContainer[] = [container("app")], extra: 
     intent: "running",
     restartNonce: 0,
     frozen: false,
+    hibernate: undefined,
     snapshots: [],
     autoDelete: false,
     rootId: "root",
@@ -384,6 +385,25 @@ describe("snapshots in the cell's plan", () => {
     expect(types(p)).toEqual(["start-container"]);
     expect(p.wakeAtMs).toBeGreaterThan(NOW);
     expect(types(plan(desiredCell([container("a")], { snapshots: pending, deletionRequested: true }), {}))).toEqual(["teardown"]);
+  });
+});
+
+describe("hibernate", () => {
+  test("asked for: hibernate-cell while any task is up (paused or frozen too), then nothing — no restart, no heal", () => {
+    const d = desiredCell([container("a", { restartPolicy: "always" })], { hibernate: true });
+    expect(plan(d, {}).actions).toEqual([{ type: "hibernate-cell" }]);
+    expect(plan({ ...d, frozen: true }, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "hibernate-cell" }]);
+    const down = plan(d, { root: seen("root", "created"), workloads: [seen("a", "created")] });
+    expect(down.actions).toEqual([]);
+    expect(down.restartOwed.size).toBe(0);
+    // Cut short after the tasks stopped: the address is still owed back.
+    const cut = planCell(d, { ...host(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }), networkAttached: true }, SETTINGS);
+    expect(cut.actions).toEqual([{ type: "hibernate-cell" }]);
+  });
+
+  test("woken (annotation false): the cell is started on its records, the start says Wake", () => {
+    const d = desiredCell([container("a")], { hibernate: false });
+    expect(plan(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }).actions).toEqual([{ type: "start-cell", reason: "Wake", countsAsRestart: false }]);
   });
 });
 
