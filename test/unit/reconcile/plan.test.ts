@@ -393,7 +393,7 @@ describe("hibernate", () => {
     const d = desiredCell([container("a", { restartPolicy: "always" })], { hibernate: true });
     expect(plan(d, {}).actions).toEqual([{ type: "hibernate-cell" }]);
     expect(plan({ ...d, frozen: true }, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "hibernate-cell" }]);
-    const down = plan(d, { root: seen("root", "created"), workloads: [seen("a", "created")] });
+    const down = planCell(d, { ...host(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }), networkAttached: false }, SETTINGS);
     expect(down.actions).toEqual([]);
     expect(down.restartOwed.size).toBe(0);
     // Cut short after the tasks stopped: the address is still owed back.
