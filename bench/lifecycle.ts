@@ -6,7 +6,8 @@
  * snapshot against applying 10 fresh cells of the same spec. Each is the
  * API call with `?wait` (answered once the worker reports it done), timed
  * from the client; the fork and the fresh cells are deleted between rounds.
- * Wake against a cold start is not measured: hibernate is not built yet.
+ * Wake (of the hibernated cell with its file, filesystem kept, memory not)
+ * is measured against a cold start (apply) of a cell of the same spec.
  */
 import { performance } from "node:perf_hooks";
 import type { TestContainerd } from "../test/harness/index.ts";
@@ -72,6 +73,15 @@ export async function benchLifecycle({ bk, cd, samples, host }: LifecycleBenchOp
     fresh.push(await timed(() => call("POST", "/v1/apply?wait=300", freshNames.map((n) => cellYaml(bk.realm, n, SLEEPER)).join("---\n"))));
     await deleteCells(freshNames);
   }
+  // Wake of the hibernated cell against a cold start of the same spec.
+  const wake: number[] = [];
+  const cold: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await call("POST", `${base}/src/hibernate?wait=120`);
+    wake.push(await timed(() => call("POST", `${base}/src/wake?wait=120`)));
+    cold.push(await timed(() => call("POST", "/v1/apply?wait=120", cellYaml(bk.realm, "cold", SLEEPER))));
+    await deleteCells(["cold"]);
+  }
   await deleteCells(["src"]);
 
   const figures = {
@@ -83,12 +93,13 @@ export async function benchLifecycle({ bk, cd, samples, host }: LifecycleBenchOp
     fork10Ms: summarize(fork),
     forkPerCellMs: summarize(fork.map((t) => t / CELLS)),
     fresh10Ms: summarize(fresh),
-    wake: "not measured: hibernate is not built",
+    wakeMs: summarize(wake),
+    coldStartMs: summarize(cold),
   };
   printReport({
     bench: "lifecycle",
     figures,
-    ratios: { fork10VsFresh10: ratio(figures.fork10Ms, figures.fresh10Ms) },
+    ratios: { fork10VsFresh10: ratio(figures.fork10Ms, figures.fresh10Ms), wakeVsColdStart: ratio(figures.wakeMs, figures.coldStartMs) },
     targets: [],
     peers: {},
     host,
@@ -99,6 +110,8 @@ export async function benchLifecycle({ bk, cd, samples, host }: LifecycleBenchOp
     [`snapshot (${mb(snapshotMb * 1024 * 1024)} layer)`, ms(figures.snapshotMs.median), ms(figures.snapshotMs.p90)],
     [`fork ${CELLS} from it`, ms(figures.fork10Ms.median), ms(figures.fork10Ms.p90)],
     [`apply ${CELLS} fresh`, ms(figures.fresh10Ms.median), ms(figures.fresh10Ms.p90)],
+    ["wake (filesystem kept)", ms(figures.wakeMs.median), ms(figures.wakeMs.p90)],
+    ["cold start (apply)", ms(figures.coldStartMs.median), ms(figures.coldStartMs.p90)],
   ]);
 }
 
