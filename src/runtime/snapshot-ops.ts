@@ -19,7 +19,7 @@ import { prepareContainerRootfs } from "../containerd/container-rootfs.ts";
 import { readImageConfig } from "../containerd/image-config.ts";
 import { recordLayeredImage } from "../containerd/layered-image.ts";
 import type { ImportState } from "../containerd/image-import.ts";
-import { isKeonError } from "../model/errors.ts";
+import { isKeonError, KeonError } from "../model/errors.ts";
 import { crashPoint } from "../support/crash-points.ts";
 import { freezeCell, thawCell } from "./cell-freeze.ts";
 import { startCell, stopCell } from "./cell-ops.ts";
@@ -146,9 +146,15 @@ export async function takeCellSnapshot(ctx: RuntimeContext, target: CellTarget, 
     await client.leases.delete(leaseId, false);
     return { images, pausedMs };
   } catch (error) {
-    if (state.tempKey !== undefined) await client.snapshots.remove(state.tempKey).catch(() => undefined);
-    await discardCellSnapshot(ctx, target.namespace, scope, snapshot, ids).catch(() => undefined);
-    throw error;
+    const cleanupErrors: unknown[] = [];
+    if (state.tempKey !== undefined) await client.snapshots.remove(state.tempKey).catch((e: unknown) => cleanupErrors.push(e));
+    await discardCellSnapshot(ctx, target.namespace, scope, snapshot, ids).catch((e: unknown) => cleanupErrors.push(e));
+    if (cleanupErrors.length === 0) throw error;
+    // The next attempt (or the snapshot's removal) discards what is left; both failures are told.
+    const code = error instanceof KeonError ? error.code : "CONTAINERD_ERROR";
+    throw new KeonError(code, `snapshot ${snapshot} of cell ${scope.cell} failed, and so did its cleanup: ${(error as Error).message}`, {
+      cause: new AggregateError([error, ...cleanupErrors]),
+    });
   }
 }
 
