@@ -11,6 +11,7 @@
  *   import, run-to-exit (only when named in --only): image import and run-to-exit vs ctr
  *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
  *   lifecycle (only when named): freeze of 10 cells, snapshot of a 100 MiB layer, fork of 10 vs 10 fresh cells, wake vs cold start
+ *   pull (only when named): a 5-layer ~50 MB image from a loopback registry vs ctr images pull and podman pull
  *
  * Flags (or environment): --cells N (KEON_BENCH_CELLS, 200), --samples N
  * (KEON_BENCH_SAMPLES, 10), --idle-seconds S (KEON_BENCH_IDLE_SECONDS, 60),
@@ -38,6 +39,7 @@ import { hostInfo, type HostInfo } from "./host-info.ts";
 import { IMPORTED_NAME, benchImageImport } from "./image-import.ts";
 import { IMAGE, keonVersion, startBenchKeond, type BenchKeond } from "./keon-env.ts";
 import { checkPodman, Podman } from "./podman.ts";
+import { benchPull } from "./pull.ts";
 import { benchRealms } from "./realms.ts";
 import { benchRunToExit } from "./run-to-exit.ts";
 import { benchScale } from "./scale.ts";
@@ -45,7 +47,7 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle", "pull"] as const;
 
 function options() {
   const { values } = parseArgs({
@@ -187,6 +189,12 @@ async function main(): Promise<void> {
       } finally {
         await retire(bk);
       }
+    }
+    if (opts.only.has("pull")) {
+      await run("pull", async () => {
+        const pulls = await benchPull(cd, podman, dir, opts.samples, RUN_ID);
+        console.log(JSON.stringify({ bench: "pull", figures: pulls, podman: podmanWhy, host }));
+      });
     }
     if (opts.only.has("run-to-exit")) {
       await run("run-to-exit", async () => {

@@ -57,6 +57,7 @@ async function init(settings: WorkerSettings): Promise<void> {
       restartStableMs: settings.restartStableMs,
       maxConcurrentCellPasses: settings.maxConcurrentCellPasses,
       bootId: settings.bootId,
+      ...(settings.autoPull === undefined ? {} : { autoPull: settings.autoPull }),
     },
     emit: post,
   });
@@ -85,6 +86,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       return;
     case "ping":
       post({ type: "pong", seq: message.seq });
+      return;
+    case "image-pulled":
+      loop?.imagePulled(message.reference, message.error);
       return;
     case "shutdown":
       void (closeAll?.() ?? Promise.resolve()).finally(() => process.exit(0));

@@ -13,8 +13,10 @@
  *   .../cells/{cell}/logs                                          logs-routes.ts
  *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
  *   /v1/apply                                                      apply-routes.ts
+ *   .../stacks/{stack}/stamp (a cell from a blueprint or config)   stamp-route.ts
  *   /v1/events                                                     events-routes.ts
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
+ *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
  *   .../cells/{cell}/top                                           top-route.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
@@ -37,6 +39,8 @@ import { authorize, identityOf } from "./identity.ts";
 import { tokenRoutes } from "./token-routes.ts";
 import { eventsRoutes } from "./events-routes.ts";
 import { registerExecRoute } from "./exec-route.ts";
+import { registerAttachRoute } from "./attach-route.ts";
+import { ConsoleKeeper, storeConsoleCells } from "./console-keeper.ts";
 import { registerImagesRoute } from "./images-route.ts";
 import { registerImagePullRoute } from "./image-pull-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
@@ -44,6 +48,7 @@ import { logsRoutes } from "./logs-routes.ts";
 import { WorkerMetricsBook } from "./metrics.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
+import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
 
@@ -86,13 +91,18 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellHibernateRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
+  app.route("/", stampRoutes(deps));
   app.route("/", eventsRoutes(deps));
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
   registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
+  const consoles = new ConsoleKeeper({ cells: storeConsoleCells(deps.store, cells), containerd: deps.containerd, runPath: deps.runPath, log: deps.log.child({ component: "console" }) });
+  consoles.listen(deps.bus);
+  void consoles.recover();
+  registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
-  registerImagesRoute(app, { cells, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
-  registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, log: deps.log.child({ component: "image-pull" }) });
+  registerImagesRoute(app, { cells, store: deps.store, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
+  registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, pullOptions: deps.pullOptions, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {
     version: deps.version,
     startedAt,

@@ -22,8 +22,9 @@ import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { planApply } from "./apply-plan.ts";
-import { flagOf, readDocuments, waitSecondsOf } from "./request-input.ts";
-import { notifyChanged } from "./resource-handlers.ts";
+import { flagOf, readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
+import type { ManifestWarning } from "../model/manifest.ts";
+import { notifyChanged, writeOptionsOf } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
 import { keyOf } from "../store/index.ts";
@@ -42,9 +43,11 @@ export interface ApplyResultEntry {
 export interface ApplyResponse {
   results: ApplyResultEntry[];
   summary: { created: number; updated: number; unchanged: number; failed: number };
+  /** Legacy kukeon fields the documents carried, accepted and left out; absent when there were none. */
+  warnings?: ManifestWarning[];
 }
 
-export function applyResponse(written: readonly WriteResult[]): ApplyResponse {
+export function applyResponse(written: readonly WriteResult[], warnings: readonly ManifestWarning[] = []): ApplyResponse {
   const summary = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   const results = written.map((w) => {
     summary[w.result] += 1;
@@ -57,7 +60,7 @@ export function applyResponse(written: readonly WriteResult[]): ApplyResponse {
       document: w.index,
     };
   });
-  return { results, summary };
+  return warnings.length === 0 ? { results, summary } : { results, summary, warnings: [...warnings] };
 }
 
 export function applyRoutes(deps: ApiDeps): Hono {
@@ -65,13 +68,14 @@ export function applyRoutes(deps: ApiDeps): Hono {
   app.post("/v1/apply", async (c) => {
     const wait = waitSecondsOf(c);
     const dryRun = flagOf(c, "dryRun");
-    const documents = await readDocuments(c, deps.manifestParser);
+    const { documents, warnings } = await readDocumentsWithWarnings(c, deps.manifestParser);
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
-    requireRealms(identityOf(c.req.raw), documents.map((d) => realmOf(d.kind, keyOf(d))));
-    const options = { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules };
+    // A config may bind a blueprint of another realm: a token must be allowed that realm too.
+    requireRealms(identityOf(c.req.raw), documents.flatMap((d) => [realmOf(d.kind, keyOf(d)), ...(d.kind === "CellConfig" ? [d.spec.blueprint.realm] : [])]));
+    const options = writeOptionsOf(deps);
     if (dryRun) return c.json(planApply(deps.store, documents, options));
     const written = storeDocuments(deps.store, documents, options);
     notifyChanged(deps, written.filter((w) => w.result !== "unchanged"));
@@ -79,7 +83,7 @@ export function applyRoutes(deps: ApiDeps): Hono {
       const conditions = written.map((w) => () => settled(deps.store, w.kind, w.key));
       await waitUntil(deps.bus, all(conditions), wait, c.req.raw.signal);
     }
-    return c.json(applyResponse(written));
+    return c.json(applyResponse(written, warnings));
   });
   return app;
 }

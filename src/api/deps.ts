@@ -10,6 +10,7 @@ import type { FromWorker, WorkerHealth } from "../protocol/messages.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ResourceKey, Store } from "../store/index.ts";
 import type { ManifestParser } from "./manifest-parser.ts";
+import type { RealmPullDeps } from "./realm-pull.ts";
 import type { PolicyLevel } from "../model/policy.ts";
 
 /** The operator's policy settings (keond configuration, never a document). */
@@ -73,10 +74,14 @@ export interface ApiDeps {
   policy?: AdmissionPolicy;
   /** Egress rules a Space may hold (keond's maxEgressRules). */
   maxEgressRules?: number;
+  /** The realm whose Secrets any container may reference besides its own (keond's systemRealm; default kuke-system). */
+  systemRealm?: string;
   /** SHA-256 fingerprint of the TCP listener's certificate (shown by /v1/status); absent without TLS. */
   tlsFingerprint?: string | undefined;
   /** Parses request bodies off the main thread; default: the process's shared pool. */
   manifestParser?: ManifestParser;
+  /** keond's registry settings for pulls (a CA file, insecure registries); none by default. */
+  pullOptions?: RealmPullDeps["pullOptions"];
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

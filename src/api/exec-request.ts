@@ -49,20 +49,22 @@ export function parseExecQuery(query: URLSearchParams): ExecRequest {
   }
   const container = query.get("container") ?? undefined;
   const tty = truthy(query.get("tty") ?? undefined);
+  return { args, container, tty, stdin: truthy(query.get("stdin") ?? undefined), size: terminalSizeOf(query) };
+}
+
+/** The terminal's first size from `cols` and `rows` (both or neither). */
+export function terminalSizeOf(query: URLSearchParams): { width: number; height: number } | undefined {
   const cols = query.get("cols");
   const rows = query.get("rows");
-  let size: ExecRequest["size"];
-  if (cols !== null || rows !== null) {
-    const width = Number(cols);
-    const height = Number(rows);
-    if (!isTerminalDimension(width) || !isTerminalDimension(height)) {
-      throw new KeonError("INVALID_DOCUMENT", "cols and rows must both be whole numbers between 1 and 65535", {
-        details: { issues: [{ path: "cols", message: "must be 1..65535" }] },
-      });
-    }
-    size = { width, height };
+  if (cols === null && rows === null) return undefined;
+  const width = Number(cols);
+  const height = Number(rows);
+  if (!isTerminalDimension(width) || !isTerminalDimension(height)) {
+    throw new KeonError("INVALID_DOCUMENT", "cols and rows must both be whole numbers between 1 and 65535", {
+      details: { issues: [{ path: "cols", message: "must be 1..65535" }] },
+    });
   }
-  return { args, container, tty, stdin: truthy(query.get("stdin") ?? undefined), size };
+  return { width, height };
 }
 
 /** A terminal width or height the kernel accepts (a u16, not zero). */

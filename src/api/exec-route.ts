@@ -20,15 +20,15 @@
  * an ExecSession (exec-session.ts).
  */
 import type { Hono } from "hono";
-import { upgradeWebSocket as bunUpgradeWebSocket } from "hono/bun";
 import type { UpgradeWebSocket, WSEvents } from "hono/ws";
 import type { Logger } from "pino";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { containerSpec } from "../containerd/services/containers.ts";
 import { containerdId } from "../model/derived-ids.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
-import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup, type CellRef } from "./cell-lookup.ts";
-import { errorFrame, parseControl } from "./exec-frames.ts";
+import { requireCell, type CellLookup, type CellRef } from "./cell-lookup.ts";
+import { registerCellWebSocket } from "./cell-websocket.ts";
+import { parseControl } from "./exec-frames.ts";
 import { execProcessSpec, parseExecQuery, pickContainer, type ExecRequest } from "./exec-request.ts";
 import { ExecSession, type PreparedExec } from "./exec-session.ts";
 
@@ -44,21 +44,13 @@ export interface ExecRouteDeps {
 }
 
 export function registerExecRoute(app: Hono, deps: ExecRouteDeps): void {
-  const upgrade = deps.upgradeWebSocket ?? (bunUpgradeWebSocket as unknown as UpgradeWebSocket);
-  app.get(
-    `${CELL_ROUTE}/exec`,
-    upgrade(async (c) => {
-      let prepared: PreparedExec | undefined;
-      let refusal: KeonError | undefined;
-      try {
-        prepared = await prepareExec(deps, cellRefOf(c.req.param()), parseExecQuery(new URL(c.req.url).searchParams));
-      } catch (error) {
-        refusal = isKeonError(error) ? error : new KeonError("INTERNAL", "exec failed", { cause: error });
-        if (!isKeonError(error)) deps.log.error({ err: error }, "exec refused by an unexpected error");
-      }
-      return execEvents(deps, prepared, refusal);
-    }) as never,
-  );
+  registerCellWebSocket(app, {
+    name: "exec",
+    log: deps.log,
+    upgradeWebSocket: deps.upgradeWebSocket,
+    prepare: (ref, query) => prepareExec(deps, ref, parseExecQuery(query)),
+    events: (prepared) => execEvents(deps, prepared),
+  });
 }
 
 /** Everything that can be refused before the WebSocket opens: cell, container, running task, process spec. */
@@ -67,6 +59,13 @@ async function prepareExec(deps: ExecRouteDeps, ref: CellRef, request: ExecReque
   const container = pickContainer(cell.spec, request.container);
   const id = containerdId(ref.space, ref.stack, ref.cell, container);
   const client = deps.containerd.withNamespace(namespace);
+  await requireRunningTask(client, id, container, ref.cell);
+  const process = execProcessSpec(containerSpec(await client.containers.get(id)), request.args, request.tty);
+  return { client, containerdId: id, request: { ...request, container }, process };
+}
+
+/** CONFLICT naming the container's state unless its task runs (exec and attach reach only a running process). */
+export async function requireRunningTask(client: ContainerdClient, id: string, container: string, cell: string): Promise<void> {
   let state: string;
   try {
     state = (await client.tasks.get(id)).status;
@@ -75,23 +74,16 @@ async function prepareExec(deps: ExecRouteDeps, ref: CellRef, request: ExecReque
     state = "not created";
   }
   if (state !== "RUNNING") {
-    throw new KeonError("CONFLICT", `container '${container}' of cell '${ref.cell}' is not running (${state.toLowerCase()})`, {
+    throw new KeonError("CONFLICT", `container '${container}' of cell '${cell}' is not running (${state.toLowerCase()})`, {
       details: { container, state },
     });
   }
-  const process = execProcessSpec(containerSpec(await client.containers.get(id)), request.args, request.tty);
-  return { client, containerdId: id, request: { ...request, container }, process };
 }
 
-function execEvents(deps: ExecRouteDeps, prepared: PreparedExec | undefined, refusal: KeonError | undefined): WSEvents {
+function execEvents(deps: ExecRouteDeps, prepared: PreparedExec): WSEvents {
   let session: ExecSession | undefined;
   return {
     onOpen(_event, ws) {
-      if (prepared === undefined) {
-        ws.send(errorFrame(refusal ?? new KeonError("INTERNAL", "exec failed")));
-        ws.close(1000, "refused");
-        return;
-      }
       session = new ExecSession({ execDir: deps.execDir, log: deps.log }, prepared, ws);
       void session.run();
     },

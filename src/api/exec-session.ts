@@ -25,6 +25,7 @@ import type { ContainerdClient } from "../containerd/client.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
 import { errorFrame, exitFrame, outputFrame, STDERR_CHANNEL, STDOUT_CHANNEL } from "./exec-frames.ts";
 import type { ExecRequest, OciProcess } from "./exec-request.ts";
+import { makeFifos } from "../runtime/fifo.ts";
 
 /** An exec that passed every check before the WebSocket opened. */
 export interface PreparedExec {
@@ -241,14 +242,5 @@ export class ExecSession {
     await Promise.race([Promise.all(this.pumps), Bun.sleep(DRAIN_AFTER_EXIT_MS)]);
     for (const fd of this.fds.splice(0)) closeSync(fd);
     if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-async function makeFifos(paths: string[]): Promise<void> {
-  const child = Bun.spawn(["mkfifo", "-m", "0600", ...paths], { stdout: "ignore", stderr: "pipe", timeout: 10_000 });
-  const code = await child.exited;
-  if (code !== 0) {
-    const stderr = (await new Response(child.stderr).text()).trim();
-    throw new KeonError("COMMAND_FAILED", `mkfifo failed (${code}): ${stderr}`);
   }
 }

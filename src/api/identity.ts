@@ -35,7 +35,7 @@ export function identityOf(request: Request): Identity {
 const OPEN_PATHS = new Set(["/healthz", "/readyz", "/v1/version", "/openapi.json"]);
 /** Host-wide views: only for a token of every realm. */
 const HOST_PATHS = new Set(["/metrics", "/v1/status"]);
-const FLAT_LISTS = /^\/v1\/(realms|spaces|stacks|cells|containers|secrets|volumes|events)$/;
+const FLAT_LISTS = /^\/v1\/(realms|spaces|stacks|cells|containers|secrets|volumes|blueprints|configs|events)$/;
 const REALM_PATH = /^\/v1\/realms\/([^/]+)(\/.*)?$/;
 
 function forbidden(message: string, details: Record<string, unknown>): KeonError {
@@ -46,9 +46,9 @@ function mayUseRealm(realms: TokenRealms, realm: string): boolean {
   return realms === "*" || realms.includes(realm);
 }
 
-/** Whether a request only reads (an exec upgrade is a GET, and is a write). */
+/** Whether a request only reads (an exec or attach upgrade is a GET, and is a write: it types into a process). */
 export function isWrite(method: string, path: string): boolean {
-  if (method === "GET" || method === "HEAD") return path.endsWith("/exec");
+  if (method === "GET" || method === "HEAD") return path.endsWith("/exec") || path.endsWith("/attach");
   return true;
 }
 

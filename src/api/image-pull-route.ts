@@ -3,8 +3,7 @@
  * `POST /v1/realms/{realm}/images/pull` with `{"reference": "busybox"}`
  * (and optionally `"platform": "linux/arm64"`; default this host's):
  * pulls into the realm's containerd namespace with the realm's registry
- * credentials (spec.registryCredentials: the entry for the registry, else
- * the default entry; its password from the store's write-only values).
+ * credentials (realm-pull.ts).
  *
  * A bad reference or an unknown realm is answered with the usual error
  * envelope. Otherwise the answer is 200 with newline-delimited JSON, one
@@ -14,27 +13,19 @@
  */
 import type { Hono } from "hono";
 import type { Logger } from "pino";
-import type { ContainerdClient } from "../containerd/client.ts";
 import { KeonError } from "../model/errors.ts";
-import type { RealmDocument } from "../model/schema/realm.ts";
 import type { Platform } from "../containerd/platform.ts";
 import { parsePlatform } from "../registry/platform-choice.ts";
-import { formatReference, parseReference } from "../registry/reference.ts";
-import { pullImage, type PullOptions, type PullProgress } from "../registry/pull.ts";
-import { realmCredential } from "../registry/realm-credential.ts";
-import type { Store } from "../store/store.ts";
-import { requireRealmNamespace, type CellLookup } from "./cell-lookup.ts";
+import { formatReference, parseReference } from "../model/image-reference.ts";
+import type { PullProgress, PulledImage } from "../registry/pull.ts";
+import { requireRealmNamespace } from "./cell-lookup.ts";
+import { pullIntoRealm, type RealmPullDeps } from "./realm-pull.ts";
 
-export interface ImagePullRouteDeps {
-  cells: Pick<CellLookup, "realmNamespace">;
-  store: Pick<Store, "get" | "readSecretValue">;
-  containerd: ContainerdClient;
+export interface ImagePullRouteDeps extends RealmPullDeps {
   log: Logger;
-  /** keond-wide pull settings (a CA file, insecure registries, timeouts); none by default. */
-  pullOptions?: Omit<PullOptions, "onProgress">;
 }
 
-export type PullStreamLine = PullProgress | { type: "done"; image: Awaited<ReturnType<typeof pullImage>> } | { type: "error"; error: ReturnType<KeonError["toJSON"]> };
+export type PullStreamLine = PullProgress | { type: "done"; image: PulledImage } | { type: "error"; error: ReturnType<KeonError["toJSON"]> };
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -60,18 +51,9 @@ function invalid(path: string, message: string): KeonError {
 export function registerImagePullRoute(app: Hono, deps: ImagePullRouteDeps): void {
   app.post("/v1/realms/:realm/images/pull", async (c) => {
     const realm = c.req.param("realm");
-    const namespace = requireRealmNamespace(deps.cells, realm);
+    requireRealmNamespace(deps.cells, realm);
     const { reference, platform } = await requestOf(c.req.raw);
     const name = formatReference(parseReference(reference)); // INVALID_NAME before any streaming
-    const realmDocument = deps.store.get("Realm", { name: realm })?.document as RealmDocument | undefined;
-    const credential = realmCredential(realmDocument?.spec.registryCredentials, name, (entry) =>
-      deps.store.readSecretValue({
-        type: "registryPassword",
-        realm,
-        username: entry.username,
-        ...(entry.serverAddress === undefined ? {} : { serverAddress: entry.serverAddress }),
-      }),
-    );
     const encoder = new TextEncoder();
     const started = performance.now();
     const stream = new ReadableStream<Uint8Array>({
@@ -86,7 +68,7 @@ export function registerImagePullRoute(app: Hono, deps: ImagePullRouteDeps): voi
           }
         };
         try {
-          const image = await pullImage(deps.containerd, namespace, name, credential, { ...deps.pullOptions, ...(platform === undefined ? {} : { platform }), onProgress: send });
+          const image = await pullIntoRealm(deps, realm, name, { ...(platform === undefined ? {} : { platform }), onProgress: send });
           deps.log.info({ realm, image: image.name, digest: image.digest, bytes: image.bytesFetched, ms: Math.round(performance.now() - started) }, "image pulled");
           send({ type: "done", image });
         } catch (error) {

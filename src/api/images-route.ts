@@ -5,7 +5,13 @@
  * - `GET    /v1/realms/{realm}/images/{ref}`      → ImageInfo (ref URL-encoded)
  * - `POST   /v1/realms/{realm}/images/import[?name=REF]` with an OCI layout tar
  *   as the body → 201 `{images: [...]}`
- * - `DELETE /v1/realms/{realm}/images/{ref}`      → `{result: "deleted", name}`
+ * - `DELETE /v1/realms/{realm}/images/{ref}[?force=true]` → `{result: "deleted", name}`;
+ *   409 CONFLICT naming the cells that use the image unless forced
+ *
+ * Each ImageInfo names the realm's cells that use the image (image-users.ts).
+ * Removing the record is all Keon does: the image's content and snapshots
+ * hold no lease (a pull's or import's lease ends with it), so containerd's
+ * garbage collector reclaims what no container's snapshot builds on.
  *
  * An upload is streamed to a private file (the importer reads blobs as slices
  * of the archive in place) and removed whatever happens. containerd 1.6 has
@@ -23,11 +29,15 @@ import { listImages, type ImageSummary } from "../containerd/image-store.ts";
 import { isIndexType, isManifestType, parseIndex, parseManifest, pickManifest } from "../containerd/oci-image.ts";
 import { hostPlatform } from "../containerd/platform.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
+import type { Store } from "../store/store.ts";
 import { requireRealmNamespace, type CellLookup } from "./cell-lookup.ts";
+import { realmImageUsers } from "./image-users.ts";
 
 export interface ImagesRouteDeps {
   /** Where a realm's containerd namespace is found (cell-lookup.ts). */
   cells: Pick<CellLookup, "realmNamespace">;
+  /** Desired state: which cells use an image. */
+  store: Pick<Store, "list">;
   /** keond's containerd client (any namespace: calls name the realm's). */
   containerd: ContainerdClient;
   /** Where uploads are staged (created 0700), e.g. `<runPath>/uploads`. */
@@ -47,6 +57,8 @@ export interface ImageInfo {
   size?: number;
   createdAt: string | null;
   labels: Record<string, string>;
+  /** The realm's cells (`space/stack/cell`) whose containers name this image. */
+  cells: string[];
 }
 
 /** Compressed size of what this host runs of the image: manifest + config + layers. */
@@ -68,7 +80,7 @@ export async function imageSize(client: ContainerdClient, target: { digest: stri
   }
 }
 
-async function describe(client: ContainerdClient, image: ImageSummary): Promise<ImageInfo> {
+async function describe(client: ContainerdClient, image: ImageSummary, cells: readonly string[]): Promise<ImageInfo> {
   const size = await imageSize(client, { digest: image.digest, mediaType: image.mediaType });
   return {
     name: image.name,
@@ -77,6 +89,7 @@ async function describe(client: ContainerdClient, image: ImageSummary): Promise<
     ...(size === undefined ? {} : { size }),
     createdAt: image.createdAt?.toISOString() ?? null,
     labels: image.labels,
+    cells: [...cells],
   };
 }
 
@@ -89,11 +102,18 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
   // Uploads a keond killed mid-import left behind belong to no request any more.
   rmSync(deps.uploadDir, { recursive: true, force: true });
 
-  app.get("/v1/realms/:realm/images", async (c) => {
-    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, c.req.param("realm")));
+  /** The cells using each of the realm's image records (by all of them: a short name resolves among them). */
+  const usersIn = async (realm: string, client: ContainerdClient): Promise<{ images: ImageSummary[]; users: Map<string, string[]> }> => {
     const images = await listImages(client);
+    return { images, users: realmImageUsers(deps.store, realm, new Set(images.map((i) => i.name))) };
+  };
+
+  app.get("/v1/realms/:realm/images", async (c) => {
+    const realm = c.req.param("realm");
+    const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, realm));
+    const { images, users } = await usersIn(realm, client);
     images.sort((a, b) => a.name.localeCompare(b.name));
-    return c.json({ items: await Promise.all(images.map((image) => describe(client, image))) });
+    return c.json({ items: await Promise.all(images.map((image) => describe(client, image, users.get(image.name) ?? []))) });
   });
 
   app.get("/v1/realms/:realm/images/:ref{.+}", async (c) => {
@@ -108,6 +128,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
       throw error;
     }
     const created = image.created_at;
+    const { users } = await usersIn(realm, client);
     return c.json(
       await describe(client, {
         name: image.name,
@@ -115,7 +136,7 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
         mediaType: image.target?.media_type ?? "",
         labels: image.labels,
         createdAt: created === null ? null : new Date(created.seconds * 1000 + Math.floor(created.nanos / 1e6)),
-      }),
+      }, users.get(image.name) ?? []),
     );
   });
 
@@ -157,10 +178,26 @@ export function registerImagesRoute(app: Hono, deps: ImagesRouteDeps): void {
     const realm = c.req.param("realm");
     const ref = c.req.param("ref");
     const client = deps.containerd.withNamespace(requireRealmNamespace(deps.cells, realm));
+    const force = forceOf(c.req.query("force"));
+    const { images, users } = await usersIn(realm, client);
+    if (!images.some((i) => i.name === ref)) throw imageNotFound(realm, ref);
+    const cells = users.get(ref) ?? [];
+    if (cells.length > 0 && !force) {
+      throw new KeonError("CONFLICT", `image '${ref}' is used by cell${cells.length === 1 ? "" : "s"} ${cells.join(", ")} in realm '${realm}'; delete ${cells.length === 1 ? "it" : "them"} first, or force the removal`, {
+        details: { realm, image: ref, cells },
+      });
+    }
+    // sync: the garbage collection has run when this answers, so the space is free.
     if (!(await client.images.delete(ref, true))) throw imageNotFound(realm, ref);
-    deps.log.info({ realm, image: ref }, "image removed");
+    deps.log.info({ realm, image: ref, ...(cells.length > 0 ? { forcedFor: cells } : {}) }, "image removed");
     return c.json({ result: "deleted", name: ref });
   });
+}
+
+function forceOf(value: string | undefined): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new KeonError("INVALID_REQUEST", `force must be true or false, got '${value}'`, { details: { field: "force" } });
 }
 
 /** Stream the request body into `path` (0600); refuses an empty or oversized body. Returns its size. */

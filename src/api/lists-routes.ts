@@ -26,6 +26,8 @@ const FILTERS: Record<DocumentKind, readonly ScopeLevel[]> = {
   Container: ["realm", "space", "stack", "cell"],
   Secret: ["realm", "space", "stack", "cell"],
   Volume: ["realm", "space", "stack"],
+  CellBlueprint: ["realm", "space", "stack"],
+  CellConfig: ["realm", "space", "stack"],
 };
 
 export function listsRoutes(deps: ApiDeps): Hono {

@@ -14,6 +14,7 @@
 import { availableParallelism } from "node:os";
 import { KeonError, type ErrorCode } from "../model/errors.ts";
 import type { Document } from "../model/schema/document.ts";
+import type { ManifestWarning, ParsedManifest } from "../model/manifest.ts";
 
 export interface ParseRequest {
   id: number;
@@ -23,7 +24,7 @@ export interface ParseRequest {
 }
 
 export type ParseReply =
-  | { id: number; ok: true; documents: Document[] }
+  | { id: number; ok: true; documents: Document[]; warnings: ManifestWarning[] }
   | { id: number; ok: false; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 export interface ManifestParserOptions {
@@ -39,7 +40,7 @@ export interface ManifestParserOptions {
 
 interface Job {
   request: ParseRequest;
-  resolve(documents: Document[]): void;
+  resolve(parsed: ParsedManifest): void;
   reject(error: KeonError): void;
 }
 
@@ -75,7 +76,12 @@ export class ManifestParser {
   }
 
   /** The documents of `text`, or the parser's KeonError (INVALID_DOCUMENT, OVERLOADED). */
-  parse(text: string, json: boolean): Promise<Document[]> {
+  async parse(text: string, json: boolean): Promise<Document[]> {
+    return (await this.parseWithWarnings(text, json)).documents;
+  }
+
+  /** The documents of `text` with the warnings of their legacy fields. */
+  parseWithWarnings(text: string, json: boolean): Promise<ParsedManifest> {
     if (this.closed) return Promise.reject(new KeonError("OVERLOADED", "keond is stopping"));
     if (this.queue.length >= this.maxQueued) {
       return Promise.reject(new KeonError("OVERLOADED", `${this.queue.length} manifests are waiting to be parsed; try again shortly`));
@@ -138,7 +144,7 @@ export class ManifestParser {
     slot.timer = undefined;
     slot.worker.unref();
     this.endWhenIdle(slot);
-    if (reply.ok) job.resolve(reply.documents);
+    if (reply.ok) job.resolve({ documents: reply.documents, warnings: reply.warnings });
     else job.reject(new KeonError(reply.error.code, reply.error.message, reply.error.details === undefined ? {} : { details: reply.error.details }));
     this.pump();
   }

@@ -6,7 +6,7 @@
  * are plain data: the documents, or the KeonError's code, message and details.
  */
 import { KeonError } from "../model/errors.ts";
-import { parseManifest } from "../model/manifest.ts";
+import { parseManifestWithWarnings } from "../model/manifest.ts";
 import type { ParseReply, ParseRequest } from "./manifest-parser.ts";
 
 declare const self: Worker;
@@ -25,7 +25,8 @@ function parse(request: ParseRequest): ParseReply {
         throw invalidJson(error);
       }
     }
-    return { id: request.id, ok: true, documents: parseManifest(request.text) };
+    const parsed = parseManifestWithWarnings(request.text);
+    return { id: request.id, ok: true, documents: parsed.documents, warnings: parsed.warnings };
   } catch (error) {
     if (error instanceof KeonError) return { id: request.id, ok: false, error: error.toJSON() };
     // A stack overflow or a bug in the parser: a refusal of this body, never a crash of the pool.

@@ -16,6 +16,7 @@ import { stackStatusSchema } from "../model/schema/stack.ts";
 import { CELL_ACTIONS } from "./cell-actions-routes.ts";
 import { FREEZE_ACTIONS } from "./cell-freeze-routes.ts";
 import { HIBERNATE_ACTIONS } from "./cell-hibernate-routes.ts";
+import { stampRequestSchema } from "./stamp-route.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
@@ -205,11 +206,31 @@ export function buildOpenApi(version: string): JsonSchema {
     ],
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
   });
+  add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
+    summary:
+      "WebSocket: the terminal of an attachable container's running process, shared by every attached client. " +
+      "First the recent output (up to 64 KiB), then the live stream as binary frames (byte 1, then output); send input as binary frames " +
+      'and {"type":"resize","cols":N,"rows":N} as text. Closing detaches; the process keeps running. The last text frame is ' +
+      '{"type":"exit","exitCode":N} or {"type":"error","error":{code,message}}',
+    parameters: [
+      queryParam("container", "Container id (default: the cell's tty.default, else its only attachable container)", NAME_JSON_SCHEMA),
+      queryParam("cols", "The client terminal's width", { type: "integer", minimum: 1, maximum: 65535 }),
+      queryParam("rows", "The client terminal's height", { type: "integer", minimum: 1, maximum: 65535 }),
+    ],
+    // A refusal (no such cell or container, not attachable, not running) is the error frame, after the upgrade.
+    responses: { "101": { description: "Switching Protocols (WebSocket)" } },
+  });
   add("/v1/apply", "post", {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
     parameters: [WAIT, queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" })],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
     responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
+  });
+  add(`${SCOPE_PREFIXES[3]}/stamp`, "post", {
+    summary: "Stamp a fresh <prefix>-<6 hex> cell in this stack from a CellBlueprint or a CellConfig (found in the stack, space or realm scope, deepest first)",
+    parameters: [WAIT],
+    requestBody: { required: true, content: json(toJsonSchema(stampRequestSchema, { known: KNOWN })) },
+    responses: { "201": { description: "Stamped", content: json(ref("PutResult")) }, ...ERRORS },
   });
   add("/v1/events", "get", {
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
@@ -229,6 +250,24 @@ export function buildOpenApi(version: string): JsonSchema {
       "400": ERRORS["400"],
     },
   });
+  // Images of a realm's containerd namespace (images-route.ts, image-pull-route.ts); REF is URL-encoded.
+  const REF_PARAM = { name: "ref", in: "path", required: true, description: "Image reference, URL-encoded", schema: { type: "string" } };
+  add("/v1/realms/:realm/images", "get", {
+    summary: "The realm's images, each with its size and the cells that use it",
+    responses: { "200": { description: "Images", content: json({ type: "object", properties: { items: { type: "array", items: ref("ImageInfo") } } }) }, "404": ERRORS["404"] },
+  });
+  add("/v1/realms/:realm/images/pull", "post", {
+    summary: "Pull from a registry with the realm's registryCredentials; NDJSON progress, then a done or error line",
+    requestBody: { required: true, content: json({ type: "object", required: ["reference"], properties: { reference: { type: "string" }, platform: { type: "string" } } }) },
+    responses: { "200": { description: "Progress lines", content: { "application/x-ndjson": { schema: { type: "string" } } } }, "400": ERRORS["400"], "404": ERRORS["404"] },
+  });
+  const imagePath = (paths["/v1/realms/{realm}/images/{ref}"] ??= {});
+  imagePath["get"] = { summary: "One image", parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM], responses: { "200": { description: "Image", content: json(ref("ImageInfo")) }, "404": ERRORS["404"] } };
+  imagePath["delete"] = {
+    summary: "Remove an image record (containerd's GC reclaims its content); refused while cells use it unless forced",
+    parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM, queryParam("force", "Remove even though cells use it", { type: "boolean" })],
+    responses: { "200": { description: "Removed" }, "404": ERRORS["404"], "409": errorResponse("Cells use the image (details.cells names them)") },
+  };
   add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
   add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
   add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });
@@ -268,7 +307,12 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   };
   const result = { enum: ["created", "updated", "unchanged"] };
-  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document") } };
+  const warnings = {
+    type: "array",
+    description: "Legacy kukeon fields the documents carried, accepted and left out",
+    items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
+  };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings } };
   schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
   schemas["ActionResult"] = {
     type: "object",
@@ -310,6 +354,7 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { type: "string" }, name: { type: "string" }, scope, result: { enum: ["created", "updated", "unchanged", "failed"] }, generation: { type: "integer" }, document: { type: "integer" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+      warnings,
     },
   };
   const action = {
@@ -340,6 +385,15 @@ export function buildOpenApi(version: string): JsonSchema {
         items: { type: "object", properties: { kind: { enum: ["Cell", "Container"] }, name: { type: "string" }, scope, action, cause: { type: "string" }, when: { const: "next-apply" } } },
       },
       summary: { type: "object", properties: Object.fromEntries(["created", "updated", "unchanged", "failed"].map((k) => [k, { type: "integer" }])) },
+    },
+  };
+  schemas["ImageInfo"] = {
+    type: "object",
+    properties: {
+      name: { type: "string" }, digest: { type: "string" }, mediaType: { type: "string" },
+      size: { type: "integer", description: "Bytes of the manifest, config and layers for this host's platform" },
+      createdAt: { type: ["string", "null"] }, labels: { type: "object" },
+      cells: { type: "array", items: { type: "string" }, description: "Cells (space/stack/cell) whose containers name this image" },
     },
   };
   schemas["Event"] = {

@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { KeonError } from "../model/errors.ts";
-import { MAX_MANIFEST_BYTES } from "../model/manifest.ts";
+import { MAX_MANIFEST_BYTES, type ParsedManifest } from "../model/manifest.ts";
 import { nameProblem } from "../model/names.ts";
 import type { Document } from "../model/schema/document.ts";
 import { sharedManifestParser, type ManifestParser } from "./manifest-parser.ts";
@@ -75,24 +75,29 @@ function isJson(contentType: string | null | undefined): boolean {
  * run in the parser pool (manifest-parser.ts), never on the main thread.
  */
 export async function readDocuments(c: Context, parser: ManifestParser = sharedManifestParser()): Promise<Document[]> {
+  return (await readDocumentsWithWarnings(c, parser)).documents;
+}
+
+/** The body's documents and the warnings of the legacy fields they carried (left out). */
+export async function readDocumentsWithWarnings(c: Context, parser: ManifestParser = sharedManifestParser()): Promise<ParsedManifest> {
   const text = await readBodyText(c.req.raw);
   if (text.trim() === "") {
     throw new KeonError("INVALID_DOCUMENT", "request body is empty; send a YAML or JSON document", {
       details: { issues: [{ path: "", message: "request body is empty" }] },
     });
   }
-  return parser.parse(text, isJson(c.req.header("content-type")));
+  return parser.parseWithWarnings(text, isJson(c.req.header("content-type")));
 }
 
-/** The body's single document (PUT). */
-export async function readOneDocument(c: Context, parser?: ManifestParser): Promise<Document> {
-  const documents = await readDocuments(c, parser);
+/** The body's single document (PUT), with the warnings of the legacy fields it carried. */
+export async function readOneDocument(c: Context, parser?: ManifestParser): Promise<{ document: Document; warnings: ParsedManifest["warnings"] }> {
+  const { documents, warnings } = await readDocumentsWithWarnings(c, parser);
   const [first] = documents;
   if (documents.length !== 1 || first === undefined) {
     const message = `PUT takes exactly one document (got ${documents.length}); use POST /v1/apply for several`;
     throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
   }
-  return first;
+  return { document: first, warnings };
 }
 
 /** `?wait=<seconds>`: undefined when absent or 0; refused beyond MAX_WAIT_SECONDS. */

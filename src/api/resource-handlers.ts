@@ -10,9 +10,10 @@ import type { Context } from "hono";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { parseLabelSelector, type ListFilter, type ResourceKey, type ResourceRef } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
+import { identityOf, requireRealms } from "./identity.ts";
 import { flagOf, invalidRequest, readOneDocument, waitSecondsOf } from "./request-input.ts";
 import { checkPathAgreement } from "./resource-paths.ts";
-import { deleteResource, notFound, realmOf, storeDocuments } from "./resource-writes.ts";
+import { deleteResource, notFound, realmOf, storeDocuments, type StoreOptions } from "./resource-writes.ts";
 import { gone, settled, waitUntil } from "./wait.ts";
 import { KeonError } from "../model/errors.ts";
 
@@ -71,18 +72,24 @@ export function listKind(c: Context, deps: ApiDeps, kind: DocumentKind, filter: 
   return c.json(listBody(items.map((r) => r.document)));
 }
 
+/** What storeDocuments needs of keond's settings, for every route that writes documents. */
+export function writeOptionsOf(deps: ApiDeps): StoreOptions {
+  return { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules, systemRealm: deps.systemRealm };
+}
+
 /** PUT: create or update `kind` at `key` from the body's one document. */
 export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
   const wait = waitSecondsOf(c);
-  const document: Document = await readOneDocument(c, deps.manifestParser);
+  const { document, warnings } = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
-  const [written] = storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+  if (document.kind === "CellConfig") requireRealms(identityOf(c.req.raw), [document.spec.blueprint.realm]);
+  const [written] = storeDocuments(deps.store, [document], writeOptionsOf(deps));
   if (written === undefined) throw new KeonError("INTERNAL", "storing one document gave no result");
   if (written.result !== "unchanged") notifyChanged(deps, [{ kind, key }]);
   if (wait !== undefined) await waitUntil(deps.bus, () => settled(deps.store, kind, key), wait, c.req.raw.signal);
   const stored = deps.store.get(kind, key);
   return c.json(
-    { result: written.result, generation: written.generation, document: stored?.document ?? null },
+    { result: written.result, generation: written.generation, document: stored?.document ?? null, ...(warnings.length === 0 ? {} : { warnings }) },
     written.result === "created" ? 201 : 200,
   );
 }

@@ -11,11 +11,13 @@
  *   .../cells/{cell}/containers/{container}
  *   {realm|space|stack|cell scope}/secrets/{name}
  *   {realm|space|stack scope}/volumes/{name}
+ *   {realm|space|stack scope}/blueprints/{name}, .../configs/{name}
  */
 import type { Context } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { describeKey, keyOf, type ResourceKey } from "../store/index.ts";
+import { METADATA_SCOPED_KINDS } from "../store/stored-resource.ts";
 import { checkedName } from "./request-input.ts";
 
 export type ScopeLevel = "realm" | "space" | "stack" | "cell";
@@ -39,6 +41,8 @@ export const PLURALS: Record<DocumentKind, string> = {
   Container: "containers",
   Secret: "secrets",
   Volume: "volumes",
+  CellBlueprint: "blueprints",
+  CellConfig: "configs",
 };
 
 /** The scope depths at which each kind may be addressed (Secret: realm..cell; Volume: realm..stack). */
@@ -50,6 +54,8 @@ export const SCOPE_DEPTHS: Record<DocumentKind, readonly number[]> = {
   Container: [4],
   Secret: [1, 2, 3, 4],
   Volume: [1, 2, 3],
+  CellBlueprint: [1, 2, 3],
+  CellConfig: [1, 2, 3],
 };
 
 /** The path parameter naming the resource itself. */
@@ -61,12 +67,14 @@ export const NAME_PARAM: Record<DocumentKind, string> = {
   Container: "container",
   Secret: "name",
   Volume: "name",
+  CellBlueprint: "name",
+  CellConfig: "name",
 };
 
 /** The document field that carries each scope level (and the name) for a kind: what a mismatch names. */
 export function fieldOf(kind: DocumentKind, level: ScopeLevel | "name"): string {
   if (level === "name") return "metadata.name";
-  if (kind === "Secret" || kind === "Volume") return `metadata.${level}`;
+  if (METADATA_SCOPED_KINDS.has(kind)) return `metadata.${level}`;
   return `spec.${level}Id`;
 }
 

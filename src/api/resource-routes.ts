@@ -8,14 +8,12 @@
 import { Hono } from "hono";
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { ListFilter } from "../store/index.ts";
+import { METADATA_SCOPED_KINDS } from "../store/stored-resource.ts";
 import type { ApiDeps } from "./deps.ts";
 import { deleteOne, getOne, labelSelectorOf, listKind, putOne, requireScope } from "./resource-handlers.ts";
 import { keyFromPath, NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_LEVELS, SCOPE_PREFIXES, scopeOf } from "./resource-paths.ts";
 
-const ROUTED_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Cell", "Secret", "Volume"];
-
-/** Kinds whose scope is in metadata; their collection at a scope holds only what sits exactly there. */
-const METADATA_SCOPED: ReadonlySet<DocumentKind> = new Set(["Secret", "Volume"]);
+const ROUTED_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Cell", "Secret", "Volume", "CellBlueprint", "CellConfig"];
 
 export function resourceRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
@@ -29,7 +27,8 @@ export function resourceRoutes(deps: ApiDeps): Hono {
         const labelSelector = labelSelectorOf(c);
         requireScope(deps, scope);
         const filter: ListFilter = { ...scope };
-        if (METADATA_SCOPED.has(kind)) {
+        // A kind scoped in metadata: the collection at a scope holds only what sits exactly there.
+        if (METADATA_SCOPED_KINDS.has(kind)) {
           for (const level of SCOPE_LEVELS.slice(depth)) filter[level] = "";
         }
         return listKind(c, deps, kind, filter, labelSelector);

@@ -38,10 +38,12 @@ import type { Document, DocumentKind, DocumentOf } from "../model/schema/documen
 import type { SpaceDocument } from "../model/schema/space.ts";
 import { describeKey, keyOf, notFoundCode, type ResourceKey, type ResourceRef, type Store } from "../store/index.ts";
 import { checkHostPorts } from "./host-ports.ts";
+import { DEFAULT_SYSTEM_REALM, secretRealmIssues } from "../model/secret-realms.ts";
+import { configFillIssues } from "../model/stamp.ts";
 import { SCOPE_LEVELS, type ScopeLevel } from "./resource-paths.ts";
 
 /** Apply order: every kind after the kinds it can live in or refer to. */
-export const APPLY_ORDER: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "Cell", "Container"];
+export const APPLY_ORDER: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "CellBlueprint", "CellConfig", "Cell", "Container"];
 
 const LEVEL_KIND: Record<ScopeLevel, DocumentKind> = { realm: "Realm", space: "Space", stack: "Stack", cell: "Cell" };
 
@@ -111,6 +113,8 @@ export interface StoreOptions {
   policy?: AdmissionPolicy | undefined;
   /** Egress rules a Space may hold; default the schema's ceiling. */
   maxEgressRules?: number | undefined;
+  /** The realm whose Secrets every container may reference besides its own (keond's systemRealm). */
+  systemRealm?: string | undefined;
 }
 
 /** What a realm gets when keond passes no policy: the default level, no host path, no secret directory. */
@@ -143,6 +147,7 @@ export function storeDocuments(store: Store, documents: readonly Document[], opt
   }
 
   checkAdmission(documents, { maxEgressRules: options.maxEgressRules ?? MAX_EGRESS_RULES });
+  checkSecretRealms(documents, options.systemRealm ?? DEFAULT_SYSTEM_REALM);
 
   const ordered = [...pending.values()].sort(
     (a, b) => APPLY_ORDER.indexOf(a.document.kind) - APPLY_ORDER.indexOf(b.document.kind) || a.index - b.index,
@@ -156,6 +161,7 @@ export function storeDocuments(store: Store, documents: readonly Document[], opt
       const where = documents.length > 1 ? { document: index } : {};
       checkAncestors(store, pending, document.kind, key, where);
       checkContainerIds(store, pending, document, where);
+      checkConfigBinding(store, pending, document, where);
       const stored = withSpaceDefaults(store, pending, document);
       const { result, generation } = store.put(stored);
       return { kind: document.kind, key, result, generation, index };
@@ -203,6 +209,38 @@ function checkRealmNamespaces(store: Store, ordered: readonly Pending[], suffix:
     const { issue, owner, namespace } = conflictFound;
     throw conflict(`realm '${document.metadata.name}': ${issue.message}`, [several ? { document: index, ...issue } : issue], {
       realm: document.metadata.name, namespace, ...(owner === undefined ? { reserved: true } : { owner }),
+    });
+  }
+}
+
+/** Secret references into another realm than the container's own or the system realm: one 400 naming each. */
+function checkSecretRealms(documents: readonly Document[], systemRealm: string): void {
+  const several = documents.length > 1;
+  const issues = documents.flatMap((document, index) =>
+    secretRealmIssues(document, systemRealm).map((issue) => (several ? { document: index, ...issue } : issue)));
+  if (issues.length === 0) return;
+  throw new KeonError("INVALID_DOCUMENT", issues.map((i) => `${i.path}: ${i.message}`).join("; "), { details: { issues } });
+}
+
+/**
+ * A CellConfig must bind a blueprint that exists (stored or in this request)
+ * and fill it correctly: its values and slot fills are judged against the
+ * blueprint's current shape now, not when a cell is stamped.
+ */
+function checkConfigBinding(store: Store, pending: Map<string, Pending>, document: Document, where: Record<string, unknown>): void {
+  if (document.kind !== "CellConfig") return;
+  const ref = document.spec.blueprint;
+  const key: ResourceKey = { realm: ref.realm, space: ref.space ?? "", stack: ref.stack ?? "", name: ref.name };
+  const found = lookup(store, pending, "CellBlueprint", key);
+  if (found === undefined) {
+    throw new KeonError("BLUEPRINT_NOT_FOUND", `${describeKey("CellBlueprint", key)} not found (CellConfig '${document.metadata.name}' binds it)`, {
+      details: { kind: "CellBlueprint", ...flatKey(key), issues: [{ path: "spec.blueprint", message: "names no stored CellBlueprint" }], ...where },
+    });
+  }
+  const issues = configFillIssues(document, found.document);
+  if (issues.length > 0) {
+    throw new KeonError("INVALID_DOCUMENT", `CellConfig '${document.metadata.name}': ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
+      details: { issues, ...where },
     });
   }
 }
@@ -329,7 +367,7 @@ function descendantsOf(store: Store, ref: ResourceRef): ResourceRef[] {
 }
 
 /** Kinds whose rows are removed at once: nothing on the host to tear down first. */
-const DELETED_DIRECTLY: ReadonlySet<DocumentKind> = new Set(["Secret"]);
+const DELETED_DIRECTLY: ReadonlySet<DocumentKind> = new Set(["Secret", "CellBlueprint", "CellConfig"]);
 
 /**
  * Delete a resource. With dependents it is refused (409 HAS_DEPENDENTS

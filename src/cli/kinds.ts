@@ -7,9 +7,9 @@ import type { DocumentKind } from "../model/schema/document.ts";
 import { closestName } from "../model/did-you-mean.ts";
 import { usageError } from "./errors.ts";
 
-export type CliKind = "realm" | "space" | "stack" | "cell" | "container" | "secret" | "volume" | "image";
+export type CliKind = "realm" | "space" | "stack" | "cell" | "container" | "secret" | "volume" | "blueprint" | "config" | "image";
 
-export const CLI_KINDS: readonly CliKind[] = ["realm", "space", "stack", "cell", "container", "secret", "volume", "image"];
+export const CLI_KINDS: readonly CliKind[] = ["realm", "space", "stack", "cell", "container", "secret", "volume", "blueprint", "config", "image"];
 
 const ALIASES: Record<string, CliKind> = {
   realm: "realm", realms: "realm", r: "realm",
@@ -19,6 +19,8 @@ const ALIASES: Record<string, CliKind> = {
   container: "container", containers: "container", ctr: "container",
   secret: "secret", secrets: "secret",
   volume: "volume", volumes: "volume", vol: "volume",
+  blueprint: "blueprint", blueprints: "blueprint", bp: "blueprint",
+  config: "config", configs: "config", cfg: "config",
   image: "image", images: "image", img: "image",
 };
 
@@ -33,6 +35,8 @@ export const DOCUMENT_KIND_OF: Record<Exclude<CliKind, "image">, DocumentKind> =
   container: "Container",
   secret: "Secret",
   volume: "Volume",
+  blueprint: "CellBlueprint",
+  config: "CellConfig",
 };
 
 export const CLI_KIND_OF: Record<DocumentKind, CliKind> = {
@@ -43,6 +47,8 @@ export const CLI_KIND_OF: Record<DocumentKind, CliKind> = {
   Container: "container",
   Secret: "secret",
   Volume: "volume",
+  CellBlueprint: "blueprint",
+  CellConfig: "config",
 };
 
 /** Plural used in API paths and flat lists (`/v1/cells`). */
@@ -54,6 +60,8 @@ export const PLURAL_OF: Record<CliKind, string> = {
   container: "containers",
   secret: "secrets",
   volume: "volumes",
+  blueprint: "blueprints",
+  config: "configs",
   image: "images",
 };
 
@@ -62,7 +70,7 @@ export function resolveKind(word: string): CliKind {
   if (kind === undefined) {
     const near = closestName(word, KIND_WORDS);
     const hint = near === undefined ? "" : ` (did you mean '${near}'?)`;
-    throw usageError(`unknown resource kind '${word}'${hint}; known kinds: ${CLI_KINDS.join(", ")} (plurals and short names such as c, ctr, sp, st, vol, img work too)`);
+    throw usageError(`unknown resource kind '${word}'${hint}; known kinds: ${CLI_KINDS.join(", ")} (plurals and short names such as c, ctr, sp, st, vol, bp, cfg, img work too)`);
   }
   return kind;
 }

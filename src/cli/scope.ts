@@ -49,6 +49,8 @@ export function scopeFor(kind: CliKind, flags: ScopeFlags): Scope {
       return flags.cell === undefined ? { realm, space, stack } : { realm, space, stack, cell: flags.cell };
     case "secret":
     case "volume":
+    case "blueprint":
+    case "config":
       return explicitScope(realm, flags, kind === "secret");
   }
 }
@@ -61,7 +63,7 @@ function explicitScope(realm: string, flags: ScopeFlags, cellAllowed: boolean): 
     scope.stack = flags.stack;
   }
   if (flags.cell !== undefined) {
-    if (!cellAllowed) throw usageError("volumes live at realm, space or stack scope; --cell does not apply");
+    if (!cellAllowed) throw usageError("volumes live at realm, space or stack scope (blueprints and configs too); --cell does not apply");
     if (scope.stack === undefined) throw usageError("--cell needs --space and --stack");
     scope.cell = flags.cell;
   }
@@ -99,6 +101,10 @@ export function resourcePath(kind: CliKind, scope: Scope, name: string): string 
       return `${scopePath(scope)}/secrets/${enc(name)}`;
     case "volume":
       return `${scopePath(scope)}/volumes/${enc(name)}`;
+    case "blueprint":
+      return `${scopePath(scope)}/blueprints/${enc(name)}`;
+    case "config":
+      return `${scopePath(scope)}/configs/${enc(name)}`;
     case "image":
       return `${scopePath({ realm: scope.realm })}/images/${enc(name)}`;
   }
@@ -150,6 +156,8 @@ export function scopeOfDocument(document: Pick<Document, "kind" | "metadata" | "
       });
     case "Secret":
     case "Volume":
+    case "CellBlueprint":
+    case "CellConfig":
       return withDefined({
         realm: str(metadata["realm"]) ?? "",
         space: str(metadata["space"]),

@@ -19,6 +19,8 @@ const LEVELS: Record<Exclude<CliKind, "image">, [number, number]> = {
   container: [4, 4],
   secret: [1, 4],
   volume: [1, 3],
+  blueprint: [1, 3],
+  config: [1, 3],
 };
 
 const ORDER = ["realm", "space", "stack", "cell"] as const;

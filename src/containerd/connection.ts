@@ -68,8 +68,8 @@ export type ResponseOf<S extends ServiceName, M extends keyof MethodsOf<S>> =
 
 /** A bidi stream driven one request, one response at a time. */
 export interface LockstepStream<Request, Response> {
-  /** Send one request and wait for its response (each wait bounded by the call's deadline). */
-  exchange(request: Request): Promise<Response>;
+  /** Send one request and wait for its response (each wait bounded by the call's deadline, or this exchange's). */
+  exchange(request: Request, options?: { deadlineMs?: number }): Promise<Response>;
   /** Half-close and wait for the server to finish the call. */
   end(): Promise<void>;
   /** Abandon the call. */
@@ -247,14 +247,14 @@ export class ContainerdConnection {
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
     /** Wait until `ready()` holds, a failure arrives, or stepMs passes. */
-    const waitFor = async (ready: () => boolean, step: string): Promise<void> => {
+    const waitFor = async (ready: () => boolean, step: string, limitMs = stepMs): Promise<void> => {
       const started = Date.now();
       while (!ready()) {
         if (failure !== undefined) throw failure;
-        const left = stepMs - (Date.now() - started);
+        const left = limitMs - (Date.now() - started);
         if (left <= 0) {
           call.cancel();
-          throw new KeonError("DEADLINE_EXCEEDED", `containerd ${what}: no answer to ${step} within ${stepMs} ms`);
+          throw new KeonError("DEADLINE_EXCEEDED", `containerd ${what}: no answer to ${step} within ${limitMs} ms`, { details: { reason: "step-timeout", step } });
         }
         await new Promise<void>((resolve) => {
           const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
@@ -267,7 +267,7 @@ export class ContainerdConnection {
     };
 
     return {
-      exchange: async (request) => {
+      exchange: async (request, exchangeOptions) => {
         if (failure !== undefined) throw failure;
         if (ended) throw new KeonError("CONTAINERD_ERROR", `containerd ${what}: stream already ended`);
         if (!call.write(request as object)) {
@@ -276,11 +276,11 @@ export class ContainerdConnection {
             drained = true;
             notify();
           });
-          await waitFor(() => drained, "drain");
+          await waitFor(() => drained, "drain", exchangeOptions?.deadlineMs);
         }
         // Wait for the answer or the call's final status (grpc-js emits the
         // stream end before the error that carries the status code).
-        await waitFor(() => received.length > 0 || finished, "request");
+        await waitFor(() => received.length > 0 || finished, "request", exchangeOptions?.deadlineMs);
         const next = received.shift();
         if (next === undefined) {
           if (failure !== undefined) throw failure;

@@ -6,9 +6,13 @@
  * they lie in the tar, the way containerd's own importer does
  * (images/archive/importer.go). Layer digests are computed from the bytes
  * (old-style `<id>/layer.tar` names say nothing about them); containerd
- * verifies every digest again on commit.
+ * verifies every digest again on commit. RepoTags (`busybox:latest`) are
+ * normalised the way docker and containerd name images
+ * (`docker.io/library/busybox:latest`), so a pull of the same reference
+ * finds the imported image.
  */
 import { KeonError } from "../model/errors.ts";
+import { normalizeImageName } from "../model/image-reference.ts";
 import { CONTAINERD_IMAGE_NAME_ANNOTATION, MEDIA_TYPES, type OciDescriptor } from "./oci-image.ts";
 import { archiveError, readJsonEntry, sha256Of, type IndexedTar, type OciArchive } from "./oci-archive.ts";
 import { detectCompression } from "./archive-decompress.ts";
@@ -82,7 +86,7 @@ export async function dockerArchiveOf(tar: IndexedTar): Promise<OciArchive> {
     const manifestDigest = sha256Of(manifestBytes);
     sources.set(manifestDigest, { kind: "bytes", bytes: manifestBytes });
     const descriptor = { mediaType: MEDIA_TYPES.dockerManifest, digest: manifestDigest, size: manifestBytes.length };
-    const tags = entry.RepoTags ?? [];
+    const tags = (entry.RepoTags ?? []).map((tag) => normalizeImageName(tag) ?? archiveError(tar.path, `manifest.json names an invalid image reference '${tag}'`));
     if (tags.length === 0) manifests.push(descriptor);
     for (const tag of tags) manifests.push({ ...descriptor, annotations: { [CONTAINERD_IMAGE_NAME_ANNOTATION]: tag } });
   }

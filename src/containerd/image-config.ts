@@ -5,9 +5,10 @@
  * (the parent of the container's rootfs snapshot, see container-rootfs.ts),
  * read back from the content store.
  */
-import { KeonError, isKeonError } from "../model/errors.ts";
+import { KeonError } from "../model/errors.ts";
 import { chainId as chainIdOf } from "./chain-id.ts";
 import type { ContainerdClient } from "./client.ts";
+import { findImage } from "./image-store.ts";
 import type { CallOptions } from "./connection.ts";
 import {
   isIndexType,
@@ -21,6 +22,7 @@ import {
 import { hostPlatform, type Platform } from "./platform.ts";
 
 export interface ImageRuntimeConfig {
+  /** The image record's name (findImage: the name asked for, or its normalised form). */
   name: string;
   manifestDigest: string;
   configDigest: string;
@@ -47,17 +49,8 @@ export async function readImageConfig(
   platform: Platform = hostPlatform(),
   options?: CallOptions,
 ): Promise<ImageRuntimeConfig> {
-  let image;
-  try {
-    image = await client.images.get(name, options);
-  } catch (error) {
-    if (isKeonError(error, "NOT_FOUND")) {
-      throw new KeonError("IMAGE_NOT_FOUND", `image ${name} not found in namespace ${options?.namespace ?? client.namespace}`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  const image = await findImage(client, name, options);
+  if (image === null) throw new KeonError("IMAGE_NOT_FOUND", `image ${name} not found in namespace ${options?.namespace ?? client.namespace}`);
   if (image.target === null) throw new KeonError("IMAGE_NOT_FOUND", `image ${name} has no target`);
   let manifestDescriptor = { mediaType: image.target.media_type, digest: image.target.digest };
   if (isIndexType(manifestDescriptor.mediaType)) {
@@ -70,7 +63,7 @@ export async function readImageConfig(
   const config = parseImageConfig(await client.content.readAll(manifest.config.digest, options), `${name} config`);
   const runtime = config.config ?? {};
   return {
-    name,
+    name: image.name,
     manifestDigest: manifestDescriptor.digest,
     configDigest: manifest.config.digest,
     chainId: chainIdOf(config.rootfs.diff_ids),

@@ -27,6 +27,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { KeonError, isKeonError } from "../model/errors.ts";
+import { imageNameCandidates } from "../model/image-reference.ts";
 import { chainIds } from "./chain-id.ts";
 import type { ContainerdClient } from "./client.ts";
 import type { CallOptions } from "./connection.ts";
@@ -193,6 +194,11 @@ export interface UnpackOptions {
   applyDeadlineMs?: number;
   /** Told before each layer is unpacked (index, digest); not for present snapshots. */
   onUnpack?: (layer: number, digest: string) => void;
+  /**
+   * Resolves once layer `index`'s blob is in the content store: a pull
+   * unpacks each layer while later ones still download. Default: all are.
+   */
+  layerReady?: (index: number) => Promise<void>;
 }
 
 export interface UnpackResult {
@@ -212,8 +218,8 @@ function checkLayerCount(image: ResolvedImage): void {
 }
 
 /**
- * Steps 3 to 5 for an image whose blobs are all in the content store under
- * `state.leaseId`: unpack (each layer with its own media type, so gzip, zstd
+ * Steps 3 to 5 for an image whose blobs are in the content store under
+ * `state.leaseId` (or arrive there in order, `options.layerReady`): unpack (each layer with its own media type, so gzip, zstd
  * and plain tars all go through Diff.Apply), GC labels, the image record.
  * Shared by archive import and registry pull.
  */
@@ -235,6 +241,7 @@ export async function unpackAndRecord(
   for (const [i, layer] of manifest.layers.entries()) {
     const id = chain[i] as string;
     const diffId = diffIds[i] as string;
+    await options.layerReady?.(i);
     if ((await snapshots.find(id)) !== null) {
       // Hold it until the config label references it.
       await client.leases.addResource(state.leaseId, { id, type: `snapshots/${snapshotter}` });
@@ -345,8 +352,9 @@ export function selectArchiveImages(manifests: readonly OciDescriptor[], name: s
     if (byName.size === 0) throw new KeonError("IMAGE_IMPORT_FAILED", `${path}: the archive names no image; pass a name`);
     return byName;
   }
-  const named = byName.get(name);
-  if (named !== undefined) return new Map([[name, named]]);
+  // `busybox:latest` picks what the archive (normalised) calls `docker.io/library/busybox:latest`.
+  const known = imageNameCandidates(name).find((candidate) => byName.has(candidate));
+  if (known !== undefined) return new Map([[known, byName.get(known) ?? []]]);
   const oneImage = (byName.size === 1 && unnamed.length === 0) || (byName.size === 0 && unnamed.length > 0);
   if (oneImage) return new Map([[name, [...manifests]]]);
   const names = [...byName.keys()];

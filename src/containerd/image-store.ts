@@ -5,6 +5,8 @@
  * image-import.ts set, so containerd's garbage collector reclaims them
  * (unless a container's snapshot still builds on them).
  */
+import { isKeonError } from "../model/errors.ts";
+import { imageNameCandidates } from "../model/image-reference.ts";
 import type { ContainerdClient } from "./client.ts";
 import type { CallOptions } from "./connection.ts";
 import type { Image } from "./generated/containerd-services-images-v1.ts";
@@ -27,6 +29,22 @@ function summarize(image: Image): ImageSummary {
     labels: image.labels,
     createdAt: created === null ? null : new Date(created.seconds * 1000 + Math.floor(created.nanos / 1e6)),
   };
+}
+
+/**
+ * The record a container's `image` names: as written (`busybox`, an archive
+ * imported under that name), else its normalised form
+ * (`docker.io/library/busybox:latest`, what a pull records). Null when neither exists.
+ */
+export async function findImage(client: ContainerdClient, name: string, options?: CallOptions): Promise<Image | null> {
+  for (const candidate of imageNameCandidates(name)) {
+    try {
+      return await client.images.get(candidate, options);
+    } catch (error) {
+      if (!isKeonError(error, "NOT_FOUND")) throw error;
+    }
+  }
+  return null;
 }
 
 /** Images of the namespace, optionally filtered (`name~="^docker.io/"`, `labels."x"==y`). */

@@ -13,6 +13,7 @@ import { validateCronExpression } from "cron";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { KeonError, type FieldIssue } from "../model/errors.ts";
+import { isValidName } from "../model/names.ts";
 import { DEFAULT_SUBNET_POOL, parseSubnetPool, type SubnetPoolConfig } from "../network/subnet-pool.ts";
 import { isPolicyLevel, POLICY_LEVELS, type PolicyLevel } from "../model/policy.ts";
 
@@ -35,6 +36,8 @@ export interface DaemonConfig {
   containerdSocket: string;
   /** Suffix of the containerd namespaces keond owns (`namespaceSuffix` in the file). */
   containerdNamespaceSuffix: string;
+  /** The realm whose Secrets any container may reference besides its own realm's (kukeon's `kuke-system`). */
+  systemRealm: string;
   /** cgroup (relative to the cgroup mount) under which cells are placed. */
   cgroupRoot: string;
   /** Address ranges cut into per-space subnets; already validated with parseSubnetPool. */
@@ -67,6 +70,17 @@ export interface DaemonConfig {
   /** PEM certificate and key of the TCP listener; both empty: a self-signed pair under `<runPath>/tls`, made on first start. */
   tlsCertFile: string;
   tlsKeyFile: string;
+  /** Registry pulls: automatic ones for cells whose image is missing, and how registries are reached. */
+  imagePull: ImagePullConfig;
+}
+
+export interface ImagePullConfig {
+  /** A cell whose image is missing in its realm pulls it (else it waits with ImageNotFound). */
+  auto: boolean;
+  /** PEM file of CA certificates trusted besides the system roots; empty for none. */
+  caFile: string;
+  /** Registries (host[:port]) reached over plain HTTP besides loopback ones. */
+  insecureRegistries: string[];
 }
 
 export interface PolicyConfig {
@@ -105,6 +119,7 @@ const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const
 const MAX_SECONDS = 86_400;
 
 const text = v.string("must be a string");
+const realmName = v.pipe(text, v.check((s) => isValidName(s), "must be a realm name (lowercase letters, digits and -)"));
 const absolutePath = v.pipe(text, v.check((s) => s.startsWith("/"), "must be an absolute path"));
 const absolutePathOrEmpty = v.pipe(text, v.check((s) => s === "" || s.startsWith("/"), "must be an absolute path or empty"));
 const seconds = v.pipe(
@@ -116,6 +131,9 @@ const seconds = v.pipe(
 
 /** `a,b` (a YAML list in the file) of absolute paths; empty is none. */
 const pathList = v.pipe(text, v.check((s) => splitList(s).every((p) => p.startsWith("/")), "must be a comma-separated list of absolute paths"));
+/** `host[:port],…` (a YAML list in the file) of registries. */
+const registryList = v.pipe(text, v.check((s) => splitList(s).every((r) => REGISTRY_HOST.test(r)), "must be a comma-separated list of registry host[:port] names"));
+const REGISTRY_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 /** `realm=level,…` (a YAML mapping in the file). */
 const realmLevels = v.pipe(text, v.check((s) => parseRealmLevels(s) !== undefined, `must be realm=level pairs separated by commas, each level one of ${POLICY_LEVELS.join(", ")}`));
 
@@ -201,11 +219,18 @@ const SETTINGS: readonly Setting[] = [
     path: "tcpTls", env: "KEON_TCP_TLS", flag: "tcp-tls", integer: false, defaultValue: "auto",
     schema: v.picklist(["auto", "on", "off"], "must be auto, on or off"),
   },
+  { path: "systemRealm", env: "KEON_SYSTEM_REALM", flag: "system-realm", integer: false, defaultValue: "kuke-system", schema: realmName },
   { path: "tlsCertFile", env: "KEON_TLS_CERT_FILE", flag: "tls-cert-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "tlsKeyFile", env: "KEON_TLS_KEY_FILE", flag: "tls-key-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
   { path: "policy.realms", env: "KEON_POLICY_REALMS", flag: "policy-realms", integer: false, defaultValue: "", schema: realmLevels },
   { path: "policy.hostPathPrefixes", env: "KEON_POLICY_HOST_PATH_PREFIXES", flag: "policy-host-path-prefixes", integer: false, defaultValue: "", schema: pathList },
   { path: "policy.secretFileDirs", env: "KEON_POLICY_SECRET_FILE_DIRS", flag: "policy-secret-file-dirs", integer: false, defaultValue: "", schema: pathList },
+  { path: "imagePull.auto", env: "KEON_IMAGE_PULL_AUTO", flag: "image-pull-auto", integer: false, defaultValue: "on", schema: v.picklist(["on", "off"], "must be on or off") },
+  { path: "imagePull.caFile", env: "KEON_IMAGE_PULL_CA_FILE", flag: "image-pull-ca-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  {
+    path: "imagePull.insecureRegistries", env: "KEON_IMAGE_PULL_INSECURE_REGISTRIES", flag: "image-pull-insecure-registries", integer: false, defaultValue: "",
+    schema: registryList,
+  },
 ];
 
 const CONFIG_ENV = "KEON_CONFIG";
@@ -348,7 +373,7 @@ function readConfigFile(
   if (typeof document !== "object" || Array.isArray(document)) {
     throw configError([{ path: "(top level)", message: withInput("must be a mapping of settings", document), source: path }]);
   }
-  const parsed = v.safeParse(FILE_SCHEMA, withPolicyShorthands(document as Record<string, unknown>));
+  const parsed = v.safeParse(FILE_SCHEMA, withRegistryListShorthand(withPolicyShorthands(document as Record<string, unknown>)));
   if (!parsed.success) {
     throw configError(parsed.issues.map((issue) => {
       const keys = (issue.path ?? []).map((p) => String(p.key));
@@ -380,6 +405,15 @@ function withPolicyShorthands(document: Record<string, unknown>): Record<string,
   return { ...document, policy: out };
 }
 
+/** `imagePull.insecureRegistries` may be a YAML list; it becomes the flag's `a,b`. */
+function withRegistryListShorthand(document: Record<string, unknown>): Record<string, unknown> {
+  const section = document["imagePull"];
+  if (section === null || typeof section !== "object" || Array.isArray(section)) return document;
+  const list = (section as Record<string, unknown>)["insecureRegistries"];
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string" && !item.includes(","))) return document;
+  return { ...document, imagePull: { ...section, insecureRegistries: list.join(",") } };
+}
+
 function leafAt(settings: Record<string, unknown>, path: string): Value | undefined {
   let node: unknown = settings;
   for (const key of path.split(".")) {
@@ -400,6 +434,7 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
     tokenFile: str("tokenFile"),
     containerdSocket: str("containerdSocket"),
     containerdNamespaceSuffix: str("namespaceSuffix"),
+    systemRealm: str("systemRealm"),
     cgroupRoot: str("cgroupRoot"),
     subnetPool: { ranges: [str("subnetPool.cidr")], blockPrefix: num("subnetPool.prefix") },
     resyncSchedule: str("resyncSchedule"),
@@ -422,6 +457,11 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
       realms: parseRealmLevels(str("policy.realms")) ?? {},
       hostPathPrefixes: splitList(str("policy.hostPathPrefixes")),
       secretFileDirs: splitList(str("policy.secretFileDirs")),
+    },
+    imagePull: {
+      auto: str("imagePull.auto") === "on",
+      caFile: str("imagePull.caFile"),
+      insecureRegistries: splitList(str("imagePull.insecureRegistries")),
     },
   };
 }
@@ -448,6 +488,10 @@ function crossCheck(config: DaemonConfig, values: Record<string, Layered>): void
   if (config.tcpListen !== undefined && !config.tcpTls && !isLoopback(config.tcpListen.hostname)) {
     // A bearer token in clear text on a network is the token given away.
     throw configError([issue("tcpTls", `may be off only on a loopback address (tcpListen is ${config.tcpListen.hostname})`)]);
+  }
+  if (config.imagePull.caFile !== "") {
+    const problem = readableFileProblem(config.imagePull.caFile);
+    if (problem !== undefined) throw configError([issue("imagePull.caFile", problem)]);
   }
   if (config.tokenFile !== "") {
     const problem = tokenFileProblem(config.tokenFile);
@@ -477,6 +521,18 @@ function tokenFileProblem(path: string): string | undefined {
   }
   if (token.trim() === "") return `${path} is empty`;
   return undefined;
+}
+
+/** Why a file keond must read at start-up is unusable, or undefined when it is fine. */
+function readableFileProblem(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return `${path} is not a regular file`;
+    readFileSync(path);
+    return undefined;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${path} does not exist` : `cannot read ${path}: ${(cause as Error).message}`;
+  }
 }
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */

@@ -15,6 +15,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
+import { storeCellLookup } from "../api/cell-lookup.ts";
+import { pullIntoRealm, pullOptionsOf } from "../api/realm-pull.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
 import { KeonError } from "../model/errors.ts";
@@ -62,6 +64,7 @@ function workerSettings(config: DaemonConfig, containerdSocket: string, bootId: 
     maxEgressRules: config.maxEgressRules,
     bootId,
     logLevel: config.logLevel,
+    autoPull: config.imagePull.auto,
   };
 }
 
@@ -96,11 +99,26 @@ async function main(): Promise<void> {
   await managed?.start();
   if (managed === undefined) await containerd.waitUntilReady(30_000);
 
+  const pullOptions = pullOptionsOf(config.imagePull);
+  const realmPulls = { cells: storeCellLookup(store, config.containerdNamespaceSuffix), store, containerd, pullOptions };
+  const pullLog = log.child({ component: "image-pull" });
   const supervisor = new Supervisor({
     realms: { realmNames: () => store.list("Realm").map((r) => r.key.name) },
     settingsOf: (realm) => workerSettings(config, containerdSocket, bootId, realm),
     log: log.child({ component: "supervisor" }),
     workerUrl: new URL("../../workers/realm.ts", import.meta.url),
+    // A cell's missing image (imagePull.auto): errors name the registry and the user at most, never a password.
+    pullImage: async (realm, reference) => {
+      const started = performance.now();
+      try {
+        const image = await pullIntoRealm(realmPulls, realm, reference);
+        pullLog.info({ realm, image: image.name, digest: image.digest, bytes: image.bytesFetched, ms: Math.round(performance.now() - started), for: "cell" }, "image pulled");
+      } catch (error) {
+        const err = error instanceof KeonError ? error : undefined;
+        pullLog.warn({ realm, image: reference, code: err?.code, message: err?.message ?? String(error), for: "cell" }, "image pull failed");
+        throw error;
+      }
+    },
   });
   supervisor.start();
 
@@ -117,7 +135,9 @@ async function main(): Promise<void> {
     runPath: config.runPath,
     containerd,
     containerdNamespaceSuffix: config.containerdNamespaceSuffix,
+    systemRealm: config.systemRealm,
     cgroupRoot: config.cgroupRoot,
+    pullOptions,
     policy: {
       levelOf: (realm) => config.policy.realms[realm] ?? config.policy.default,
       hostPathPrefixes: config.policy.hostPathPrefixes,

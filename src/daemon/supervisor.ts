@@ -10,6 +10,7 @@
  * systemd watchdog pings.
  */
 import type { Logger } from "pino";
+import { KeonError } from "../model/errors.ts";
 import { backoffDelayMs } from "../reconcile/backoff.ts";
 import type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
 import type { FromWorker, ResourceRefMessage, ToWorker, WorkerSettings } from "../protocol/messages.ts";
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
   backoff?: { initialMs?: number; maxMs?: number; stableMs?: number };
   /** Liveness pings to ready Workers. */
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  /** Pulls an image a realm's cell needs (`pull-image`); its outcome goes back as `image-pulled`. */
+  pullImage?(realm: string, reference: string): Promise<unknown>;
 }
 
 interface Handle {
@@ -177,6 +180,9 @@ export class Supervisor {
       case "realm-gone":
         void this.retire(handle, 15_000);
         break;
+      case "pull-image":
+        this.pullFor(message.realm, message.reference);
+        break;
       default:
         break;
     }
@@ -187,6 +193,22 @@ export class Supervisor {
         this.options.log.error({ err: error }, "worker message listener failed");
       }
     }
+  }
+
+  /** The answer goes to the realm's Worker of the moment (a restarted one, or queued until it is ready). */
+  private pullFor(realm: string, reference: string): void {
+    const pull = this.options.pullImage?.(realm, reference) ?? Promise.reject(new Error("keond pulls no images here"));
+    const answer = (message: ToWorker): void => {
+      const handle = this.handles.get(realm);
+      if (handle !== undefined) this.send(handle, message);
+    };
+    pull.then(
+      () => answer({ type: "image-pulled", reference }),
+      (error: unknown) => {
+        const json = error instanceof KeonError ? error.toJSON() : { code: "INTERNAL", message: error instanceof Error ? error.message : String(error) };
+        answer({ type: "image-pulled", reference, error: json });
+      },
+    );
   }
 
   private onClose(handle: Handle, worker: Worker): void {

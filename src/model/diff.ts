@@ -12,7 +12,7 @@
  * - in-place: labels, annotations, restart settings (restartPolicy,
  *   restartBackoffSeconds, restartMaxRetries, on every container including the
  *   root: they are Keon's policy, not part of the running process),
- *   `autoDelete` and `tty.default` (read by Keon, not by a process);
+ *   `autoDelete`, `tty.default` and `provenance` (read by Keon, not by a process);
  * - unchanged: equal once compared canonically (canonical.ts), with
  *   containers matched by id so their order does not matter.
  * The most disruptive category wins. A spec field this module does not know
@@ -42,7 +42,7 @@ const PLACEMENT_FIELDS = ["containerdId", "realmId", "spaceId", "stackId", "cell
 export const RESTART_FIELDS = ["restartPolicy", "restartBackoffSeconds", "restartMaxRetries"] as const;
 /** Cell spec fields this module classifies; any other spec field that changes recreates the cell. */
 const CLASSIFIED_CELL_FIELDS = new Set([
-  "id", "realmId", "spaceId", "stackId", "rootContainerId", "containers", "autoDelete", "tty", "nestedCgroupRuntime",
+  "id", "realmId", "spaceId", "stackId", "rootContainerId", "containers", "autoDelete", "tty", "nestedCgroupRuntime", "provenance",
 ]);
 
 export function diffCell(old: CellDocument, next: CellDocument): SpecChange {
@@ -144,7 +144,8 @@ function move(what: string, scope: string, path: string): SpecChange {
 export function processView(container: ContainerSpec | undefined): Record<string, unknown> | undefined {
   if (container === undefined) return undefined;
   const view: Record<string, unknown> = { ...container };
-  for (const field of [...PLACEMENT_FIELDS, ...RESTART_FIELDS, "ports"]) delete view[field];
+  // cniConfigPath is informational in Keon (each space's conflist is Keon's own): it builds nothing.
+  for (const field of [...PLACEMENT_FIELDS, ...RESTART_FIELDS, "ports", "cniConfigPath"]) delete view[field];
   return view;
 }
 

@@ -11,6 +11,7 @@ import type { CellDocument } from "./schema/cell.ts";
 import type { ContainerSpec, VolumeMount } from "./schema/container.ts";
 import type { ContainerDocument } from "./schema/container-document.ts";
 import type { Document } from "./schema/document.ts";
+import { blueprintRuleIssues, configRuleIssues, repoRuleIssues } from "./blueprint-rules.ts";
 
 export function documentRuleIssues(doc: Document): LocatedIssue[] {
   switch (doc.kind) {
@@ -20,6 +21,10 @@ export function documentRuleIssues(doc: Document): LocatedIssue[] {
       return containerDocumentRules(doc);
     case "Stack":
       return idMatchesName(doc.spec.id, doc.metadata.name);
+    case "CellBlueprint":
+      return blueprintRuleIssues(doc);
+    case "CellConfig":
+      return configRuleIssues(doc);
     default:
       return [];
   }
@@ -104,6 +109,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
   c.volumes?.forEach((m, i) => claimTarget(m.target, ["volumes", i, "target"]));
   c.tmpfs?.forEach((m, i) => claimTarget(m.path, ["tmpfs", i, "path"]));
   c.secrets?.forEach((s, i) => claimTarget(s.mountPath, ["secrets", i, "mountPath"]));
+  c.repos?.forEach((r, i) => claimTarget(r.target, ["repos", i, "target"]));
+  issues.push(...repoRuleIssues(c.repos ?? [], base, { urlRequired: true }));
 
   const envSecrets = new Map<string, number>();
   c.secrets?.forEach((secret, i) => {
@@ -112,8 +119,8 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
       at(`exactly one of fromFile, fromEnv or secretRef must be set (found ${sources.length === 0 ? "none" : sources.join(", ")})`, "secrets", i);
     }
     const ref = secret.secretRef;
+    // Which realms a secretRef may name (its own, the system realm) is keond's setting: judged at admission (secret-realms.ts).
     if (ref) {
-      if (ref.realm !== realm) at(`a container can use only secrets of its own realm ('${realm}')`, "secrets", i, "secretRef", "realm");
       if (ref.stack && !ref.space) at("a stack scope needs secretRef.space", "secrets", i, "secretRef", "stack");
       if (ref.cell && !ref.stack) at("a cell scope needs secretRef.stack", "secrets", i, "secretRef", "cell");
     }
@@ -124,10 +131,13 @@ export function containerRules(c: ContainerSpec, base: PathSegment[], realm: str
     }
   });
 
+  if ((c.git?.sign?.length ?? 0) > 0 && !c.git?.signingKey) at("signing needs git.signingKey (the key's path in the container)", "git", "sign");
+
   // The tty block configures the sbsh wrapper, which exists only for attachable containers (kukeon's rule).
   if (c.tty && c.attachable !== true && ttyHasContent(c.tty)) {
     at("only takes effect with attachable: true", "tty");
   }
+  if (c.tty) ttyRules(c, at);
   return issues;
 }
 
@@ -158,6 +168,27 @@ function volumeRules(m: VolumeMount, realm: string, at: (message: string, ...res
       }
       break;
   }
+}
+
+const TTY_LOG_LEVELS = ["", "debug", "info", "warn", "error"];
+
+/**
+ * kukeon's tty rules: a known log level, an absolute log file, and a
+ * `runOn: create` stage only beside a writable persistent mount: its run-once
+ * gate outlives the container's recreation, and without a persistent mount
+ * what the stage made would not.
+ */
+function ttyRules(c: ContainerSpec, at: (message: string, ...rest: PathSegment[]) => void): void {
+  const tty = c.tty!;
+  if (tty.logLevel !== undefined && !TTY_LOG_LEVELS.includes(tty.logLevel)) at("must be debug, info, warn or error", "tty", "logLevel");
+  if (tty.logFile && !tty.logFile.startsWith("/")) at("must be an absolute path inside the container", "tty", "logFile");
+  // kukeon asks for a bind; a managed volume persists as well.
+  const persistent = (c.volumes ?? []).some((v) => v.kind !== "tmpfs" && v.readOnly !== true);
+  tty.onInit?.forEach((stage, i) => {
+    if (stage.runOn === "create" && !persistent) {
+      at("a create stage needs a writable bind or volume mount among volumes (its effects must outlive the container)", "tty", "onInit", i, "runOn");
+    }
+  });
 }
 
 function ttyHasContent(tty: NonNullable<ContainerSpec["tty"]>): boolean {

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   "CONTAINER_NOT_FOUND",
   "SECRET_NOT_FOUND",
   "VOLUME_NOT_FOUND",
+  "BLUEPRINT_NOT_FOUND",
+  "CONFIG_NOT_FOUND",
   "IMAGE_NOT_FOUND",
   "CONFLICT",
   "HAS_DEPENDENTS",
@@ -46,6 +48,10 @@ export const ERROR_CODES = [
   "OVERLOADED",
   /** The caller may not do this: `details.field` or `details.realm` says what forbids it. */
   "FORBIDDEN",
+  /** Keon could not clone a container's repository (`repos[]`); the message says which and why, never a credential. */
+  "REPO_CLONE_FAILED",
+  /** An automatic pull of a cell's image failed: `details` carries the pull's own code, status and registry. */
+  "IMAGE_PULL_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

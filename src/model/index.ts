@@ -14,13 +14,18 @@ export * from "./schema/space.ts";
 export * from "./schema/stack.ts";
 export * from "./schema/secret.ts";
 export * from "./schema/volume.ts";
+export * from "./schema/blueprint.ts";
+export * from "./schema/container-git.ts";
+export * from "./schema/provenance.ts";
 export * from "./schema/document.ts";
 export { formatPath, type LocatedIssue, type PathSegment } from "./field-path.ts";
 export {
   checkDocument, describeDocument, MAX_NESTING_DEPTH, parseDocument, summarizeIssues,
   type DocumentCheck, type ParseDocumentOptions,
 } from "./parse.ts";
-export { MAX_ALIAS_COUNT, MAX_MANIFEST_BYTES, parseManifest, type ManifestIssue, type ManifestOptions } from "./manifest.ts";
+export {
+  MAX_ALIAS_COUNT, MAX_MANIFEST_BYTES, parseManifest, parseManifestWithWarnings, type ManifestIssue, type ManifestOptions, type ManifestWarning, type ParsedManifest,
+} from "./manifest.ts";
 export { containerRules, documentRuleIssues } from "./document-rules.ts";
 export { isValidName, NAME_MAX_LENGTH, nameProblem, validateName } from "./names.ts";
 export {

@@ -59,7 +59,20 @@ interface SourceItem {
   base: PathSegment[];
 }
 
+/** A legacy field a document carried, accepted and left out (legacy-fields.ts). */
+export type ManifestWarning = ManifestIssue;
+
+export interface ParsedManifest {
+  documents: Document[];
+  warnings: ManifestWarning[];
+}
+
 export function parseManifest(text: string, options: ManifestOptions = {}): Document[] {
+  return parseManifestWithWarnings(text, options).documents;
+}
+
+/** The documents and the warnings of their legacy fields; each warning names its document and path. */
+export function parseManifestWithWarnings(text: string, options: ManifestOptions = {}): ParsedManifest {
   const maxBytes = options.maxBytes ?? MAX_MANIFEST_BYTES;
   const size = Buffer.byteLength(text, "utf8");
   if (size > maxBytes) {
@@ -81,6 +94,7 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
   });
 
   const issues: ManifestIssue[] = [];
+  const warnings: ManifestWarning[] = [];
   const documents: Document[] = [];
   /** First line of each document, for the summary. */
   const startLines = new Map<number, number>();
@@ -132,17 +146,17 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
       if (itemStart !== undefined) startLines.set(index, itemStart);
       const check = checkDocument(item.value);
       if (check.document) documents.push(check.document);
-      for (const issue of check.issues) {
-        const segments = [...item.base, ...issue.segments];
-        issues.push({
-          document: index,
-          path: formatPath(issue.segments),
-          message: issue.message,
-          ...(check.kind === undefined ? {} : { kind: check.kind }),
-          ...(check.name === undefined ? {} : { name: check.name }),
-          ...position(offsetOf(yaml, segments)),
-        });
-      }
+      // An issue or a warning, named by its document and placed at its source line.
+      const located = (found: { segments: PathSegment[]; message: string }): ManifestIssue => ({
+        document: index,
+        path: formatPath(found.segments),
+        message: found.message,
+        ...(check.kind === undefined ? {} : { kind: check.kind }),
+        ...(check.name === undefined ? {} : { name: check.name }),
+        ...position(offsetOf(yaml, [...item.base, ...found.segments])),
+      });
+      warnings.push(...check.warnings.map(located));
+      issues.push(...check.issues.map(located));
       index += 1;
     }
   }
@@ -150,7 +164,7 @@ export function parseManifest(text: string, options: ManifestOptions = {}): Docu
   if (issues.length > 0) {
     throw new KeonError("INVALID_DOCUMENT", summarizeManifestIssues(issues, startLines), { details: { issues } });
   }
-  return documents;
+  return { documents, warnings };
 }
 
 function expandLists(value: unknown, yaml: YamlDocument.Parsed, issues: ManifestIssue[], index: number): SourceItem[] {

@@ -18,6 +18,7 @@
 import * as v from "valibot";
 import { closestName } from "./did-you-mean.ts";
 import { documentRuleIssues } from "./document-rules.ts";
+import { withoutLegacyFields } from "./legacy-fields.ts";
 import { KeonError, type FieldIssue } from "./errors.ts";
 import { formatPath, segmentsOfValibotPath, type LocatedIssue, type PathSegment } from "./field-path.ts";
 import { knownFieldsAt } from "./schema-fields.ts";
@@ -34,6 +35,8 @@ export interface DocumentCheck {
   kind: string | undefined;
   /** `metadata.name` as written, when it was a string (for error reports). */
   name: string | undefined;
+  /** Legacy kukeon fields accepted and left out (legacy-fields.ts): the caller reports them. */
+  warnings: LocatedIssue[];
 }
 
 type PlainObject = Record<string, unknown>;
@@ -45,16 +48,20 @@ export function isPlainObject(value: unknown): value is PlainObject {
 /** Validates without throwing; `parseDocument` and `parseManifest` report the issues. */
 export function checkDocument(input: unknown): DocumentCheck {
   if (!isPlainObject(input)) {
-    return { document: undefined, kind: undefined, name: undefined, issues: [{ segments: [], message: `a document must be a mapping (got ${describeValue(input)})` }] };
+    return { document: undefined, kind: undefined, name: undefined, warnings: [], issues: [{ segments: [], message: `a document must be a mapping (got ${describeValue(input)})` }] };
   }
   const kind = typeof input["kind"] === "string" ? input["kind"] : undefined;
   const metadata = input["metadata"];
   const name = isPlainObject(metadata) && typeof metadata["name"] === "string" ? metadata["name"] : undefined;
-  const result = (issues: LocatedIssue[], document?: Document): DocumentCheck => ({ document, issues, kind, name });
+  let warnings: LocatedIssue[] = [];
+  const result = (issues: LocatedIssue[], document?: Document): DocumentCheck => ({ document, issues, kind, name, warnings });
 
   const issues: LocatedIssue[] = [];
-  const cleaned = withoutNulls(input, [], issues) as PlainObject;
+  const nullFree = withoutNulls(input, [], issues) as PlainObject;
   if (issues.length > 0) return result(issues);
+  const legacy = withoutLegacyFields(nullFree);
+  const cleaned = legacy.value;
+  warnings = legacy.warnings;
 
   // apiVersion is judged here for every kind, known or not, so its message is the same either way.
   const apiVersion = cleaned["apiVersion"];

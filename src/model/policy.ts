@@ -24,6 +24,7 @@ import type { FieldIssue } from "./errors.ts";
 import type { ContainerSpec } from "./schema/container.ts";
 import { normalizeCapability } from "./schema/container.ts";
 import type { Document } from "./schema/document.ts";
+import { localRepoPath } from "./repo-url.ts";
 
 export const POLICY_LEVELS = ["privileged", "baseline", "restricted"] as const;
 export type PolicyLevel = (typeof POLICY_LEVELS)[number];
@@ -144,6 +145,14 @@ function containerIssues(c: ContainerSpec, at: string, context: PolicyContext): 
     }
     if (restricted && volume.readOnly !== true) issues.push(forbid(context, `${at}volumes[${i}].readOnly`, "a host bind must be read-only"));
     if (restricted && volume.ensure === true) issues.push(forbid(context, `${at}volumes[${i}].ensure`, "ensure creates host directories"));
+  });
+
+  // Keon clones as root on the host: a local repository is a host path like a bind source.
+  (c.repos ?? []).forEach((repo, i) => {
+    const local = repo.url === undefined ? undefined : localRepoPath(repo.url);
+    if (local === undefined || under(local, context.hostPathPrefixes)) return;
+    const allowed = context.hostPathPrefixes.length === 0 ? "none is allowed" : `allowed under ${context.hostPathPrefixes.join(", ")}`;
+    issues.push(forbid(context, `${at}repos[${i}].url`, `local repository ${local} is a host path (${allowed})`));
   });
 
   (c.secrets ?? []).forEach((secret, i) => {

@@ -9,7 +9,7 @@ import type { CellContext } from "./inputs.ts";
 export const ANNOTATION_PREFIX = "io.keon.";
 
 export function keonAnnotations(ctx: CellContext, root: boolean): Record<string, string> {
-  const annotations: Record<string, string> = {
+  return {
     "io.keon.realm": ctx.realm,
     "io.keon.space": ctx.space,
     "io.keon.stack": ctx.stack,
@@ -17,8 +17,4 @@ export function keonAnnotations(ctx: CellContext, root: boolean): Record<string,
     "io.keon.container-id": ctx.containerId,
     "io.keon.root": root ? "true" : "false",
   };
-  if (ctx.cellProfileName !== undefined && ctx.cellProfileName !== "") {
-    annotations["io.keon.cell-profile"] = ctx.cellProfileName;
-  }
-  return annotations;
 }

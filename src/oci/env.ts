@@ -1,7 +1,8 @@
 /**
  * @module
  * process.env. Sources, in order: Keon's own variables, a default PATH, the
- * image's env, secrets given as env vars, the container's env. A later source
+ * image's env, the container's `git{}` (git-env.ts), secrets given as env
+ * vars, the container's env. A later source
  * wins for the same name: the value is the last one given, and the variable
  * keeps the position where it first appeared, so the list reads in a stable,
  * predictable order (Keon's first) whatever overrides what. The default PATH
@@ -9,21 +10,18 @@
  */
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { DEFAULT_PATH_ENV } from "./defaults.ts";
+import { gitEnv } from "./git-env.ts";
 import type { CellContext, ImageConfig } from "./inputs.ts";
 
 /** The variables V1BETA1.md promises every container. */
 export function keonEnv(ctx: CellContext): string[] {
-  const env = [
+  return [
     `KEON_REALM=${ctx.realm}`,
     `KEON_SPACE=${ctx.space}`,
     `KEON_STACK=${ctx.stack}`,
     `KEON_CELL_NAME=${ctx.cell}`,
     `KEON_CONTAINER_ID=${ctx.containerId}`,
   ];
-  if (ctx.cellProfileName !== undefined && ctx.cellProfileName !== "") {
-    env.push(`KEON_CELL_PROFILE_NAME=${ctx.cellProfileName}`);
-  }
-  return env;
 }
 
 /** An entry without `=` (possible in image configs) is a name with no value and is kept as written. */
@@ -51,6 +49,7 @@ export function processEnv(container: ContainerSpec, ctx: CellContext, image: Im
     keonEnv(ctx),
     [DEFAULT_PATH_ENV],
     image.env ?? [],
+    gitEnv(container.git),
     (ctx.secretEnv ?? []).map((s) => `${s.name}=${s.value}`),
     container.env ?? [],
   );

@@ -45,8 +45,6 @@ export interface CellContext {
   resolvConfPath?: string;
   /** Bind the /etc files read-only: they are the host's (hostNetwork), not a private copy. */
   etcReadOnly?: boolean;
-  /** Set when the cell was made from a profile (KEON_CELL_PROFILE_NAME). */
-  cellProfileName?: string;
   /** The cell's spec.nestedCgroupRuntime: a private, writable cgroup2 tree. */
   nestedCgroupRuntime: boolean;
   /** root.path, relative to the bundle as containerd expects ("rootfs") or absolute. */
@@ -64,8 +62,12 @@ export interface CellContext {
   secretEnv?: readonly SecretEnvVar[];
   /** The parsed JSON of the profile named by `seccomp=<path>`; required when such an option is given. */
   seccompProfile?: unknown;
-  /** process.terminal, for containers attach reaches through a tty. */
+  /** process.terminal, for containers attach reaches through a tty (an attachable container always has one). */
   terminal?: boolean;
+  /** Host directory mounted at /run/keon/tty for an attachable container's wrapper (oci/tty-wrapper.ts). */
+  ttyStateDir?: string;
+  /** Host path of the static init an attachable container runs under (catatonit), mounted read-only at /run/keon/init. */
+  terminalInit?: string;
 }
 
 export interface ImageConfig {

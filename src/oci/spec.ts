@@ -26,6 +26,7 @@ import { seccompFromProfile } from "./seccomp-profile.ts";
 import { parseSecurityOpts, type SecurityOptions } from "./security-opts.ts";
 import { OCI_VERSION, type OciResources, type OciSeccomp, type OciSpec } from "./types.ts";
 import { resolveUser } from "./user.ts";
+import { needsTtyWrapper, TERMINAL_INIT, TTY_STATE_DIR, ttyProcessArgs } from "./tty-wrapper.ts";
 
 export { buildRootContainerSpec } from "./root-container-spec.ts";
 export type { CellContext, HostDevice, HostFacts, ImageConfig, ResolvedBindMount, SecretEnvVar } from "./inputs.ts";
@@ -68,6 +69,18 @@ function resources(container: ContainerSpec, devices: OciResources["devices"]): 
   return result;
 }
 
+/** An attachable container's init (read-only) and the tty state directory, writable, where the wrapper keeps its gates and default log. */
+function terminalMounts(container: ContainerSpec, ctx: CellContext): OciSpec["mounts"] {
+  const mounts: OciSpec["mounts"] = [];
+  if (container.attachable === true && ctx.terminalInit !== undefined) {
+    mounts.push({ destination: TERMINAL_INIT, type: "bind", source: ctx.terminalInit, options: ["bind", "rprivate", "ro", "nosuid", "nodev"] });
+  }
+  if (needsTtyWrapper(container) && ctx.ttyStateDir !== undefined) {
+    mounts.push({ destination: TTY_STATE_DIR, type: "bind", source: ctx.ttyStateDir, options: ["rbind", "rprivate", "rw", "nosuid", "nodev"] });
+  }
+  return mounts;
+}
+
 export function buildOciSpec(
   container: ContainerSpec,
   ctx: CellContext,
@@ -87,9 +100,9 @@ export function buildOciSpec(
   const spec: OciSpec = {
     ociVersion: OCI_VERSION,
     process: {
-      ...(ctx.terminal === true ? { terminal: true } : {}),
+      ...(ctx.terminal === true || container.attachable === true ? { terminal: true } : {}),
       user,
-      args: processArgs(container, image),
+      args: ttyProcessArgs(container, processArgs(container, image), ctx.terminalInit !== undefined),
       env: processEnv(container, ctx, image),
       cwd: processCwd(container, image),
       capabilities: ociCapabilities(caps, ambient),
@@ -101,7 +114,7 @@ export function buildOciSpec(
     root: { path: ctx.rootfsPath, readonly: container.readOnlyRootFilesystem === true || ctx.rootfsReadonly === true },
     // Only the container that creates the cell's UTS namespace names it; workloads share it.
     ...(ownsUtsNamespace(namespaces) ? { hostname: ctx.cell } : {}),
-    mounts: containerMounts(container, ctx),
+    mounts: [...containerMounts(container, ctx), ...terminalMounts(container, ctx)],
     annotations: keonAnnotations(ctx, isRoot),
     linux: {
       namespaces,

@@ -5,7 +5,8 @@
  * state (the store) and then only *tells* a realm's Worker that something
  * changed; the Worker alone acts on the host and writes status. Operator
  * actions that only read a container or add to containerd's image store
- * (exec, logs, image import) are served by the main thread directly.
+ * (exec, logs, image import and pull) are served by the main thread directly;
+ * so is a Worker's pull of a cell's missing image.
  */
 import type { DocumentKind } from "../model/schema/document.ts";
 import type { SubnetPoolConfig } from "../network/subnet-pool.ts";
@@ -31,6 +32,8 @@ export interface WorkerSettings {
   maxEgressRules: number;
   bootId: string;
   logLevel: string;
+  /** A cell whose image is missing asks the main thread to pull it (keond's imagePull.auto); absent: off. */
+  autoPull?: boolean;
   cniPluginDirs?: readonly string[];
 }
 
@@ -47,7 +50,16 @@ export type ToWorker =
   /** Finish the operation in flight, then exit; workloads keep running. */
   | { type: "shutdown" }
   /** Liveness: the Worker answers `pong` with the same sequence number from its event loop. */
-  | { type: "ping"; seq: number };
+  | { type: "ping"; seq: number }
+  /** The pull a `pull-image` asked for ended; `error` (the KeonError's JSON) when it failed. */
+  | { type: "image-pulled"; reference: string; error?: PullError };
+
+/** A failed pull as it crosses threads: a KeonError's JSON (never a credential: registry-client.ts). */
+export interface PullError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
 
 export interface WorkerMetrics {
   reconciles: number;
@@ -71,7 +83,13 @@ export type FromWorker =
   /** The realm itself is deleted and torn down: the supervisor lets the Worker go. */
   | { type: "realm-gone"; realm: string }
   | { type: "fatal"; message: string }
-  | { type: "pong"; seq: number };
+  | { type: "pong"; seq: number }
+  /**
+   * A cell needs `reference` (as its spec names it) in this realm: the main
+   * thread pulls it, where the API's pulls run too, so both share one
+   * download, and answers `image-pulled`.
+   */
+  | { type: "pull-image"; realm: string; reference: string };
 
 export type WorkerState = "starting" | "ready" | "restarting" | "failed";
 

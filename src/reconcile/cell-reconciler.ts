@@ -6,6 +6,11 @@
  * what a parent or a pending retry forbids, act, observe the outcome (only
  * when something was done), and write status only when it changed.
  *
+ * A plan that would run a container looks, before acting, whether the
+ * realm holds the cell's images; when keond pulls automatically, missing
+ * ones are asked for (image-pulls.ts) and the pass ends with the cell
+ * `Pending (Pulling)`: the pull holds no pass slot and wakes the cell.
+ *
  * A failed action ends the acting, not the pass: the failure becomes the
  * cell's reason with a next-retry time (failure.ts), and the pass returns
  * when it wants to run again. A pass that throws (containerd or the store
@@ -30,8 +35,11 @@ import type { EventInput, ResourceKey, Store, StoredResource } from "../store/in
 import { cellStatusOf, containerFactsIn, endedText, statusChanged } from "./cell-status.ts";
 import { asKeonError, currentRetry, failureOfRecord, nextRetry, retryAtMs, type RetryRecord } from "./failure.ts";
 import { liveView, observeCell, type CellObservation, type ContainerdView } from "./observe.ts";
-import { gatePlan, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
+import { missingImages } from "../runtime/container-build.ts";
+import type { ImagePulls } from "./image-pulls.ts";
+import { awaitImages, gatePlan, needsImages, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
 import type { ReconcileSink } from "./sink.ts";
+import { recordingSystemSecretUse } from "./system-secret-use.ts";
 import { withStatusTimes } from "./status-times.ts";
 
 export interface CellReconcileDeps {
@@ -50,6 +58,8 @@ export interface CellReconcileDeps {
    * look after acting is always live.
    */
   resyncView?: ContainerdView | undefined;
+  /** The realm's automatic pulls; absent: a missing image waits as ImageNotFound. */
+  pulls?: ImagePulls | undefined;
   /** The latest OOM event containerd reported per containerd ID (the realm loop's memory of them). */
   oomEvents?: ReadonlyMap<string, number> | undefined;
   /** Clock and jitter; tests pin them. */
@@ -154,7 +164,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const spaceDocument = space.document as SpaceDocument;
   const target: CellTarget = {
     cell, space: spaceDocument, namespace: deps.namespace,
-    secrets: secretSourceOf(store, key, new Set(containerDocs.map((d) => d.metadata.name))),
+    secrets: recordingSystemSecretUse(secretSourceOf(store, key, new Set(containerDocs.map((d) => d.metadata.name))), scope.realm, (ref) =>
+      event("Normal", "SystemSecretUsed", `Secret ${[ref.realm, ref.space, ref.stack, ref.cell, ref.name].filter(Boolean).join("/")} of the system realm read for this cell`)),
   };
   const layout = cellLayoutOf(target, ctx.config.cgroupRoot);
   const previous = (stored.status ?? {}) as StoredCellStatus;
@@ -163,7 +174,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const frozen = store.freezes.get(key).frozen;
   const retry = currentRetry(previous.retry, stored.generation, intentNow);
   const blocked = stored.deletionRequested ? undefined : waitingFor(store, key);
-  const live = liveView(ctx.containerd.withNamespace(deps.namespace));
+  const client = ctx.containerd.withNamespace(deps.namespace);
+  const live = liveView(client);
   const finished = (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation;
   const carry = { observedIntent: previous.observedIntent, readyObserved: previous.readyObserved === true, finished };
 
@@ -174,10 +186,13 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, store.snapshots.list(key).map((s) => ({
     name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt), restoreRequested: s.restoreRequestedAt !== undefined,
   })));
-  const plan = gatePlan(planCell(desired, before.cell, settings), {
+  const gated = gatePlan(planCell(desired, before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
     retryAtMs: retryAtMs(retry),
   }, nowMs);
+  // Images are looked at only when a container is to run, and only to pull what is missing.
+  const missing = deps.pulls !== undefined && needsImages(gated) ? await missingImages(client, layout.spec.containers) : [];
+  const plan = awaitImages(gated, missing);
   if (plan.actions.length > 0) deps.log.debug({ cell: `${scope.space}/${scope.stack}/${scope.cell}`, actions: plan.actions.map((a) => a.type) }, "reconcile plan");
 
   // Act.
@@ -209,6 +224,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   // A workload that exited while the actions ran (one just thawed, say) is owed what its policy says, not judged failed.
   const restartOwed = after === before ? plan.restartOwed : new Set([...plan.restartOwed, ...planCell(desired, after.cell, settings).restartOwed]);
   const retryNow = failedWith ?? (plan.held ? retry : undefined);
+  // Pulling: the reason while a pull runs (a retry's count is kept, not shown); a failed pull is the failure.
+  const pulling = failedWith === undefined && missing.length > 0 && plan.actions.some((a) => a.type === "pull-images")
+    ? { reason: "Pulling", message: `pulling image ${missing.join(", ")} into realm ${scope.realm}` }
+    : undefined;
   const applied = appliedDefaultsOf(previous, stored, spaceDocument);
   const drift = defaultsDrift(applied, spaceContainerDefaultsOf(spaceDocument));
   const status = cellStatusOf({
@@ -220,8 +239,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     previous: previous.state,
     startedSincePrevious: failedWith === undefined && (plan.starting || plan.actions.some((a) => a.type === "start-cell" && !a.countsAsRestart)),
     readyObserved: previous.readyObserved === true,
-    failure: retryNow === undefined ? undefined : failureOfRecord(retryNow),
-    blocked,
+    failure: retryNow === undefined || pulling !== undefined ? undefined : failureOfRecord(retryNow),
+    blocked: blocked ?? pulling,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
     frozen: failedWith === undefined ? frozen : previous.frozen === true,
     hibernate: desired.hibernate,
@@ -238,7 +257,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     oomEvents: deps.oomEvents,
   }) as unknown as Record<string, unknown>;
   writeStatus(deps, key, stored, status);
-  const wakeAtMs = [plan.wakeAtMs, retryAtMs(retryNow)].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
+  // A pull wakes the cell when it ends; a retry that fell due while it runs is no reason to look again.
+  const wakeAtMs = [plan.wakeAtMs, pulling === undefined ? retryAtMs(retryNow) : undefined].filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
   return { wakeAtMs, gone: false, acted: plan.actions.length > 0 };
 }
 
@@ -348,6 +368,10 @@ async function runAction(
       return await runSnapshotAction({ ctx, store, key, target, frozen: store.freezes.get(key).frozen }, action);
     case "reset-restarts":
       for (const c of [layout.rootId, ...layout.spec.containers.map((x) => x.id)]) store.restarts.reset(ref(c));
+      return undefined;
+    case "pull-images":
+      // Throws the failure of a pull this cell waited for: recorded like any failed action, with its backoff.
+      deps.pulls?.ensure(`${key.space}/${key.stack}/${key.name}`, action.images);
       return undefined;
   }
 }

@@ -41,6 +41,7 @@ const TERMINAL: Partial<Record<ErrorCode, string>> = {
 
 const TRANSIENT: Partial<Record<ErrorCode, string>> = {
   IMAGE_NOT_FOUND: "ImageNotFound",
+  IMAGE_PULL_FAILED: "ImagePullFailed",
   CONTAINERD_UNAVAILABLE: "ContainerdUnavailable",
   DEADLINE_EXCEEDED: "ContainerdTimeout",
   CONTAINERD_ERROR: "ContainerdError",
@@ -50,6 +51,7 @@ const TRANSIENT: Partial<Record<ErrorCode, string>> = {
   VOLUME_NOT_FOUND: "VolumeNotFound",
   RESOURCE_EXHAUSTED: "ResourceExhausted",
   CONFLICT: "Conflict",
+  REPO_CLONE_FAILED: "RepoCloneFailed",
 };
 
 export function asKeonError(error: unknown): KeonError {

@@ -107,7 +107,9 @@ export type CellAction =
   | { type: "thaw-cell" }
   /** Stop every task and release the address and cgroups; the writable layers stay. */
   | { type: "hibernate-cell" }
-  | SnapshotAction;
+  | SnapshotAction
+  /** Ask for the cell's missing images (image-pulls.ts); the pass ends, and the pull's end wakes the cell. */
+  | { type: "pull-images"; images: string[] };
 
 export interface CellPlan {
   actions: CellAction[];
@@ -149,6 +151,26 @@ export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPla
     starting: plan.starting && !held,
     wakeAtMs: waiting ? earliest(plan.wakeAtMs, gate.retryAtMs) : plan.wakeAtMs,
   };
+}
+
+/** Actions that run a container, and so need its image in the realm. */
+const NEEDS_IMAGES: ReadonlySet<CellAction["type"]> = new Set(["start-cell", "restart-cell", "recreate-cell", "start-container"]);
+
+export function needsImages(plan: Pick<CellPlan, "actions">): boolean {
+  return plan.actions.some((a) => NEEDS_IMAGES.has(a.type));
+}
+
+/**
+ * A plan that would run a container while the realm lacks images of the
+ * cell (`missing`, looked at only when keond pulls automatically) pulls
+ * them instead, and does nothing else meanwhile: a changed container keeps
+ * running until its new image is there. Held like a gated plan, so the
+ * operator's intent and a pending retry's attempt count carry over to the
+ * pass after the pull.
+ */
+export function awaitImages<P extends CellPlan & { held: boolean }>(plan: P, missing: readonly string[]): P {
+  if (missing.length === 0 || !needsImages(plan)) return plan;
+  return { ...plan, actions: [{ type: "pull-images", images: [...missing] }], held: true, starting: false };
 }
 
 function missing(id: string): ObservedContainer {

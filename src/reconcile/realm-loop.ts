@@ -20,12 +20,13 @@
 import { CronJob } from "cron";
 import type { Logger } from "pino";
 import { isEvent, namespaceFilter, type ContainerdEvent, type Subscription } from "../containerd/services/events.ts";
-import type { FromWorker, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
+import type { FromWorker, PullError, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
 import type { RuntimeContext } from "../runtime/index.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import { passRetryDelayMs } from "./backoff.ts";
 import { reconcileCell, type CellPassOutcome } from "./cell-reconciler.ts";
 import { asKeonError } from "./failure.ts";
+import { ImagePulls } from "./image-pulls.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
 import { listNamespace, type ContainerdView } from "./observe.ts";
@@ -40,6 +41,8 @@ export interface RealmLoopSettings {
   bootId: string;
   /** Cell passes at once in this realm. */
   maxConcurrentCellPasses: number;
+  /** A cell whose image is missing has it pulled (by the main thread, `pull-image`); absent: off. */
+  autoPull?: boolean;
 }
 
 export interface RealmLoopDeps {
@@ -61,7 +64,7 @@ export interface RealmPasses {
 }
 
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
-function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>): RealmPasses {
+function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>, pulls: ImagePulls | undefined): RealmPasses {
   const { ctx, store, log, settings } = deps;
   const suspects = new Set<string>();
   return {
@@ -74,7 +77,7 @@ function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>)
     },
     cell: (key, namespace, sink, resyncView) =>
       reconcileCell(
-        { ctx, store, log, namespace, sink, resyncView, oomEvents, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        { ctx, store, log, namespace, sink, resyncView, oomEvents, pulls, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
         key,
       ),
   };
@@ -118,6 +121,8 @@ export class RealmLoop {
   private readonly fromResync = new Set<string>();
   /** When something last happened to a cell (an event, a change, its own pass acting): a listing older than that is stale for it. */
   private readonly touched = new Map<string, number>();
+  /** Pulls the realm's cells wait for; undefined when keond does not pull automatically. */
+  private readonly pulls: ImagePulls | undefined;
   /**
    * The latest OOM event per containerd ID, until the container's cell is
    * gone: a cell pass stores it in status (which outlives keond), and the
@@ -126,7 +131,13 @@ export class RealmLoop {
   private readonly oomEvents = new Map<string, number>();
 
   constructor(private readonly deps: RealmLoopDeps) {
-    this.passes = deps.passes ?? realPasses(deps, this.oomEvents);
+    this.pulls = deps.settings.autoPull === true
+      ? new ImagePulls({
+        request: (reference) => deps.emit({ type: "pull-image", realm: deps.settings.realm, reference }),
+        wake: (id) => void this.requestCell(cellKeyOf(this.realm, id), true),
+      })
+      : undefined;
+    this.passes = deps.passes ?? realPasses(deps, this.oomEvents, this.pulls);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
     this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
@@ -203,6 +214,11 @@ export class RealmLoop {
     return this.resync("changed");
   }
 
+  /** The main thread's answer to a `pull-image`: the cells that waited for it get a pass. */
+  imagePulled(reference: string, error: PullError | undefined): void {
+    this.pulls?.settled(reference, error);
+  }
+
   /** Everything: the realm's levels, then (not awaited) every cell. Resolves when the tree pass is done. */
   resync(why: string): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -256,6 +272,7 @@ export class RealmLoop {
     if (outcome.acted) this.touched.set(id, Date.now());
     if (outcome.gone) {
       this.touched.delete(id);
+      this.pulls?.forget(id);
       const prefix = `${key.space}_${key.stack}_${key.name}_`;
       for (const containerdId of this.oomEvents.keys()) if (containerdId.startsWith(prefix)) this.oomEvents.delete(containerdId);
     }

@@ -10,16 +10,23 @@
  *   (the ref is the blob's own, see ingestRef) is resumed from there with an
  *   HTTP Range request.
  * - A body that ends early or breaks is re-requested from the offset
- *   containerd acknowledged, a bounded number of times.
+ *   containerd acknowledged, a bounded number of times; so is a Write stream
+ *   that stops answering (Bun 1.4's HTTP/2 client can leave a stream's
+ *   DATA unsent, seen on a process's first large pull: containerd's ingest
+ *   stays at the offset before it): that stream is cancelled and a new one
+ *   STATs the ingest and goes on from there.
  * - COMMIT names the expected digest and size: containerd verifies both.
  * - On failure the ingest is aborted, so nothing partial is left behind.
  */
 import { KeonError, isKeonError } from "../model/errors.ts";
 import type { ContainerdClient } from "../containerd/client.ts";
+import type { LockstepStream, RequestOf, ResponseOf } from "../containerd/connection.ts";
 import { WRITE_CHUNK_BYTES } from "../containerd/services/content.ts";
 import type { BlobStream } from "./registry-client.ts";
 
-const SERVICE = "containerd.services.content.v1.Content";
+const SERVICE = "containerd.services.content.v1.Content" as const;
+/** containerd answers a 64 KiB WRITE within milliseconds; seconds without an answer is Bun's HTTP/2 stall, not a slow disk. */
+const DEFAULT_WRITE_STALL_MS = 3_000;
 
 export interface BlobIngest {
   digest: string;
@@ -34,6 +41,8 @@ export interface BlobIngest {
   maxAttempts?: number;
   /** Deadline of each containerd step. */
   stepDeadlineMs?: number;
+  /** Deadline of each WRITE's answer: past it the stream counts as stalled and the blob resumes on a new one. Default 3 s. */
+  writeStallMs?: number;
   /** Stops the write between chunks (another layer of the pull failed). */
   signal?: AbortSignal;
 }
@@ -45,11 +54,14 @@ export function ingestRef(digest: string): string {
   return `keon-pull-${digest}`;
 }
 
-/** Failures worth asking the registry again for: the body broke, stalled or ended early. */
+/** Failures worth trying again from containerd's offset: the body broke, stalled or ended early, or the Write stream stopped answering. */
 export function isResumable(error: unknown): boolean {
   if (!(error instanceof KeonError)) return false;
   const reason = error.details?.["reason"];
-  return reason === "body-read" || reason === "idle-timeout" || reason === "truncated" || reason === "unreachable" || reason === "unavailable";
+  return (
+    reason === "body-read" || reason === "idle-timeout" || reason === "truncated" || reason === "unreachable" || reason === "unavailable" ||
+    reason === "step-timeout"
+  );
 }
 
 /** Re-chunk a body into pieces of at most `max` bytes. */
@@ -61,81 +73,53 @@ export async function* rechunk(chunks: AsyncIterable<Uint8Array>, max: number): 
 
 export async function ingestBlob(client: ContainerdClient, blob: BlobIngest, what: string): Promise<IngestOutcome> {
   const ref = ingestRef(blob.digest);
-  const stream = client.connection.lockstep(SERVICE, "Write", {
-    lease: blob.lease,
-    ...(blob.stepDeadlineMs === undefined ? {} : { deadlineMs: blob.stepDeadlineMs }),
-  });
+  const maxAttempts = blob.maxAttempts ?? 4;
   let started = false;
+  let resumedFrom: number | undefined;
   try {
-    let stat;
-    try {
-      stat = await stream.exchange({ action: "STAT", ref, total: blob.size, expected: blob.digest });
-    } catch (error) {
-      if (isKeonError(error, "CONFLICT")) return { outcome: "exists" };
-      throw error;
-    }
-    started = true;
-    // An ingest beyond the size is garbage: writing at 0 truncates it.
-    let offset = stat.offset <= blob.size ? stat.offset : 0;
-    const resumedFrom = offset;
-    blob.onProgress?.(offset);
-    const maxAttempts = blob.maxAttempts ?? 4;
-    let attempts = 0;
-    while (offset < blob.size) {
-      attempts++;
+    for (let attempts = 1; ; attempts++) {
+      const stream = client.connection.lockstep(SERVICE, "Write", {
+        lease: blob.lease,
+        ...(blob.stepDeadlineMs === undefined ? {} : { deadlineMs: blob.stepDeadlineMs }),
+      });
       try {
-        const body = await blob.open(offset);
-        // A registry that ignores Range starts at 0 again; so does the ingest.
-        offset = body.offset;
+        let stat;
         try {
-          for await (const chunk of rechunk(body.chunks, WRITE_CHUNK_BYTES)) {
-            if (blob.signal?.aborted === true) {
-              throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: stopped, another part of the pull failed`, { details: { reason: "stopped" } });
-            }
-            const end = offset + chunk.byteLength;
-            if (end > blob.size) {
-              throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the registry sent more than the ${blob.size} bytes the descriptor names`, {
-                details: { digest: blob.digest, reason: "oversize" },
-              });
-            }
-            const answer = await stream.exchange({ action: "WRITE", ref, offset, data: chunk });
-            if (answer.offset !== end) {
-              throw new KeonError("CONTAINERD_ERROR", `${what}: containerd at offset ${answer.offset}, sent up to ${end}`);
-            }
-            offset = end;
-            blob.onProgress?.(offset);
-          }
-        } finally {
-          body.cancel();
+          stat = await stream.exchange({ action: "STAT", ref, total: blob.size, expected: blob.digest });
+        } catch (error) {
+          if (isKeonError(error, "CONFLICT")) return { outcome: "exists" };
+          throw error;
         }
-        if (offset < blob.size) {
-          throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the body ended at ${offset} of ${blob.size} bytes`, {
-            details: { digest: blob.digest, reason: "truncated", offset },
+        started = true;
+        // An ingest beyond the size is garbage: writing at 0 truncates it.
+        let offset = stat.offset <= blob.size ? stat.offset : 0;
+        resumedFrom ??= offset;
+        blob.onProgress?.(offset);
+        if (offset < blob.size) offset = await writeBody(stream, blob, ref, offset, what);
+        try {
+          await stream.exchange({ action: "COMMIT", ref, offset, total: blob.size, expected: blob.digest });
+        } catch (error) {
+          if (isKeonError(error, "CONFLICT")) {
+            // Committed meanwhile by someone else: the same bytes.
+            await stream.end().catch(() => undefined);
+            return { outcome: "exists" };
+          }
+          if (isResumable(error)) throw error;
+          const detail = error instanceof Error ? error.message : String(error);
+          throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: containerd refused the content (${detail})`, {
+            details: { digest: blob.digest, reason: "digest-mismatch" },
+            cause: error,
           });
         }
+        await stream.end();
+        return { outcome: "written", resumedFrom, attempts };
       } catch (error) {
+        stream.cancel();
+        // Resume from what containerd acknowledged, on a new stream.
         if (!isResumable(error) || attempts >= maxAttempts) throw error;
-        // Resume from what containerd acknowledged.
       }
     }
-    try {
-      await stream.exchange({ action: "COMMIT", ref, offset, total: blob.size, expected: blob.digest });
-    } catch (error) {
-      if (isKeonError(error, "CONFLICT")) {
-        // Committed meanwhile by someone else: the same bytes.
-        await stream.end().catch(() => undefined);
-        return { outcome: "exists" };
-      }
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: containerd refused the content (${detail})`, {
-        details: { digest: blob.digest, reason: "digest-mismatch" },
-        cause: error,
-      });
-    }
-    await stream.end();
-    return { outcome: "written", resumedFrom, attempts };
   } catch (error) {
-    stream.cancel();
     if (started) {
       await client.content.abort(ref).catch((abortError: unknown) => {
         throw new KeonError(
@@ -147,4 +131,44 @@ export async function ingestBlob(client: ContainerdClient, blob: BlobIngest, wha
     }
     throw error;
   }
+}
+
+/** One registry body from `offset` into the ingest; returns the offset reached (the blob's size, or a truncated error). */
+async function writeBody(
+  stream: Pick<LockstepStream<RequestOf<typeof SERVICE, "Write">, ResponseOf<typeof SERVICE, "Write">>, "exchange">,
+  blob: BlobIngest,
+  ref: string,
+  from: number,
+  what: string,
+): Promise<number> {
+  const body = await blob.open(from);
+  // A registry that ignores Range starts at 0 again; so does the ingest.
+  let offset = body.offset;
+  try {
+    for await (const chunk of rechunk(body.chunks, WRITE_CHUNK_BYTES)) {
+      if (blob.signal?.aborted === true) {
+        throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: stopped, another part of the pull failed`, { details: { reason: "stopped" } });
+      }
+      const end = offset + chunk.byteLength;
+      if (end > blob.size) {
+        throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the registry sent more than the ${blob.size} bytes the descriptor names`, {
+          details: { digest: blob.digest, reason: "oversize" },
+        });
+      }
+      const answer = await stream.exchange({ action: "WRITE", ref, offset, data: chunk }, { deadlineMs: blob.writeStallMs ?? DEFAULT_WRITE_STALL_MS });
+      if (answer.offset !== end) {
+        throw new KeonError("CONTAINERD_ERROR", `${what}: containerd at offset ${answer.offset}, sent up to ${end}`);
+      }
+      offset = end;
+      blob.onProgress?.(offset);
+    }
+  } finally {
+    body.cancel();
+  }
+  if (offset < blob.size) {
+    throw new KeonError("IMAGE_IMPORT_FAILED", `${what}: the body ended at ${offset} of ${blob.size} bytes`, {
+      details: { digest: blob.digest, reason: "truncated", offset },
+    });
+  }
+  return offset;
 }

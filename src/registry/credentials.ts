@@ -5,7 +5,7 @@
  * the entry without a `serverAddress` (the realm's default), else none
  * (anonymous). Pure; passwords are looked up by the caller afterwards.
  */
-import { DOCKER_HUB_DOMAIN } from "./reference.ts";
+import { DOCKER_HUB_DOMAIN } from "../model/image-reference.ts";
 
 /** What a pull authenticates with. The password never appears in a message or a log. */
 export interface RegistryCredential {

@@ -5,7 +5,7 @@
  */
 export { pullImage, type PullOptions, type PullProgress, type PulledImage } from "./pull.ts";
 export { chooseCredentials, normalizeServerAddress, type RegistryCredential } from "./credentials.ts";
-export { formatReference, parseReference, type ImageReference } from "./reference.ts";
+export { formatReference, parseReference, type ImageReference } from "../model/image-reference.ts";
 export { chooseManifest, describePlatform } from "./platform-choice.ts";
 export { TokenCache, sharedTokenCache } from "./token-cache.ts";
 export { realmCredential } from "./realm-credential.ts";

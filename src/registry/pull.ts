@@ -7,11 +7,14 @@
  * 1. Resolve: the manifest (or index, then this host's manifest) by tag or
  *    pinned digest, each document's digest checked against what named it.
  *    Unknown media types are refused here, before anything is written.
- * 2. Under a lease (with a GC expiry, should keond die): the documents, the
- *    config, then the layers, a few at a time, streamed into the content
- *    store (blob-ingest.ts). Blobs containerd has are not fetched.
+ * 2. Under a lease (with a GC expiry, should keond die): the layers, a few
+ *    at a time in manifest order, streamed into the content store
+ *    (blob-ingest.ts), while the documents and the config are written.
+ *    Blobs containerd has are not fetched.
  * 3. Unpack and record, shared with archive import (image-import.ts): each
- *    layer through Diff.Apply with its own media type, chain IDs from the
+ *    layer through Diff.Apply with its own media type as soon as it and the
+ *    layers below it are in the content store (while later layers still
+ *    download, as containerd's own unpacker does), chain IDs from the
  *    config's diff_ids, GC labels, then the image record named as the
  *    normalised reference.
  *
@@ -37,7 +40,8 @@ import { ingestBlob } from "./blob-ingest.ts";
 import type { RegistryCredential } from "./credentials.ts";
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, mediaTypeOf, topLevelKind } from "./media-types.ts";
 import { chooseManifest, describePlatform } from "./platform-choice.ts";
-import { formatReference, manifestSelector, parseReference, type ImageReference } from "./reference.ts";
+import { formatReference, parseReference, type ImageReference } from "../model/image-reference.ts";
+import { manifestSelector } from "./reference.ts";
 import { RegistryClient, sha256Digest, type RegistryClientOptions } from "./registry-client.ts";
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -173,33 +177,42 @@ async function pullOnce(
   const state: ImportState = { leaseId, call: { lease: leaseId }, tempKey: undefined };
   await client.leases.create({ id: leaseId, expireAfterMs: options.leaseExpireAfterMs ?? DEFAULT_LEASE_EXPIRY_MS });
   try {
-    const documents = new Map([
-      [resolved.target.digest, resolved.targetBytes],
-      [resolved.manifestDescriptor.digest, resolved.manifestBytes],
-    ]);
-    for (const [digest, bytes] of documents) {
-      await client.content.write({ ref: `${leaseId}-${digest}`, digest, size: bytes.length, data: bytes }, state.call);
+    // Layers start downloading at once; the documents and the config are written meanwhile.
+    const arrivals = new LayerArrivals(manifest.layers);
+    // The unpack stopping (it or the config failed) stops the downloads between chunks; both are settled before undo runs.
+    const stop = new AbortController();
+    const fetching = fetchLayers(client, registry, manifest.layers, leaseId, options, { signal: stop.signal, written: (digest) => arrivals.arrived(digest) });
+    fetching.catch((error: unknown) => arrivals.failed(error));
+    let unpacked;
+    try {
+      const documents = new Map([
+        [resolved.target.digest, resolved.targetBytes],
+        [resolved.manifestDescriptor.digest, resolved.manifestBytes],
+      ]);
+      for (const [digest, bytes] of documents) {
+        await client.content.write({ ref: `${leaseId}-${digest}`, digest, size: bytes.length, data: bytes }, state.call);
+      }
+      const config = await fetchConfig(client, registry, manifest.config, state, options);
+      const image: ResolvedImage = { name, target: resolved.target, manifestDescriptor: resolved.manifestDescriptor, manifest, config };
+      unpacked = await unpackAndRecord(
+        client,
+        image,
+        {
+          ...(options.labels === undefined ? {} : { labels: options.labels }),
+          ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }),
+          ...(options.applyDeadlineMs === undefined ? {} : { applyDeadlineMs: options.applyDeadlineMs }),
+          onUnpack: (layer, digest) => options.onProgress?.({ type: "unpack", layer, digest }),
+          layerReady: (index) => arrivals.ready(index),
+        },
+        state,
+      );
+    } catch (error) {
+      // A download's failure reaches the unpack as its own error (layerReady); any other stops the downloads.
+      stop.abort();
+      await fetching.catch(() => undefined);
+      throw error;
     }
-    const config = await fetchConfig(client, registry, manifest.config, state, options);
-    const layers = await fetchLayers(client, registry, manifest.layers, leaseId, options);
-    const image: ResolvedImage = {
-      name,
-      target: resolved.target,
-      manifestDescriptor: resolved.manifestDescriptor,
-      manifest,
-      config,
-    };
-    const unpacked = await unpackAndRecord(
-      client,
-      image,
-      {
-        ...(options.labels === undefined ? {} : { labels: options.labels }),
-        ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }),
-        ...(options.applyDeadlineMs === undefined ? {} : { applyDeadlineMs: options.applyDeadlineMs }),
-        onUnpack: (layer, digest) => options.onProgress?.({ type: "unpack", layer, digest }),
-      },
-      state,
-    );
+    const layers = await fetching;
     // Everything is referenced from the image record now; the lease can go.
     await client.leases.delete(leaseId);
     return {
@@ -290,10 +303,40 @@ async function fetchConfig(
   return parseImageConfig(bytes, what);
 }
 
+/** Which layers are in the content store: the unpack waits on each in manifest order. */
+class LayerArrivals {
+  readonly #waiting = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
+  readonly #digests: string[];
+
+  constructor(layers: readonly OciDescriptor[]) {
+    this.#digests = layers.map((l) => l.digest);
+    for (const digest of this.#digests) {
+      if (this.#waiting.has(digest)) continue;
+      const entry = Promise.withResolvers<void>();
+      entry.promise.catch(() => undefined); // a failure nobody waits for is reported by the pull itself
+      this.#waiting.set(digest, entry);
+    }
+  }
+
+  ready(index: number): Promise<void> {
+    return this.#waiting.get(this.#digests[index] ?? "")?.promise ?? Promise.resolve();
+  }
+
+  arrived(digest: string): void {
+    this.#waiting.get(digest)?.resolve();
+  }
+
+  failed(error: unknown): void {
+    for (const entry of this.#waiting.values()) entry.reject(error);
+  }
+}
+
 /**
- * Every layer into the content store, at most `concurrency` at once. After
- * the first failure no new layer starts, and the running ones are awaited
- * (each aborts its own ingest on failure) before the error goes up.
+ * Every layer into the content store, in manifest order, at most
+ * `concurrency` at once; `hooks.written` hears of each as it lands. After
+ * the first failure (or `hooks.signal`) no new layer starts, and the running
+ * ones are awaited (each aborts its own ingest on failure) before the error
+ * goes up.
  */
 async function fetchLayers(
   client: ContainerdClient,
@@ -301,6 +344,7 @@ async function fetchLayers(
   layers: readonly OciDescriptor[],
   leaseId: string,
   options: PullOptions,
+  hooks: { signal: AbortSignal; written(digest: string): void },
 ): Promise<{ bytesFetched: number; present: number }> {
   const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_LAYER_CONCURRENCY);
@@ -308,6 +352,11 @@ async function fetchLayers(
   let failure: unknown;
   // The first failure stops the other layers between chunks; their ingests are aborted.
   const stop = new AbortController();
+  const onOuterStop = (): void => {
+    failure ??= new KeonError("IMAGE_IMPORT_FAILED", "the pull stopped: its config or unpack failed", { details: { reason: "stopped" } });
+    stop.abort();
+  };
+  hooks.signal.addEventListener("abort", onOuterStop, { once: true });
   let bytesFetched = 0;
   let present = 0;
   const worker = async (): Promise<void> => {
@@ -317,6 +366,7 @@ async function fetchLayers(
         const result = await fetchLayer(client, registry, layer, leaseId, options, stop.signal);
         if (result.outcome === "exists") present++;
         else bytesFetched += result.fetched;
+        hooks.written(layer.digest);
       } catch (error) {
         failure ??= error;
         stop.abort();
@@ -324,6 +374,7 @@ async function fetchLayers(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, unique.length) }, worker));
+  hooks.signal.removeEventListener("abort", onOuterStop);
   if (failure !== undefined) throw failure;
   return { bytesFetched, present };
 }

@@ -7,7 +7,7 @@
  */
 import type { RegistryCredentials } from "../model/schema/realm.ts";
 import { chooseCredentials, type RegistryCredential } from "./credentials.ts";
-import { parseReference } from "./reference.ts";
+import { parseReference } from "../model/image-reference.ts";
 
 export function realmCredential(
   entries: readonly RegistryCredentials[] | undefined,

@@ -20,11 +20,13 @@ import { purgeCellRemains } from "./cell-purge.ts";
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { ensureCgroupLevel, processLeafAdoption, refuseUnsupportedCgroups, removeCgroupLevel } from "./cgroup-levels.ts";
 import { buildContainer, buildPauseRoot, ensureContainerRecord, refuseMissingImages, removeContainerRecord } from "./container-build.ts";
-import { cellDirOf, containerLogPathOf } from "./run-layout.ts";
+import { cellDirOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { cachedAddressOf, egressHostOf, spaceNetworkOf } from "./space-network.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
+import { runsOnTerminal, taskStdioOf } from "./container-stdio.ts";
+import type { ContainerdClient } from "../containerd/client.ts";
 
 export interface StartOutcome {
   /** Wall time of the start, for events and benchmarks. */
@@ -86,7 +88,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
     if (!rootWasRunning) undo.push(() => stopTask(client, rootCid, 0));
     const { pid: rootPid, started: rootStarted } = await startTask(client, rootCid, {
       withSnapshot: !layout.keonRoot,
-      ...(layout.keonRoot ? {} : { logFile: containerLogPathOf(runPath, scope, layout.rootId), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
+      ...(layout.keonRoot ? {} : { stdio: taskStdioOf(runPath, scope, userRoot!), afterCreate: processLeafAdoption(ctx, layout, userRoot!) }),
     });
     if (rootStarted) {
       // A new root is a new set of namespaces: workloads still running joined the old, dead ones.
@@ -118,7 +120,7 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
       if (!(await taskRuns(client, cid))) undo.push(() => stopTask(client, cid, 0));
       await startTask(client, cid, {
-        withSnapshot: true, logFile: containerLogPathOf(runPath, scope, container.id), afterCreate: processLeafAdoption(ctx, layout, container),
+        withSnapshot: true, stdio: taskStdioOf(runPath, scope, container), afterCreate: processLeafAdoption(ctx, layout, container),
       });
     }
     return { startMs: performance.now() - begun, ip, rootPid };
@@ -139,6 +141,13 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
   }
 }
 
+/** Ends every task of the cell, the workloads first and the root last (it holds their namespaces). */
+async function stopCellTasks(client: ContainerdClient, layout: CellLayout, graceMs: number): Promise<void> {
+  const stop = (id: string) => stopTask(client, containerdIdOf(layout.scope, id), graceMs, { terminal: runsOnTerminal(layout.spec.containers, id) });
+  await Promise.all(workloadsOf(layout).map((c) => stop(c.id)));
+  await stop(layout.rootId);
+}
+
 /**
  * Stops every task (workloads first, the root last), SIGTERM then SIGKILL
  * after `graceMs`; then CNI DEL with the cached result. Containers and
@@ -149,8 +158,7 @@ export async function stopCell(ctx: RuntimeContext, target: CellTarget, options:
   const { scope } = layout;
   const client = ctx.containerd.withNamespace(target.namespace);
   const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
-  await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), graceMs)));
-  await stopTask(client, containerdIdOf(scope, layout.rootId), graceMs);
+  await stopCellTasks(client, layout, graceMs);
   const network = spaceNetworkOf(ctx, scope.realm, scope.space);
   const rootCid = containerdIdOf(scope, layout.rootId);
   await withdrawCellAddress(egressHostOf(ctx), scope.realm, scope.space, cachedAddressOf(ctx, network.conflist, rootCid), () =>
@@ -173,8 +181,7 @@ export async function deleteCell(ctx: RuntimeContext, target: CellTarget, option
   if ((await ctx.containerd.namespaces.find(target.namespace)) !== null) {
     const client = ctx.containerd.withNamespace(target.namespace);
     const graceMs = options.graceMs ?? ctx.config.stopGraceMs;
-    await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(layout.scope, c.id), graceMs)));
-    await stopTask(client, containerdIdOf(layout.scope, layout.rootId), graceMs);
+    await stopCellTasks(client, layout, graceMs);
   }
   await purgeCellRemains(ctx, { namespace: target.namespace, scope: layout.scope });
 }

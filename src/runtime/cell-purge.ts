@@ -4,8 +4,8 @@
  * rather than by the cell's records (which may be half gone): containerd
  * tasks, containers and snapshots by ID prefix, CNI attachments by the result
  * cache (DEL with the cached result) and host-local reservations no live
- * attachment holds, the cgroup in every hierarchy, the cell's files and its
- * secrets. Every step runs; failures are reported together at the end.
+ * attachment holds, the cgroup in every hierarchy, the cell's files, its
+ * repository clones and its secrets. Every step runs; failures are reported together at the end.
  */
 import { rmSync } from "node:fs";
 import { cgroupPathOf } from "../model/derived-ids.ts";
@@ -15,7 +15,7 @@ import { collectIpamReservations, collectStaleRules } from "../network/gc.ts";
 import { refreshSpaceHosts } from "./cell-etc.ts";
 import { containerdPrefixOf } from "./cell-target.ts";
 import { removeCgroupLevel } from "./cgroup-levels.ts";
-import { cellDirOf, type CellScope } from "./run-layout.ts";
+import { cellDirOf, cellReposDirOf, type CellScope } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { removeCellSecrets } from "./secrets.ts";
 import { withdrawCellAddress } from "../network/egress.ts";
@@ -78,6 +78,7 @@ export async function purgeCellRemains(ctx: RuntimeContext, target: PurgeTarget)
   await attempt(() => removeCgroupLevel(ctx, cgroupPathOf({ root: ctx.config.cgroupRoot, ...target.scope })));
   await attempt(() => removeCellSecrets(ctx.config.runPath, target.scope));
   await attempt(() => rmSync(cellDirOf(ctx.config.runPath, target.scope), { recursive: true, force: true }));
+  await attempt(() => rmSync(cellReposDirOf(ctx.config.runPath, target.scope), { recursive: true, force: true }));
   await attempt(() => refreshSpaceHosts(ctx.config.runPath, target.scope.realm, target.scope.space));
   if (errors.length > 0) {
     const s = target.scope;

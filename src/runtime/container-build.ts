@@ -1,7 +1,7 @@
 /**
  * @module
  * One container of a cell, from its effective spec to a containerd record:
- * resolve volumes and secrets, gather host facts and the image config, build
+ * resolve volumes and secrets, clone its repos, gather host facts and the image config, build
  * the OCI spec, then create the record with its rootfs snapshot, or update
  * the spec of an existing one (a restart after stop: the root's pid, hence the
  * namespace paths, changed; the writable layer stays).
@@ -9,15 +9,20 @@
 import type { ContainerdClient } from "../containerd/client.ts";
 import { createContainerWithRootfs } from "../containerd/container-rootfs.ts";
 import { readImageConfig } from "../containerd/image-config.ts";
+import { findImage } from "../containerd/image-store.ts";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import { containerCgroupPathOf } from "../model/derived-ids.ts";
 import type { ContainerSpec } from "../model/schema/container.ts";
 import { buildOciSpec, buildRootContainerSpec, type CellContext, type OciSpec } from "../oci/spec.ts";
-import { existsSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
+import { needsTtyWrapper } from "../oci/tty-wrapper.ts";
+import { containerTtyDirOf } from "./run-layout.ts";
 import { etcPathsOf, type EtcPaths } from "./cell-etc.ts";
 import { containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
-import { ensurePauseRootfs } from "./pause-rootfs.ts";
+import { ensurePauseRootfs, PAUSE_BINARY_IN_ROOTFS } from "./pause-rootfs.ts";
+import { join } from "node:path";
 import type { RuntimeContext } from "./runtime-context.ts";
+import { ensureRepos, handOverRepos } from "./repos.ts";
 import { resolveSecrets, writeSecretFiles } from "./secrets.ts";
 import { stopTask } from "./task-control.ts";
 import { resolveVolumes } from "./volumes.ts";
@@ -78,14 +83,18 @@ export async function buildContainer(
   const image = await readImageConfig(client, container.image);
   const volumeSources = resolveVolumes(ctx.config.runPath, container, field);
   const secrets = resolveSecrets(ctx.config.runPath, layout.scope, container, target.secrets);
+  const repos = await ensureRepos(ctx.config.runPath, layout.scope, container, target.secrets);
   const etc = container.hostNetwork === true ? hostEtcPaths() : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
   const cellContext: CellContext = {
     ...baseContext(ctx, layout, container.id),
     ...(rootTaskPid === undefined ? {} : { rootTaskPid }),
     ...etc,
     volumeSources,
-    extraMounts: secrets.mounts,
+    extraMounts: [...secrets.mounts, ...repos.mounts],
     secretEnv: secrets.env,
+    ...(needsTtyWrapper(container) ? { ttyStateDir: containerTtyDirOf(ctx.config.runPath, layout.scope, container.id) } : {}),
+    // The pause root's copy of catatonit: named by its digest, so an upgrade never swaps it under a running container.
+    ...(container.attachable === true ? { terminalInit: join(ensurePauseRootfs(ctx.config.runPath, ctx.config.catatonit), PAUSE_BINARY_IN_ROOTFS) } : {}),
   };
   const spec = buildOciSpec(
     container,
@@ -94,7 +103,15 @@ export async function buildContainer(
     await ctx.hostFacts(container.devices ?? []),
   );
   await writeSecretFiles(ctx.config.runPath, secrets.files, spec.process.user);
-  return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: container.image, chainId: image.chainId } };
+  await handOverRepos(repos.fresh, spec.process.user);
+  if (cellContext.ttyStateDir !== undefined) ensureTtyStateDir(cellContext.ttyStateDir, spec.process.user);
+  return { containerdId: containerdIdOf(layout.scope, container.id), spec, image: { name: image.name, chainId: image.chainId } };
+}
+
+/** The wrapper's state directory, owned by the process's user, who writes its gates and log there. */
+function ensureTtyStateDir(dir: string, owner: { uid: number; gid: number }): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chownSync(dir, owner.uid, owner.gid);
 }
 
 /** Creates the record (and rootfs snapshot), or replaces the spec of the existing one. Returns whether it was created. */
@@ -134,20 +151,21 @@ function ignoreNotFound(error: unknown): void {
   if (!isKeonError(error, "NOT_FOUND")) throw error;
 }
 
+/** The images of `containers` (as their specs name them) the namespace holds no record of. */
+export async function missingImages(client: ContainerdClient, containers: readonly ContainerSpec[]): Promise<string[]> {
+  const names = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ""))];
+  const missing: string[] = [];
+  for (const name of names) if ((await findImage(client, name)) === null) missing.push(name);
+  return missing;
+}
+
 /**
  * IMAGE_NOT_FOUND naming every image of the cell its realm does not hold,
  * and how to get it: checked before a start touches anything, so a cell
  * waiting for its image attaches no network and creates no record.
  */
 export async function refuseMissingImages(client: ContainerdClient, containers: readonly ContainerSpec[], realm: string): Promise<void> {
-  const names = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ""))];
-  const missing: string[] = [];
-  for (const name of names) {
-    await client.images.get(name).catch((error: unknown) => {
-      if (!isKeonError(error, "NOT_FOUND")) throw error;
-      missing.push(name);
-    });
-  }
+  const missing = await missingImages(client, containers);
   if (missing.length === 0) return;
   throw new KeonError(
     "IMAGE_NOT_FOUND",

@@ -11,9 +11,10 @@ import { readCellRecord, refreshSpaceHosts, writeCellRecord } from "./cell-etc.t
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { processLeafAdoption } from "./cgroup-levels.ts";
 import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
-import { containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, previousLogPathOf } from "./run-layout.ts";
+import { containerConsoleOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, previousLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
+import { runsOnTerminal, taskStdioOf } from "./container-stdio.ts";
 
 function workloadOf(layout: CellLayout, containerId: string): ContainerSpec {
   if (containerId === layout.rootId) {
@@ -71,7 +72,7 @@ export async function startCellContainer(ctx: RuntimeContext, target: CellTarget
   const created = await ensureContainerRecord(client, built, keonLabels(layout, containerId));
   try {
     await startTask(client, built.containerdId, {
-      withSnapshot: true, logFile: containerLogPathOf(ctx.config.runPath, layout.scope, containerId), afterCreate: processLeafAdoption(ctx, layout, container),
+      withSnapshot: true, stdio: taskStdioOf(ctx.config.runPath, layout.scope, container), afterCreate: processLeafAdoption(ctx, layout, container),
     });
   } catch (error) {
     if (created) await removeContainerRecord(client, built.containerdId).catch(() => undefined);
@@ -86,7 +87,7 @@ export async function stopCellContainer(ctx: RuntimeContext, target: CellTarget,
   if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
-  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs, { terminal: runsOnTerminal(layout.spec.containers, containerId) });
 }
 
 export async function killCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string): Promise<void> {
@@ -95,7 +96,8 @@ export async function killCellContainer(ctx: RuntimeContext, target: CellTarget,
 
 /**
  * Stops and removes one container: task, record, snapshot, rendered files,
- * secret files, log. `containerId` may name a container no longer in the
+ * secret files, log, console FIFOs. Its tty directory stays with the cell:
+ * the onInit run-once gates outlive a recreate (kukeon's rule). `containerId` may name a container no longer in the
  * spec (the update removed it).
  */
 export async function deleteCellContainer(ctx: RuntimeContext, target: CellTarget, containerId: string, options: { graceMs?: number } = {}): Promise<void> {
@@ -103,12 +105,13 @@ export async function deleteCellContainer(ctx: RuntimeContext, target: CellTarge
   if (containerId === layout.rootId) workloadOf(layout, containerId);
   const cid = containerdIdOf(layout.scope, containerId);
   const client = ctx.containerd.withNamespace(target.namespace);
-  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs);
+  await stopTask(client, cid, options.graceMs ?? ctx.config.stopGraceMs, { terminal: runsOnTerminal(layout.spec.containers, containerId) });
   await removeContainerRecord(client, cid);
   const runPath = ctx.config.runPath;
   rmSync(containerEtcDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
   rmSync(containerSecretsDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
   rmSync(containerLogPathOf(runPath, layout.scope, containerId), { force: true });
+  rmSync(containerConsoleOf(runPath, layout.scope, containerId).dir, { recursive: true, force: true });
   rmSync(previousLogPathOf(containerLogPathOf(runPath, layout.scope, containerId)), { force: true });
   const record = readCellRecord(runPath, layout.scope);
   if (record?.etcContainers.includes(containerId)) {

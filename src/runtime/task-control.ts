@@ -9,10 +9,14 @@ import type { ContainerdClient } from "../containerd/client.ts";
 import type { Process } from "../containerd/generated/containerd-v1-types.ts";
 import { renameSync, statSync } from "node:fs";
 import { isKeonError, KeonError } from "../model/errors.ts";
+import { holdConsoleForCreate, taskIoOf, type TaskStdio } from "./container-stdio.ts";
 import { previousLogPathOf } from "./run-layout.ts";
 
+const SIGHUP = 1;
 const SIGKILL = 9;
 const SIGTERM = 15;
+/** How long a process on a terminal has for SIGTERM before its terminal is hung up (at most half the grace). */
+const HANGUP_AFTER_MS = 1_000;
 /** How long a SIGKILLed task may take to be reaped before we call it stuck. */
 const KILL_WAIT_MS = 10_000;
 
@@ -58,7 +62,8 @@ export async function startTask(
   client: ContainerdClient,
   id: string,
   options: {
-    logFile?: string;
+    /** Its log file, or the console of an attachable container (container-stdio.ts); none for the pause root. */
+    stdio?: TaskStdio;
     withSnapshot: boolean;
     /** Runs between create and start, while the init is parked in `runc init` (a nested cell's process-leaf adoption). */
     afterCreate?: ((pid: number) => Promise<void>) | undefined;
@@ -68,14 +73,17 @@ export async function startTask(
   if (existing.status === "RUNNING" && existing.pid !== undefined) return { pid: existing.pid, started: false };
   if (existing.status !== "MISSING") await stopTask(client, id, 0);
   const rootfs = options.withSnapshot ? await client.snapshots.mounts(id) : [];
-  if (options.logFile !== undefined) keepPreviousLog(options.logFile);
+  if (options.stdio !== undefined) keepPreviousLog(options.stdio.logFile);
   let created: { pid: number };
+  const release = await holdConsoleForCreate(options.stdio);
   try {
-    created = await client.tasks.create({ containerId: id, rootfs, ...(options.logFile ? { logFile: options.logFile } : {}) });
+    created = await client.tasks.create({ containerId: id, rootfs, ...taskIoOf(options.stdio) });
   } catch (error) {
     // A create cut short by its deadline may have made the task all the same (a `runc init` with a live shim).
     await stopTask(client, id, 0).catch(() => undefined);
     throw error;
+  } finally {
+    release();
   }
   try {
     await options.afterCreate?.(created.pid);
@@ -108,9 +116,12 @@ function keepPreviousLog(logFile: string): void {
 /**
  * Ends the task and deletes it; idempotent (no task is success). With
  * `graceMs` 0 this is a kill: SIGKILL at once. Returns the exit status when
- * there was a task.
+ * there was a task. A process on a terminal (an attachable container) that
+ * is still there a moment after SIGTERM is told its terminal hung up
+ * (SIGHUP), as when a terminal window closes: an interactive shell ignores
+ * SIGTERM and would otherwise wait out the grace period for its SIGKILL.
  */
-export async function stopTask(client: ContainerdClient, id: string, graceMs: number): Promise<number | undefined> {
+export async function stopTask(client: ContainerdClient, id: string, graceMs: number, options: { terminal?: boolean } = {}): Promise<number | undefined> {
   const task = await observeTask(client, id);
   if (task.status === "MISSING") return undefined;
   if (task.status !== "STOPPED") {
@@ -118,7 +129,16 @@ export async function stopTask(client: ContainerdClient, id: string, graceMs: nu
     let exited = false;
     if (graceMs > 0 && task.status !== "CREATED") {
       await signal(client, id, SIGTERM, false);
-      exited = await waitExit(client, id, graceMs);
+      if (options.terminal === true) {
+        const beforeHangup = Math.min(HANGUP_AFTER_MS, graceMs / 2);
+        exited = await waitExit(client, id, beforeHangup);
+        if (!exited) {
+          await signal(client, id, SIGHUP, false);
+          exited = await waitExit(client, id, graceMs - beforeHangup);
+        }
+      } else {
+        exited = await waitExit(client, id, graceMs);
+      }
     }
     if (!exited) {
       // A created task has only its `runc init`: signal it alone (runc's --all needs a started container's cgroup).

@@ -40,6 +40,9 @@ const SCOPE_DEPTH: Record<DocumentKind, { min: number; max: number }> = {
   // Secrets may sit at realm, space, stack or cell; volumes at realm, space or stack.
   Secret: { min: 1, max: 4 },
   Volume: { min: 1, max: 3 },
+  // Templates sit at realm, space or stack, never in a cell (they make cells).
+  CellBlueprint: { min: 1, max: 3 },
+  CellConfig: { min: 1, max: 3 },
 };
 
 /** The scope level a hierarchy kind opens for its children (a Space opens `space`). */
@@ -58,6 +61,8 @@ const NOT_FOUND: Record<DocumentKind, ErrorCode> = {
   Container: "CONTAINER_NOT_FOUND",
   Secret: "SECRET_NOT_FOUND",
   Volume: "VOLUME_NOT_FOUND",
+  CellBlueprint: "BLUEPRINT_NOT_FOUND",
+  CellConfig: "CONFIG_NOT_FOUND",
 };
 
 export function notFoundCode(kind: DocumentKind): ErrorCode {
@@ -88,7 +93,9 @@ export function keyOf(document: Document): ResourceKey {
       const m = document.metadata;
       return { realm: m.realm, space: m.space ?? "", stack: m.stack ?? "", cell: m.cell ?? "", name };
     }
-    case "Volume": {
+    case "Volume":
+    case "CellBlueprint":
+    case "CellConfig": {
       const m = document.metadata;
       return { realm: m.realm, space: m.space ?? "", stack: m.stack ?? "", name };
     }

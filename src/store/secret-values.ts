@@ -120,6 +120,8 @@ export function splitSecrets(document: Document, containerSecretValues: readonly
     case "Space":
     case "Stack":
     case "Volume":
+    case "CellBlueprint":
+    case "CellConfig":
       rejectContainerValues(document.kind, containerSecretValues);
       return { spec: document.spec, provided: new Map(), slots: new Set() };
   }

@@ -47,6 +47,9 @@ export interface StoredResource<K extends DocumentKind = DocumentKind> {
   updatedAt: string;
 }
 
+/** Kinds whose scope is in metadata (realm, space?, stack?, cell?) rather than in spec.*Id. */
+export const METADATA_SCOPED_KINDS: ReadonlySet<DocumentKind> = new Set(["Secret", "Volume", "CellBlueprint", "CellConfig"]);
+
 /** Kinds whose documents carry a server-written status (Secret and Volume have none). */
 export const KINDS_WITH_STATUS: ReadonlySet<DocumentKind> = new Set(["Realm", "Space", "Stack", "Cell", "Container"]);
 
@@ -65,7 +68,7 @@ function metadataOf(kind: DocumentKind, row: ResourceRow): Record<string, unknow
   const labels = nonEmpty(JSON.parse(row.labels) as Record<string, string>);
   const base: Record<string, unknown> = { name: row.name };
   // Secrets and Volumes name their scope in metadata; the other kinds in spec (already in the stored spec).
-  if (kind === "Secret" || kind === "Volume") {
+  if (METADATA_SCOPED_KINDS.has(kind)) {
     for (const level of SCOPE_LEVELS) if (row[level] !== "") base[level] = row[level];
   }
   if (labels !== undefined) base["labels"] = labels;

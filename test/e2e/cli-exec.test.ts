@@ -16,6 +16,7 @@ import {
 import { KeondProcess } from "../harness/keond.ts";
 import { KEON_CLI, runKeon, type KeonRun, type KeonRunOptions } from "../harness/keon-cli.ts";
 import { TEST_DIR_PREFIX } from "../harness/run-id.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
 import { ownNetworkState, type OwnNetworkState } from "../harness/host-network.ts";
 import { cgroupDirsOf } from "../integration/runtime-helpers.ts";
 
@@ -57,18 +58,7 @@ describe.skipIf(!ready)(SUITE, () => {
     });
     writeFileSync(join(dir, "token"), "cli-e2e-token\n", { mode: 0o600 });
     await keond.start();
-    const manifest = `kind: Realm
-metadata: {name: ${realm}}
----
-kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: ${STACK}}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
----
-kind: Cell
+    const manifest = `${scopeManifest(realm, SPACE, STACK)}kind: Cell
 metadata: {name: shell}
 spec:
   realmId: ${realm}
@@ -207,7 +197,8 @@ spec:
     // A busy loop: most of a CPU.
     const cpu = Number(/yes\s+(\d+)m/.exec(burner)?.[1] ?? "0");
     expect(cpu).toBeGreaterThan(300);
-    expect(top.out).toMatch(/shell\s+app\s+yes\s+\d+m\s+[\d.]+(B|Ki|Mi)\s+\S+\s+[12]\s/);
+    // app is attachable: its init (catatonit) is one pid more than the shell and its sleep.
+    expect(top.out).toMatch(/shell\s+app\s+yes\s+\d+m\s+[\d.]+(B|Ki|Mi)\s+\S+\s+[1-3]\s/);
     const json = JSON.parse((await keon(["top", "cell", "shell", ...SCOPE, "-o", "json", "--sample", "100"])).out) as { containers: { name: string; pids: { current: number } | null }[] };
     expect(json.containers.map((c) => c.name)).toEqual(["app", "burner"]);
     expect(json.containers[0]?.pids?.current).toBeGreaterThanOrEqual(1);
@@ -236,7 +227,7 @@ spec:
     expect(imported.err).not.toContain("\r");
 
     const listed = await keon(["image", "ls", "--realm", realm]);
-    expect(listed.out).toMatch(/^NAME\s+DIGEST\s+SIZE\s+AGE\n/);
+    expect(listed.out).toMatch(/^NAME\s+DIGEST\s+SIZE\s+CELLS\s+AGE\n/);
     expect(listed.out).toMatch(/keon\.test\/busybox:latest\s+sha256:[0-9a-f]{12}\s+[\d.]+Mi/);
     expect(listed.out).toContain("keon.test/other:1");
     expect((await keon(["get", "images", "-A"])).out).toMatch(new RegExp(`\\n${realm}\\s+keon\\.test/other:1\\s`));

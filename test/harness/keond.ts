@@ -58,6 +58,9 @@ export class KeondProcess {
       "--restart-stable-seconds", "1",
       "--stop-grace-seconds", "2",
       "--log-level", "debug",
+      // Tests name local images (busybox imports) that a pull would look up on Docker Hub: a test that
+      // wants automatic pulls turns them on (extraArgs come later and win) against a loopback registry.
+      "--image-pull-auto", "off",
       ...(o.extraArgs ?? []),
     ];
   }

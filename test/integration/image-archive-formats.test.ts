@@ -36,7 +36,7 @@ describe.skipIf(!ready)(SUITE, () => {
     const blob = (digest: string): Buffer => readFileSync(join(layout, "blobs/sha256", digest.slice("sha256:".length)));
     const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
     const entries = [];
-    for (const [tag, repoTag] of [["multi", "keon.test/multi:1"], ["latest", "keon.test/busybox:1"]] as const) {
+    for (const [tag, repoTag] of [["multi", "multi:1"], ["latest", "keon.test/busybox:1"]] as const) {
       const descriptor = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === tag);
       if (descriptor === undefined) throw new Error(`no ${tag}`);
       const manifest = JSON.parse(blob(descriptor.digest).toString()) as Manifest;
@@ -90,14 +90,14 @@ describe.skipIf(!ready)(SUITE, () => {
     await expectClean();
   });
 
-  test("a docker save archive: every RepoTag imported, layers unpacked to the config's diff IDs", async () => {
+  test("a docker save archive: every RepoTag imported (short names normalised), layers unpacked to the config's diff IDs", async () => {
     const images = await importImageArchive(cd.client, dockerTar, { workDir });
-    expect(images.map((i) => i.name).sort()).toEqual(["keon.test/busybox:1", "keon.test/multi:1"]);
-    const multi = images.find((i) => i.name === "keon.test/multi:1");
+    expect(images.map((i) => i.name).sort()).toEqual(["docker.io/library/multi:1", "keon.test/busybox:1"]);
+    const multi = images.find((i) => i.name === "docker.io/library/multi:1");
     // The base layer may be there from the OCI imports above: three snapshots either way.
     expect((multi?.snapshotsCreated ?? 0) + (multi?.snapshotsPresent ?? 0)).toBe(3);
     expect(multi?.snapshotsCreated).toBeGreaterThanOrEqual(2);
-    expect((await readImageConfig(cd.client, "keon.test/multi:1")).chainId).toBe(multi?.chainId ?? "");
+    expect((await readImageConfig(cd.client, "docker.io/library/multi:1")).chainId).toBe(multi?.chainId ?? "");
     // The shared base layer was unpacked once.
     expect(images.find((i) => i.name === "keon.test/busybox:1")?.snapshotsCreated).toBe(0);
     await expectClean();
@@ -116,7 +116,7 @@ describe.skipIf(!ready)(SUITE, () => {
   test("a name that picks none of several images is refused as ambiguous", async () => {
     const error = await importImageArchive(cd.client, dockerTar, { name: "keon.test/other:1", workDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeonError);
-    expect((error as KeonError).message).toContain("holds 2 images (keon.test/multi:1, keon.test/busybox:1)");
+    expect((error as KeonError).message).toContain("holds 2 images (docker.io/library/multi:1, keon.test/busybox:1)");
     await expectClean();
   });
 

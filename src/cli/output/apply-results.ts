@@ -18,6 +18,8 @@ export interface ApplyResultLike {
 export interface ApplyResponseLike {
   results: ApplyResultLike[];
   summary: { created: number; updated: number; unchanged: number; failed: number };
+  /** Legacy fields keond accepted and left out. */
+  warnings?: Array<{ document?: number; kind?: string; name?: string; path: string; message: string }>;
 }
 
 export function kindWord(kind: string): string {
@@ -26,7 +28,7 @@ export function kindWord(kind: string): string {
 
 /** Names repeat across scopes only for secrets and volumes: they get theirs in brackets. */
 function scopeSuffix(result: ApplyResultLike): string {
-  if (result.kind !== "Secret" && result.kind !== "Volume") return "";
+  if (!["Secret", "Volume", "CellBlueprint", "CellConfig"].includes(result.kind)) return "";
   const parts = [result.scope?.realm, result.scope?.space, result.scope?.stack, result.scope?.cell].filter((p) => p !== undefined && p !== "");
   return parts.length === 0 ? "" : ` (${parts.join("/")})`;
 }
@@ -38,6 +40,10 @@ export function formatApplyResults(response: ApplyResponseLike, color: boolean):
     const error = r.error?.message ? `: ${r.error.code ? `${r.error.code}: ` : ""}${r.error.message}` : "";
     return `${kindWord(r.kind)}/${r.name}${scopeSuffix(r)} ${word}${error}`;
   });
+  for (const w of response.warnings ?? []) {
+    const what = [w.kind === undefined ? undefined : kindWord(w.kind), w.name].filter(Boolean).join("/");
+    lines.push(`${paint(color, "yellow", "Warning:")} ${what}${what ? " " : ""}${w.path}: ${w.message}`);
+  }
   lines.push(formatSummary(response.summary));
   return `${lines.join("\n")}\n`;
 }

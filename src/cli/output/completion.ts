@@ -28,7 +28,7 @@ const KIND_VERBS = ["get", "describe", "delete"];
 /** Verbs that take `cell NAME`. */
 const CELL_KIND_VERBS = ["start", "stop", "kill", "restart", "top"];
 /** Verbs whose first argument is a cell name. */
-const CELL_NAME_VERBS = ["logs", "exec"];
+const CELL_NAME_VERBS = ["logs", "exec", "attach"];
 
 const flagWords = (flags: readonly FlagSpec[]): string[] =>
   flags.flatMap((f) => [`--${f.name}`, ...(f.short === undefined ? [] : [`-${f.short}`])]);

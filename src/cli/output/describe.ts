@@ -129,6 +129,14 @@ function spacePolicy(document: unknown): Array<readonly [string, string]> {
   return rows;
 }
 
+/** Where a stamped cell came from: its template and the parameter values it was given. */
+function provenanceRows(provenance: unknown): Array<readonly [string, string]> {
+  if (!isObject(provenance)) return [];
+  const ref = provenance["ref"];
+  const where = isObject(ref) ? [ref["realm"], ref["space"], ref["stack"], ref["name"]].filter((p) => typeof p === "string" && p !== "").join("/") : "-";
+  return [["Stamped from", `${text(provenance["kind"])} ${where}`], ["Parameters", mapText(provenance["params"])]];
+}
+
 export function describeDocument(kind: Exclude<CliKind, "image">, document: unknown, events: readonly EventLike[], now = new Date()): string {
   const status = pick(document, "status");
   const generation = pick(document, "metadata.generation");
@@ -167,6 +175,7 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
         ["Cgroup", text(pick(document, "status.cgroupPath"))],
         ["Controllers", text(((pick(document, "status.subtreeControllers") as string[] | undefined) ?? []).join(",") || undefined)],
         ["Auto delete", String(pick(document, "spec.autoDelete") === true)],
+        ...provenanceRows(pick(document, "spec.provenance")),
         ["Containers", cellContainers(document, now)],
         ...cellLifecycleRows(document),
       );

@@ -143,7 +143,39 @@ export function documentTable(kind: Exclude<CliKind, "image" | "container">, doc
       ]);
       return { headers, rows };
     }
+    case "blueprint": {
+      const headers = ["NAME", "SCOPE", "PREFIX", "PARAMETERS", "CONTAINERS"];
+      const rows = documents.map((d) => {
+        const parameters = pick(d, "spec.parameters");
+        const containers = pick(d, "spec.cell.containers");
+        return [
+          name(d),
+          scopeText(scopeOfDocument(d as never)),
+          text(pick(d, "spec.prefix") ?? pick(d, "metadata.name")),
+          Array.isArray(parameters) ? parameters.map((p) => text(pick(p, "name"))).join(",") || "-" : "-",
+          Array.isArray(containers) ? containers.map((c) => text(pick(c, "id"))).join(",") : "-",
+        ];
+      });
+      return { headers, rows };
+    }
+    case "config": {
+      const headers = ["NAME", "SCOPE", "BLUEPRINT"];
+      const rows = documents.map((d) => [
+        name(d),
+        scopeText(scopeOfDocument(d as never)),
+        scopeText({ realm: text(pick(d, "spec.blueprint.realm")), ...definedScope(pick(d, "spec.blueprint.space"), pick(d, "spec.blueprint.stack")) }) +
+          `/${text(pick(d, "spec.blueprint.name"))}`,
+      ]);
+      return { headers, rows };
+    }
   }
+}
+
+function definedScope(space: unknown, stack: unknown): { space?: string; stack?: string } {
+  const out: { space?: string; stack?: string } = {};
+  if (typeof space === "string" && space !== "") out.space = space;
+  if (typeof stack === "string" && stack !== "") out.stack = stack;
+  return out;
 }
 
 /** How the container's latest instance ended, for `-o wide`'s LAST: `137 SIGKILL 2m ago`, `OOMKilled 5s ago`, `0 1h ago`. */
@@ -184,17 +216,20 @@ export interface ImageSummaryLike {
   size?: number;
   createdAt?: string | null;
   mediaType?: string;
+  /** Cells (`space/stack/cell`) that use the image. */
+  cells?: string[];
 }
 
 export function imageTable(images: readonly ImageSummaryLike[], options: TableOptions): Table {
   const now = options.now ?? new Date();
   const prefix = options.allScopes ? ["REALM"] : [];
-  const headers = [...prefix, "NAME", "DIGEST", "SIZE", "AGE", ...(options.wide ? ["MEDIA TYPE"] : [])];
+  const headers = [...prefix, "NAME", "DIGEST", "SIZE", "CELLS", "AGE", ...(options.wide ? ["MEDIA TYPE"] : [])];
   const rows = images.map((i) => [
     ...(options.allScopes ? [text(i.realm)] : []),
     i.name,
     options.wide ? i.digest : shortDigest(i.digest),
     formatBytes(i.size),
+    i.cells === undefined || i.cells.length === 0 ? "-" : i.cells.join(","),
     formatAge(i.createdAt ?? undefined, now),
     ...(options.wide ? [text(i.mediaType)] : []),
   ]);

@@ -3,7 +3,9 @@
  * `keon delete KIND NAME...` or `keon delete -f FILE`, with `--cascade`
  * (dependents too) and `--wait` (until gone). Manifests are deleted in
  * reverse dependency order: cells before their stack, stacks before their
- * space, spaces before their realm.
+ * space, spaces before their realm. With -f, a resource already gone is
+ * reported as `kind/name not found` and is not a failure (kukeon's habit:
+ * deleting a manifest twice succeeds); `--strict` makes it one again.
  */
 import type { DocumentKind } from "../../model/schema/document.ts";
 import { booleanFlag, type ParsedArgs } from "../args.ts";
@@ -19,7 +21,7 @@ import { parseManifest } from "../../model/manifest.ts";
 import { getResource } from "../fetch-resources.ts";
 import { splitScopedName } from "../scoped-name.ts";
 
-const DELETE_ORDER: DocumentKind[] = ["Container", "Cell", "Volume", "Secret", "Stack", "Space", "Realm"];
+const DELETE_ORDER: DocumentKind[] = ["Container", "Cell", "CellConfig", "CellBlueprint", "Volume", "Secret", "Stack", "Space", "Realm"];
 
 interface Target {
   kind: CliKind;
@@ -37,7 +39,7 @@ export function deleteTargets(documents: readonly { kind: DocumentKind; metadata
 export const deleteVerb: Verb = {
   name: "delete",
   summary: "delete resources by name or from manifests",
-  usage: "keon delete KIND NAME... | -f FILE [--cascade] [--wait [--timeout D]] [--ignore-not-found]",
+  usage: "keon delete KIND NAME... | -f FILE [--strict] [--cascade] [--wait [--timeout D]] [--ignore-not-found]",
   completes: CLI_KINDS,
   flags: [
     ...FILENAME_FLAGS,
@@ -45,6 +47,7 @@ export const deleteVerb: Verb = {
     CELL_FLAG,
     { name: "cascade", type: "boolean", description: "delete what the resource holds too (spaces of a realm, cells of a stack...)" },
     { name: "ignore-not-found", type: "boolean", description: "a resource that does not exist is not an error" },
+    { name: "strict", type: "boolean", description: "with -f: a resource of the manifest that does not exist is an error (exit 1)" },
     ...WAIT_FLAGS,
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
@@ -71,6 +74,8 @@ export const deleteVerb: Verb = {
     }
     const query = { cascade: booleanFlag(args, "cascade") ? "true" : undefined, wait: wait === undefined ? undefined : String(wait) };
     const ignoreMissing = booleanFlag(args, "ignore-not-found");
+    if (booleanFlag(args, "strict") && !fromFiles) throw usageError("--strict applies to -f FILE");
+    const missingIsFine = fromFiles && !booleanFlag(args, "strict");
     let failed = 0;
     let unreachable: CliError | undefined;
     for (const target of targets) {
@@ -83,7 +88,12 @@ export const deleteVerb: Verb = {
           unreachable = error;
           break;
         }
-        if (ignoreMissing && error instanceof CliError && (error.code ?? "").endsWith("NOT_FOUND")) continue;
+        const missing = error instanceof CliError && (error.code ?? "").endsWith("NOT_FOUND");
+        if (missing && ignoreMissing) continue;
+        if (missing && missingIsFine) {
+          ctx.out(`${target.kind}/${target.name} ${paint(ctx.term.color, "yellow", "not found")}\n`);
+          continue;
+        }
         failed++;
         ctx.err(`${target.kind}/${target.name}: ${formatError(error)}\n`);
       }

@@ -12,6 +12,7 @@ import { SCOPE_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../contex
 import { apiError } from "../client.ts";
 import { CliError, usageError } from "../errors.ts";
 import { cellPath } from "../scope.ts";
+import { runTerminalSocket, type TerminalSocketTarget } from "../terminal-socket.ts";
 
 export interface ExecOptions {
   cell: string;
@@ -61,8 +62,6 @@ export function startFailureExitCode(message: string): number | undefined {
   return undefined;
 }
 
-type ServerMessage = { type: "exit"; exitCode: number } | { type: "error"; error: { code?: string; message?: string } };
-
 export const execVerb: Verb = {
   name: "exec",
   summary: "run a command in a running container of a cell",
@@ -90,85 +89,10 @@ export const execVerb: Verb = {
 async function runExec(
   ctx: CliContext,
   options: ExecOptions,
-  target: { url: string; headers: Record<string, string>; tls?: Record<string, unknown> },
+  target: TerminalSocketTarget,
 ): Promise<number> {
-  // Bun's WebSocket takes headers, TLS options (the same trust as keon's requests) and ws+unix:// URLs, which the DOM type does not declare.
-  const init = target.tls === undefined ? { headers: target.headers } : { headers: target.headers, tls: target.tls };
-  const ws = new WebSocket(target.url, init as unknown as string[]);
-  ws.binaryType = "arraybuffer";
-  const stdin = process.stdin;
-  let opened = false;
-  let outcome: ServerMessage | undefined;
-  let rawMode = false;
-  const cleanups: (() => void)[] = [];
-
-  const done = new Promise<void>((resolve) => {
-    ws.onopen = () => {
-      opened = true;
-      if (options.tty && stdin.isTTY) {
-        stdin.setRawMode(true);
-        rawMode = true;
-        let sent = "";
-        const resize = () => {
-          const size = `${process.stdout.columns}x${process.stdout.rows}`;
-          if (size === sent || ws.readyState !== WebSocket.OPEN) return;
-          sent = size;
-          ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));
-        };
-        // The stream refreshes its columns and rows on the same signal, and a listener may run before it does:
-        // read the size once the signal has been handled, and on the stream's own resize event too.
-        const onSignal = () => void setTimeout(resize, 0);
-        process.on("SIGWINCH", onSignal);
-        process.stdout.on("resize", resize);
-        cleanups.push(() => {
-          process.off("SIGWINCH", onSignal);
-          process.stdout.off("resize", resize);
-        });
-      }
-      if (options.stdin) {
-        const onData = (chunk: Buffer) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(chunk);
-        };
-        const onEnd = () => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "eof" }));
-        };
-        stdin.on("data", onData);
-        stdin.once("end", onEnd);
-        stdin.resume();
-        cleanups.push(() => {
-          stdin.off("data", onData);
-          stdin.off("end", onEnd);
-          stdin.pause();
-        });
-      }
-    };
-    ws.onmessage = (event) => {
-      if (typeof event.data === "string") {
-        try {
-          outcome = JSON.parse(event.data) as ServerMessage;
-        } catch {
-          // Not ours: ignore.
-        }
-        return;
-      }
-      const bytes = new Uint8Array(event.data as ArrayBuffer);
-      const data = bytes.subarray(1);
-      if (bytes[0] === 2) process.stderr.write(data);
-      else process.stdout.write(data);
-    };
-    ws.onclose = () => resolve();
-    ws.onerror = () => {
-      // onclose follows; what went wrong is worked out below.
-    };
-  });
-  try {
-    await done;
-  } finally {
-    for (const cleanup of cleanups) cleanup();
-    if (rawMode) stdin.setRawMode(false);
-  }
-
-  if (outcome?.type === "exit") return outcome.exitCode;
+  const { opened, outcome } = await runTerminalSocket(target, { tty: options.tty, stdin: options.stdin, onStdinEnd: "eof" });
+  if (outcome?.type === "exit") return outcome.exitCode ?? 1;
   if (outcome?.type === "error") {
     const message = outcome.error.message ?? "exec failed";
     const code = startFailureExitCode(message);
@@ -178,11 +102,13 @@ async function runExec(
     }
     throw new CliError("failed", message, outcome.error.code === undefined ? {} : { code: outcome.error.code });
   }
-  if (!opened) {
-    // The upgrade failed: either keond is not there, or it answered the request without upgrading.
-    const health = await ctx.client.request("GET", "/healthz");
-    if (health.status === 401) throw apiError(401, await health.text(), "GET /healthz");
-    throw new CliError("failed", `keond refused the exec WebSocket (healthz ${health.status}); is this keond new enough to serve exec?`);
-  }
+  if (!opened) throw await upgradeRefused(ctx, "exec");
   throw new CliError("failed", "the connection to keond closed before the process exited");
+}
+
+/** The upgrade failed: either keond is not there, or it answered the request without upgrading. */
+export async function upgradeRefused(ctx: CliContext, what: string): Promise<CliError> {
+  const health = await ctx.client.request("GET", "/healthz");
+  if (health.status === 401) return apiError(401, await health.text(), "GET /healthz");
+  return new CliError("failed", `keond refused the ${what} WebSocket (healthz ${health.status}); is this keond new enough to serve ${what}?`);
 }

@@ -10,7 +10,7 @@
  */
 import { statSync } from "node:fs";
 import { basename } from "node:path";
-import { choiceFlag, expectPositionals, stringFlag, type ParsedArgs } from "../args.ts";
+import { booleanFlag, choiceFlag, expectPositionals, stringFlag, type ParsedArgs } from "../args.ts";
 import { readJson } from "../client.ts";
 import { ALL_SCOPES_FLAG, SCOPE_FLAGS, type CliContext, type Verb } from "../context.ts";
 import { CliError, formatError, usageError } from "../errors.ts";
@@ -194,7 +194,7 @@ async function pullImage(ctx: CliContext, realm: string, reference: string, plat
 export const imageVerb: Verb = {
   name: "image",
   summary: "pull, import, list and remove images",
-  usage: "keon image import FILE [--name REF] | ls | rm REF... | pull REF [--platform OS/ARCH]   [--realm R]",
+  usage: "keon image import FILE [--name REF] | ls | rm REF... [--force] | pull REF [--platform OS/ARCH]   [--realm R]",
   help: "Examples: keon image import busybox.tar --name docker.io/library/busybox:latest\n          keon image pull 127.0.0.1:5000/team/app:1.0 --realm prod   (credentials: the realm's spec.registryCredentials)",
   completes: ["import", "ls", "rm", "pull"],
   flags: [
@@ -202,6 +202,7 @@ export const imageVerb: Verb = {
     SCOPE_FLAGS[0]!,
     { name: "name", type: "string", valueName: "REF", description: "import: which image of a multi-image archive, or the name for its only image (else the archive's own names)" },
     { name: "platform", type: "string", valueName: "OS/ARCH", description: "pull: the platform to pull (default: this host's), e.g. linux/arm64" },
+    { name: "force", type: "boolean", description: "rm: remove an image even though cells use it (they cannot be recreated until it is back)" },
     ALL_SCOPES_FLAG,
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "ls: table, wide, yaml, json or name" },
   ],
@@ -223,10 +224,11 @@ export const imageVerb: Verb = {
       case "rm":
       case "remove": {
         if (rest.length === 0) throw usageError("missing REF: keon image rm REF...");
+        const force = booleanFlag(args, "force");
         let failed = 0;
         for (const ref of rest) {
           try {
-            await ctx.client.json("DELETE", `/v1/realms/${encodeURIComponent(realm)}/images/${encodeURIComponent(ref)}`);
+            await ctx.client.json("DELETE", `/v1/realms/${encodeURIComponent(realm)}/images/${encodeURIComponent(ref)}`, force ? { query: { force: "true" } } : {});
             ctx.out(`image/${ref} removed\n`);
           } catch (error) {
             if (error instanceof CliError && error.kind === "unreachable") throw error;

@@ -4,6 +4,7 @@
  */
 import type { Verb } from "../context.ts";
 import { applyVerb } from "./apply.ts";
+import { attachVerb } from "./attach.ts";
 import { cellActionVerb } from "./cell-action.ts";
 import { completeNamesVerb, completionVerb } from "./completion.ts";
 import { configVerb } from "./config.ts";
@@ -20,6 +21,7 @@ import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
 import { forkVerb } from "./fork.ts";
 import { snapshotVerb } from "./snapshot.ts";
+import { runVerb } from "./run.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
 import { topVerb } from "./top.ts";
@@ -33,6 +35,7 @@ export const VERBS: readonly Verb[] = [
   describeVerb,
   deleteVerb,
   editVerb,
+  runVerb,
   cellActionVerb("start"),
   cellActionVerb("stop"),
   cellActionVerb("kill"),
@@ -45,6 +48,7 @@ export const VERBS: readonly Verb[] = [
   forkVerb,
   logsVerb,
   execVerb,
+  attachVerb,
   eventsVerb,
   explainVerb,
   topVerb,

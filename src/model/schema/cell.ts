@@ -4,6 +4,7 @@ import {
   apiVersionSchema, commonStatusEntries, ignoredStatus, labelsSchema, nameSchema, nonNegativeInt, optionalName,
 } from "./common.ts";
 import { containerSpecSchema, containerStatusSchema } from "./container.ts";
+import { provenanceSchema } from "./provenance.ts";
 
 export const cellMetadataSchema = v.strictObject({
   name: nameSchema,
@@ -24,6 +25,7 @@ export const cellSpecSchema = v.pipe(
     tty: v.optional(v.strictObject({ default: optionalName })),
     autoDelete: v.optional(v.boolean()),
     nestedCgroupRuntime: v.optional(v.boolean()),
+    provenance: v.optional(provenanceSchema),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

@@ -5,6 +5,9 @@
  */
 import * as v from "./valibot-strict.ts";
 import { absolutePath, nameSchema, nonNegativeInt, optionalName, timestamp } from "./common.ts";
+import { containerGitSchema, containerRepoSchema, secretRefSchema } from "./container-git.ts";
+
+export { secretRefSchema };
 
 /** Linux capabilities known to the kernel (capability.h, 6.x). */
 export const LINUX_CAPABILITIES = [
@@ -77,14 +80,6 @@ export const volumeMountSchema = v.strictObject({
   mode: v.optional(v.pipe(nonNegativeInt, v.maxValue(0o7777, "must be an octal mode at most 07777"))),
   volumeRef: v.optional(volumeRefSchema),
   ensure: v.optional(v.boolean()),
-});
-
-export const secretRefSchema = v.strictObject({
-  name: nameSchema,
-  realm: nameSchema,
-  space: optionalName,
-  stack: optionalName,
-  cell: optionalName,
 });
 
 export const containerSecretSchema = v.strictObject({
@@ -165,6 +160,10 @@ export const containerSpecEntries = {
   restartMaxRetries: v.optional(nonNegativeInt),
   attachable: v.optional(v.boolean()),
   tty: v.optional(containerTtySchema),
+  repos: v.optional(v.array(containerRepoSchema)),
+  git: v.optional(containerGitSchema),
+  /** kukeon's per-container CNI directory: accepted and kept (round trip), but Keon writes each space's conflist itself. */
+  cniConfigPath: v.optional(v.string()),
 };
 
 export const containerSpecSchema = v.strictObject(containerSpecEntries);

@@ -13,6 +13,7 @@ import {
   containerLastStateSchema, containerSpecEntries, containerStatusSchema, resourcesSchema, tmpfsMountSchema, volumeMountSchema, containerSecretSchema,
 } from "./container.ts";
 import { containerDocumentSchema } from "./container-document.ts";
+import { blueprintContainerSchema, cellBlueprintDocumentSchema, cellConfigDocumentSchema } from "./blueprint.ts";
 import { realmSpecSchema } from "./realm.ts";
 import { spaceSpecSchema, egressPolicySchema } from "./space.ts";
 
@@ -57,6 +58,9 @@ const CONTAINER_FIELDS: Record<string, string> = {
   restartMaxRetries: "How many restarts on-failure allows. Changes in place.",
   attachable: "The container can be attached to.",
   tty: "Terminal settings for attach: prompt, onInit scripts, log file and level.",
+  repos: "Git repositories keond clones on the host before the container starts and mounts at each target (name, url, target, branch or ref, depth, required, secretRef for a token).",
+  git: "Git identity and signing, given as GIT_AUTHOR_*, GIT_COMMITTER_* and GIT_CONFIG_* environment (env wins).",
+  cniConfigPath: "kukeon's CNI directory: kept, with no effect (Keon writes each space's conflist itself).",
 };
 describeAll(containerSpecEntries, CONTAINER_FIELDS);
 // A Container document spreads the same entries (and its placement fields) into a new object.
@@ -76,6 +80,22 @@ describeAll(volumeMountSchema.entries, {
   target: "Path inside the container.",
   volumeRef: "The Keon Volume a `volume` mount uses.",
 });
+describeAll(blueprintContainerSchema.entries, {
+  ...CONTAINER_FIELDS,
+  repos: "Repositories as in a cell; one without url is a slot a CellConfig fills (by name).",
+  secrets: "Secret slots: where a value lands (mode env: envName; mode file: mountPath); a CellConfig names the Secret.",
+});
+describeAll(cellBlueprintDocumentSchema.entries.spec.entries, {
+  prefix: "Stamped cells are named <prefix>-<6 hex> (default: the blueprint's name).",
+  parameters: "${KEY} parameters of the template: value from --param, a config's values, the default, then (if allowed) the caller's environment.",
+  cell: "The cell template: containers (with repo and secret slots), tty, autoDelete, nestedCgroupRuntime.",
+});
+describeAll(cellConfigDocumentSchema.entries.spec.entries, {
+  blueprint: "The CellBlueprint this config stamps (any realm, space or stack).",
+  values: "Values of the blueprint's parameters.",
+  repos: "Repo slot fills by slot name: url, branch or ref.",
+  secrets: "Secret slot fills by slot name: the secretRef giving the value.",
+});
 describeAll(containerSecretSchema.entries, {
   mountPath: "Give the secret as a read-only file here instead of an env var.",
 });
@@ -93,6 +113,7 @@ describeAll(cellSpecSchema.entries, {
   tty: "tty.default: the container attach reaches by default.",
   autoDelete: "Delete the cell once all its workloads exited, if it was ever Ready.",
   nestedCgroupRuntime: "Delegate every cgroup controller to the cell so an inner runtime works. A change recreates the cell.",
+  provenance: "What a stamped cell was made from: the template's kind and scoped name, and the parameter values it resolved. Changes in place.",
 });
 
 describeAll(spaceSpecSchema.entries, {

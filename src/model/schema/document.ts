@@ -1,5 +1,6 @@
 /** @module Any v1beta1 document, discriminated by `kind`. */
 import * as v from "./valibot-strict.ts";
+import { cellBlueprintDocumentSchema, cellConfigDocumentSchema } from "./blueprint.ts";
 import { cellDocumentSchema, cellStatusSchema } from "./cell.ts";
 import { containerDocumentSchema } from "./container-document.ts";
 import { realmDocumentSchema, realmStatusSchema } from "./realm.ts";
@@ -17,6 +18,8 @@ export const DOCUMENT_SCHEMAS = {
   Container: containerDocumentSchema,
   Secret: secretDocumentSchema,
   Volume: volumeDocumentSchema,
+  CellBlueprint: cellBlueprintDocumentSchema,
+  CellConfig: cellConfigDocumentSchema,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_SCHEMAS;
@@ -30,6 +33,8 @@ export const documentSchema = v.variant("kind", [
   containerDocumentSchema,
   secretDocumentSchema,
   volumeDocumentSchema,
+  cellBlueprintDocumentSchema,
+  cellConfigDocumentSchema,
 ]);
 
 export type Document = v.InferOutput<typeof documentSchema>;

@@ -39,6 +39,7 @@ describe.skipIf(!ready)(SUITE, () => {
     });
     registerImagesRoute(app, {
       cells: { realmNamespace: (realm) => (realm === "r" ? cd.namespace : undefined) },
+      store: { list: () => [] },
       containerd: cd.client,
       uploadDir: uploads(),
       log: pino({ level: "silent" }),

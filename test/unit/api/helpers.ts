@@ -161,7 +161,7 @@ export async function seedHierarchy(api: TestApi, withCell = true): Promise<void
   api.dispatch.calls.length = 0;
 }
 
-const ALL_KINDS: DocumentKind[] = ["Realm", "Space", "Stack", "Cell", "Container", "Secret", "Volume"];
+const ALL_KINDS: DocumentKind[] = ["Realm", "Space", "Stack", "Cell", "Container", "Secret", "Volume", "CellBlueprint", "CellConfig"];
 
 /** Everything a client could observe of the store, plus secret values and intents: equal before and after means unchanged. */
 export function snapshot(store: Store): string {

@@ -69,12 +69,31 @@ describe("named tokens over TCP", () => {
     expect(snapshot(api.store)).toBe(before);
   });
 
+  test("templates: listed by realm; a blueprint of a realm the token may not use cannot be bound or stamped", async () => {
+    const blueprint = { kind: "CellBlueprint", metadata: { name: "bp", realm: "main" }, spec: { cell: { containers: [{ id: "a", image: "busybox:1" }] } } };
+    expect((await call(api, "/v1/realms/main/blueprints/bp", jsonRequest("PUT", blueprint))).status).toBe(201);
+    expect((await tcp(alphaWriter, "/v1/blueprints?realm=alpha")).status).toBe(200);
+    expect((await tcp(alphaWriter, "/v1/blueprints?realm=main")).status).toBe(403);
+    const config = { kind: "CellConfig", metadata: { name: "c", realm: "alpha" }, spec: { blueprint: { name: "bp", realm: "main" } } };
+    const before = snapshot(api.store);
+    const bind = await tcp(alphaWriter, "/v1/realms/alpha/configs/c", jsonRequest("PUT", config));
+    expect(bind.status).toBe(403);
+    expect((await tcp(alphaWriter, "/v1/apply", jsonRequest("POST", config))).status).toBe(403);
+    expect(snapshot(api.store)).toBe(before);
+    // Stored by the administrator, the binding still does not let the token stamp main's blueprint.
+    expect((await call(api, "/v1/realms/alpha/configs/c", jsonRequest("PUT", config))).status).toBe(201);
+    const stamp = await tcp(alphaWriter, "/v1/realms/alpha/spaces/default/stacks/shop/stamp", jsonRequest("POST", { config: "c" }));
+    expect(stamp.status).toBe(403);
+    expect(api.store.list("Cell", { realm: "alpha" }).filter((c) => c.key.name.startsWith("bp-"))).toEqual([]);
+  });
+
   test("a read-only token reads every realm and writes none", async () => {
     expect((await tcp(reader, "/v1/realms/main")).status).toBe(200);
     expect((await tcp(reader, "/v1/cells")).status).toBe(200);
     const put = await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web", jsonRequest("PUT", cellDoc("web")));
     expect(put.status).toBe(403);
     expect((await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web/exec")).status).toBe(403);
+    expect((await tcp(reader, "/v1/realms/main/spaces/default/stacks/shop/cells/web/attach")).status).toBe(403);
   });
 
   test("tokens are managed on the unix socket only, listed without secrets, stored hashed, and a revoked one is 401 at once", async () => {

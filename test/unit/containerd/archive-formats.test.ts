@@ -55,6 +55,9 @@ describe("which images an import takes", () => {
 
   test("a name the archive uses picks that image", () => {
     expect(names(selectArchiveImages([d(1, "a:1"), d(2, "b:1")], "b:1", "x"))).toEqual(["b:1=2"]);
+    // A short name picks what a docker save archive's normalised RepoTag calls it.
+    const saved = [d(1, "docker.io/library/a:1"), d(2, "docker.io/library/b:1")];
+    expect(names(selectArchiveImages(saved, "b:1", "x"))).toEqual(["docker.io/library/b:1=2"]);
   });
 
   test("a single image (one name, or unnamed entries only) takes the name given", () => {

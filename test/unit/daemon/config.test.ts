@@ -45,6 +45,7 @@ describe("defaults", () => {
       tokenFile: "",
       containerdSocket: "",
       containerdNamespaceSuffix: "keon",
+      systemRealm: "kuke-system",
       cgroupRoot: "/keon",
       subnetPool: { ranges: ["10.77.0.0/16"], blockPrefix: 24 },
       resyncSchedule: "*/30 * * * * *",
@@ -62,6 +63,7 @@ describe("defaults", () => {
       tcpTls: true,
       tlsCertFile: "",
       tlsKeyFile: "",
+      imagePull: { auto: true, caFile: "", insecureRegistries: [] },
     });
   });
 
@@ -89,6 +91,7 @@ tcpListen: "127.0.0.1:8443"
 tokenFile: ${token}
 containerdSocket: /run/containerd/containerd.sock
 namespaceSuffix: prod
+systemRealm: platform
 cgroupRoot: /keon-prod
 subnetPool:
   cidr: 10.99.0.0/16
@@ -99,6 +102,10 @@ restartBackoffCapSeconds: 60
 restartStableSeconds: 20
 logLevel: debug
 bootIdPath: /tmp/boot_id
+imagePull:
+  auto: "off"
+  caFile: ${token}
+  insecureRegistries: [registry.lan:5000, "[fd00::1]:5000"]
 `);
     expect(load(["--config", path])).toEqual({
       runPath: "/srv/keon",
@@ -108,6 +115,7 @@ bootIdPath: /tmp/boot_id
       tokenFile: token,
       containerdSocket: "/run/containerd/containerd.sock",
       containerdNamespaceSuffix: "prod",
+      systemRealm: "platform",
       cgroupRoot: "/keon-prod",
       subnetPool: { ranges: ["10.99.0.0/16"], blockPrefix: 26 },
       resyncSchedule: "0 * * * * *",
@@ -125,6 +133,7 @@ bootIdPath: /tmp/boot_id
       tcpTls: false, // auto on loopback: plain HTTP
       tlsCertFile: "",
       tlsKeyFile: "",
+      imagePull: { auto: false, caFile: token, insecureRegistries: ["registry.lan:5000", "[fd00::1]:5000"] },
     });
   });
 
@@ -355,5 +364,19 @@ describe("individual rules", () => {
     expect(() => load(["--bogus", "x"])).toThrow(/bogus/);
     expect(() => load(["--run-path"])).toThrow(KeonError);
     expect(() => load(["serve"])).toThrow(/serve/);
+  });
+});
+
+describe("image pull settings", () => {
+  test("flags and variables set them like the others", () => {
+    const ca = file("-----BEGIN CERTIFICATE-----\n", 0o644);
+    const config = load(["--image-pull-auto", "off", "--image-pull-ca-file", ca], { KEON_IMAGE_PULL_INSECURE_REGISTRIES: "a.lan:5000, b.lan" });
+    expect(config.imagePull).toEqual({ auto: false, caFile: ca, insecureRegistries: ["a.lan:5000", "b.lan"] });
+  });
+
+  test("a CA file that is missing, and an insecure registry that is no host[:port], are refused naming the setting", () => {
+    expect(refusal(() => load(["--image-pull-ca-file", join(dir, "missing.pem")])).message).toContain("imagePull.caFile");
+    expect(refusal(() => load([], { KEON_IMAGE_PULL_INSECURE_REGISTRIES: "http://x.lan" })).message).toContain("imagePull.insecureRegistries");
+    expect(refusal(() => load(["--image-pull-auto", "yes"])).message).toContain("must be on or off");
   });
 });

@@ -149,12 +149,15 @@ describe("container restart, attach and tty", () => {
   validCases([
     ["on-failure with retries", withContainer({ restartPolicy: "on-failure", restartBackoffSeconds: 5, restartMaxRetries: 3 })],
     ["empty policy", withContainer({ restartPolicy: "" })],
-    ["attachable tty", withContainer({ attachable: true, tty: { prompt: "$ ", onInit: [{ script: "echo hi", runOn: "create" }], logFile: "/run/tty/log", logLevel: "info" } })],
+    ["attachable tty", withContainer({ attachable: true, volumes: [{ source: "/srv/w", target: "/w" }], tty: { prompt: "$ ", onInit: [{ script: "echo hi", runOn: "create" }], logFile: "/run/tty/log", logLevel: "info" } })],
   ]);
   invalidCases([
     ["unknown policy", withContainer({ restartPolicy: "unless-stopped" }), "spec.containers[0].restartPolicy"],
     ["negative backoff", withContainer({ restartBackoffSeconds: -1 }), "spec.containers[0].restartBackoffSeconds"],
     ["bad runOn", withContainer({ attachable: true, tty: { onInit: [{ script: "x", runOn: "stop" }] } }), "spec.containers[0].tty.onInit[0].runOn"],
+    ["create stage without a writable bind", withContainer({ attachable: true, volumes: [{ source: "/srv/w", target: "/w", readOnly: true }], tty: { onInit: [{ script: "x", runOn: "create" }] } }), "spec.containers[0].tty.onInit[0].runOn"],
+    ["unknown tty logLevel", withContainer({ attachable: true, tty: { logLevel: "loud" } }), "spec.containers[0].tty.logLevel"],
+    ["relative tty logFile", withContainer({ attachable: true, tty: { logFile: "tty.log" } }), "spec.containers[0].tty.logFile"],
     ["attachable as number", withContainer({ attachable: 1 }), "spec.containers[0].attachable"],
   ]);
 });

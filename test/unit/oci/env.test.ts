@@ -23,11 +23,24 @@ describe("process.env", () => {
     expect(spec.process.env).toEqual([...KEON, "PATH=/usr/bin:/bin", "IMG=i", "USER_VAR=u"]);
   });
 
-  test("KEON_CELL_PROFILE_NAME only when the cell came from a profile", () => {
-    const withProfile = buildOciSpec(container(), ctx({ cellProfileName: "dev" }), image({ env: [] }), host());
-    expect(withProfile.process.env).toEqual([...KEON, "KEON_CELL_PROFILE_NAME=dev", DEFAULT_PATH_ENV]);
-    const without = buildOciSpec(container(), ctx({ cellProfileName: "" }), image({ env: [] }), host());
-    expect(without.process.env.some((e) => e.startsWith("KEON_CELL_PROFILE_NAME="))).toBe(false);
+  test("git{} becomes git's own environment after the image's; the container's env still wins", () => {
+    const git = {
+      author: { name: "Ada", email: "ada@example.com" },
+      committer: { name: "Bob", email: "bob@example.com" },
+      signingKey: "/run/secrets/key", sign: ["commits" as const, "tags" as const], allowedSigners: "/run/secrets/allowed",
+    };
+    const spec = buildOciSpec(container({ git, env: ["GIT_COMMITTER_NAME=Carol"] }), ctx(), image({ env: ["GIT_AUTHOR_NAME=image"] }), host());
+    expect(spec.process.env).toEqual([
+      ...KEON, DEFAULT_PATH_ENV,
+      "GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.com", "GIT_COMMITTER_NAME=Carol", "GIT_COMMITTER_EMAIL=bob@example.com",
+      "GIT_CONFIG_COUNT=5",
+      "GIT_CONFIG_KEY_0=gpg.format", "GIT_CONFIG_VALUE_0=ssh",
+      "GIT_CONFIG_KEY_1=user.signingkey", "GIT_CONFIG_VALUE_1=/run/secrets/key",
+      "GIT_CONFIG_KEY_2=commit.gpgsign", "GIT_CONFIG_VALUE_2=true",
+      "GIT_CONFIG_KEY_3=tag.gpgsign", "GIT_CONFIG_VALUE_3=true",
+      "GIT_CONFIG_KEY_4=gpg.ssh.allowedSignersFile", "GIT_CONFIG_VALUE_4=/run/secrets/allowed",
+    ]);
+    expect(buildOciSpec(container({ git: { author: { name: "A", email: "a@x" } } }), ctx(), image({ env: [] }), host()).process.env.some((e) => e.startsWith("GIT_CONFIG_COUNT"))).toBe(false);
   });
 
   test("later sources win the value, the first position stays", () => {

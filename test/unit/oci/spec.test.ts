@@ -32,7 +32,6 @@ describe("buildOciSpec: a plain container", () => {
       "io.keon.container-id": "app",
       "io.keon.root": "false",
     });
-    expect(build({}, ctx({ cellProfileName: "dev" })).annotations?.["io.keon.cell-profile"]).toBe("dev");
   });
 
   test("serialises to JSON and back unchanged (no undefined holes)", () => {
@@ -81,7 +80,7 @@ describe("determinism", () => {
   };
   const fullCtx = () =>
     ctx({
-      hostsPath: "/h", hostnamePath: "/hn", resolvConfPath: "/r", cellProfileName: "p",
+      hostsPath: "/h", hostnamePath: "/hn", resolvConfPath: "/r", 
       volumeSources: { "/v": "/var/lib/keon/v" }, secretEnv: [{ name: "S", value: "x" }],
       extraMounts: [{ source: "/s", destination: "/run/secrets/s", readOnly: true }],
     });

@@ -79,7 +79,10 @@ describe("tables", () => {
     expect(documentTable("realm", [{ kind: "Realm", metadata: { name: "r" }, spec: { namespace: "r.keon" }, status: { state: "Ready", createdAt: ago(60) } }], plain).rows[0]).toEqual(["r", "r.keon", "Ready", "60s"]);
     expect(documentTable("secret", [{ kind: "Secret", metadata: { name: "db", realm: "r", space: "s" }, spec: {} }], plain)).toEqual({ headers: ["NAME", "SCOPE", "AGE"], rows: [["db", "r/s", "<unknown>"]] });
     expect(documentTable("volume", [{ kind: "Volume", metadata: { name: "data", realm: "r" }, spec: { reclaimPolicy: "Retain" } }], plain).rows[0]).toEqual(["data", "r", "Retain", "<unknown>"]);
-    expect(imageTable([{ name: "busybox:1", digest: `sha256:${"b".repeat(64)}`, size: 1024 * 1024, createdAt: ago(30), realm: "r" }], { ...plain, allScopes: true }).rows[0]).toEqual(["r", "busybox:1", "sha256:bbbbbbbbbbbb", "1.0Mi", "30s"]);
+    expect(imageTable([{ name: "busybox:1", digest: `sha256:${"b".repeat(64)}`, size: 1024 * 1024, createdAt: ago(30), realm: "r" }], { ...plain, allScopes: true }).rows[0]).toEqual(["r", "busybox:1", "sha256:bbbbbbbbbbbb", "1.0Mi", "-", "30s"]);
+    const used = imageTable([{ name: "busybox:1", digest: `sha256:${"b".repeat(64)}`, size: 1024, createdAt: ago(30), cells: ["s/t/a", "s/t/b"] }], plain);
+    expect(used.headers).toEqual(["NAME", "DIGEST", "SIZE", "CELLS", "AGE"]);
+    expect(used.rows[0]?.[3]).toBe("s/t/a,s/t/b");
   });
 
   test("colour only on a TTY and never with NO_COLOR", () => {
