@@ -12,6 +12,7 @@
  *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
  *   lifecycle (only when named): freeze of 10 cells, snapshot of a 100 MiB layer, fork of 10 vs 10 fresh cells, wake vs cold start
  *   pull (only when named): a 5-layer ~50 MB image from a loopback registry vs ctr images pull and podman pull
+ *   fleet (only when named): fleet apply of 30 cells to all Ready on 3 nodes (real etcd) vs the 30 on one keond
  *
  * Flags (or environment): --cells N (KEON_BENCH_CELLS, 200), --samples N
  * (KEON_BENCH_SAMPLES, 10), --idle-seconds S (KEON_BENCH_IDLE_SECONDS, 60),
@@ -33,6 +34,7 @@ import { importImageArchive } from "../src/containerd/index.ts";
 import { gatherHostFacts } from "../src/runtime/host-facts.ts";
 import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startContainerd, type TestContainerd } from "../test/harness/index.ts";
 import { benchEgress } from "./egress.ts";
+import { benchFleet } from "./fleet.ts";
 import { benchHeal } from "./heal.ts";
 import { benchLifecycle } from "./lifecycle.ts";
 import { hostInfo, type HostInfo } from "./host-info.ts";
@@ -47,7 +49,10 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle", "pull"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle", "pull", "fleet"] as const;
+/** The fleet bench's cell count and samples (each sample builds a realm on three nodes and one). */
+const FLEET_CELLS = 30;
+const FLEET_SAMPLES = 3;
 
 function options() {
   const { values } = parseArgs({
@@ -196,6 +201,7 @@ async function main(): Promise<void> {
         console.log(JSON.stringify({ bench: "pull", figures: pulls, podman: podmanWhy, host }));
       });
     }
+    if (opts.only.has("fleet")) await run("fleet", () => benchFleet({ cells: FLEET_CELLS, samples: Math.min(FLEET_SAMPLES, opts.samples), host }));
     if (opts.only.has("run-to-exit")) {
       await run("run-to-exit", async () => {
         await importImageArchive(cd.client, archive, { name: IMPORTED_NAME });

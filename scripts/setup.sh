@@ -8,6 +8,10 @@ BUN_VERSION="$(sed -n 's/.*"packageManager": *"bun@\([^"]*\)".*/\1/p' package.js
 APT_PACKAGES=(
   containerd runc containernetworking-plugins catatonit nftables iptables iproute2
   umoci busybox-static docker-registry skopeo openssl
+  # etcd for the fleet tests (a 3-member cluster on loopback, test/harness/etcd.ts)
+  etcd-server
+  # git: repos[] are cloned on the host (src/runtime/repos.ts)
+  git
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   ca-certificates procps util-linux curl
   # systemd-analyze, for the check of systemd/keond.service (the package does not make systemd PID 1)

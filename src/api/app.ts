@@ -14,6 +14,7 @@
  *   /v1/{realms|spaces|stacks|cells|containers|secrets|volumes}    lists-routes.ts
  *   /v1/apply                                                      apply-routes.ts
  *   .../stacks/{stack}/stamp (a cell from a blueprint or config)   stamp-route.ts
+ *   /v1/fleet/nodes[/{node}[/drain|/uncordon]], /v1/fleet/cells    fleet-routes.ts
  *   /v1/events                                                     events-routes.ts
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
  *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
@@ -26,6 +27,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import { applyRoutes } from "./apply-routes.ts";
+import { fleetComponent, fleetRoutes } from "./fleet-routes.ts";
 import { cellActionsRoutes } from "./cell-actions-routes.ts";
 import { cellFreezeRoutes } from "./cell-freeze-routes.ts";
 import { cellSnapshotRoutes } from "./cell-snapshot-routes.ts";
@@ -92,6 +94,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", stampRoutes(deps));
+  app.route("/", fleetRoutes(deps));
   app.route("/", eventsRoutes(deps));
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
@@ -110,6 +113,7 @@ export function createApp(deps: ApiDeps): Hono {
     workers: () => deps.dispatch.health(),
     cgroupRoot: deps.cgroupRoot,
     tlsFingerprint: deps.tlsFingerprint,
+    ...(deps.fleet === undefined ? {} : { fleet: () => fleetComponent(deps.fleet!.state()) }),
   });
 
   return app;

@@ -17,13 +17,16 @@
  *    `?wait` the answer comes once every resource of the manifest settled.
  * 5. `?dryRun=true` does 1–3 and stores nothing: the answer is the plan
  *    (apply-plan.ts), what each document would do to what runs.
+ *
+ * `?fleet=true` stores the documents in the fleet instead (fleet-routes.ts).
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { planApply } from "./apply-plan.ts";
-import { flagOf, readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
+import { flagOf, invalidRequest, readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
 import type { ManifestWarning } from "../model/manifest.ts";
+import { applyToFleet } from "./fleet-routes.ts";
 import { notifyChanged, writeOptionsOf } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
@@ -72,6 +75,10 @@ export function applyRoutes(deps: ApiDeps): Hono {
     if (documents.length === 0) {
       const message = "the manifest holds no documents";
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
+    }
+    if (flagOf(c, "fleet")) {
+      if (dryRun || wait !== undefined) throw invalidRequest("fleet", "?fleet stores into etcd; ?wait and ?dryRun work on this node's store");
+      return c.json(await applyToFleet(deps, c.req.raw, documents));
     }
     // A config may bind a blueprint of another realm: a token must be allowed that realm too.
     requireRealms(identityOf(c.req.raw), documents.flatMap((d) => [realmOf(d.kind, keyOf(d)), ...(d.kind === "CellConfig" ? [d.spec.blueprint.realm] : [])]));

@@ -12,6 +12,7 @@ import type { ResourceKey, Store } from "../store/index.ts";
 import type { ManifestParser } from "./manifest-parser.ts";
 import type { RealmPullDeps } from "./realm-pull.ts";
 import type { PolicyLevel } from "../model/policy.ts";
+import type { FleetAccess } from "./fleet-routes.ts";
 
 /** The operator's policy settings (keond configuration, never a document). */
 export interface AdmissionPolicy {
@@ -82,6 +83,8 @@ export interface ApiDeps {
   manifestParser?: ManifestParser;
   /** keond's registry settings for pulls (a CA file, insecure registries); none by default. */
   pullOptions?: RealmPullDeps["pullOptions"];
+  /** The fleet this keond joined (api/fleet-routes.ts); absent: a single-host keond, fleet routes answer UNSUPPORTED. */
+  fleet?: FleetAccess | undefined;
   /** Test hooks; production leaves it out. */
   timing?: ApiTiming;
 }

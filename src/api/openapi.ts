@@ -222,9 +222,17 @@ export function buildOpenApi(version: string): JsonSchema {
   });
   add("/v1/apply", "post", {
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
-    parameters: [WAIT, queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" })],
+    parameters: [
+      WAIT,
+      queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" }),
+      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait or dryRun (fleet-routes.ts)", { type: "boolean" }),
+    ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
-    responses: { "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) }, ...ERRORS },
+    responses: {
+      "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) },
+      ...ERRORS,
+      "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing stored"),
+    },
   });
   add(`${SCOPE_PREFIXES[3]}/stamp`, "post", {
     summary: "Stamp a fresh <prefix>-<6 hex> cell in this stack from a CellBlueprint or a CellConfig (found in the stack, space or realm scope, deepest first)",
@@ -232,6 +240,17 @@ export function buildOpenApi(version: string): JsonSchema {
     requestBody: { required: true, content: json(toJsonSchema(stampRequestSchema, { known: KNOWN })) },
     responses: { "201": { description: "Stamped", content: json(ref("PutResult")) }, ...ERRORS },
   });
+  const FLEET_ERRORS = { "400": errorResponse("This keond is not in a fleet (UNSUPPORTED)"), "503": errorResponse("etcd did not answer or has no quorum (FLEET_UNAVAILABLE)") };
+  add("/v1/fleet/nodes", "get", { summary: "The fleet's nodes: registration, cordon, load, leader", responses: { "200": { description: "{items: nodes}" }, ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node", "get", { summary: "One fleet node, with the cells assigned to it", responses: { "200": { description: "The node" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/drain", "post", { summary: "No new cells on the node, and the leader moves its cells away", responses: { "200": { description: "Draining" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/uncordon", "post", { summary: "Undo a drain: the node takes cells again", responses: { "200": { description: "Schedulable" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/documents/:kind/:name", "delete", {
+    summary: "Remove a fleet document (with cascade, what it contains) in one transaction; every node removes its copy",
+    parameters: [...["realm", "space", "stack"].map((f) => queryParam(f, `The document's ${f}`, NAME_JSON_SCHEMA)), queryParam("cascade", "Also what it contains", { type: "boolean" })],
+    responses: { "200": { description: "{deleted: keys}" }, "404": ERRORS["404"], "409": ERRORS["409"], ...FLEET_ERRORS },
+  });
+  add("/v1/fleet/cells", "get", { summary: "Every fleet cell with its node and the state that node reported", responses: { "200": { description: "{items: cells}" }, ...FLEET_ERRORS } });
   add("/v1/events", "get", {
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
     parameters: [

@@ -246,7 +246,7 @@ function checkConfigBinding(store: Store, pending: Map<string, Pending>, documen
 }
 
 /** The admission rules of every document; all issues of all documents in one 400, nothing stored. */
-function checkAdmission(documents: readonly Document[], limits: AdmissionLimits): void {
+export function checkAdmission(documents: readonly Document[], limits: AdmissionLimits): void {
   const several = documents.length > 1;
   const issues: Array<FieldIssue & { document?: number }> = documents.flatMap((document, index) =>
     admissionIssues(document, limits).map((issue) => (several ? { document: index, ...issue } : issue)),

@@ -29,7 +29,7 @@ import { checkpointSupport, type CheckpointSupport } from "../support/checkpoint
 export type ComponentStatus = "ok" | "degraded" | "missing";
 
 export interface StatusComponent {
-  name: "daemon" | "containerd" | "cgroups" | "cni" | "nftables" | "checkpoint";
+  name: "daemon" | "containerd" | "cgroups" | "cni" | "nftables" | "checkpoint" | "fleet";
   status: ComponentStatus;
   /** One line for the table. */
   detail: string;
@@ -217,6 +217,8 @@ export interface StatusRouteDeps {
   nftCommand?: string;
   /** SHA-256 fingerprint of the TCP listener's certificate, for clients to pin (`keon --tls-fingerprint`). */
   tlsFingerprint?: string | undefined;
+  /** The fleet line (etcd, lease, leader) of a keond in a fleet. */
+  fleet?: () => StatusComponent;
 }
 
 const COMMAND_TIMEOUT_MS = 5_000;
@@ -299,5 +301,12 @@ export async function gatherStatusFacts(deps: StatusRouteDeps): Promise<StatusFa
 export function registerStatusRoute(app: Hono, deps: StatusRouteDeps): void {
   // CRIU is looked at once, as keond starts (the route is registered then).
   void checkpointSupport();
-  app.get("/v1/status", async (c) => c.json({ ...statusReport(await gatherStatusFacts(deps)), ...(deps.tlsFingerprint === undefined ? {} : { tlsFingerprint: deps.tlsFingerprint }) }));
+  app.get("/v1/status", async (c) => {
+    const report = statusReport(await gatherStatusFacts(deps));
+    if (deps.fleet !== undefined) {
+      report.components.push(deps.fleet());
+      report.status = worst(report.components.map((component) => component.status));
+    }
+    return c.json({ ...report, ...(deps.tlsFingerprint === undefined ? {} : { tlsFingerprint: deps.tlsFingerprint }) });
+  });
 }

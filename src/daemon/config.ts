@@ -8,6 +8,7 @@
  */
 import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import { readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { validateCronExpression } from "cron";
 import * as v from "valibot";
@@ -72,6 +73,8 @@ export interface DaemonConfig {
   tlsKeyFile: string;
   /** Registry pulls: automatic ones for cells whose image is missing, and how registries are reached. */
   imagePull: ImagePullConfig;
+  /** The etcd-coordinated fleet this keond joins (src/fleet); undefined: a single-host keond, nothing changes. */
+  fleet?: FleetConfig | undefined;
 }
 
 export interface ImagePullConfig {
@@ -81,6 +84,19 @@ export interface ImagePullConfig {
   caFile: string;
   /** Registries (host[:port]) reached over plain HTTP besides loopback ones. */
   insecureRegistries: string[];
+}
+
+export interface FleetConfig {
+  etcdEndpoints: string[];
+  /** Default: the host name. */
+  nodeName: string;
+  /** What `keon get nodes` shows as the node's address; default: the node name. */
+  address: string;
+  labels: Record<string, string>;
+  /** PEM files for etcd's TLS; all empty: plain HTTP. */
+  tls: { caFile: string; certFile: string; keyFile: string };
+  leaseTtlSeconds: number;
+  replaceGraceSeconds: number;
 }
 
 export interface PolicyConfig {
@@ -136,6 +152,20 @@ const registryList = v.pipe(text, v.check((s) => splitList(s).every((r) => REGIS
 const REGISTRY_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 /** `realm=level,…` (a YAML mapping in the file). */
 const realmLevels = v.pipe(text, v.check((s) => parseRealmLevels(s) !== undefined, `must be realm=level pairs separated by commas, each level one of ${POLICY_LEVELS.join(", ")}`));
+
+/** `host:port` or `http(s)://host:port`, comma-separated (a YAML list in the file). */
+const endpointList = v.pipe(text, v.check((s) => splitList(s).every((e) => /^(https?:\/\/)?[A-Za-z0-9.\[\]:-]+:[0-9]{1,5}$/.test(e)), "must be etcd endpoints (host:port or http(s)://host:port) separated by commas"));
+
+/** `k=v,…` (a YAML mapping in the file); undefined when malformed. */
+function parsePairs(s: string): Record<string, string> | undefined {
+  const pairs: Record<string, string> = {};
+  for (const pair of splitList(s)) {
+    const [key, value, extra] = pair.split("=").map((p) => p.trim());
+    if (key === undefined || key === "" || value === undefined || extra !== undefined) return undefined;
+    pairs[key] = value;
+  }
+  return pairs;
+}
 
 function splitList(s: string): string[] {
   return s.split(",").map((p) => p.trim()).filter((p) => p !== "");
@@ -231,6 +261,19 @@ const SETTINGS: readonly Setting[] = [
     path: "imagePull.insecureRegistries", env: "KEON_IMAGE_PULL_INSECURE_REGISTRIES", flag: "image-pull-insecure-registries", integer: false, defaultValue: "",
     schema: registryList,
   },
+  // The fleet (src/fleet): on when etcdEndpoints is set.
+  { path: "fleet.etcdEndpoints", env: "KEON_FLEET_ETCD_ENDPOINTS", flag: "fleet-etcd-endpoints", integer: false, defaultValue: "", schema: endpointList },
+  { path: "fleet.nodeName", env: "KEON_FLEET_NODE_NAME", flag: "fleet-node-name", integer: false, defaultValue: "", schema: v.pipe(text, v.check((s) => s === "" || /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s), "must be a DNS label (lowercase letters, digits, -) or empty")) },
+  { path: "fleet.address", env: "KEON_FLEET_ADDRESS", flag: "fleet-address", integer: false, defaultValue: "", schema: text },
+  { path: "fleet.labels", env: "KEON_FLEET_LABELS", flag: "fleet-labels", integer: false, defaultValue: "", schema: v.pipe(text, v.check((s) => parsePairs(s) !== undefined, "must be key=value pairs separated by commas")) },
+  { path: "fleet.tlsCaFile", env: "KEON_FLEET_TLS_CA_FILE", flag: "fleet-tls-ca-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  { path: "fleet.tlsCertFile", env: "KEON_FLEET_TLS_CERT_FILE", flag: "fleet-tls-cert-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  { path: "fleet.tlsKeyFile", env: "KEON_FLEET_TLS_KEY_FILE", flag: "fleet-tls-key-file", integer: false, defaultValue: "", schema: absolutePathOrEmpty },
+  {
+    path: "fleet.leaseTtlSeconds", env: "KEON_FLEET_LEASE_TTL_SECONDS", flag: "fleet-lease-ttl-seconds", integer: true, defaultValue: 10,
+    schema: v.pipe(seconds, v.minValue(2, "must be at least 2 seconds (a keepalive goes every third of it)")),
+  },
+  { path: "fleet.replaceGraceSeconds", env: "KEON_FLEET_REPLACE_GRACE_SECONDS", flag: "fleet-replace-grace-seconds", integer: true, defaultValue: 30, schema: seconds },
 ];
 
 const CONFIG_ENV = "KEON_CONFIG";
@@ -373,7 +416,7 @@ function readConfigFile(
   if (typeof document !== "object" || Array.isArray(document)) {
     throw configError([{ path: "(top level)", message: withInput("must be a mapping of settings", document), source: path }]);
   }
-  const parsed = v.safeParse(FILE_SCHEMA, withRegistryListShorthand(withPolicyShorthands(document as Record<string, unknown>)));
+  const parsed = v.safeParse(FILE_SCHEMA, withShorthands(withShorthands(withShorthands(document as Record<string, unknown>, "policy", ["realms"], ["hostPathPrefixes", "secretFileDirs"]), "fleet", ["labels"], ["etcdEndpoints"]), "imagePull", [], ["insecureRegistries"]));
   if (!parsed.success) {
     throw configError(parsed.issues.map((issue) => {
       const keys = (issue.path ?? []).map((p) => String(p.key));
@@ -386,32 +429,26 @@ function readConfigFile(
 }
 
 /**
- * The file may write `policy.realms` as a mapping and the path lists as YAML
- * lists (the natural forms); they become the flags' `a=b,c=d` and `a,b`.
- * Anything else is left for the schema to refuse.
+ * The file may write mappings (`policy.realms`, `fleet.labels`) and lists
+ * (`policy.hostPathPrefixes`, `fleet.etcdEndpoints`, ...) in YAML's natural
+ * forms; they become the flags' `a=b,c=d` and `a,b`. Anything else is left
+ * for the schema to refuse.
  */
-function withPolicyShorthands(document: Record<string, unknown>): Record<string, unknown> {
-  const policy = document["policy"];
-  if (policy === null || typeof policy !== "object" || Array.isArray(policy)) return document;
-  const out: Record<string, unknown> = { ...(policy as Record<string, unknown>) };
-  const realms = out["realms"];
-  if (realms !== null && typeof realms === "object" && !Array.isArray(realms)) {
-    out["realms"] = Object.entries(realms).map(([realm, level]) => `${realm}=${String(level)}`).join(",");
+function withShorthands(document: Record<string, unknown>, section: string, mappings: readonly string[], lists: readonly string[]): Record<string, unknown> {
+  const settings = document[section];
+  if (settings === null || typeof settings !== "object" || Array.isArray(settings)) return document;
+  const out: Record<string, unknown> = { ...(settings as Record<string, unknown>) };
+  for (const key of mappings) {
+    const mapping = out[key];
+    if (mapping !== null && typeof mapping === "object" && !Array.isArray(mapping)) {
+      out[key] = Object.entries(mapping).map(([k, value]) => `${k}=${String(value)}`).join(",");
+    }
   }
-  for (const key of ["hostPathPrefixes", "secretFileDirs"]) {
+  for (const key of lists) {
     const list = out[key];
     if (Array.isArray(list) && list.every((item) => typeof item === "string" && !item.includes(","))) out[key] = list.join(",");
   }
-  return { ...document, policy: out };
-}
-
-/** `imagePull.insecureRegistries` may be a YAML list; it becomes the flag's `a,b`. */
-function withRegistryListShorthand(document: Record<string, unknown>): Record<string, unknown> {
-  const section = document["imagePull"];
-  if (section === null || typeof section !== "object" || Array.isArray(section)) return document;
-  const list = (section as Record<string, unknown>)["insecureRegistries"];
-  if (!Array.isArray(list) || !list.every((item) => typeof item === "string" && !item.includes(","))) return document;
-  return { ...document, imagePull: { ...section, insecureRegistries: list.join(",") } };
+  return { ...document, [section]: out };
 }
 
 function leafAt(settings: Record<string, unknown>, path: string): Value | undefined {
@@ -463,6 +500,15 @@ function toDaemonConfig(values: Record<string, Layered>): DaemonConfig {
       caFile: str("imagePull.caFile"),
       insecureRegistries: splitList(str("imagePull.insecureRegistries")),
     },
+    fleet: str("fleet.etcdEndpoints") === "" ? undefined : {
+      etcdEndpoints: splitList(str("fleet.etcdEndpoints")),
+      nodeName: str("fleet.nodeName") === "" ? hostname().toLowerCase() : str("fleet.nodeName"),
+      address: str("fleet.address") === "" ? (str("fleet.nodeName") === "" ? hostname().toLowerCase() : str("fleet.nodeName")) : str("fleet.address"),
+      labels: parsePairs(str("fleet.labels")) ?? {},
+      tls: { caFile: str("fleet.tlsCaFile"), certFile: str("fleet.tlsCertFile"), keyFile: str("fleet.tlsKeyFile") },
+      leaseTtlSeconds: num("fleet.leaseTtlSeconds"),
+      replaceGraceSeconds: num("fleet.replaceGraceSeconds"),
+    },
   };
 }
 
@@ -492,6 +538,18 @@ function crossCheck(config: DaemonConfig, values: Record<string, Layered>): void
   if (config.imagePull.caFile !== "") {
     const problem = readableFileProblem(config.imagePull.caFile);
     if (problem !== undefined) throw configError([issue("imagePull.caFile", problem)]);
+  }
+  if (config.fleet !== undefined && (config.fleet.tls.certFile === "") !== (config.fleet.tls.keyFile === "")) {
+    throw configError([issue(config.fleet.tls.certFile === "" ? "fleet.tlsCertFile" : "fleet.tlsKeyFile", "is required with the other of fleet.tlsCertFile and fleet.tlsKeyFile")]);
+  }
+  if (config.fleet !== undefined && config.fleet.tls.caFile !== "") {
+    // grpc-js passes the endpoint's host as the TLS server name, which Bun 1.4.5 refuses for an
+    // IP address ("Setting the TLS ServerName to an IP address is not permitted"): a name is needed.
+    const byAddress = config.fleet.etcdEndpoints.find((e) => /^(https?:\/\/)?(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d+$/.test(e));
+    if (byAddress !== undefined) throw configError([issue("fleet.etcdEndpoints", `${byAddress}: with TLS give etcd by a name its certificate holds (localhost, etcd-1.example), not an IP address`)]);
+  }
+  if (config.fleet !== undefined && config.fleet.tls.certFile !== "" && config.fleet.tls.caFile === "") {
+    throw configError([issue("fleet.tlsCaFile", "is required when fleet.tlsCertFile is set (a client certificate is only sent over TLS)")]);
   }
   if (config.tokenFile !== "") {
     const problem = tokenFileProblem(config.tokenFile);

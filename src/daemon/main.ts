@@ -33,6 +33,12 @@ import { ManagedContainerd } from "./managed-containerd.ts";
 import type { WorkerSettings } from "../protocol/messages.ts";
 import { createNotifier, startWatchdog } from "./sd-notify.ts";
 import { Supervisor } from "./supervisor.ts";
+import { FleetAgent } from "../fleet/agent.ts";
+import { FleetService } from "../fleet/service.ts";
+import { fleetLocalStore } from "./fleet-local-store.ts";
+
+/** Deadline of each unary etcd call the fleet makes. */
+const FLEET_CALL_TIMEOUT_MS = 3_000;
 import packageJson from "../../package.json" with { type: "json" };
 
 function readBootId(path: string): string {
@@ -126,6 +132,19 @@ async function main(): Promise<void> {
   const tls = config.tcpListen !== undefined && config.tcpTls
     ? await loadTlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, runPath: config.runPath, listenHost: config.tcpListen.hostname })
     : undefined;
+  const policy = {
+    levelOf: (realm: string) => config.policy.realms[realm] ?? config.policy.default,
+    hostPathPrefixes: config.policy.hostPathPrefixes,
+    secretFileDirs: config.policy.secretFileDirs,
+  };
+  // The fleet's member runs here in the main thread: it changes desired state only, as the API does.
+  const fleet = config.fleet === undefined ? undefined : new FleetAgent(
+    { ...config.fleet, endpoints: config.fleet.etcdEndpoints, callTimeoutMs: FLEET_CALL_TIMEOUT_MS },
+    fleetLocalStore({ store, dispatch: supervisor, writeOptions: { namespaceSuffix: config.containerdNamespaceSuffix, policy, maxEgressRules: config.maxEgressRules, systemRealm: config.systemRealm } }),
+    log.child({ component: "fleet", node: config.fleet.nodeName }),
+    config.runPath,
+  );
+  fleet?.start();
   const app = createApp({
     version: packageJson.version,
     log,
@@ -138,11 +157,8 @@ async function main(): Promise<void> {
     systemRealm: config.systemRealm,
     cgroupRoot: config.cgroupRoot,
     pullOptions,
-    policy: {
-      levelOf: (realm) => config.policy.realms[realm] ?? config.policy.default,
-      hostPathPrefixes: config.policy.hostPathPrefixes,
-      secretFileDirs: config.policy.secretFileDirs,
-    },
+    policy,
+    fleet: fleet === undefined ? undefined : new FleetService(fleet),
     startedAt,
     tlsFingerprint: tls?.fingerprint,
     readiness: {
@@ -183,6 +199,7 @@ async function main(): Promise<void> {
     notifier.stopping();
     stopWatchdog();
     for (const server of servers) void server.stop(true);
+    await fleet?.stop();
     await supervisor.shutdown();
     containerd.close();
     await managed?.stop();

@@ -52,6 +52,8 @@ export const ERROR_CODES = [
   "REPO_CLONE_FAILED",
   /** An automatic pull of a cell's image failed: `details` carries the pull's own code, status and registry. */
   "IMAGE_PULL_FAILED",
+  /** The fleet's etcd did not answer or has no quorum: a fleet write is refused, nothing half-written. */
+  "FLEET_UNAVAILABLE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

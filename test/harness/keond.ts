@@ -42,7 +42,8 @@ export class KeondProcess {
   }
 
   get pid(): number | undefined {
-    return this.proc?.exitCode === null ? this.proc.pid : undefined;
+    // Bun leaves exitCode null for a process ended by a signal (SIGKILL): signalCode says so.
+    return this.proc?.exitCode === null && this.proc.signalCode === null ? this.proc.pid : undefined;
   }
 
   args(): string[] {

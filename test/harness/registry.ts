@@ -49,8 +49,12 @@ export function freePort(): number {
   return port;
 }
 
-/** A CA and a server certificate for 127.0.0.1 and localhost, signed by it. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+/**
+ * A CA and a server certificate for 127.0.0.1 and localhost, signed by it;
+ * with `client`, a client certificate from the same CA too (etcd's client
+ * certificate authentication in the fleet tests).
+ */
+export function makeCertificates(dir: string, options: { client?: boolean } = {}): { ca: string; cert: string; key: string; clientCert?: string; clientKey?: string } {
   const ca = join(dir, "ca.crt");
   const caKey = join(dir, "ca.key");
   const key = join(dir, "server.key");
@@ -61,7 +65,15 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
   run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"]);
   writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n");
   run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext]);
-  return { ca, cert, key };
+  if (options.client !== true) return { ca, cert, key };
+  const clientKey = join(dir, "client.key");
+  const clientCsr = join(dir, "client.csr");
+  const clientCert = join(dir, "client.crt");
+  const clientExt = join(dir, "client.ext");
+  run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", clientKey, "-out", clientCsr, "-subj", "/CN=keon test client"]);
+  writeFileSync(clientExt, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  run(["openssl", "x509", "-req", "-in", clientCsr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", clientCert, "-days", "2", "-extfile", clientExt]);
+  return { ca, cert, key, clientCert, clientKey };
 }
 
 export async function startRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {

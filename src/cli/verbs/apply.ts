@@ -44,13 +44,14 @@ export function sourceOfDocument(sources: readonly ManifestSource[], counts: rea
 export const applyVerb: Verb = {
   name: "apply",
   summary: "create or update resources from manifests",
-  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run] [-o json|yaml]",
-  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\nExample: keon apply -f cell.yaml --wait",
+  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run | --fleet] [-o json|yaml]",
+  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\n--fleet stores the documents in the fleet (etcd); follow with keon get cells --fleet.\nExample: keon apply -f cell.yaml --wait",
   flags: [
     ...FILENAME_FLAGS,
     ...WAIT_FLAGS,
     { name: "dry-run", type: "boolean", description: "validate and say what each document would do; store nothing" },
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "json or yaml: the API's answer as is" },
+    { name: "fleet", type: "boolean", description: "store the documents in the fleet (etcd); its leader places the cells on nodes" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
     if (args.positionals.length > 0) throw usageError(`unexpected argument '${args.positionals[0]}' (manifests are given with -f)`);
@@ -58,6 +59,8 @@ export const applyVerb: Verb = {
     const wait = waitSecondsOf(args);
     const dryRun = booleanFlag(args, "dry-run");
     if (dryRun && wait !== undefined) throw usageError("--dry-run stores nothing, so there is nothing to --wait for");
+    const fleet = booleanFlag(args, "fleet");
+    if (fleet && (wait !== undefined || dryRun)) throw usageError("--fleet stores into etcd: --wait and --dry-run work on this node's store; follow a fleet apply with keon get cells --fleet");
     const { sources, counts } = await manifestSources(args);
     if (counts.reduce((a, b) => a + b, 0) === 0) throw new CliError("failed", "the manifests hold no documents");
     if (dryRun) return await printDryRun(ctx, sources, counts, output);
@@ -66,7 +69,7 @@ export const applyVerb: Verb = {
       response = await ctx.client.json<ApplyResponseLike>("POST", "/v1/apply", {
         body: joinSources(sources),
         headers: { "content-type": "application/yaml" },
-        query: { wait: wait === undefined ? undefined : String(wait) },
+        query: { wait: wait === undefined ? undefined : String(wait), fleet: fleet ? "true" : undefined },
       });
     } catch (error) {
       throw withSource(error, sources, counts);

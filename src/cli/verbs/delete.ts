@@ -16,6 +16,7 @@ import { paint } from "../output/terminal.ts";
 import { resourcePath, scopeFor, scopeOfDocument, type Scope } from "../scope.ts";
 import { waitSecondsOf } from "../wait.ts";
 import { FILENAME_FLAGS, manifestSources } from "./apply.ts";
+import { deleteFromFleet } from "./fleet.ts";
 import { parseSources } from "../manifest-input.ts";
 import { parseManifest } from "../../model/manifest.ts";
 import { getResource } from "../fetch-resources.ts";
@@ -39,7 +40,7 @@ export function deleteTargets(documents: readonly { kind: DocumentKind; metadata
 export const deleteVerb: Verb = {
   name: "delete",
   summary: "delete resources by name or from manifests",
-  usage: "keon delete KIND NAME... | -f FILE [--strict] [--cascade] [--wait [--timeout D]] [--ignore-not-found]",
+  usage: "keon delete KIND NAME... | -f FILE [--strict] [--cascade] [--wait [--timeout D]] [--ignore-not-found]; keon delete --fleet KIND NAME... [--cascade]",
   completes: CLI_KINDS,
   flags: [
     ...FILENAME_FLAGS,
@@ -49,8 +50,10 @@ export const deleteVerb: Verb = {
     { name: "ignore-not-found", type: "boolean", description: "a resource that does not exist is not an error" },
     { name: "strict", type: "boolean", description: "with -f: a resource of the manifest that does not exist is an error (exit 1)" },
     ...WAIT_FLAGS,
+    { name: "fleet", type: "boolean", description: "delete from the fleet (etcd): every node removes its copy" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    if (booleanFlag(args, "fleet")) return await deleteFromFleet(ctx, args);
     const wait = waitSecondsOf(args);
     const fromFiles = args.flags["filename"] !== undefined;
     let targets: Target[];

@@ -11,16 +11,18 @@ import { CLI_KINDS, DOCUMENT_KIND_OF, kindAndNames } from "../kinds.ts";
 import { describeDocument, describeImage, type EventLike } from "../output/describe.ts";
 import type { ImageSummaryLike } from "../output/rows.ts";
 import { scopeOfDocument } from "../scope.ts";
+import { describeNode, NODE_KINDS } from "./fleet.ts";
 
 const EVENTS_SHOWN = 15;
 
 export const describeVerb: Verb = {
   name: "describe",
   summary: "show a resource in detail, with its last events",
-  usage: "keon describe KIND NAME [--realm R --space S --stack T]",
+  usage: "keon describe KIND NAME [--realm R --space S --stack T]; keon describe node NAME",
   completes: CLI_KINDS,
   flags: [...SCOPE_FLAGS, CELL_FLAG],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    if ((NODE_KINDS as readonly string[]).includes(args.positionals[0] ?? "")) return await describeNode(ctx, args.positionals.slice(1));
     const { kind, names } = kindAndNames(args.positionals);
     if (names.length === 0) throw usageError(`missing NAME: keon describe ${kind} NAME`);
     const request: FetchRequest = { kind, flags: scopeFlagsOf(args), allScopes: false };

@@ -17,6 +17,7 @@ import { columnWidths, renderRow, renderTable } from "../output/table.ts";
 import { scopeFor, scopeOfDocument, scopeText } from "../scope.ts";
 import { splitScopedName } from "../scoped-name.ts";
 import { watchEvents } from "../event-watch.ts";
+import { getFleetCells, getNodes, NODE_KINDS } from "./fleet.ts";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json", "name"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -100,7 +101,7 @@ function emptyMessage(kind: CliKind, request: FetchRequest): string {
 export const getVerb: Verb = {
   name: "get",
   summary: "list resources or show some by name",
-  usage: "keon get KIND [NAME...] [--realm R --space S --stack T | -A] [-o table|wide|yaml|json|name|jsonpath=T|custom-columns=SPEC] [-l SELECTOR] [-w]",
+  usage: "keon get KIND [NAME...] [--realm R --space S --stack T | -A] [-o table|wide|yaml|json|name|jsonpath=T|custom-columns=SPEC] [-l SELECTOR] [-w]; keon get nodes; keon get cells --fleet",
   help: `Kinds: ${CLI_KINDS.join(", ")} (plurals and short names: r, sp, st, c, ctr, vol, img).\nExample: keon get cells -o wide; keon get cell web -o yaml > web.yaml\n  keon get cells -o jsonpath='{range .items[*]}{.metadata.name}{"\\t"}{.status.state}{"\\n"}{end}'\n  keon get containers --cell web -o custom-columns=NAME:.metadata.name,LAST:.status.lastState.reason`,
   completes: CLI_KINDS,
   flags: [
@@ -110,8 +111,15 @@ export const getVerb: Verb = {
     { name: "output", short: "o", type: "string", valueName: "FORMAT", description: "table (default), wide, yaml, json, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,…" },
     SELECTOR_FLAG,
     { name: "watch", short: "w", type: "boolean", description: "after the list, print rows again as they change" },
+    { name: "fleet", type: "boolean", description: "cells: the fleet's cells, with the node each runs on" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
+    const [word = "", ...rest] = args.positionals;
+    if ((NODE_KINDS as readonly string[]).includes(word)) return await getNodes(ctx, rest, choiceFlag(args, "output", OUTPUT_FORMATS, "table"));
+    if (booleanFlag(args, "fleet")) {
+      if (resolveKind(word) !== "cell") throw usageError("--fleet lists cells: keon get cells --fleet");
+      return await getFleetCells(ctx, rest, choiceFlag(args, "output", OUTPUT_FORMATS, "table"));
+    }
     // kubectl's `get cells,stacks`: each kind in turn, a blank line between tables.
     const first = args.positionals[0] ?? "";
     if (first.includes(",") && !first.includes("/")) {

@@ -15,6 +15,7 @@ import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
 import { explainVerb } from "./explain.ts";
+import { drainVerb, uncordonVerb } from "./fleet.ts";
 import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
@@ -54,6 +55,8 @@ export const VERBS: readonly Verb[] = [
   topVerb,
   imageVerb,
   statusVerb,
+  drainVerb,
+  uncordonVerb,
   tokenVerb,
   versionVerb,
   configVerb,

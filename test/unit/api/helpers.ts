@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import type { Hono } from "hono";
+import type { FleetAccess } from "../../../src/api/fleet-routes.ts";
 import { createApp } from "../../../src/api/app.ts";
 import type { AdmissionPolicy, DaemonBus, RealmDispatch } from "../../../src/api/deps.ts";
 import type { ContainerdClient } from "../../../src/containerd/client.ts";
@@ -66,7 +67,7 @@ export interface TestApi {
   close(): void;
 }
 
-export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; policy?: AdmissionPolicy; maxEgressRules?: number } = {}): TestApi {
+export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; policy?: AdmissionPolicy; maxEgressRules?: number; fleet?: FleetAccess } = {}): TestApi {
   const store = new Store(":memory:");
   const dispatch = new FakeDispatch();
   const bus = new FakeBus();
@@ -91,6 +92,7 @@ export function makeApi(options: { heartbeatMs?: number; logPollMs?: number; pol
     timing: { heartbeatMs: options.heartbeatMs ?? 15_000, logPollMs: options.logPollMs ?? 20 },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.maxEgressRules === undefined ? {} : { maxEgressRules: options.maxEgressRules }),
+    ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
   });
   return {
     app, store, dispatch, bus, runPath, containerdVersion,

@@ -1,0 +1,120 @@
+/**
+ * @module
+ * The fleet through any node's API (only when keond joined a fleet):
+ *
+ *   POST /v1/apply?fleet=true                 documents into the fleet (etcd), all or nothing
+ *   GET  /v1/fleet/nodes[/{node}]             nodes: registration, cordon, load, leader
+ *   POST /v1/fleet/nodes/{node}/drain         no new cells there, and its cells move away
+ *   POST /v1/fleet/nodes/{node}/uncordon      undoes a drain
+ *   GET  /v1/fleet/cells                      every fleet cell with its node and reported state
+ *   DELETE /v1/fleet/documents/{kind}/{name}?realm=&space=&stack=[&cascade=true]
+ *                                             a fleet document (and what it contains), all or nothing
+ *
+ * A fleet write is validated as a local one is (the manifest schema, the
+ * admission rules, parents present in the fleet or in the same request);
+ * each node then stores what reaches it through its own admission and
+ * policy, and a refusal there shows in that cell's fleet status.
+ */
+import { Hono } from "hono";
+import { KeonError } from "../model/errors.ts";
+import type { Document } from "../model/schema/document.ts";
+import type { FleetState } from "../fleet/agent.ts";
+import type { FleetWrite } from "../fleet/service.ts";
+import type { FleetCellView, FleetNodeView } from "../fleet/views.ts";
+import { describeKey, keyOf, notFoundCode, type ResourceKey } from "../store/index.ts";
+import type { DocumentKind } from "../model/schema/document.ts";
+import { applyResponse } from "./apply-routes.ts";
+import type { ApiDeps } from "./deps.ts";
+import { identityOf, requireRealms } from "./identity.ts";
+import { checkedName, flagOf, invalidRequest, nameQueryOf } from "./request-input.ts";
+import { ancestorsOf, checkAdmission, flatKey, realmOf } from "./resource-writes.ts";
+import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
+import type { StatusComponent } from "./status-route.ts";
+
+/** Kinds a fleet holds (Container documents are refused). */
+const FLEET_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "Cell"];
+
+/** The fleet as the API uses it; the daemon passes fleet/service.ts. */
+export interface FleetAccess {
+  state(): FleetState;
+  documentKeys(): Promise<Set<string>>;
+  hasDocument(keys: ReadonlySet<string>, kind: DocumentKind, key: ResourceKey): boolean;
+  apply(documents: readonly Document[]): Promise<FleetWrite[]>;
+  nodes(): Promise<FleetNodeView[]>;
+  node(name: string): Promise<FleetNodeView>;
+  cells(): Promise<FleetCellView[]>;
+  remove(kind: DocumentKind, key: ResourceKey, cascade: boolean): Promise<string[]>;
+  drain(name: string): Promise<void>;
+  uncordon(name: string): Promise<void>;
+}
+
+function requireFleet(deps: ApiDeps): FleetAccess {
+  if (deps.fleet === undefined) {
+    throw new KeonError("UNSUPPORTED", "this keond is not in a fleet (its configuration sets no fleet.etcdEndpoints)", { details: { field: "fleet" } });
+  }
+  return deps.fleet;
+}
+
+/** `POST /v1/apply?fleet=true`, called by apply-routes.ts with the request's documents. */
+export async function applyToFleet(deps: ApiDeps, request: Request, documents: readonly Document[]): Promise<ReturnType<typeof applyResponse>> {
+  const fleet = requireFleet(deps);
+  requireRealms(identityOf(request), documents.map((d) => realmOf(d.kind, keyOf(d))));
+  const containers = documents.flatMap((d, i) => (d.kind === "Container" ? [{ document: i, path: "kind", message: "Container documents are not taken into the fleet; declare the container in its cell's spec.containers" }] : []));
+  if (containers.length > 0) throw new KeonError("UNSUPPORTED", containers[0]!.message, { details: { issues: containers } });
+  checkAdmission(documents, { maxEgressRules: deps.maxEgressRules ?? MAX_EGRESS_RULES });
+  const held = await fleet.documentKeys();
+  const incoming = new Set(documents.map((d) => describeKey(d.kind, keyOf(d))));
+  documents.forEach((document, index) => {
+    const key = keyOf(document);
+    for (const parent of ancestorsOf(key)) {
+      if (incoming.has(describeKey(parent.kind, parent.key)) || fleet.hasDocument(held, parent.kind, parent.key)) continue;
+      throw new KeonError(notFoundCode(parent.kind), `${describeKey(parent.kind, parent.key)} is not in the fleet (it encloses ${describeKey(document.kind, key)})`, {
+        details: { kind: parent.kind, ...flatKey(parent.key), for: { kind: document.kind, ...flatKey(key) }, document: index },
+      });
+    }
+  });
+  return applyResponse(await fleet.apply(documents));
+}
+
+/** The `fleet` line of `keon status`. */
+export function fleetComponent(state: FleetState): Omit<StatusComponent, "name"> & { name: "fleet" } {
+  const lease = state.lease === undefined ? "no lease" : `lease ${state.lease} (ttl ${state.leaseTtlSeconds}s)`;
+  const leader = state.leader === undefined ? "no leader known" : `leader ${state.leader}${state.leading ? " (this node)" : ""}`;
+  const etcd = state.connected ? `etcd connected (${state.endpoints.length} endpoints)` : `etcd unreachable since ${state.lastContact ?? "start"}`;
+  const detail = `node ${state.node}; ${etcd}; ${lease}; ${leader}`;
+  const hints: string[] = [];
+  if (!state.connected) hints.push(`no etcd member of ${state.endpoints.join(", ")} answers; cells keep running until this node is fenced`);
+  if (state.fenced.fence) hints.push(`fenced: ${state.fenced.reason}; this node runs no fleet cell until it holds a lease again`);
+  const healthy = state.connected && state.lease !== undefined && !state.fenced.fence;
+  return { name: "fleet", status: healthy ? "ok" : "degraded", detail, hints, data: { ...state } };
+}
+
+export function fleetRoutes(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.get("/v1/fleet/nodes", async (c) => c.json({ items: await requireFleet(deps).nodes() }));
+  app.get("/v1/fleet/nodes/:node", async (c) => c.json(await requireFleet(deps).node(checkedName("node", c.req.param("node")))));
+  app.post("/v1/fleet/nodes/:node/drain", async (c) => {
+    const name = checkedName("node", c.req.param("node"));
+    await requireFleet(deps).drain(name);
+    return c.json({ node: name, scheduling: "draining" });
+  });
+  app.post("/v1/fleet/nodes/:node/uncordon", async (c) => {
+    const name = checkedName("node", c.req.param("node"));
+    await requireFleet(deps).uncordon(name);
+    return c.json({ node: name, scheduling: "" });
+  });
+  app.get("/v1/fleet/cells", async (c) => c.json({ items: await requireFleet(deps).cells() }));
+  app.delete("/v1/fleet/documents/:kind/:name", async (c) => {
+    const fleet = requireFleet(deps);
+    const kind = c.req.param("kind");
+    if (!FLEET_KINDS.includes(kind as DocumentKind)) throw invalidRequest("kind", `must be one of ${FLEET_KINDS.join(", ")}`, { kind });
+    const key: ResourceKey = { name: checkedName("name", c.req.param("name")) };
+    for (const level of ["realm", "space", "stack"] as const) {
+      const value = nameQueryOf(c, level);
+      if (value !== undefined) key[level] = value;
+    }
+    requireRealms(identityOf(c.req.raw), [realmOf(kind as DocumentKind, key)]);
+    return c.json({ deleted: await fleet.remove(kind as DocumentKind, key, flagOf(c, "cascade")) });
+  });
+  return app;
+}
