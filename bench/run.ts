@@ -10,6 +10,7 @@
  *   realms  keond RSS with 1, 10 and 50 realms
  *   import, run-to-exit (only when named in --only): image import and run-to-exit vs ctr
  *   egress (only when named): one nft transaction of 1 000 CIDRs + 200 cells; per-packet cost of the chains
+ *   lifecycle (only when named): freeze of 10 cells, snapshot of a 100 MiB layer, fork of 10 vs 10 fresh cells, wake vs cold start
  *   pull (only when named): a 5-layer ~50 MB image from a loopback registry vs ctr images pull and podman pull
  *   fleet (only when named): fleet apply of 30 cells to all Ready on 3 nodes (real etcd) vs the 30 on one keond
  *
@@ -35,6 +36,7 @@ import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startC
 import { benchEgress } from "./egress.ts";
 import { benchFleet } from "./fleet.ts";
 import { benchHeal } from "./heal.ts";
+import { benchLifecycle } from "./lifecycle.ts";
 import { hostInfo, type HostInfo } from "./host-info.ts";
 import { IMPORTED_NAME, benchImageImport } from "./image-import.ts";
 import { IMAGE, keonVersion, startBenchKeond, type BenchKeond } from "./keon-env.ts";
@@ -47,7 +49,7 @@ import { benchStart } from "./start.ts";
 import type { Summary } from "./stats.ts";
 
 const ALL = ["start", "heal", "scale", "api", "realms"] as const;
-const OPTIONAL = ["import", "run-to-exit", "egress", "pull", "fleet"] as const;
+const OPTIONAL = ["import", "run-to-exit", "egress", "lifecycle", "pull", "fleet"] as const;
 /** The fleet bench's cell count and samples (each sample builds a realm on three nodes and one). */
 const FLEET_CELLS = 30;
 const FLEET_SAMPLES = 3;
@@ -185,6 +187,14 @@ async function main(): Promise<void> {
       });
     }
     if (opts.only.has("egress")) await run("egress", () => benchEgress({ samples: opts.samples, host }));
+    if (opts.only.has("lifecycle")) {
+      const bk = await fresh("lifecycle");
+      try {
+        await run("lifecycle", () => benchLifecycle({ bk, cd, samples: opts.samples, host }));
+      } finally {
+        await retire(bk);
+      }
+    }
     if (opts.only.has("pull")) {
       await run("pull", async () => {
         const pulls = await benchPull(cd, podman, dir, opts.samples, RUN_ID);

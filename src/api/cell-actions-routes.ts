@@ -34,6 +34,9 @@ export function cellActionsRoutes(deps: ApiDeps): Hono {
         if (cell.deletionRequested) {
           throw new KeonError("CONFLICT", `${describeKey("Cell", key)} is being deleted; it cannot ${action}`, { details: { kind: "Cell", ...key } });
         }
+        if (intent === "running" && deps.store.freezes.get(key).frozen) {
+          throw new KeonError("CONFLICT", `${describeKey("Cell", key)} is frozen; unfreeze it before ${action}`, { details: { kind: "Cell", ...key } });
+        }
         return deps.store.intents.set(key, intent, { restart });
       });
       notifyChanged(deps, [{ kind: "Cell", key }]);

@@ -26,6 +26,8 @@ import { CELL_ROUTE } from "./cell-lookup.ts";
 import { RESPONSE_SCHEMAS, TCP_SERVER, UNIX_SOCKET_SERVER } from "./openapi-responses.ts";
 import { DEFAULT_SAMPLE_MS, MAX_SAMPLE_MS } from "./top-route.ts";
 import { tokenCreateSchema } from "./token-routes.ts";
+import { FREEZE_ACTIONS } from "./cell-freeze-routes.ts";
+import { HIBERNATE_ACTIONS } from "./cell-hibernate-routes.ts";
 import { stampRequestSchema } from "./stamp-route.ts";
 import { FLEET_KINDS } from "./fleet-routes.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
@@ -200,6 +202,77 @@ export function buildOpenApi(version: string): JsonSchema {
       responses: { "202": { description: "Intent recorded", content: json(ref("ActionResult")) }, "200": { description: "Settled (?wait)", content: json(ref("ActionResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
     });
   }
+  for (const action of Object.keys(FREEZE_ACTIONS)) {
+    add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      operationId: `${action}Cell`,
+      summary: action === "freeze" ? "Freeze the cell: pause every task (memory kept, no CPU; no restart or heal until unfrozen)" : "Unfreeze the cell: resume every paused task",
+      parameters: [WAIT],
+      responses: { "202": { description: "Intent recorded", content: json(ref("FreezeResult")) }, "200": { description: "Settled (?wait)", content: json(ref("FreezeResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
+    });
+  }
+  for (const action of Object.keys(HIBERNATE_ACTIONS)) {
+    add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      operationId: `${action}Cell`,
+      summary: action === "hibernate"
+        ? "Hibernate the cell (annotation keon.io/hibernate: \"true\"): tasks stopped, address and cgroups released, filesystem kept (memory only with CRIU: see /v1/status)"
+        : "Wake the cell (keon.io/hibernate: \"false\"): started again on its kept filesystem",
+      parameters: [WAIT],
+      responses: {
+        "202": { description: "Annotation stored (a new generation)", content: json({ type: "object", properties: { action: { type: "string" }, generation: { type: "integer" }, document: ref("CellStored") } }) },
+        "200": { description: "status.lifecycle reached hibernated / ready at that generation (?wait)" },
+        "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The lifecycle failed (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"],
+      },
+    });
+  }
+  const snapshots = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;
+  const snapshotRef = json({ type: "object", properties: { snapshot: ref("Snapshot") } });
+  add(snapshots, "post", {
+    operationId: "snapshotCell",
+    summary: "Snapshot the cell: the worker freezes it briefly and commits each container's writable layer into an image",
+    parameters: [
+      WAIT,
+      queryParam("name", "The snapshot's name (default snap-DATE-TIME)", NAME_JSON_SCHEMA),
+      queryParam("expiresSeconds", "Remove the snapshot this long after it is asked for", { type: "integer", minimum: 0 }),
+    ],
+    responses: { "202": { description: "Requested (Pending)", content: snapshotRef }, "200": { description: "Ready (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The snapshot failed (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
+  });
+  add(snapshots, "get", {
+    operationId: "listCellSnapshots",
+    summary: "The cell's snapshots",
+    responses: { "200": { description: "Snapshots", content: json({ type: "object", properties: { items: { type: "array", items: ref("Snapshot") } } }) }, "404": ERRORS["404"] },
+  });
+  add(`${snapshots}/:snapshot`, "get", {
+    operationId: "getCellSnapshot",
+    summary: "One snapshot, with the cell document it recorded",
+    responses: { "200": { description: "The snapshot", content: snapshotRef }, "404": ERRORS["404"] },
+  });
+  add(`${snapshots}/:snapshot/restore`, "post", {
+    operationId: "restoreCellSnapshot",
+    summary: "Restore the cell from the snapshot: its snapshotted containers are recreated on the snapshot's layers (the root, and so the address, stays unless the snapshot holds it)",
+    parameters: [WAIT],
+    responses: { "202": { description: "Requested", content: snapshotRef }, "200": { description: "Restored and settled (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The restore was given up (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
+  });
+  add(`${snapshots}/:snapshot`, "delete", {
+    operationId: "deleteCellSnapshot",
+    summary: "Remove the snapshot (its images)",
+    parameters: [WAIT],
+    responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "504": ERRORS["504"] },
+  });
+  add(`${SCOPE_PREFIXES[3]}/cells/:cell/fork`, "post", {
+    operationId: "forkCell",
+    summary: "Fork the cell into count new cells NAME-1…NAME-N from a snapshot's layers (one is taken first without fromSnapshot); answers once all are Ready, or after deleting them all",
+    parameters: [
+      queryParam("count", "How many cells", { type: "integer", minimum: 1, maximum: 64 }),
+      queryParam("fromSnapshot", "The snapshot to fork", NAME_JSON_SCHEMA),
+      queryParam("wait", "Seconds the slots may take to settle before the fork is undone (default 120)", { type: "number", minimum: 0, maximum: 600 }),
+    ],
+    responses: {
+      "201": { description: "Every slot Ready", content: json({ type: "object", properties: { fork: { type: "object", properties: { source: { type: "string" }, snapshot: { type: "string" }, cells: { type: "array", items: { type: "string" } } } } } }) },
+      "400": ERRORS["400"], "404": ERRORS["404"], "409": ERRORS["409"],
+      "422": { description: "A slot failed: every slot was deleted", content: json(ref("Error")) },
+      "504": ERRORS["504"],
+    },
+  });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
     operationId: "cellLogs",
     summary: "A container's stdout and stderr",
@@ -455,6 +528,29 @@ export function buildOpenApi(version: string): JsonSchema {
     properties: {
       action: { enum: Object.keys(CELL_ACTIONS) },
       intent: { type: "object", properties: { intent: { enum: ["running", "stopped", "killed"] }, restartNonce: { type: "integer" }, changedAt: { type: ["string", "null"] } } },
+      document: ref("CellStored"),
+    },
+  };
+  schemas["Snapshot"] = {
+    type: "object",
+    properties: {
+      name: { type: "string" },
+      phase: { enum: ["Pending", "Ready", "Failed", "Deleting"] },
+      images: { type: "object", additionalProperties: { type: "string" }, description: "Container id → image holding its committed layer" },
+      message: { type: "string" },
+      expiresAt: { type: "string" },
+      createdAt: { type: "string" },
+      readyAt: { type: "string" },
+      restoreRequestedAt: { type: "string", description: "A restore from this snapshot is owed" },
+      restoredAt: { type: "string", description: "The cell was last restored from it then" },
+      cellDocument: { type: "object", description: "The cell document when the snapshot was taken (describe only)" },
+    },
+  };
+  schemas["FreezeResult"] = {
+    type: "object",
+    properties: {
+      action: { enum: Object.keys(FREEZE_ACTIONS) },
+      frozen: { type: "object", properties: { frozen: { type: "boolean" }, changedAt: { type: ["string", "null"] } } },
       document: ref("CellStored"),
     },
   };

@@ -24,11 +24,12 @@ import { detectCgroupHost, type CgroupHost } from "../cgroup/detect.ts";
 import { normalizeCgroupRoot } from "../model/derived-ids.ts";
 import { listKeonTable } from "../network/nft.ts";
 import { nftTableHealth, type NftTableHealth } from "../network/nft-health.ts";
+import { checkpointSupport, type CheckpointSupport } from "../support/checkpoint-support.ts";
 
 export type ComponentStatus = "ok" | "degraded" | "missing";
 
 export interface StatusComponent {
-  name: "daemon" | "containerd" | "cgroups" | "cni" | "nftables" | "fleet";
+  name: "daemon" | "containerd" | "cgroups" | "cni" | "nftables" | "checkpoint" | "fleet";
   status: ComponentStatus;
   /** One line for the table. */
   detail: string;
@@ -58,6 +59,8 @@ export interface StatusFacts {
   cgroups: CgroupReport | { error: string };
   cni: { dirs: readonly string[]; found: Record<string, string>; missing: string[] };
   nftables: ({ version: string } & { table?: NftTableHealth | { error: string } }) | { error: string };
+  /** Whether hibernation can keep memory (runtime/checkpoint-support.ts); absent when not looked at. */
+  checkpoint?: CheckpointSupport;
 }
 
 /** The plugins every space network uses (src/network/conflist.ts). */
@@ -180,6 +183,11 @@ function nftablesComponent(facts: StatusFacts["nftables"]): StatusComponent {
 }
 
 /** The judgement: pure. */
+/** Memory across hibernation is a feature this host may lack; the filesystem path works either way, so it is never a degradation. */
+function checkpointComponent(facts: CheckpointSupport): StatusComponent {
+  return { name: "checkpoint", status: "ok", detail: facts.detail, hints: facts.criuPasses ? [] : ["hibernated cells restart their processes on wake (status.lifecycle.memoryKept: false)"] };
+}
+
 export function statusReport(facts: StatusFacts): StatusReport {
   const components = [
     daemonComponent(facts.daemon),
@@ -187,6 +195,7 @@ export function statusReport(facts: StatusFacts): StatusReport {
     cgroupComponent(facts.cgroups),
     cniComponent(facts.cni),
     nftablesComponent(facts.nftables),
+    ...(facts.checkpoint === undefined ? [] : [checkpointComponent(facts.checkpoint)]),
   ];
   return { status: worst(components.map((c) => c.status)), components };
 }
@@ -285,10 +294,13 @@ export async function gatherStatusFacts(deps: StatusRouteDeps): Promise<StatusFa
     cgroups,
     cni: findPlugins(deps.cniPluginDirs ?? ["/usr/lib/cni"]),
     nftables,
+    checkpoint: await checkpointSupport(),
   };
 }
 
 export function registerStatusRoute(app: Hono, deps: StatusRouteDeps): void {
+  // CRIU is looked at once, as keond starts (the route is registered then).
+  void checkpointSupport();
   app.get("/v1/status", async (c) => {
     const report = statusReport(await gatherStatusFacts(deps));
     if (deps.fleet !== undefined) {

@@ -23,10 +23,12 @@ import { defaultsDrift, restartPolicyOf, spaceContainerDefaultsOf } from "../mod
 import type { CellDocument, CellState } from "../model/schema/cell.ts";
 import type { SpaceDocument } from "../model/schema/space.ts";
 import {
-  cellLayoutOf, deleteCell, deleteCellContainer, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
-  storeSecretSource, type CellLayout, type CellTarget, type RuntimeContext,
+  cellLayoutOf, deleteCell, deleteCellContainer, freezeCell, hibernateCell, killCell, purgeCell, recreateCell, startCell, startCellContainer, stopCell,
+  storeSecretSource, thawCell, type CellLayout, type CellTarget, type RuntimeContext,
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
+import { hibernateWanted } from "../model/hibernation.ts";
+import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
@@ -80,6 +82,7 @@ interface StoredCellStatus {
   observedIntent?: { intent: RunIntentKind; restartNonce: number };
   retry?: RetryRecord;
   appliedSpaceDefaults?: Record<string, unknown>;
+  frozen?: boolean;
   containers?: ContainerStatus[];
 }
 
@@ -95,7 +98,7 @@ function secretSourceOf(store: Store, cellKey: ResourceKey, containerIds: Readon
   };
 }
 
-function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }): DesiredCell {
+function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean, snapshots: DesiredCell["snapshots"]): DesiredCell {
   const rules = (id: string) => {
     const c = layout.spec.containers.find((x) => x.id === id);
     return c === undefined
@@ -106,6 +109,9 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
     deletionRequested,
     intent: intent.intent,
     restartNonce: intent.restartNonce,
+    frozen,
+    hibernate: hibernateWanted(cell.metadata.annotations),
+    snapshots,
     autoDelete: cell.spec.autoDelete === true,
     rootId: layout.rootId,
     keonRoot: layout.keonRoot,
@@ -152,6 +158,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
     if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false, acted: false };
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
+    await discardCellSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
     removeCellRows(store, key);
     return removed("Deleted");
   }
@@ -168,6 +175,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const previous = (stored.status ?? {}) as StoredCellStatus;
   const intent = store.intents.get(key);
   const intentNow = { intent: intent.intent, restartNonce: intent.restartNonce };
+  const frozen = store.freezes.get(key).frozen;
   const retry = currentRetry(previous.retry, stored.generation, intentNow);
   const blocked = stored.deletionRequested ? undefined : waitingFor(store, key);
   const client = ctx.containerd.withNamespace(deps.namespace);
@@ -179,7 +187,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
-  const gated = gatePlan(planCell(desiredOf(layout, cell, stored.deletionRequested, intentNow), before.cell, settings), {
+  const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, store.snapshots.list(key).map((s) => ({
+    name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt), restoreRequested: s.restoreRequestedAt !== undefined,
+  })));
+  const gated = gatePlan(planCell(desired, before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
     retryAtMs: retryAtMs(retry),
   }, nowMs);
@@ -211,6 +222,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
 
   // Observe the outcome, then status.
   const after = plan.actions.length > 0 ? await observeCell(ctx, live, layout, key, store.restarts, carry) : before;
+  // A workload that exited while the actions ran (one just thawed, say) is owed what its policy says, not judged failed.
+  const restartOwed = after === before ? plan.restartOwed : new Set([...plan.restartOwed, ...planCell(desired, after.cell, settings).restartOwed]);
   const retryNow = failedWith ?? (plan.held ? retry : undefined);
   // Pulling: the reason while a pull runs (a retry's count is kept, not shown); a failed pull is the failure.
   const pulling = failedWith === undefined && missing.length > 0 && plan.actions.some((a) => a.type === "pull-images")
@@ -223,13 +236,16 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     observation: after,
     generation: stored.generation,
     operatorStopped: intent.intent !== "running",
-    restartOwed: plan.restartOwed,
+    restartOwed,
     previous: previous.state,
     startedSincePrevious: failedWith === undefined && (plan.starting || plan.actions.some((a) => a.type === "start-cell" && !a.countsAsRestart)),
     readyObserved: previous.readyObserved === true,
     failure: retryNow === undefined || pulling !== undefined ? undefined : failureOfRecord(retryNow),
     blocked: blocked ?? pulling,
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
+    frozen: failedWith === undefined ? frozen : previous.frozen === true,
+    hibernate: desired.hibernate,
+    ...snapshotStatusOf(store.snapshots.list(key)),
     retry: retryNow,
     appliedSpaceDefaults: applied,
     outOfSync: drift.length === 0 ? undefined : {
@@ -265,6 +281,10 @@ function removeCellRows(store: Store, key: ResourceKey): void {
   });
 }
 
+function scopeEventOf(key: ResourceKey): Pick<EventInput, "realm" | "space" | "stack" | "cell" | "kind" | "name"> {
+  return { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name };
+}
+
 type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
 
 /** How a container the pass's first look saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
@@ -283,6 +303,7 @@ async function runAction(
   switch (action.type) {
     case "teardown":
       await deleteCell(ctx, target);
+      await discardCellSnapshots(ctx, store, key, target);
       removeCellRows(store, key);
       return "gone";
     case "stop-cell":
@@ -303,6 +324,7 @@ async function runAction(
         deps.sink.restarted();
         return { type: "Normal", reason: "Restarted", message: `root container '${layout.rootId}' ${endedAs(layout.rootId) ?? "exited"}; cell restarted (restart ${counter.count}) in ${outcome.startMs.toFixed(0)} ms` };
       }
+      if (action.reason === "Wake") return { type: "Normal", reason: "Woken", message: `cell woken on its kept filesystem in ${outcome.startMs.toFixed(0)} ms` };
       return { type: "Normal", reason: "Started", message: `cell started in ${outcome.startMs.toFixed(0)} ms (${action.reason})` };
     }
     case "remove-container":
@@ -326,6 +348,25 @@ async function runAction(
     case "reset-backoff":
       store.restarts.resetBackoff(ref(action.id));
       return undefined;
+    case "hibernate-cell":
+      deps.sink.event({ ...scopeEventOf(key), type: "Normal", reason: "Hibernating", message: "stopping every task and releasing the address and cgroups; the filesystem is kept, memory is not (no checkpoint)" });
+      await hibernateCell(ctx, target);
+      // The status's change to Stopped (reason Hibernated) is the event that says it is done.
+      return undefined;
+    case "freeze-cell": {
+      const paused = await freezeCell(ctx, target);
+      return { type: "Normal", reason: "Frozen", message: `frozen by the operator (${paused} task${paused === 1 ? "" : "s"} paused)` };
+    }
+    case "thaw-cell": {
+      const resumed = await thawCell(ctx, target);
+      return { type: "Normal", reason: "Thawed", message: `thawed (${resumed} task${resumed === 1 ? "" : "s"} resumed)` };
+    }
+    case "take-snapshot":
+    case "fail-snapshot":
+    case "remove-snapshot":
+    case "restore-snapshot":
+    case "fail-restore":
+      return await runSnapshotAction({ ctx, store, key, target, frozen: store.freezes.get(key).frozen }, action);
     case "reset-restarts":
       for (const c of [layout.rootId, ...layout.spec.containers.map((x) => x.id)]) store.restarts.reset(ref(c));
       return undefined;

@@ -6,6 +6,7 @@
  * written: only when something other than its timestamps changed.
  */
 import { canonicalEqual } from "../model/canonical.ts";
+import { lifecycleOf } from "../model/hibernation.ts";
 import { deriveCellState, type CellFailure, type ObservedContainerState } from "../model/cell-state.ts";
 import type { CellState, CellStatus } from "../model/schema/cell.ts";
 import type { ContainerState, ContainerStatus } from "../model/schema/container.ts";
@@ -49,6 +50,13 @@ export interface CellStatusInput {
   retry: RetryRecord | undefined;
   appliedSpaceDefaults: Record<string, unknown> | undefined;
   outOfSync: { reason: string; message: string; fields: string[] } | undefined;
+  /** The freeze intent this pass carried out (`keon freeze`); the API's `?wait` compares it with the stored one. */
+  frozen?: boolean | undefined;
+  /** The cell's snapshots as status lists them. */
+  snapshots?: CellStatus["snapshots"];
+  lastRestore?: CellStatus["lastRestore"];
+  /** keon.io/hibernate (model/hibernation.ts): true hibernate, false awake, undefined not set (no lifecycle in status). */
+  hibernate?: boolean | undefined;
   /** The pass's first look, when it acted: an exit it restarted at once shows only there. */
   before?: CellObservation | undefined;
   /** The stored status's container entries: the facts of ended instances live only there. */
@@ -88,16 +96,22 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
   const asInput = (c: ObservedContainer) => ({
     id: c.id, state: c.state, exitCode: c.exitCode, restartOwed: input.restartOwed.has(c.id), ended: endedText(c, facts.get(c.id)!),
   });
-  const derived = deriveCellState({
+  const anythingUp = [root, ...workloads].some((c) => c.state === "running" || c.state === "paused");
+  const hibernated = input.hibernate === true && !anythingUp;
+  const derivedState = deriveCellState({
     root: asInput(root),
     workloads: workloads.map(asInput),
-    operatorStopped: input.operatorStopped,
+    operatorStopped: input.operatorStopped || hibernated,
     failure: input.failure,
     blocked: input.blocked,
     previous: input.previous,
     startedSincePrevious: input.startedSincePrevious,
     readyObserved: input.readyObserved,
   });
+  const derived = hibernated && !input.operatorStopped
+    ? { ...derivedState, reason: "Hibernated", message: "hibernated (keon.io/hibernate): filesystem kept, memory not; keon wake cell NAME starts it again" }
+    : derivedState;
+  const lifecycle = lifecycleOf({ wanted: input.hibernate, anythingUp, state: derived.state, generation: input.generation });
   // What the host cannot delegate is the same for every cell: `keon status` says it, a cell's message does not.
   const { cgroup, ip, bridgeName } = observation.placement;
   const message = derived.message ?? "";
@@ -125,6 +139,10 @@ export function cellStatusOf(input: CellStatusInput): CellStatus {
     ...(input.retry !== undefined ? { retry: input.retry } : {}),
     ...(input.appliedSpaceDefaults !== undefined ? { appliedSpaceDefaults: input.appliedSpaceDefaults } : {}),
     ...(input.outOfSync !== undefined ? { outOfSync: input.outOfSync } : {}),
+    ...(input.frozen === true ? { frozen: true } : {}),
+    ...(input.snapshots !== undefined && input.snapshots.length > 0 ? { snapshots: input.snapshots } : {}),
+    ...(input.lastRestore !== undefined ? { lastRestore: input.lastRestore } : {}),
+    ...(lifecycle !== undefined ? { lifecycle } : {}),
     observedGeneration: input.generation,
   };
 }

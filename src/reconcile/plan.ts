@@ -12,6 +12,7 @@
  */
 import type { ObservedContainerState } from "../model/cell-state.ts";
 import { owesRestart, ranStable, restartDelayMs, type RestartRules } from "./backoff.ts";
+import { planSnapshots, type DesiredSnapshot, type SnapshotAction } from "./lifecycle-plan.ts";
 
 export type RunIntentKind = "running" | "stopped" | "killed";
 
@@ -24,6 +25,12 @@ export interface DesiredCell {
   deletionRequested: boolean;
   intent: RunIntentKind;
   restartNonce: number;
+  /** The operator froze the cell (`keon freeze`): its tasks are paused and nothing is started or restarted. */
+  frozen: boolean;
+  /** keon.io/hibernate: true asks for the cell's tasks to be stopped (model/hibernation.ts); false for it awake; undefined: not set. */
+  hibernate: boolean | undefined;
+  /** The cell's snapshots (requests, records, removals): lifecycle-plan.ts. */
+  snapshots: readonly DesiredSnapshot[];
   autoDelete: boolean;
   rootId: string;
   /** True when Keon supplies the pause root. */
@@ -94,6 +101,13 @@ export type CellAction =
   | { type: "schedule-restart"; id: string; delayMs: number }
   | { type: "reset-backoff"; id: string }
   | { type: "reset-restarts" }
+  /** Pause every running task of the cell (the cgroup freezer). */
+  | { type: "freeze-cell" }
+  /** Resume every paused task of the cell. */
+  | { type: "thaw-cell" }
+  /** Stop every task and release the address and cgroups; the writable layers stay. */
+  | { type: "hibernate-cell" }
+  | SnapshotAction
   /** Ask for the cell's missing images (image-pulls.ts); the pass ends, and the pull's end wakes the cell. */
   | { type: "pull-images"; images: string[] };
 
@@ -123,7 +137,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "hibernate-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "fail-restore"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -202,7 +216,60 @@ function backoffReset(container: DesiredContainer, counter: CounterView | undefi
 const earliest = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
+/**
+ * The freeze comes first after deletion and an operator's stop (which
+ * resumes paused tasks itself): a frozen cell gets its running tasks paused
+ * and nothing else, so no restart policy or heal touches it. A cell that is
+ * not frozen gets every paused task resumed (Keon is the only one that
+ * pauses them: a pause left by a keond killed mid-snapshot must not stick),
+ * and is then planned as if those tasks ran.
+ */
 export function planCell(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
+  const plan = planFrozenOrNot(desired, observed, settings);
+  if (desired.deletionRequested || desired.snapshots.length === 0) return plan;
+  const snapshots = planSnapshots(desired.snapshots, {
+    rootUp: isUp(observed.root.state),
+    stopped: desired.intent !== "running",
+    busy: plan.actions.some((a) => a.type !== "freeze-cell" && a.type !== "reset-backoff"),
+    frozen: desired.frozen,
+  }, settings.nowMs);
+  // A restore goes first: it recreates layers the cell's own actions would otherwise start from (or fail on, after a cut restore).
+  const isRestore = (a: SnapshotAction): boolean => a.type === "restore-snapshot" || a.type === "fail-restore";
+  const first = snapshots.actions.filter(isRestore);
+  const last = snapshots.actions.filter((a) => !isRestore(a));
+  return { ...plan, actions: [...first, ...plan.actions, ...last], wakeAtMs: earliest(plan.wakeAtMs, snapshots.wakeAtMs) };
+}
+
+function planFrozenOrNot(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
+  if (desired.deletionRequested || desired.intent !== "running") return planUnfrozen(desired, observed, settings);
+  const all = [observed.root, ...observed.workloads.values()];
+  // Hibernation beats a freeze (stopping resumes paused tasks first); a hibernated cell gets nothing else.
+  if (desired.hibernate === true || desired.frozen) {
+    const action: CellAction | undefined = desired.hibernate === true
+      // A hibernation cut short after the tasks stopped still owes the address back.
+      ? (all.some((c) => isUp(c.state)) || observed.networkAttached === true ? { type: "hibernate-cell" } : undefined)
+      : (all.some((c) => c.state === "running") ? { type: "freeze-cell" } : undefined);
+    return {
+      actions: action === undefined ? [] : [action],
+      restartOwed: new Set(),
+      wakeAtMs: undefined,
+      intent: { intent: desired.intent, restartNonce: desired.restartNonce },
+      starting: false,
+    };
+  }
+  if (!all.some((c) => c.state === "paused")) return planUnfrozen(desired, observed, settings);
+  const thawed = (c: ObservedContainer): ObservedContainer => (c.state === "paused" ? { ...c, state: "running" } : c);
+  const rest = planUnfrozen(desired, {
+    ...observed,
+    root: thawed(observed.root),
+    workloads: new Map([...observed.workloads].map(([id, c]) => [id, thawed(c)])),
+  }, settings);
+  // A recreate or a restart of the whole cell stops every task, resuming it first: no thaw before it.
+  if (rest.actions.some((a) => a.type === "recreate-cell" || a.type === "restart-cell")) return rest;
+  return { ...rest, actions: [{ type: "thaw-cell" }, ...rest.actions] };
+}
+
+function planUnfrozen(desired: DesiredCell, observed: ObservedCell, settings: PlanSettings): CellPlan {
   const intent = { intent: desired.intent, restartNonce: desired.restartNonce };
   const plan = (actions: CellAction[], extra: Partial<CellPlan> = {}): CellPlan => ({
     actions,
@@ -260,7 +327,8 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
     }
     // A finished cell stays finished when its tasks vanish (a host reboot): only an operator start or a new spec runs it again.
     if (observed.finished && root.state === "created" && !operatorStart) return plan([]);
-    return plan([...resets, { type: "start-cell", reason: root.state === "missing" ? "NotCreated" : "NotRunning", countsAsRestart: false }], { starting: true });
+    const reason = root.state === "missing" ? "NotCreated" : desired.hibernate === false ? "Wake" : "NotRunning";
+    return plan([...resets, { type: "start-cell", reason, countsAsRestart: false }], { starting: true });
   }
 
   if (observed.networkAttached === false && root.state === "running") {
@@ -300,7 +368,7 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
         wakeAtMs = earliest(wakeAtMs, verdict.wakeAtMs);
         return;
       }
-      // Paused stays paused; unknown is looked at again on the next pass.
+      // Paused only while frozen (planCell thaws otherwise); unknown is looked at again on the next pass.
       case "paused":
       case "unknown":
         return;

@@ -11,6 +11,8 @@ export {
 export { deleteRealm, ensureRealm, MANAGED_LABEL, purgeRealm, realmNamespaceOf, type DeleteOptions, type RealmStatus } from "./realm-ops.ts";
 export { deleteSpace, ensureSpace, purgeSpace, type SpaceRef, type SpaceStatus } from "./space-ops.ts";
 export { deleteStack, ensureStack, stackRefOf, type StackRef } from "./stack-ops.ts";
+export { freezeCell, thawCell } from "./cell-freeze.ts";
+export { hibernateCell } from "./cell-hibernate.ts";
 export { deleteCell, killCell, purgeCell, recreateCell, startCell, stopCell, type StartOutcome } from "./cell-ops.ts";
 export {
   createCellContainer, deleteCellContainer, killCellContainer, startCellContainer, stopCellContainer,

@@ -17,4 +17,6 @@ export type { LabelRequirement } from "./label-selector.ts";
 export { INSTANCE_FILE, instancePath, load as loadInstance, verifyOrWrite, write as writeInstance } from "./instance.ts";
 export type { InstanceLoadResult, InstanceMetadata, VerifyOrWriteResult } from "./instance.ts";
 export type { RunIntent, RunIntentKind } from "./run-intents.ts";
+export type { FreezeIntent } from "./freeze-intents.ts";
+export type { CellSnapshot, SnapshotPhase } from "./cell-snapshots.ts";
 export type { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";

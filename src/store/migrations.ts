@@ -158,6 +158,41 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: "cell lifecycle: freeze intents and snapshots",
+    up(db) {
+      db.run(`
+        -- The operator asked for the cell's tasks to be paused (keon freeze).
+        -- Kept apart from the spec like run_intents: it does not raise the generation.
+        CREATE TABLE freeze_intents (
+          resource_id INTEGER PRIMARY KEY REFERENCES resources (id) ON DELETE CASCADE,
+          frozen INTEGER NOT NULL CHECK (frozen IN (0, 1)),
+          changed_at TEXT NOT NULL
+        ) STRICT;
+
+        -- Snapshots of a cell (keon snapshot create): a row is the request
+        -- (Pending) the realm's worker carries out, then the record of what it
+        -- made (Ready: containerd images, one per container, and the cell
+        -- document of that moment). Deleting marks a removal the worker owes.
+        CREATE TABLE cell_snapshots (
+          resource_id INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          phase TEXT NOT NULL CHECK (phase IN ('Pending', 'Ready', 'Failed', 'Deleting')),
+          images TEXT NOT NULL DEFAULT '{}',
+          cell_document TEXT,
+          message TEXT,
+          expires_at TEXT,
+          created_at TEXT NOT NULL,
+          ready_at TEXT,
+          -- A restore of the cell from this snapshot the worker owes (keon snapshot restore), and the last one it made.
+          restore_requested_at TEXT,
+          restored_at TEXT,
+          PRIMARY KEY (resource_id, name)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -32,6 +32,8 @@ import {
   containerSecretSlot, registryPasswordSlot, SECRET_DATA_SLOT, splitSecrets, type ContainerSecretValue,
 } from "./secret-values.ts";
 import { storeOp } from "./store-error.ts";
+import { CellSnapshots } from "./cell-snapshots.ts";
+import { FreezeIntents } from "./freeze-intents.ts";
 import { RunIntents } from "./run-intents.ts";
 import { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";
 import {
@@ -112,6 +114,8 @@ export class Store {
   readonly restarts: RestartCounters;
   readonly events: EventLog;
   readonly intents: RunIntents;
+  readonly freezes: FreezeIntents;
+  readonly snapshots: CellSnapshots;
   readonly subnets: SqliteSubnetStore;
   readonly hostFacts: HostFacts;
   readonly tokens: ApiTokens;
@@ -149,6 +153,8 @@ export class Store {
     this.restarts = new RestartCounters(this.db, (kind, key) => this.resourceId(kind, key), this.now);
     this.events = new EventLog(this.db, maxEvents, this.now);
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.freezes = new FreezeIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.snapshots = new CellSnapshots(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
     this.hostFacts = new HostFacts(this.db);
     this.tokens = new ApiTokens(this.db, this.now);

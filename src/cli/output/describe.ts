@@ -177,6 +177,7 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
         ["Auto delete", String(pick(document, "spec.autoDelete") === true)],
         ...provenanceRows(pick(document, "spec.provenance")),
         ["Containers", cellContainers(document, now)],
+        ...cellLifecycleRows(document),
       );
       break;
     case "container":
@@ -202,6 +203,19 @@ export function describeDocument(kind: Exclude<CliKind, "image">, document: unkn
   const body = fields(common.filter((p, i, all) => p === undefined || all.findIndex((q) => q?.[0] === p[0]) === i));
   const eventBlock = events.length === 0 ? "Events:  <none>" : `Events:\n${indent(formatEvents(events, now, false))}`;
   return `${body}\n${eventBlock}\n`;
+}
+
+/** Frozen, snapshots and the last restore, shown only when the cell has them (keon freeze, keon snapshot). */
+function cellLifecycleRows(document: unknown): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  if (pick(document, "status.frozen") === true) rows.push(["Frozen", "true (keon unfreeze cell NAME resumes it)"]);
+  const snapshots = ((pick(document, "status.snapshots") as PlainObject[] | undefined) ?? []).filter(isObject);
+  if (snapshots.length > 0) {
+    rows.push(["Snapshots", snapshots.map((s) => `${String(s["name"])} (${String(s["phase"])}${s["expiresAt"] === undefined ? "" : `, expires ${String(s["expiresAt"])}`})`).join(", ")]);
+  }
+  const restore = pick(document, "status.lastRestore") as PlainObject | undefined;
+  if (isObject(restore)) rows.push(["Last restore", `from ${String(restore["snapshot"])} at ${String(restore["at"])}`]);
+  return rows;
 }
 
 export function describeImage(image: ImageSummaryLike & { labels?: Record<string, string> }, now = new Date()): string {

@@ -1,8 +1,8 @@
 /**
  * @module
- * `keon start|stop|kill|restart cell NAME [--wait]`: record the operator's
- * intent; keond's worker acts on it. An explicit stop or kill cancels
- * restarts until the next start.
+ * `keon start|stop|kill|restart|freeze|unfreeze|hibernate|wake cell NAME [--wait]`: record
+ * the operator's intent; keond's worker acts on it. An explicit stop or kill
+ * cancels restarts until the next start; a freeze holds them until unfrozen.
  */
 import type { ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, WAIT_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
@@ -12,14 +12,20 @@ import { pick } from "../output/rows.ts";
 import { cellPath } from "../scope.ts";
 import { waitSecondsOf } from "../wait.ts";
 
-export type CellAction = "start" | "stop" | "kill" | "restart";
+export type CellAction = "start" | "stop" | "kill" | "restart" | "freeze" | "unfreeze" | "hibernate" | "wake";
 
-const DONE: Record<CellAction, string> = { start: "started", stop: "stopped", kill: "killed", restart: "restarted" };
+const DONE: Record<CellAction, string> = {
+  start: "started", stop: "stopped", kill: "killed", restart: "restarted", freeze: "frozen", unfreeze: "unfrozen", hibernate: "hibernated", wake: "woken",
+};
 const SUMMARY: Record<CellAction, string> = {
   start: "start a cell's containers",
   stop: "stop a cell (SIGTERM, then SIGKILL after the grace period); no restarts until started",
   kill: "kill a cell's containers (SIGKILL); no restarts until started",
   restart: "restart a cell's containers",
+  freeze: "freeze a cell: pause every task (memory kept, no CPU); no restarts or heals until unfrozen",
+  unfreeze: "unfreeze a cell: resume every paused task",
+  hibernate: "hibernate a cell (keon.io/hibernate): tasks stopped, address released, filesystem kept (memory only with CRIU)",
+  wake: "wake a hibernated cell on its kept filesystem",
 };
 
 /** The cell names of `cell NAME...` (or `cell/NAME`); only cells take these actions. */

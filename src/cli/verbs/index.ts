@@ -20,6 +20,8 @@ import { getVerb } from "./get.ts";
 import { imageVerb } from "./image.ts";
 import { initVerb } from "./init.ts";
 import { logsVerb } from "./logs.ts";
+import { forkVerb } from "./fork.ts";
+import { snapshotVerb } from "./snapshot.ts";
 import { runVerb } from "./run.ts";
 import { statusVerb } from "./status.ts";
 import { tokenVerb } from "./token.ts";
@@ -39,6 +41,12 @@ export const VERBS: readonly Verb[] = [
   cellActionVerb("stop"),
   cellActionVerb("kill"),
   cellActionVerb("restart"),
+  cellActionVerb("freeze"),
+  cellActionVerb("unfreeze"),
+  cellActionVerb("hibernate"),
+  cellActionVerb("wake"),
+  snapshotVerb,
+  forkVerb,
   logsVerb,
   execVerb,
   attachVerb,

@@ -1,7 +1,8 @@
 /**
  * @module
  * containerd's Diff service: applies a layer blob from the content store onto
- * snapshot mounts (the unpack step of an image import).
+ * snapshot mounts (the unpack step of an image import), and compares two
+ * mounts into a new layer blob (the commit step of a cell snapshot).
  */
 import { KeonError } from "../../model/errors.ts";
 import type { CallOptions, ContainerdConnection } from "../connection.ts";
@@ -20,5 +21,16 @@ export class DiffService {
     const response = await this.conn.unary(SERVICE, "Apply", { diff, mounts, payloads: {} }, options);
     if (response.applied === null) throw new KeonError("CONTAINERD_ERROR", "Diff/Apply returned no descriptor");
     return response.applied;
+  }
+
+  /**
+   * The changes from `lower` to `upper` as a layer blob written to the content
+   * store (under the call's lease) with `mediaType` (a plain tar unless a
+   * compressed type is asked for). `ref` names the ingest.
+   */
+  async compare(lower: MountInput[], upper: MountInput[], request: { mediaType: string; ref: string; labels?: Record<string, string> }, options?: CallOptions): Promise<Descriptor> {
+    const response = await this.conn.unary(SERVICE, "Diff", { left: lower, right: upper, media_type: request.mediaType, ref: request.ref, labels: request.labels ?? {} }, options);
+    if (response.diff === null) throw new KeonError("CONTAINERD_ERROR", "Diff/Diff returned no descriptor");
+    return response.diff;
   }
 }

@@ -108,6 +108,25 @@ export const cellStatusSchema = v.strictObject({
   appliedSpaceDefaults: v.optional(v.record(v.string(), v.unknown())),
   /** The space's defaults changed since the cell was applied: re-apply the cell to take them. */
   outOfSync: v.optional(v.strictObject({ reason: v.string(), message: v.string(), fields: v.array(v.string()) })),
+  /** The worker carried out the operator's freeze (`keon freeze`): every task of the cell is paused. */
+  frozen: v.optional(v.boolean()),
+  /** The cell's snapshots (keon snapshot create): Pending until the worker took it, then Ready or Failed; Deleting until its images are gone. */
+  snapshots: v.optional(v.array(v.strictObject({
+    name: v.string(),
+    phase: v.picklist(["Pending", "Ready", "Failed", "Deleting"]),
+    createdAt: v.string(),
+    expiresAt: v.optional(v.string()),
+    message: v.optional(v.string()),
+  }))),
+  /** The last restore from a snapshot (keon snapshot restore). */
+  lastRestore: v.optional(v.strictObject({ snapshot: v.string(), at: v.string() })),
+  /** Cocoon's lifecycle contract, while the keon.io/hibernate annotation is set (model/hibernation.ts). */
+  lifecycle: v.optional(v.strictObject({
+    state: v.picklist(["creating", "ready", "hibernating", "hibernated", "failed"]),
+    observedGeneration: nonNegativeInt,
+    message: v.optional(v.string()),
+    memoryKept: v.boolean(),
+  })),
 });
 
 export const cellDocumentSchema = v.strictObject({

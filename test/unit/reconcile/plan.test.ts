@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { deriveCellState, type ContainerObservation, type ObservedContainerState } from "../../../src/model/cell-state.ts";
 import {
-  planCell,
+  gatePlan, planCell,
   type CellAction, type CellPlan, type CounterView, type DesiredCell, type DesiredContainer,
   type ObservedCell, type ObservedContainer, type PlanSettings, type RunIntentKind,
 } from "../../../src/reconcile/plan.ts";
@@ -27,6 +27,9 @@ function desiredCell(workloads: DesiredContainer[] = [container("app")], extra: 
     deletionRequested: false,
     intent: "running",
     restartNonce: 0,
+    frozen: false,
+    hibernate: undefined,
+    snapshots: [],
     autoDelete: false,
     rootId: "root",
     keonRoot: true,
@@ -329,7 +332,9 @@ describe("workload containers", () => {
     const d = desiredCell([container("a"), container("b", { restartPolicy: "never" })]);
     for (const state of ["running", "created", "exited", "paused"] as const) {
       const p = plan(d, { workloads: [seen("a", state, { specHash: "sha256:a-v0", exitCode: 0 }), exited("b", 0)] });
+      // A paused task of a cell that is not frozen is thawed first (the other tasks of the cell may be paused too).
       expect(p.actions).toEqual([
+        ...(state === "paused" ? [{ type: "thaw-cell" } as const] : []),
         { type: "remove-container", id: "a", reason: "built from another spec" },
         { type: "start-container", id: "a", reason: "SpecChanged", countsAsRestart: false },
       ]);
@@ -353,11 +358,92 @@ describe("workload containers", () => {
     }
   });
 
-  test("paused workload: left alone, never restarted", () => {
+  test("paused workload of a cell that is not frozen: thawed, never restarted", () => {
     const d = desiredCell([container("a", { restartPolicy: "always" })]);
     const p = plan(d, { workloads: [seen("a", "paused")], counters: { a: counter({ count: 1, streak: 1, lastRestartAtMs: NOW - 1000 }) } });
-    expect(p.actions).toEqual([]);
+    expect(p.actions).toEqual([{ type: "thaw-cell" }]);
     expect(p.restartOwed.size).toBe(0);
+  });
+});
+
+describe("snapshots in the cell's plan", () => {
+  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined, restoreRequested: false }];
+  test("a quiet running cell takes it after its own actions; a frozen one too (its tasks are paused already)", () => {
+    expect(plan(desiredCell([container("a")], { snapshots: pending }), {}).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
+    const frozen = desiredCell([container("a")], { snapshots: pending, frozen: true });
+    expect(plan(frozen, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
+    expect(plan(frozen, {}).actions).toEqual([{ type: "freeze-cell" }, { type: "take-snapshot", name: "s1" }]);
+  });
+
+  test("a restore goes before the cell's own actions (a cut restore left a container without its layer)", () => {
+    const d = desiredCell([container("a")], { snapshots: [{ name: "s1", phase: "Ready", expiresAtMs: undefined, restoreRequested: true }] });
+    expect(types(plan(d, { workloads: [seen("a", "created")] }))).toEqual(["restore-snapshot", "start-container"]);
+  });
+
+  test("a cell being brought up defers it; a deletion ignores it (the teardown removes every snapshot)", () => {
+    const p = plan(desiredCell([container("a")], { snapshots: pending }), { workloads: [seen("a", "missing")] });
+    expect(types(p)).toEqual(["start-container"]);
+    expect(p.wakeAtMs).toBeGreaterThan(NOW);
+    expect(types(plan(desiredCell([container("a")], { snapshots: pending, deletionRequested: true }), {}))).toEqual(["teardown"]);
+  });
+});
+
+describe("hibernate", () => {
+  test("asked for: hibernate-cell while any task is up (paused or frozen too), then nothing — no restart, no heal", () => {
+    const d = desiredCell([container("a", { restartPolicy: "always" })], { hibernate: true });
+    expect(plan(d, {}).actions).toEqual([{ type: "hibernate-cell" }]);
+    expect(plan({ ...d, frozen: true }, { root: seen("root", "paused"), workloads: [seen("a", "paused")] }).actions).toEqual([{ type: "hibernate-cell" }]);
+    const down = planCell(d, { ...host(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }), networkAttached: false }, SETTINGS);
+    expect(down.actions).toEqual([]);
+    expect(down.restartOwed.size).toBe(0);
+    // Cut short after the tasks stopped: the address is still owed back.
+    const cut = planCell(d, { ...host(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }), networkAttached: true }, SETTINGS);
+    expect(cut.actions).toEqual([{ type: "hibernate-cell" }]);
+  });
+
+  test("woken (annotation false): the cell is started on its records, the start says Wake", () => {
+    const d = desiredCell([container("a")], { hibernate: false });
+    expect(plan(d, { root: seen("root", "created"), workloads: [seen("a", "created")] }).actions).toEqual([{ type: "start-cell", reason: "Wake", countsAsRestart: false }]);
+  });
+});
+
+describe("freeze", () => {
+  const frozen = desiredCell([container("a", { restartPolicy: "always" }), container("b", { restartPolicy: "always" })], { frozen: true });
+
+  test("a frozen cell with a task running: freeze-cell and nothing else", () => {
+    expect(plan(frozen, {}).actions).toEqual([{ type: "freeze-cell" }]);
+    expect(plan(frozen, { workloads: [seen("a", "paused"), seen("b", "running")] }).actions).toEqual([{ type: "freeze-cell" }]);
+  });
+
+  test("a frozen cell: no restart, heal or bring-up whatever exited or vanished", () => {
+    for (const view of [
+      { root: seen("root", "paused"), workloads: [exited("a", 1), seen("b", "paused")] },
+      { root: exited("root", 137), workloads: [exited("a", 1), exited("b", 0)] },
+      { root: seen("root", "missing"), workloads: [seen("a", "missing"), seen("b", "missing")] },
+      { root: seen("root", "paused"), workloads: [seen("a", "paused"), seen("b", "paused", { specHash: "sha256:old" })] },
+    ]) {
+      const p = plan(frozen, view);
+      expect(p.actions).toEqual([]);
+      expect(p.restartOwed.size).toBe(0);
+      expect(p.wakeAtMs).toBeUndefined();
+    }
+  });
+
+  test("deletion and an operator's stop go ahead on a frozen cell", () => {
+    expect(types(plan({ ...frozen, deletionRequested: true }, { root: seen("root", "paused") }))).toEqual(["teardown"]);
+    expect(types(plan({ ...frozen, intent: "stopped" }, { root: seen("root", "paused") }))).toEqual(["stop-cell"]);
+  });
+
+  test("unfrozen: thaw-cell first, then the plan of a cell whose paused tasks run", () => {
+    const d = { ...frozen, frozen: false };
+    expect(plan(d, { root: seen("root", "paused"), workloads: [seen("a", "paused"), seen("b", "paused")] }).actions).toEqual([{ type: "thaw-cell" }]);
+    const p = plan(d, { root: seen("root", "paused"), workloads: [seen("a", "paused"), exited("b", 1)] });
+    expect(p.actions).toEqual([{ type: "thaw-cell" }, { type: "start-container", id: "b", reason: "Exited", countsAsRestart: true }]);
+  });
+
+  test("freeze and thaw pass a gate that holds everything else", () => {
+    const p = gatePlan(plan(frozen, {}), { blocked: true, retryAtMs: NOW + 1000 }, NOW);
+    expect(p.actions).toEqual([{ type: "freeze-cell" }]);
   });
 });
 

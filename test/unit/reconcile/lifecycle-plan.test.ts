@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { planSnapshots, type DesiredSnapshot } from "../../../src/reconcile/lifecycle-plan.ts";
+
+const NOW = 1_000_000;
+const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number, restoreRequested = false): DesiredSnapshot => ({ name, phase, expiresAtMs, restoreRequested });
+const up = { rootUp: true, stopped: false, busy: false, frozen: false };
+
+describe("planSnapshots", () => {
+  test("a pending snapshot of a quiet running cell is taken, oldest request first, one per pass", () => {
+    expect(planSnapshots([snap("a", "Pending"), snap("b", "Pending")], up, NOW).actions).toEqual([{ type: "take-snapshot", name: "a" }]);
+  });
+
+  test("a stopped cell, or one that is down and not being brought up: the request fails naming why", () => {
+    for (const cell of [{ ...up, stopped: true }, { ...up, rootUp: false }]) {
+      const { actions } = planSnapshots([snap("a", "Pending")], cell, NOW);
+      expect(actions).toHaveLength(1);
+      expect(actions[0]).toMatchObject({ type: "fail-snapshot", name: "a" });
+      expect((actions[0] as { message: string }).message).toContain("not running");
+    }
+  });
+
+  test("a busy pass (bring-up, restart) defers the snapshot and looks again soon", () => {
+    for (const cell of [{ ...up, busy: true }, { ...up, rootUp: false, busy: true }]) {
+      const plan = planSnapshots([snap("a", "Pending")], cell, NOW);
+      expect(plan.actions).toEqual([]);
+      expect(plan.wakeAtMs).toBeGreaterThan(NOW);
+      expect(plan.wakeAtMs).toBeLessThanOrEqual(NOW + 1000);
+    }
+  });
+
+  test("removals: a requested one at once, an expired one whatever its phase; the next expiry wakes the pass", () => {
+    const plan = planSnapshots([
+      snap("gone", "Deleting"),
+      snap("old", "Ready", NOW - 1),
+      snap("broken", "Failed", NOW),
+      snap("later", "Ready", NOW + 5000),
+      snap("soon", "Ready", NOW + 2000),
+      snap("kept", "Ready"),
+    ], up, NOW);
+    expect(plan.actions).toEqual([
+      { type: "remove-snapshot", name: "gone", reason: "Requested" },
+      { type: "remove-snapshot", name: "old", reason: "Expired" },
+      { type: "remove-snapshot", name: "broken", reason: "Expired" },
+    ]);
+    expect(plan.wakeAtMs).toBe(NOW + 2000);
+  });
+
+  test("a pending request that expired before it was taken is removed, not taken", () => {
+    expect(planSnapshots([snap("late", "Pending", NOW - 1)], up, NOW).actions).toEqual([{ type: "remove-snapshot", name: "late", reason: "Expired" }]);
+  });
+
+  test("nothing to do: no actions, no wake-up", () => {
+    expect(planSnapshots([snap("a", "Ready"), snap("b", "Failed")], up, NOW)).toEqual({ actions: [], wakeAtMs: undefined });
+  });
+
+  test("a restore of a Ready snapshot runs when the cell is not frozen; otherwise it is given up naming why, or waits for the thaw", () => {
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, busy: true }, NOW).actions).toEqual([{ type: "restore-snapshot", name: "a" }]);
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, frozen: true }, NOW).actions).toEqual([]);
+    expect(planSnapshots([snap("a", "Failed", undefined, true)], up, NOW).actions).toEqual([{ type: "fail-restore", name: "a", message: "snapshot a is Failed, not Ready" }]);
+    expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, stopped: true }, NOW).actions[0]).toMatchObject({ type: "fail-restore" });
+    // An expired snapshot is removed, not restored.
+    expect(planSnapshots([snap("a", "Ready", NOW - 1, true)], up, NOW).actions).toEqual([{ type: "remove-snapshot", name: "a", reason: "Expired" }]);
+  });
+});
