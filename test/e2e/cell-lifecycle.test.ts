@@ -22,6 +22,7 @@ import { networkNameOf } from "../../src/network/network-names.ts";
 import { ipamNetworkDirOf, networkPathsOf } from "../../src/network/network-paths.ts";
 import { CONTAINERD_BINARIES, isAlive, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { cellManifest } from "../harness/scope-manifest.ts";
 import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
 const ready =
@@ -46,16 +47,7 @@ metadata: {name: main}
 spec: {realmId: ${realm}, spaceId: ${SPACE}}
 `;
 
-const cellYaml = (name: string, containers: readonly string[]) => `---
-kind: Cell
-metadata: {name: ${name}}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-${containers.map((c) => `    - ${c}`).join("\n")}
-`;
+const cellYaml = (name: string, containers: readonly string[]) => cellManifest({ realm, space: SPACE, stack: "main" }, name, containers);
 
 /** `count` writes an ever-growing number to /tmp/count; `flaky` exits after a moment and is restarted by its policy. */
 const counterCell = (name: string) => cellYaml(name, [

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { KEON_CLI } from "../harness/keon-cli.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { cellManifest } from "../harness/scope-manifest.ts";
 import { hostNetworkState } from "../integration/runtime-helpers.ts";
 
 const SUITE = "keon CLI e2e: crash facts";
@@ -31,16 +32,7 @@ kind: Stack
 metadata: {name: main}
 spec: {realmId: ${realm}, spaceId: ${SPACE}}
 `;
-const cellYaml = (name: string, container: string) => `---
-kind: Cell
-metadata: {name: ${name}}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-    - ${container}
-`;
+const cellYaml = (name: string, container: string) => cellManifest({ realm, space: SPACE, stack: "main" }, name, [container]);
 const crasher = cellYaml("crasher", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; echo up $(cat /proc/sys/kernel/random/uuid); while true; do sleep 1; done"], restartPolicy: always}`);
 // Two containers that each say who they are, for --all-containers.
 const pair = `---

@@ -16,6 +16,7 @@ import { hostPlatform } from "../../src/containerd/index.ts";
 import { buildBusyboxImage, CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, type KeondSuite } from "../harness/keond-suite.ts";
 import { REGISTRY_BINARIES, buildRegistryTestLayouts, startRegistry, type TestRegistry } from "../harness/registry.ts";
+import { cellManifest } from "../harness/scope-manifest.ts";
 import { hostNetworkState } from "../integration/runtime-helpers.ts";
 
 const SUITE = "automatic image pulls e2e";
@@ -39,15 +40,7 @@ describe.skipIf(!ready)(SUITE, () => {
   const realmYaml = (password: string) =>
     `kind: Realm\nmetadata: {name: ${realm}}\nspec:\n  registryCredentials:\n    - {serverAddress: "${registry.host}", username: ${USER}, password: "${password}"}\n`;
   const treeYaml = () => `kind: Space\nmetadata: {name: ${SPACE}}\nspec: {realmId: ${realm}}\n---\nkind: Stack\nmetadata: {name: main}\nspec: {realmId: ${realm}, spaceId: ${SPACE}}\n`;
-  const cellYaml = (name: string) => `kind: Cell
-metadata: {name: ${name}}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-    - {id: app, image: "${image}", command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`;
+  const cellYaml = (name: string) => cellManifest({ realm, space: SPACE, stack: "main" }, name, [`{id: app, image: "${image}", command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}`]);
   const getCell = async (name: string) => (await suite.keond.api<Doc>("GET", `/v1/realms/${realm}/spaces/${SPACE}/stacks/main/cells/${name}`)).body;
   const events = async () => ((await suite.keond.api<{ items: EventItem[] }>("GET", `/v1/events?realm=${realm}&limit=10000`)).body.items ?? []);
   const keondLogs = () => readdirSync(suite.dir).filter((f) => f.startsWith("keond.log")).map((f) => readFileSync(join(suite.dir, f), "utf8")).join("\n");
@@ -96,7 +89,7 @@ spec:
   test("the right password: the cell goes Pulling, then Ready; no password in any read, event or log", async () => {
     expect((await keon(["apply", "-f", "-"], realmYaml(PASSWORD))).code).toBe(0);
     // The next retry (at most a few seconds away) pulls; two more cells of the image ask for it meanwhile.
-    expect((await keon(["apply", "-f", "-"], cellYaml("second") + "---\n" + cellYaml("third"))).code).toBe(0);
+    expect((await keon(["apply", "-f", "-"], cellYaml("second") + cellYaml("third"))).code).toBe(0);
     await waitUntil(async () => (await Promise.all(["app", "second", "third"].map(getCell))).every((c) => c.status?.["state"] === "Ready"), "all three cells Ready", 90_000, 200);
     const all = await events();
     for (const name of ["app", "second", "third"]) {

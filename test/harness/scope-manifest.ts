@@ -17,3 +17,17 @@ spec: {realmId: ${realm}, spaceId: ${space}}
 ---
 `;
 }
+
+/** A Cell document in that scope; each container is a YAML flow mapping (`{id: app, image: …}`). */
+export function cellManifest(scope: { realm: string; space: string; stack: string }, name: string, containers: readonly string[]): string {
+  return `---
+kind: Cell
+metadata: {name: ${name}}
+spec:
+  realmId: ${scope.realm}
+  spaceId: ${scope.space}
+  stackId: ${scope.stack}
+  containers:
+${containers.map((c) => `    - ${c}`).join("\n")}
+`;
+}
