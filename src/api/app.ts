@@ -19,6 +19,7 @@
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
  *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
  *   .../cells/{cell}/top                                           top-route.ts
+ *   .../cells/{cell}/files                                         cell-files-route.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
  *   /v1/tokens[/{name}] (unix socket only)                         token-routes.ts
@@ -53,6 +54,7 @@ import { resourceRoutes } from "./resource-routes.ts";
 import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
+import { registerFilesRoute } from "./cell-files-route.ts";
 
 export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch } from "./deps.ts";
 export type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
@@ -104,6 +106,7 @@ export function createApp(deps: ApiDeps): Hono {
   void consoles.recover();
   registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
+  registerFilesRoute(app, { cells, containerd: deps.containerd });
   registerImagesRoute(app, { cells, store: deps.store, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
   registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, pullOptions: deps.pullOptions, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {

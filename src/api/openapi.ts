@@ -49,6 +49,7 @@ const ERRORS = {
 
 interface Operation {
   summary: string;
+  operationId?: string;
   parameters?: JsonSchema[];
   requestBody?: JsonSchema;
   responses: Record<string, JsonSchema>;
@@ -287,6 +288,31 @@ export function buildOpenApi(version: string): JsonSchema {
     parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM, queryParam("force", "Remove even though cells use it", { type: "boolean" })],
     responses: { "200": { description: "Removed" }, "404": ERRORS["404"], "409": errorResponse("Cells use the image (details.cells names them)") },
   };
+  // keon cp (cell-files-route.ts): a tar of one file, directory or symlink, resolved inside the container's root.
+  const FILES_PATH = "/v1/realms/:realm/spaces/:space/stacks/:stack/cells/:cell/files";
+  const FILES_PARAMS = [
+    queryParam("container", "Container id (default: the cell's workload, as exec)", NAME_JSON_SCHEMA),
+    { ...queryParam("path", "Absolute path inside the container; symlinks resolve inside its root, a '..' above / is refused"), required: true },
+  ];
+  const FILES_ERRORS = {
+    "400": errorResponse("Missing, relative or escaping path, or a refused archive entry (absolute, '..', through a symlink)"),
+    "404": errorResponse("Cell, container or path does not exist (code and message name which)"),
+    "409": errorResponse("The container is not running, or a copy in would replace a non-empty directory"),
+  };
+  const TAR = { "application/x-tar": { schema: { type: "string", format: "binary" } } };
+  add(FILES_PATH, "get", {
+    summary: "Copy out of a running container: a tar whose one top entry is the path (a final symlink is copied as a symlink)",
+    operationId: "copyFromContainer",
+    parameters: FILES_PARAMS,
+    responses: { "200": { description: "The tar", content: TAR }, ...FILES_ERRORS },
+  });
+  add(FILES_PATH, "put", {
+    summary: "Copy into a running container: a tar with one top entry, unpacked under a temporary name and renamed into the path (into it, if a directory)",
+    operationId: "copyIntoContainer",
+    parameters: FILES_PARAMS,
+    requestBody: { required: true, content: TAR },
+    responses: { "200": { description: "{container, path, entries}" }, ...FILES_ERRORS },
+  });
   add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
   add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
   add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });
