@@ -19,14 +19,20 @@ import { KeonError } from "../model/errors.ts";
 interface Drainable {
   write(chunk: Uint8Array): boolean;
   once(event: "drain" | "close", listener: () => void): unknown;
+  off(event: "drain" | "close", listener: () => void): unknown;
 }
 
-/** Writes one chunk, waiting while the receiver is full. */
+/** Writes one chunk, waiting while the receiver is full (or until it closed: its error surfaces elsewhere). */
 async function writeChunk(target: Drainable, chunk: Uint8Array): Promise<void> {
   if (target.write(chunk)) return;
   await new Promise<void>((resolve) => {
-    target.once("drain", resolve);
-    target.once("close", resolve);
+    const done = () => {
+      target.off("drain", done);
+      target.off("close", done);
+      resolve();
+    };
+    target.once("drain", done);
+    target.once("close", done);
   });
 }
 
