@@ -20,6 +20,7 @@
  *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
  *   .../cells/{cell}/top                                           top-route.ts
  *   .../cells/{cell}/files                                         cell-files-route.ts
+ *   .../cells/{cell}/export, .../stacks/{stack}/imports            cell-export-routes.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
  *   /v1/tokens[/{name}] (unix socket only)                         token-routes.ts
@@ -55,6 +56,7 @@ import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
 import { registerFilesRoute } from "./cell-files-route.ts";
+import { cellExportRoutes } from "./cell-export-routes.ts";
 
 export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch } from "./deps.ts";
 export type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
@@ -93,6 +95,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellSnapshotRoutes(deps));
   app.route("/", cellForkRoute(deps));
   app.route("/", cellHibernateRoutes(deps));
+  app.route("/", cellExportRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", stampRoutes(deps));

@@ -313,6 +313,26 @@ export function buildOpenApi(version: string): JsonSchema {
     requestBody: { required: true, content: TAR },
     responses: { "200": { description: "{container, path, entries}" }, ...FILES_ERRORS },
   });
+  // keon export / import (cell-export-routes.ts): an OCI layout of the cell's snapshot images, its document as an index annotation.
+  add("/v1/realms/:realm/spaces/:space/stacks/:stack/cells/:cell/export", "get", {
+    summary: "An OCI image layout tar of the cell's latest Ready snapshot (or ?snapshot): its images, and the cell document as the index annotation io.keon.cell.document",
+    operationId: "exportCell",
+    parameters: [queryParam("snapshot", "This snapshot instead of the latest Ready one", NAME_JSON_SCHEMA)],
+    responses: { "200": { description: "The archive (header x-keon-snapshot names the snapshot)", content: TAR }, "404": ERRORS["404"], "409": errorResponse("The cell has no Ready, unexpired snapshot (take one first)") },
+  });
+  add("/v1/realms/:realm/spaces/:space/stacks/:stack/imports", "post", {
+    summary: "Recreate a cell in this stack from an archive written by export: images imported, the cell stored with its containers on them",
+    operationId: "importCell",
+    parameters: [queryParam("name", "Store the cell under this name instead of its own", NAME_JSON_SCHEMA), WAIT],
+    requestBody: { required: true, content: TAR },
+    responses: {
+      "201": { description: "{cell, images, document}" },
+      "400": errorResponse("Not an image archive, or not a cell export (no io.keon.cell.document), or the document is refused"),
+      "404": ERRORS["404"],
+      "409": errorResponse("A cell of that name exists in the stack"),
+      "504": ERRORS["504"],
+    },
+  });
   add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
   add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
   add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });

@@ -23,7 +23,7 @@ interface Drainable {
 }
 
 /** Writes one chunk, waiting while the receiver is full (or until it closed: its error surfaces elsewhere). */
-async function writeChunk(target: Drainable, chunk: Uint8Array): Promise<void> {
+export async function writeChunk(target: Drainable, chunk: Uint8Array): Promise<void> {
   if (target.write(chunk)) return;
   await new Promise<void>((resolve) => {
     const done = () => {

@@ -15,6 +15,7 @@ import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
 import { cpVerb } from "./cp.ts";
+import { exportVerb, importVerb } from "./cell-move.ts";
 import { explainVerb } from "./explain.ts";
 import { drainVerb, uncordonVerb } from "./fleet.ts";
 import { getVerb } from "./get.ts";
@@ -51,6 +52,8 @@ export const VERBS: readonly Verb[] = [
   logsVerb,
   execVerb,
   cpVerb,
+  exportVerb,
+  importVerb,
   attachVerb,
   eventsVerb,
   explainVerb,
