@@ -14,7 +14,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { pack, type Pack } from "tar-stream";
+import type { Pack } from "tar-stream";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { openImageArchive } from "../containerd/image-archive.ts";
 import { importImageArchive } from "../containerd/image-import.ts";
@@ -32,7 +32,7 @@ import { checkedName, waitSecondsOf } from "./request-input.ts";
 import { SCOPE_PREFIXES } from "./resource-paths.ts";
 import { storeDocuments } from "./resource-writes.ts";
 import { settled, waitUntil } from "./wait.ts";
-import { writeChunk } from "../support/tar-tree.ts";
+import { addStreamedEntry, tarStream } from "../support/tar-tree.ts";
 
 const MAX_IMPORT_BYTES = 16 * 1024 ** 3;
 
@@ -69,13 +69,7 @@ async function writeArchive(archive: Pack, client: ContainerdClient, plan: Expor
   await text("oci-layout", { imageLayoutVersion: "1.0.0" });
   await text("index.json", plan.index);
   for (const blob of plan.blobs) {
-    await new Promise<void>((resolve, reject) => {
-      const sink = archive.entry({ name: blobPath(blob.digest), mode: 0o644, size: blob.size }, (e) => (e ? reject(e) : resolve()));
-      void (async () => {
-        for await (const chunk of client.content.read(blob.digest)) await writeChunk(sink, chunk);
-        sink.end(undefined);
-      })().catch((error: Error) => sink.destroy(error));
-    });
+    await addStreamedEntry(archive, { name: blobPath(blob.digest), mode: 0o644, size: blob.size }, client.content.read(blob.digest));
   }
 }
 
@@ -95,18 +89,7 @@ export function cellExportRoutes(deps: ApiDeps): Hono {
     }
     const client = deps.containerd.withNamespace(requireRealmNamespace(cells, key.realm ?? ""));
     const plan = await exportPlanOf(client, snapshot.images, snapshot.cellDocument, snapshot.name);
-    const archive = pack();
-    void writeArchive(archive, client, plan).then(() => archive.finalize(), (error: Error) => archive.destroy(error));
-    const chunks = archive[Symbol.asyncIterator]();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const next = await chunks.next();
-        if (next.done === true) controller.close();
-        else controller.enqueue(next.value as Uint8Array);
-      },
-      cancel: () => archive.destroy(),
-    });
-    return c.body(body, 200, { "content-type": "application/x-tar", "x-keon-snapshot": snapshot.name });
+    return c.body(tarStream((archive) => writeArchive(archive, client, plan)), 200, { "content-type": "application/x-tar", "x-keon-snapshot": snapshot.name });
   });
 
   app.post(`${SCOPE_PREFIXES[3]}/imports`, async (c) => {

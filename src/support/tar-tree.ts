@@ -23,7 +23,7 @@ interface Drainable {
 }
 
 /** Writes one chunk, waiting while the receiver is full (or until it closed: its error surfaces elsewhere). */
-export async function writeChunk(target: Drainable, chunk: Uint8Array): Promise<void> {
+async function writeChunk(target: Drainable, chunk: Uint8Array): Promise<void> {
   if (target.write(chunk)) return;
   await new Promise<void>((resolve) => {
     const done = () => {
@@ -45,26 +45,35 @@ async function addEntry(archive: Pack, hostPath: string, name: string): Promise<
   } else if (stat.isSymbolicLink()) {
     archive.entry({ ...header, type: "symlink", linkname: await readlink(hostPath) });
   } else if (stat.isFile()) {
-    const done = new Promise<void>((resolve, reject) => {
-      const sink = archive.entry({ ...header, type: "file", size: stat.size }, (error) => (error ? reject(error) : resolve()));
-      void (async () => {
-        for await (const chunk of createReadStream(hostPath)) await writeChunk(sink, chunk as Uint8Array);
-        sink.end(undefined);
-      })().catch((error: Error) => sink.destroy(error));
-    });
-    await done;
+    await addStreamedEntry(archive, { ...header, type: "file", size: stat.size }, createReadStream(hostPath));
   }
   // Sockets, fifos and devices are not copied: their contents are not data.
 }
 
-/**
- * A tar of `hostPath` (not followed if it is a symlink), its top entry named
- * `name`. The walk runs as the stream is read; an error while walking
- * (a file vanished) errors the stream.
- */
+/** A tar of `hostPath` (not followed if it is a symlink), its top entry named `name`, walked as the stream is read. */
 export function packTree(hostPath: string, name: string): ReadableStream<Uint8Array> {
+  return tarStream((archive) => addEntry(archive, hostPath, name));
+}
+
+/** One entry whose contents (exactly `header.size` bytes) come from `chunks`. */
+export async function addStreamedEntry(archive: Pack, header: Parameters<Pack["entry"]>[0], chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const sink = archive.entry(header, (error) => (error ? reject(error) : resolve()));
+    void (async () => {
+      for await (const chunk of chunks) await writeChunk(sink, chunk);
+      sink.end(undefined);
+    })().catch((error: Error) => sink.destroy(error));
+  });
+}
+
+/**
+ * A tar that `fill` writes entries into as the stream is read; an error
+ * while filling errors the stream (the reader sees a cut archive, never a
+ * short one that looks whole).
+ */
+export function tarStream(fill: (archive: Pack) => Promise<void>): ReadableStream<Uint8Array> {
   const archive = pack();
-  void addEntry(archive, hostPath, name).then(
+  void fill(archive).then(
     () => archive.finalize(),
     (error: Error) => archive.destroy(error),
   );
