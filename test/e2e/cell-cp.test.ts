@@ -15,32 +15,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot } from "../harness/index.ts";
-import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { startKeondSuite, stopKeondSuite, type KeondSuite } from "../harness/keond-suite.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
+import { sleeperCellManifest } from "../harness/sleeper-cell.ts";
+import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
-const ready = requireRoot("keon cp e2e") && requireBinaries("keon cp e2e", [...CONTAINERD_BINARIES, "ip", "/usr/lib/cni/bridge"]);
+const ready = requireRoot("keon cp e2e") && requireBinaries("keon cp e2e", [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
 const realm = `cp${randomId(3)}`;
 const SPACE = "files";
 const marker = `keon-cp-marker-${randomId(6)}`;
 
-const setupYaml = `---
-kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: main}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
----
-kind: Cell
-metadata: {name: box}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-    - {id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`;
+const setupYaml = scopeManifest(realm, SPACE, "main") + sleeperCellManifest({ realm, space: SPACE, stack: "main" }, "box");
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const modeOf = (path: string) => lstatSync(path).mode & 0o7777;
@@ -68,6 +54,7 @@ describe.skipIf(!ready)("keon cp", () => {
   let suite: KeondSuite;
   let local: string;
   let hostMarkerWritten = false;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>;
   const scope = ["--realm", realm, "--space", SPACE, "--stack", "main"];
   const cp = (from: string, to: string) => suite.keon(["cp", from, to, ...scope], undefined, 120_000);
   const filesPath = `/v1/realms/${realm}/spaces/${SPACE}/stacks/main/cells/box/files`;
@@ -77,6 +64,7 @@ describe.skipIf(!ready)("keon cp", () => {
 
   beforeAll(async () => {
     local = mkdtempSync(join(tmpdir(), "keon-cp-e2e-"));
+    before = await hostNetworkState(realm, [SPACE]);
     suite = await startKeondSuite({ name: "cp", realm, subnetCidr: "10.241.0.0/16" });
     const applied = await suite.keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], setupYaml);
     expect(applied.err).toBe("");
@@ -87,7 +75,10 @@ describe.skipIf(!ready)("keon cp", () => {
     if (hostMarkerWritten) rmSync(`/etc/${marker}`, { force: true });
     rmSync(`/etc/${marker}-written`, { force: true });
     if (local !== undefined) rmSync(local, { recursive: true, force: true });
-    if (suite !== undefined) await stopKeondSuite(suite);
+    if (suite === undefined) return;
+    await stopKeondSuite(suite);
+    expect(await hostNetworkState(realm, [SPACE])).toEqual(before);
+    expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
   }, 300_000);
 
   test("a 10 MB file and a tree with modes go in and come back out equal", async () => {

@@ -11,34 +11,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONTAINERD_BINARIES, randomId, requireBinaries, requireRoot } from "../harness/index.ts";
-import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
+import { startKeondSuite, stopKeondSuite, type KeondSuite } from "../harness/keond-suite.ts";
+import { scopeManifest } from "../harness/scope-manifest.ts";
+import { sleeperCellManifest } from "../harness/sleeper-cell.ts";
+import { cgroupDirsOf, hostNetworkState } from "../integration/runtime-helpers.ts";
 
-const ready = requireRoot("cell export e2e") && requireBinaries("cell export e2e", [...CONTAINERD_BINARIES, "ip", "/usr/lib/cni/bridge"]);
+const ready = requireRoot("cell export e2e") && requireBinaries("cell export e2e", [...CONTAINERD_BINARIES, "ip", "iptables-save", "nft", "/usr/lib/cni/bridge"]);
 
 const SPACE = "moving";
 const realmA = `ea${randomId(3)}`;
 const realmB = `eb${randomId(3)}`;
 
-const treeYaml = (realm: string) => `---
-kind: Space
-metadata: {name: ${SPACE}}
-spec: {realmId: ${realm}}
----
-kind: Stack
-metadata: {name: main}
-spec: {realmId: ${realm}, spaceId: ${SPACE}}
-`;
-
-const cellYaml = (realm: string) => `---
-kind: Cell
-metadata: {name: mover, labels: {app: mover}}
-spec:
-  realmId: ${realm}
-  spaceId: ${SPACE}
-  stackId: main
-  containers:
-    - {id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}
-`;
+const treeYaml = (realm: string) => scopeManifest(realm, SPACE, "main");
+const cellYaml = (realm: string) => sleeperCellManifest({ realm, space: SPACE, stack: "main" }, "mover", { app: "mover" });
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -46,10 +31,13 @@ describe.skipIf(!ready)("keon export / import", () => {
   let source: KeondSuite;
   let target: KeondSuite;
   let local: string;
+  let before: Awaited<ReturnType<typeof hostNetworkState>>[];
+  const networkStates = () => Promise.all([realmA, realmB].map((realm) => hostNetworkState(realm, [SPACE])));
   const scopeOf = (realm: string) => ["--realm", realm, "--space", SPACE, "--stack", "main"];
 
   beforeAll(async () => {
     local = mkdtempSync(join(tmpdir(), "keon-export-e2e-"));
+    before = await networkStates();
     source = await startKeondSuite({ name: "exp", realm: realmA, subnetCidr: "10.242.0.0/16" });
     target = await startKeondSuite({ name: "imp", realm: realmB, subnetCidr: "10.243.0.0/16" });
     for (const [suite, realm] of [[source, realmA], [target, realmB]] as const) {
@@ -60,7 +48,12 @@ describe.skipIf(!ready)("keon export / import", () => {
 
   afterAll(async () => {
     if (local !== undefined) rmSync(local, { recursive: true, force: true });
-    for (const suite of [target, source]) if (suite !== undefined) await stopKeondSuite(suite);
+    for (const suite of [target, source]) {
+      if (suite === undefined) continue;
+      await stopKeondSuite(suite);
+      expect(cgroupDirsOf(suite.cd.cgroupParent)).toEqual([]);
+    }
+    expect(await networkStates()).toEqual(before);
   }, 300_000);
 
   test("a cell exported from one keond runs on another with its files", async () => {
