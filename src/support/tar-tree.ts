@@ -107,7 +107,8 @@ export function placementOf(target: string, targetIsDirectory: boolean): Placeme
   if (targetIsDirectory) return { dir: target, name: undefined };
   const trimmed = target.replace(/\/+$/, "");
   const name = basename(trimmed);
-  return { dir: trimmed.slice(0, trimmed.length - name.length) || ".", name };
+  const dir = trimmed.slice(0, trimmed.length - name.length).replace(/(.)\/+$/, "$1");
+  return { dir: dir || ".", name };
 }
 
 /**

@@ -158,6 +158,7 @@ describe.skipIf(!ready)("keon cp", () => {
     await refused("box:/tmp/missing", join(local, "x"), "'/tmp/missing' does not exist in container 'app'");
     await refused(file, "box:/../etc", "escapes the container's root");
     await refused(file, "ghost:/tmp", "cell 'ghost' not found");
+    await refused("box:/tmp/renamed.bin", join(local, "no-dir", "x"), `local directory '${join(local, "no-dir")}' does not exist`);
     // /tmp/tree exists and is not empty: a directory cannot replace it.
     await refused(join(local, "tree"), "box:/tmp/tree/..", "'/tmp/tree' exists and cannot be replaced");
     expect(existsSync(join(local, "x"))).toBe(false);

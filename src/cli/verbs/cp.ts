@@ -90,11 +90,13 @@ export const cpVerb: Verb = {
     }
     const local = resolve(plan.local);
     const kind = await localKind(local);
+    const placement = placementOf(local, kind === "directory");
+    if ((await localKind(placement.dir)) !== "directory") throw failure(`local directory '${placement.dir}' does not exist`);
     const response = await ctx.client.request("GET", path, { query });
     if (!response.ok) await readJson(response, `GET ${path}`);
     if (response.body === null) throw failure(`GET ${path}: keond answered without a tar`);
     try {
-      const result = await unpackTree(response.body, placementOf(local, kind === "directory"));
+      const result = await unpackTree(response.body, placement);
       ctx.out(`copied ${result.entries} entries to ${result.path}\n`);
     } catch (error) {
       throw asFailure(error);

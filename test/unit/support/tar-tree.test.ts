@@ -96,7 +96,8 @@ describe("packTree and unpackTree", () => {
 describe("placementOf and entryComponents", () => {
   test("into a directory under the source's name, else as the target", () => {
     expect(placementOf("/data", true)).toEqual({ dir: "/data", name: undefined });
-    expect(placementOf("/data/new.txt", false)).toEqual({ dir: "/data/", name: "new.txt" });
+    expect(placementOf("/data/new.txt", false)).toEqual({ dir: "/data", name: "new.txt" });
+    expect(placementOf("/new.txt", false)).toEqual({ dir: "/", name: "new.txt" });
     expect(placementOf("new", false)).toEqual({ dir: ".", name: "new" });
   });
   test("entry names normalise; escaping ones are refused", () => {
