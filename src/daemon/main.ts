@@ -171,8 +171,7 @@ async function main(): Promise<void> {
   // Both listeners, for SIGTERM: `stop(true)` closes open streams too.
   const servers: Array<{ stop(closeActiveConnections?: boolean): unknown }> = [];
   const limits = { maxRequests: config.maxRequests, idleTimeoutSeconds: config.apiIdleTimeoutSeconds };
-  // The socket keeps no idle timeout (unix-listener.ts says why); only TCP clients are timed.
-  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, maxRequests: config.maxRequests }));
+  // TCP first: /readyz on the socket is what callers wait on, so when it answers every listener is up.
   if (config.tcpListen !== undefined) {
     servers.push(await listenTcp({
       ...config.tcpListen, token: config.tokenFile === "" ? undefined : readToken(config.tokenFile), tokens: store.tokens, fetch: app.fetch, ...limits,
@@ -181,6 +180,8 @@ async function main(): Promise<void> {
       tls: tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
     }));
   }
+  // The socket keeps no idle timeout (unix-listener.ts says why); only TCP clients are timed.
+  servers.push(await listenUnix({ path: config.socketPath, group: config.socketGroup, fetch: app.fetch, maxRequests: config.maxRequests }));
   log.info(
     { socket: config.socketPath, tcp: config.tcpListen, tlsFingerprint: tls?.fingerprint, containerd: containerdSocket, managed: managed !== undefined, realms: supervisor.health().length },
     "keond listening",

@@ -214,7 +214,7 @@ spec:
     expect(status.out).toMatch(/\ncontainerd\s+ok\s+1\.6/);
     expect(status.out).toMatch(/\ncni\s+ok\s/);
     const json = JSON.parse((await keon(["status", "-o", "json"])).out) as { components: { name: string }[] };
-    expect(json.components.map((c) => c.name)).toEqual(["daemon", "containerd", "cgroups", "cni", "nftables"]);
+    expect(json.components.map((c) => c.name)).toEqual(["daemon", "containerd", "cgroups", "cni", "nftables", "checkpoint"]);
     const unreachable = await keon(["status"], { env: { KEON_SOCKET: join(dir, "nobody.sock") } });
     expect(unreachable.code).toBe(3);
   });
