@@ -18,6 +18,7 @@ import type { Pack } from "tar-stream";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { openImageArchive } from "../containerd/image-archive.ts";
 import { importImageArchive } from "../containerd/image-import.ts";
+import { findImage } from "../containerd/image-store.ts";
 import { blobPath } from "../containerd/oci-archive.ts";
 import { CONTAINERD_IMAGE_NAME_ANNOTATION, imageNameOf, MEDIA_TYPES, parseManifest, REF_NAME_ANNOTATION, type OciDescriptor } from "../containerd/oci-image.ts";
 import { CELL_DOCUMENT_ANNOTATION, CELL_SNAPSHOT_ANNOTATION, CONTAINER_ANNOTATION, exportedCellOf, importedCellDocument, latestReadySnapshot } from "../model/cell-export.ts";
@@ -118,11 +119,19 @@ export function cellExportRoutes(deps: ApiDeps): Hono {
       if (deps.store.get("Cell", key) !== undefined) {
         throw new KeonError("CONFLICT", `${describeKey("Cell", key)} already exists; import under another name (--name)`, { details: { kind: "Cell", ...key } });
       }
+      const present = new Set<string>();
+      for (const name of Object.values(exported.images)) if ((await findImage(client, name)) !== null) present.add(name);
       const images = await importImageArchive(client, path, { workDir: dir });
-      deps.store.transaction(() => {
-        if (deps.store.get("Cell", key) !== undefined) throw new KeonError("CONFLICT", `${describeKey("Cell", key)} already exists`, { details: { kind: "Cell", ...key } });
-        storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
-      });
+      try {
+        deps.store.transaction(() => {
+          if (deps.store.get("Cell", key) !== undefined) throw new KeonError("CONFLICT", `${describeKey("Cell", key)} already exists`, { details: { kind: "Cell", ...key } });
+          storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+        });
+      } catch (error) {
+        // The cell was refused (admission, host ports…): the images this import brought go too.
+        for (const image of images) if (!present.has(image.name)) await client.images.delete(image.name);
+        throw error;
+      }
       notifyChanged(deps, [{ kind: "Cell", key }]);
       deps.log.info({ ...key, images: images.map((i) => i.name) }, "cell imported");
       if (wait !== undefined) await waitUntil(deps.bus, () => settled(deps.store, "Cell", key), wait, c.req.raw.signal);
