@@ -14,7 +14,8 @@ import type { Context, Hono } from "hono";
 import type { ContainerdClient } from "../containerd/client.ts";
 import { containerdId } from "../model/derived-ids.ts";
 import { KeonError } from "../model/errors.ts";
-import { resolveInRoot, type EntryKind, type ResolvedPath, type RootView } from "../runtime/rootfs-path.ts";
+import { requestedComponents, resolveInRoot, type EntryKind, type ResolvedPath, type RootView } from "../runtime/rootfs-path.ts";
+import { pinDirectory } from "../support/pinned-dir.ts";
 import { packTree, placementOf, unpackTree } from "../support/tar-tree.ts";
 import { CELL_ROUTE, cellRefOf, requireCell, type CellLookup } from "./cell-lookup.ts";
 import { requireRunningTask } from "./exec-route.ts";
@@ -66,21 +67,22 @@ async function targetOf(deps: FilesRouteDeps, c: Context, followLast: boolean): 
 
 export function registerFilesRoute(app: Hono, deps: FilesRouteDeps): void {
   app.get(`${CELL_ROUTE}/files`, async (c) => {
-    const { container, resolved } = await targetOf(deps, c, false);
+    const { container, root, resolved } = await targetOf(deps, c, false);
     if (resolved.kind === undefined) {
       throw new KeonError("NOT_FOUND", `'${resolved.containerPath}' does not exist in container '${container}'`, { details: { container, path: resolved.containerPath } });
     }
-    const name = resolved.containerPath.split("/").pop() || "root";
-    return c.body(packTree(resolved.hostPath, name), 200, { "content-type": TAR_CONTENT_TYPE });
+    const parts = requestedComponents(resolved.containerPath);
+    // Held open from the root down, one component at a time: nothing swapped since the resolution is followed.
+    const parentFd = pinDirectory(root, parts.slice(0, -1));
+    return c.body(packTree(parentFd, parts.at(-1) ?? ".", parts.at(-1) ?? "root"), 200, { "content-type": TAR_CONTENT_TYPE });
   });
 
   app.put(`${CELL_ROUTE}/files`, async (c) => {
     const { container, root, resolved } = await targetOf(deps, c, true);
     const body = c.req.raw.body;
     if (body === null) throw new KeonError("INVALID_REQUEST", `the request body must be a tar archive (${TAR_CONTENT_TYPE})`);
-    const show = (hostPath: string) => hostPath.slice(root.length) || "/";
-    const placement = { ...placementOf(resolved.hostPath, resolved.kind === "directory"), show };
-    const result = await unpackTree(body, placement);
-    return c.json({ container, path: show(result.path), entries: result.entries });
+    const placement = placementOf(resolved.containerPath, resolved.kind === "directory");
+    const result = await unpackTree(body, { ...placement, dirFd: pinDirectory(root, requestedComponents(placement.dir)) });
+    return c.json({ container, path: result.path, entries: result.entries });
   });
 }

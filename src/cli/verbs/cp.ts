@@ -8,12 +8,13 @@
  * existing directory under the source's name, else as the target.
  */
 import { lstat, stat } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
 import { readJson } from "../client.ts";
 import { failure, usageError } from "../errors.ts";
 import { cellPath } from "../scope.ts";
+import { openTrustedDir } from "../../support/pinned-dir.ts";
 import { packTree, placementOf, unpackTree } from "../../support/tar-tree.ts";
 import { isKeonError } from "../../model/errors.ts";
 
@@ -81,7 +82,7 @@ export const cpVerb: Verb = {
       });
       const response = await ctx.client.request("PUT", path, {
         query,
-        body: packTree(local, basename(local)),
+        body: packTree(openTrustedDir(dirname(local)), basename(local), basename(local)),
         headers: { "content-type": "application/x-tar" },
       });
       const result = await readJson<{ path: string; entries: number }>(response, `PUT ${path}`);
@@ -96,7 +97,7 @@ export const cpVerb: Verb = {
     if (!response.ok) await readJson(response, `GET ${path}`);
     if (response.body === null) throw failure(`GET ${path}: keond answered without a tar`);
     try {
-      const result = await unpackTree(response.body, placement);
+      const result = await unpackTree(response.body, { ...placement, dirFd: openTrustedDir(placement.dir) });
       ctx.out(`copied ${result.entries} entries to ${result.path}\n`);
     } catch (error) {
       throw asFailure(error);

@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { isKeonError } from "../../../src/model/errors.ts";
-import { entryComponents, packTree, placementOf, unpackTree } from "../../../src/support/tar-tree.ts";
+import { dirname, basename } from "node:path";
+import { openTrustedDir } from "../../../src/support/pinned-dir.ts";
+import { entryComponents, packTree as packFd, placementOf, unpackTree as unpackFd, type Placement } from "../../../src/support/tar-tree.ts";
+
+/** The tree at a trusted local path, as the CLI packs it. */
+const packTree = (path: string, name: string) => packFd(openTrustedDir(dirname(path)), basename(path), name);
+/** Unpacked as the CLI does: the placement's directory held open. */
+const unpackTree = (source: AsyncIterable<Uint8Array>, placement: Placement) => unpackFd(source, { ...placement, dirFd: openTrustedDir(placement.dir) });
 
 const work = mkdtempSync(join(tmpdir(), "keon-tar-tree-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
