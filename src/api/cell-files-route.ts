@@ -5,7 +5,9 @@
  * container's root is reached on the host through its task's
  * `/proc/<pid>/root` (no tar needed in the image) and every path is resolved
  * inside that root (src/runtime/rootfs-path.ts), so no symlink in the
- * container can lead keond out of it. Everything that can be refused (cell,
+ * container can lead keond out of it; the copy itself then works on
+ * directories held open from the root down (src/support/pinned-dir.ts), so
+ * a symlink swapped in after the resolution cannot either. Everything that can be refused (cell,
  * container, stopped task, path) is refused before a byte moves; a copy in
  * lands under a temporary name and is renamed into place at the end.
  */
