@@ -8,6 +8,8 @@ BUN_VERSION="$(sed -n 's/.*"packageManager": *"bun@\([^"]*\)".*/\1/p' package.js
 APT_PACKAGES=(
   containerd runc containernetworking-plugins catatonit nftables iptables iproute2
   umoci busybox-static docker-registry skopeo openssl
+  # promtool, for the check of keond's /metrics
+  prometheus
   # etcd for the fleet tests (a 3-member cluster on loopback, test/harness/etcd.ts)
   etcd-server
   # git: repos[] are cloned on the host (src/runtime/repos.ts)

@@ -7,6 +7,7 @@
  * `shutdown` it finishes the pass in flight and exits; workloads keep running.
  */
 import { connectContainerd } from "../src/containerd/client.ts";
+import type { CallOutcome } from "../src/containerd/connection.ts";
 import { createLogger } from "../src/daemon/logger.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "../src/protocol/messages.ts";
 import { RealmLoop } from "../src/reconcile/realm-loop.ts";
@@ -25,11 +26,11 @@ let closeAll: (() => Promise<void>) | undefined;
 async function init(settings: WorkerSettings): Promise<void> {
   const log = createLogger(settings.logLevel).child({ realm: settings.realm });
   const store = new Store(settings.databasePath);
-  let onCall: ((method: string, seconds: number, ok: boolean) => void) | undefined;
+  let onCall: ((method: string, seconds: number, outcome: CallOutcome) => void) | undefined;
   const containerd = connectContainerd({
     socket: settings.containerdSocket,
     namespace: "keon-system",
-    onCall: (method, seconds, ok) => onCall?.(method, seconds, ok),
+    onCall: (method, seconds, outcome) => onCall?.(method, seconds, outcome),
   });
   const containerdPid = containerdPidSource(settings.containerdSocket);
   const ctx = createRuntimeContext({
@@ -61,7 +62,7 @@ async function init(settings: WorkerSettings): Promise<void> {
     },
     emit: post,
   });
-  onCall = (method, seconds, ok) => realmLoop.recordCall(method, seconds, ok);
+  onCall = (method, seconds, outcome) => realmLoop.recordCall(method, seconds, outcome);
   loop = realmLoop;
   closeAll = async () => {
     await realmLoop.stop();

@@ -50,6 +50,8 @@ import { registerImagePullRoute } from "./image-pull-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
 import { logsRoutes } from "./logs-routes.ts";
 import { WorkerMetricsBook } from "./metrics.ts";
+import { eventLoopLag, RequestDurations } from "./daemon-metrics.ts";
+import { CLIENT_CLOSED_REQUEST, clientWentAway, observeRequests } from "./request-observer.ts";
 import { opsRoutes } from "./ops-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
 import { stampRoutes } from "./stamp-route.ts";
@@ -67,8 +69,14 @@ export function createApp(deps: ApiDeps): Hono {
   const metrics = new WorkerMetricsBook();
   // Lives as long as the app (the daemon's lifetime), so it is never unsubscribed.
   metrics.listen(deps.bus);
+  const requests = new RequestDurations();
+  eventLoopLag.start();
 
   app.onError((err, c) => {
+    if (clientWentAway(c.req.raw, err)) {
+      deps.log.info({ method: c.req.method, path: c.req.path }, "client closed the connection before its request was read");
+      return c.body(null, CLIENT_CLOSED_REQUEST as 400);
+    }
     if (!(err instanceof KeonError)) deps.log.error({ err }, "unhandled API error");
     else if (err.code === "STORE_ERROR" || err.code === "INTERNAL") deps.log.error({ err }, "API request failed");
     const { status, body } = toErrorEnvelope(err);
@@ -79,6 +87,7 @@ export function createApp(deps: ApiDeps): Hono {
     c.json({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
   );
 
+  app.use("*", observeRequests(deps.log.child({ component: "api" }), requests));
   // Before any route: what the caller's identity may do (the unix socket is the administrator).
   app.use("*", async (c, next) => {
     const refusal = authorize(identityOf(c.req.raw), c.req.method, new URL(c.req.url));
@@ -86,7 +95,7 @@ export function createApp(deps: ApiDeps): Hono {
     await next();
   });
   app.route("/", tokenRoutes(deps));
-  app.route("/", opsRoutes(deps, metrics));
+  app.route("/", opsRoutes(deps, metrics, requests));
   app.route("/", listsRoutes(deps));
   app.route("/", resourceRoutes(deps));
   app.route("/", containersRoutes(deps));

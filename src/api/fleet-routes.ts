@@ -31,8 +31,8 @@ import { ancestorsOf, checkAdmission, flatKey, realmOf } from "./resource-writes
 import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import type { StatusComponent } from "./status-route.ts";
 
-/** Kinds a fleet holds (Container documents are refused). */
-const FLEET_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "Cell"];
+/** Kinds a fleet holds (Container documents are refused); also the `kind` path parameter's values in /openapi.json. */
+export const FLEET_KINDS: readonly DocumentKind[] = ["Realm", "Space", "Stack", "Secret", "Volume", "Cell"];
 
 /** The fleet as the API uses it; the daemon passes fleet/service.ts. */
 export interface FleetAccess {

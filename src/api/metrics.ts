@@ -1,7 +1,13 @@
 /**
  * @module
  * `/metrics` in the Prometheus text exposition format (0.0.4), written by
- * hand: the handful of families below do not justify a client library.
+ * hand. A client library (prom-client) was weighed and left out: most series
+ * here are snapshots the realm Workers post as plain data (a Worker must stay
+ * small, so it cannot hold a registry), which a library could only re-expose
+ * through custom collectors; its process metrics read the same /proc files
+ * daemon-metrics.ts reads, and its event-loop lag needs
+ * perf_hooks.monitorEventLoopDelay. What is left is the text format, a
+ * hundred lines here, checked by `promtool check metrics` in a test.
  *
  * Fed by the realm workers' `metrics` messages (the latest report per realm
  * is kept; a worker's counters are cumulative since it started, so a worker
@@ -12,9 +18,11 @@
  * Families:
  *   keon_reconcile_duration_seconds{realm}           histogram (buckets as the worker reports them: cumulative counts by upper bound)
  *   keon_container_restarts_total{realm}             counter
- *   keon_cells{realm,state}                          gauge
+ *   keon_cells{realm,state}                          gauge, every state (0 when none)
+ *   keon_reconcile_failures_total{realm,reason}      counter, failed attempts by reason (ImageNotFound, ContainerdError…)
  *   keon_containerd_call_duration_seconds{method}    summary without quantiles (sum, count), over all realms
- *   keon_containerd_call_errors_total{method}        counter
+ *   keon_containerd_call_errors_total{method}        counter, failed calls other than NOT_FOUND
+ *   keon_containerd_call_not_found_total{method}     counter, NOT_FOUND answers (a lookup's expected "no")
  *   keon_worker_up{realm}                            gauge, 1 when the worker is ready
  *   keon_worker_restarts_total{realm}                counter
  *   keon_space_dropped_packets_total{instance,bridge}  counter, packets a space's nft rules dropped (issue 14)
@@ -26,7 +34,10 @@
  * sample and, when that is older than 10 s, asks for a fresh one in the
  * background: a scrape never waits for nft, and a keond nobody scrapes
  * runs no nft at all while idle.
+ *
+ * keond's own families (process, build, API requests) are daemon-metrics.ts's.
  */
+import { CELL_STATES } from "../model/schema/cell.ts";
 import type { WorkerMetrics } from "../protocol/messages.ts";
 import type { DaemonBus } from "./deps.ts";
 import type { WorkerHealth } from "../protocol/messages.ts";
@@ -102,7 +113,7 @@ export function formatValue(value: number): string {
   return String(value);
 }
 
-class Exposition {
+export class Exposition {
   private readonly lines: string[] = [];
 
   family(name: string, type: "counter" | "gauge" | "histogram" | "summary", help: string): void {
@@ -149,18 +160,26 @@ export function renderMetrics(
 
   out.family("keon_cells", "gauge", "Cells by state, as of the realm's last reconcile.");
   for (const [realm, m] of reports) {
-    for (const [state, count] of Object.entries(m.cellsByState).sort(([a], [b]) => a.localeCompare(b))) {
-      out.sample("keon_cells", { realm, state }, count);
+    // Every state, so a series does not vanish when its count drops to 0 (an alert on Failed > 0 resolves).
+    const states = [...new Set([...CELL_STATES, ...Object.keys(m.cellsByState)])].sort();
+    for (const state of states) out.sample("keon_cells", { realm, state }, m.cellsByState[state] ?? 0);
+  }
+
+  out.family("keon_reconcile_failures_total", "counter", "Failed reconcile attempts (an action, an ensure, a pass), by reason.");
+  for (const [realm, m] of reports) {
+    for (const [reason, count] of Object.entries(m.reconcileFailures).sort(([a], [b]) => a.localeCompare(b))) {
+      out.sample("keon_reconcile_failures_total", { realm, reason }, count);
     }
   }
 
-  const calls = new Map<string, { count: number; secondsSum: number; errors: number }>();
+  const calls = new Map<string, { count: number; secondsSum: number; errors: number; notFound: number }>();
   for (const [, m] of reports) {
     for (const [method, call] of Object.entries(m.containerdCalls)) {
-      const total = calls.get(method) ?? { count: 0, secondsSum: 0, errors: 0 };
+      const total = calls.get(method) ?? { count: 0, secondsSum: 0, errors: 0, notFound: 0 };
       total.count += call.count;
       total.secondsSum += call.secondsSum;
       total.errors += call.errors;
+      total.notFound += call.notFound;
       calls.set(method, total);
     }
   }
@@ -170,8 +189,10 @@ export function renderMetrics(
     out.sample("keon_containerd_call_duration_seconds_sum", { method }, call.secondsSum);
     out.sample("keon_containerd_call_duration_seconds_count", { method }, call.count);
   }
-  out.family("keon_containerd_call_errors_total", "counter", "containerd unary calls that failed.");
+  out.family("keon_containerd_call_errors_total", "counter", "containerd unary calls that failed (NOT_FOUND answers not included).");
   for (const [method, call] of methods) out.sample("keon_containerd_call_errors_total", { method }, call.errors);
+  out.family("keon_containerd_call_not_found_total", "counter", "containerd unary calls answered NOT_FOUND (lookups of what may not exist).");
+  for (const [method, call] of methods) out.sample("keon_containerd_call_not_found_total", { method }, call.notFound);
 
   const workers = [...health].sort((a, b) => a.realm.localeCompare(b.realm));
   out.family("keon_worker_up", "gauge", "1 when the realm's worker is ready, else 0.");

@@ -2,8 +2,16 @@
  * @module
  * The OpenAPI 3.1 description served at /openapi.json. Document schemas come
  * from the model's valibot schemas through json-schema.ts; the paths come from
- * the same tables the routers are built from (resource-paths.ts), so a route
- * cannot exist without being described.
+ * the same tables the routers are built from (resource-paths.ts), and a unit
+ * test walks the Hono router and fails on any route not described here.
+ *
+ * To describe a new route: one `add(honoPath, method, {summary, responses…})`
+ * call in buildOpenApi, with the path exactly as registered in Hono
+ * (`:param` and `:param{regex}` become `{param}` with their parameters).
+ * `add` fills in what every operation needs: an operationId derived from the
+ * method and path unless one is given (operationIdOf), and the bearer
+ * security of the document unless the operation sets its own. Reuse ERRORS,
+ * WAIT, queryParam, ref and json; put a new response shape in `schemas`.
  */
 import { NAME_MAX_LENGTH, NAME_PATTERN } from "../model/names.ts";
 import { cellStatusSchema } from "../model/schema/cell.ts";
@@ -14,11 +22,16 @@ import { realmStatusSchema } from "../model/schema/realm.ts";
 import { spaceStatusSchema } from "../model/schema/space.ts";
 import { stackStatusSchema } from "../model/schema/stack.ts";
 import { CELL_ACTIONS } from "./cell-actions-routes.ts";
+import { CELL_ROUTE } from "./cell-lookup.ts";
+import { RESPONSE_SCHEMAS, TCP_SERVER, UNIX_SOCKET_SERVER } from "./openapi-responses.ts";
+import { DEFAULT_SAMPLE_MS, MAX_SAMPLE_MS } from "./top-route.ts";
+import { tokenCreateSchema } from "./token-routes.ts";
 import { FREEZE_ACTIONS } from "./cell-freeze-routes.ts";
 import { HIBERNATE_ACTIONS } from "./cell-hibernate-routes.ts";
 import { stampRequestSchema } from "./stamp-route.ts";
+import { FLEET_KINDS } from "./fleet-routes.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
-import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_PREFIXES } from "./resource-paths.ts";
+import { NAME_PARAM, PLURALS, SCOPE_DEPTHS, SCOPE_LEVELS, SCOPE_PREFIXES } from "./resource-paths.ts";
 
 const NAME_JSON_SCHEMA: JsonSchema = { type: "string", pattern: NAME_PATTERN.source, maxLength: NAME_MAX_LENGTH };
 const KNOWN = new Map<unknown, JsonSchema>([[nameSchema, NAME_JSON_SCHEMA]]);
@@ -34,25 +47,34 @@ const STATUS_SCHEMAS: Partial<Record<DocumentKind, unknown>> = {
   Container: containerStatusSchema,
 };
 
-function errorResponse(description: string) {
+function errorResponse(description: string): JsonSchema {
   return { description, content: json(ref("Error")) };
 }
 
 const ERRORS = {
   "400": errorResponse("Invalid document, name or query parameter (details.issues name the field paths)"),
   "401": errorResponse("Missing or wrong bearer token (TCP listener only)"),
+  "403": errorResponse("The token may not do this: read-only, or limited to other realms (TCP listener only)"),
   "404": errorResponse("The resource, or one enclosing it, does not exist (code names the kind)"),
   "409": errorResponse("Conflict: being deleted, has dependents without cascade, or container id clash"),
   "413": errorResponse("Request body over 4 MiB"),
   "504": errorResponse("?wait ran out before the resource settled (DEADLINE_EXCEEDED)"),
 };
 
+/** The errors any route can answer besides its own: bad token, and a token limited to other realms. */
+const AUTH_ERRORS = { "401": ERRORS["401"], "403": ERRORS["403"] };
+
 interface Operation {
   summary: string;
+  /** Default: derived from the method and path (operationIdOf). */
   operationId?: string;
+  description?: string;
   parameters?: JsonSchema[];
   requestBody?: JsonSchema;
   responses: Record<string, JsonSchema>;
+  /** Default: the document's (the bearer token); `[]` for a route that takes none. */
+  security?: JsonSchema[];
+  servers?: JsonSchema[];
 }
 
 function queryParam(name: string, description: string, schema: JsonSchema = { type: "string" }): JsonSchema {
@@ -62,13 +84,40 @@ function queryParam(name: string, description: string, schema: JsonSchema = { ty
 const WAIT = queryParam("wait", "Seconds (at most 600) to wait until the change settled", { type: "number", minimum: 0, maximum: 600 });
 const SELECTOR = queryParam("labelSelector", "Comma-separated a=b, a!=b, a, !a");
 
+/** Hono path parameters: `:name`, or `:name{regex}` for one that may span segments. */
+const HONO_PARAM = /:([A-Za-z0-9_]+)(\{[^}]*\})?/g;
+
 function pathParams(path: string): JsonSchema[] {
-  return [...path.matchAll(/:([a-z]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: NAME_JSON_SCHEMA }));
+  return [...path.matchAll(HONO_PARAM)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    // A regex-constrained parameter (an image reference) is not a resource name.
+    schema: m[2] === undefined ? NAME_JSON_SCHEMA : { type: "string" },
+  }));
 }
 
-/** Hono's `:param` to OpenAPI's `{param}`. */
-function openApiPath(path: string): string {
-  return path.replace(/:([a-z]+)/g, "{$1}");
+/** Hono's `:param` (and `:param{regex}`) to OpenAPI's `{param}`. */
+export function openApiPath(path: string): string {
+  return path.replace(HONO_PARAM, "{$1}");
+}
+
+const pascal = (word: string): string => word.split(/[^A-Za-z0-9]+/).map((w) => `${w[0]?.toUpperCase() ?? ""}${w.slice(1)}`).join("");
+
+/**
+ * A stable operationId from the method and path, for routes that do not name
+ * one: `POST /v1/realms/:realm/images/pull` → `postRealmsImagesPull`,
+ * a parameter named (`ByRef`) only when the path ends in one. Two paths that
+ * differ only in their parameters would share an id: the route test
+ * (openapi-routes.test.ts) fails on any duplicate, so name one explicitly.
+ */
+export function operationIdOf(method: string, path: string): string {
+  const segments = path.split("/").filter((s) => s !== "" && s !== "v1");
+  const words = segments.map((s, i) => {
+    if (!s.startsWith(":")) return pascal(s);
+    return i === segments.length - 1 ? `By${pascal(s.slice(1).replace(/\{.*\}$/, ""))}` : "";
+  });
+  return `${method.toLowerCase()}${words.join("")}`;
 }
 
 const DOCUMENT_BODY = {
@@ -80,9 +129,22 @@ const DOCUMENT_BODY = {
 export function buildOpenApi(version: string): JsonSchema {
   const paths: Record<string, Record<string, Operation>> = {};
   const add = (path: string, method: string, operation: Operation) => {
-    const params = pathParams(path);
+    // A path parameter the operation describes itself (a kind, not a name) replaces the derived one.
+    const own = operation.parameters ?? [];
+    const isOwn = (p: JsonSchema) => own.some((o) => o["in"] === "path" && o["name"] === p["name"]);
+    const params = pathParams(path).map((p) => own.find((o) => o["in"] === "path" && o["name"] === p["name"]) ?? p);
     const entry = (paths[openApiPath(path)] ??= {});
-    entry[method] = { ...operation, parameters: [...params, ...(operation.parameters ?? [])] };
+    entry[method] = {
+      ...operation,
+      operationId: operation.operationId ?? operationIdOf(method, path),
+      parameters: [...params, ...own.filter((o) => !isOwn(o))],
+      responses: operation.security === undefined ? { ...AUTH_ERRORS, ...operation.responses } : operation.responses,
+    };
+  };
+  /** The kind's own words in operationIds: `Secret` at several depths says which (`SecretInCell`). */
+  const scoped = (kind: DocumentKind, depth: number, plural = false): string => {
+    const noun = plural ? pascal(PLURALS[kind]) : kind;
+    return SCOPE_DEPTHS[kind].length === 1 ? noun : `${noun}In${pascal(SCOPE_LEVELS[depth - 1] ?? "")}`;
   };
 
   for (const kind of Object.keys(PLURALS) as DocumentKind[]) {
@@ -90,15 +152,18 @@ export function buildOpenApi(version: string): JsonSchema {
       const collection = `${SCOPE_PREFIXES[depth]}/${PLURALS[kind]}`;
       const item = `${collection}/:${NAME_PARAM[kind]}`;
       add(collection, "get", {
+        operationId: `list${scoped(kind, depth, true)}`,
         summary: kind === "Container" ? "The cell's containers (spec items and Container documents) with status" : `List ${PLURALS[kind]} in this scope`,
         parameters: [SELECTOR],
         responses: { "200": { description: "A List document", content: json(ref("List")) }, "404": ERRORS["404"] },
       });
       add(item, "get", {
+        operationId: `get${scoped(kind, depth)}`,
         summary: `Get a ${kind} (write-only values never included)`,
         responses: { "200": { description: `The ${kind}`, content: json(ref(`${kind}Stored`)) }, "404": ERRORS["404"] },
       });
       add(item, "put", {
+        operationId: `put${scoped(kind, depth)}`,
         summary: `Create or update a ${kind}; the path must agree with the document's name and scope`,
         parameters: [WAIT],
         requestBody: DOCUMENT_BODY,
@@ -109,6 +174,7 @@ export function buildOpenApi(version: string): JsonSchema {
         },
       });
       add(item, "delete", {
+        operationId: `delete${scoped(kind, depth)}`,
         summary: `Delete a ${kind}${kind === "Secret" ? "" : " (its worker tears it down)"}`,
         parameters: [WAIT, queryParam("cascade", "Delete everything inside it too", { type: "boolean" })],
         responses: {
@@ -121,6 +187,7 @@ export function buildOpenApi(version: string): JsonSchema {
       });
     }
     add(`/v1/${PLURALS[kind]}`, "get", {
+      operationId: `listAll${pascal(PLURALS[kind])}`,
       summary: `All ${PLURALS[kind]}, optionally filtered by scope and labels`,
       parameters: ["realm", "space", "stack", "cell"].map((l) => queryParam(l, `Only inside this ${l}`, NAME_JSON_SCHEMA)).concat(SELECTOR),
       responses: { "200": { description: "A List document", content: json(ref("List")) }, "400": ERRORS["400"] },
@@ -129,6 +196,7 @@ export function buildOpenApi(version: string): JsonSchema {
 
   for (const action of Object.keys(CELL_ACTIONS)) {
     add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      operationId: `${action}Cell`,
       summary: `${action[0]?.toUpperCase()}${action.slice(1)} the cell`,
       parameters: [WAIT],
       responses: { "202": { description: "Intent recorded", content: json(ref("ActionResult")) }, "200": { description: "Settled (?wait)", content: json(ref("ActionResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
@@ -136,6 +204,7 @@ export function buildOpenApi(version: string): JsonSchema {
   }
   for (const action of Object.keys(FREEZE_ACTIONS)) {
     add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      operationId: `${action}Cell`,
       summary: action === "freeze" ? "Freeze the cell: pause every task (memory kept, no CPU; no restart or heal until unfrozen)" : "Unfreeze the cell: resume every paused task",
       parameters: [WAIT],
       responses: { "202": { description: "Intent recorded", content: json(ref("FreezeResult")) }, "200": { description: "Settled (?wait)", content: json(ref("FreezeResult")) }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
@@ -143,6 +212,7 @@ export function buildOpenApi(version: string): JsonSchema {
   }
   for (const action of Object.keys(HIBERNATE_ACTIONS)) {
     add(`${SCOPE_PREFIXES[3]}/cells/:cell/${action}`, "post", {
+      operationId: `${action}Cell`,
       summary: action === "hibernate"
         ? "Hibernate the cell (annotation keon.io/hibernate: \"true\"): tasks stopped, address and cgroups released, filesystem kept (memory only with CRIU: see /v1/status)"
         : "Wake the cell (keon.io/hibernate: \"false\"): started again on its kept filesystem",
@@ -157,6 +227,7 @@ export function buildOpenApi(version: string): JsonSchema {
   const snapshots = `${SCOPE_PREFIXES[3]}/cells/:cell/snapshots`;
   const snapshotRef = json({ type: "object", properties: { snapshot: ref("Snapshot") } });
   add(snapshots, "post", {
+    operationId: "snapshotCell",
     summary: "Snapshot the cell: the worker freezes it briefly and commits each container's writable layer into an image",
     parameters: [
       WAIT,
@@ -166,24 +237,29 @@ export function buildOpenApi(version: string): JsonSchema {
     responses: { "202": { description: "Requested (Pending)", content: snapshotRef }, "200": { description: "Ready (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The snapshot failed (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
   });
   add(snapshots, "get", {
+    operationId: "listCellSnapshots",
     summary: "The cell's snapshots",
     responses: { "200": { description: "Snapshots", content: json({ type: "object", properties: { items: { type: "array", items: ref("Snapshot") } } }) }, "404": ERRORS["404"] },
   });
   add(`${snapshots}/:snapshot`, "get", {
+    operationId: "getCellSnapshot",
     summary: "One snapshot, with the cell document it recorded",
     responses: { "200": { description: "The snapshot", content: snapshotRef }, "404": ERRORS["404"] },
   });
   add(`${snapshots}/:snapshot/restore`, "post", {
+    operationId: "restoreCellSnapshot",
     summary: "Restore the cell from the snapshot: its snapshotted containers are recreated on the snapshot's layers (the root, and so the address, stays unless the snapshot holds it)",
     parameters: [WAIT],
     responses: { "202": { description: "Requested", content: snapshotRef }, "200": { description: "Restored and settled (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "422": { description: "The restore was given up (?wait)", content: json(ref("Error")) }, "504": ERRORS["504"] },
   });
   add(`${snapshots}/:snapshot`, "delete", {
+    operationId: "deleteCellSnapshot",
     summary: "Remove the snapshot (its images)",
     parameters: [WAIT],
     responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "504": ERRORS["504"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/fork`, "post", {
+    operationId: "forkCell",
     summary: "Fork the cell into count new cells NAME-1…NAME-N from a snapshot's layers (one is taken first without fromSnapshot); answers once all are Ready, or after deleting them all",
     parameters: [
       queryParam("count", "How many cells", { type: "integer", minimum: 1, maximum: 64 }),
@@ -198,6 +274,7 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, "get", {
+    operationId: "cellLogs",
     summary: "A container's stdout and stderr",
     parameters: [
       queryParam("container", "Container id (optional when the cell has one container or a tty default)", NAME_JSON_SCHEMA),
@@ -208,6 +285,7 @@ export function buildOpenApi(version: string): JsonSchema {
     responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
+    operationId: "attachToCell",
     summary:
       "WebSocket: the terminal of an attachable container's running process, shared by every attached client. " +
       "First the recent output (up to 64 KiB), then the live stream as binary frames (byte 1, then output); send input as binary frames " +
@@ -222,6 +300,7 @@ export function buildOpenApi(version: string): JsonSchema {
     responses: { "101": { description: "Switching Protocols (WebSocket)" } },
   });
   add("/v1/apply", "post", {
+    operationId: "apply",
     summary: "Apply a multi-document manifest, all or nothing, in dependency order",
     parameters: [
       WAIT,
@@ -230,29 +309,36 @@ export function buildOpenApi(version: string): JsonSchema {
     ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
     responses: {
-      "200": { description: "Per-resource results, or with dryRun the plan", content: json({ oneOf: [ref("ApplyResult"), ref("ApplyPlan")] }) },
+      "200": { description: "Per-resource results, or with dryRun the plan", content: json({ anyOf: [ref("ApplyResult"), ref("ApplyPlan")] }) },
       ...ERRORS,
       "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing stored"),
     },
   });
   add(`${SCOPE_PREFIXES[3]}/stamp`, "post", {
+    operationId: "stampCell",
     summary: "Stamp a fresh <prefix>-<6 hex> cell in this stack from a CellBlueprint or a CellConfig (found in the stack, space or realm scope, deepest first)",
     parameters: [WAIT],
     requestBody: { required: true, content: json(toJsonSchema(stampRequestSchema, { known: KNOWN })) },
     responses: { "201": { description: "Stamped", content: json(ref("PutResult")) }, ...ERRORS },
   });
   const FLEET_ERRORS = { "400": errorResponse("This keond is not in a fleet (UNSUPPORTED)"), "503": errorResponse("etcd did not answer or has no quorum (FLEET_UNAVAILABLE)") };
-  add("/v1/fleet/nodes", "get", { summary: "The fleet's nodes: registration, cordon, load, leader", responses: { "200": { description: "{items: nodes}" }, ...FLEET_ERRORS } });
-  add("/v1/fleet/nodes/:node", "get", { summary: "One fleet node, with the cells assigned to it", responses: { "200": { description: "The node" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
-  add("/v1/fleet/nodes/:node/drain", "post", { summary: "No new cells on the node, and the leader moves its cells away", responses: { "200": { description: "Draining" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
-  add("/v1/fleet/nodes/:node/uncordon", "post", { summary: "Undo a drain: the node takes cells again", responses: { "200": { description: "Schedulable" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes", "get", { operationId: "listFleetNodes", summary: "The fleet's nodes: registration, cordon, load, leader", responses: { "200": { description: "{items: nodes}" }, ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node", "get", { operationId: "getFleetNode", summary: "One fleet node, with the cells assigned to it", responses: { "200": { description: "The node" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/drain", "post", { operationId: "drainFleetNode", summary: "No new cells on the node, and the leader moves its cells away", responses: { "200": { description: "Draining" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
+  add("/v1/fleet/nodes/:node/uncordon", "post", { operationId: "uncordonFleetNode", summary: "Undo a drain: the node takes cells again", responses: { "200": { description: "Schedulable" }, "404": ERRORS["404"], ...FLEET_ERRORS } });
   add("/v1/fleet/documents/:kind/:name", "delete", {
+    operationId: "deleteFleetDocument",
     summary: "Remove a fleet document (with cascade, what it contains) in one transaction; every node removes its copy",
-    parameters: [...["realm", "space", "stack"].map((f) => queryParam(f, `The document's ${f}`, NAME_JSON_SCHEMA)), queryParam("cascade", "Also what it contains", { type: "boolean" })],
+    parameters: [
+      { name: "kind", in: "path", required: true, schema: { enum: [...FLEET_KINDS] } },
+      ...["realm", "space", "stack"].map((f) => queryParam(f, `The document's ${f}`, NAME_JSON_SCHEMA)),
+      queryParam("cascade", "Also what it contains", { type: "boolean" }),
+    ],
     responses: { "200": { description: "{deleted: keys}" }, "404": ERRORS["404"], "409": ERRORS["409"], ...FLEET_ERRORS },
   });
-  add("/v1/fleet/cells", "get", { summary: "Every fleet cell with its node and the state that node reported", responses: { "200": { description: "{items: cells}" }, ...FLEET_ERRORS } });
+  add("/v1/fleet/cells", "get", { operationId: "listFleetCells", summary: "Every fleet cell with its node and the state that node reported", responses: { "200": { description: "{items: cells}" }, ...FLEET_ERRORS } });
   add("/v1/events", "get", {
+    operationId: "listEvents",
     summary: "Lifecycle events; Server-Sent Events with Accept: text/event-stream or ?watch=true",
     parameters: [
       ...["realm", "space", "stack", "cell", "name"].map((f) => queryParam(f, `Only events of this ${f}`, NAME_JSON_SCHEMA)),
@@ -270,24 +356,88 @@ export function buildOpenApi(version: string): JsonSchema {
       "400": ERRORS["400"],
     },
   });
-  // Images of a realm's containerd namespace (images-route.ts, image-pull-route.ts); REF is URL-encoded.
-  const REF_PARAM = { name: "ref", in: "path", required: true, description: "Image reference, URL-encoded", schema: { type: "string" } };
-  add("/v1/realms/:realm/images", "get", {
+  add(`${CELL_ROUTE}/exec`, "get", {
+    operationId: "execInCell",
+    summary: "Run a process in a running container, over a WebSocket",
+    description:
+      "A WebSocket upgrade. Client → server: binary frames are stdin; text frames `{\"type\":\"resize\",\"cols\":N,\"rows\":N}` or `{\"type\":\"eof\"}`. " +
+      "Server → client: binary frames are one channel byte (1 stdout, 2 stderr) then data; the last text frame is " +
+      "`{\"type\":\"exit\",\"exitCode\":N}` or `{\"type\":\"error\",\"error\":{code,message}}`.",
+    parameters: [
+      { name: "cmd", in: "query", required: true, description: "The argv, one parameter per argument", schema: { type: "array", items: { type: "string" }, minItems: 1 }, style: "form", explode: true },
+      queryParam("container", "Container id (default: the cell's tty.default, else its first workload container)", NAME_JSON_SCHEMA),
+      queryParam("tty", "Allocate a terminal", { enum: ["0", "1", "true", "false"] }),
+      queryParam("stdin", "Keep stdin open", { enum: ["0", "1", "true", "false"] }),
+      queryParam("cols", "The terminal's first width", { type: "integer", minimum: 1 }),
+      queryParam("rows", "The terminal's first height", { type: "integer", minimum: 1 }),
+    ],
+    responses: {
+      "101": { description: "Switching to the WebSocket protocol" },
+      "400": ERRORS["400"],
+      "404": ERRORS["404"],
+      "409": errorResponse("The container is not running"),
+    },
+  });
+  add(`${CELL_ROUTE}/top`, "get", {
+    operationId: "cellTop",
+    summary: "CPU (millicores), memory and pids of each container of the cell, from its cgroups",
+    parameters: [queryParam("sampleMs", `Milliseconds between the two CPU readings (default ${DEFAULT_SAMPLE_MS})`, { type: "integer", minimum: 0, maximum: MAX_SAMPLE_MS })],
+    responses: { "200": { description: "Usage by container", content: json(ref("CellTop")) }, "400": ERRORS["400"], "404": ERRORS["404"] },
+  });
+
+  const IMAGES = "/v1/realms/:realm/images";
+  add(IMAGES, "get", {
+    operationId: "listImages",
     summary: "The realm's images, each with its size and the cells that use it",
-    responses: { "200": { description: "Images", content: json({ type: "object", properties: { items: { type: "array", items: ref("ImageInfo") } } }) }, "404": ERRORS["404"] },
+    responses: { "200": { description: "Images", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref("ImageInfo") } } }) }, "404": ERRORS["404"] },
   });
-  add("/v1/realms/:realm/images/pull", "post", {
-    summary: "Pull from a registry with the realm's registryCredentials; NDJSON progress, then a done or error line",
-    requestBody: { required: true, content: json({ type: "object", required: ["reference"], properties: { reference: { type: "string" }, platform: { type: "string" } } }) },
-    responses: { "200": { description: "Progress lines", content: { "application/x-ndjson": { schema: { type: "string" } } } }, "400": ERRORS["400"], "404": ERRORS["404"] },
+  add(`${IMAGES}/:ref{.+}`, "get", {
+    operationId: "getImage",
+    summary: "One image of the realm (the reference URL-encoded)",
+    responses: { "200": { description: "The image", content: json(ref("ImageInfo")) }, "404": ERRORS["404"] },
   });
-  const imagePath = (paths["/v1/realms/{realm}/images/{ref}"] ??= {});
-  imagePath["get"] = { summary: "One image", parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM], responses: { "200": { description: "Image", content: json(ref("ImageInfo")) }, "404": ERRORS["404"] } };
-  imagePath["delete"] = {
+  add(`${IMAGES}/:ref{.+}`, "delete", {
+    operationId: "deleteImage",
     summary: "Remove an image record (containerd's GC reclaims its content); refused while cells use it unless forced",
-    parameters: [...pathParams("/v1/realms/:realm"), REF_PARAM, queryParam("force", "Remove even though cells use it", { type: "boolean" })],
-    responses: { "200": { description: "Removed" }, "404": ERRORS["404"], "409": errorResponse("Cells use the image (details.cells names them)") },
-  };
+    parameters: [queryParam("force", "Remove even though cells use it", { type: "boolean" })],
+    responses: {
+      "200": { description: "Deleted", content: json({ type: "object", properties: { result: { const: "deleted" }, name: { type: "string" } } }) },
+      "404": ERRORS["404"],
+      "409": errorResponse("Cells use the image (details.cells names them)"),
+    },
+  });
+  add(`${IMAGES}/import`, "post", {
+    operationId: "importImages",
+    summary: "Import an OCI image layout or docker-save archive (optionally gzip/zstd compressed)",
+    parameters: [queryParam("name", "Name the image (for an archive holding one image without a name)")],
+    requestBody: { required: true, content: { "application/x-tar": { schema: { type: "string", contentMediaType: "application/x-tar" } } } },
+    responses: {
+      "201": { description: "Imported", content: json({ type: "object", required: ["images"], properties: { images: { type: "array", items: ref("ImportedImage") } } }) },
+      "400": errorResponse("Empty, oversized or unreadable archive"),
+      "404": ERRORS["404"],
+    },
+  });
+  add(`${IMAGES}/pull`, "post", {
+    operationId: "pullImage",
+    summary: "Pull an image from its registry with the realm's registry credentials",
+    requestBody: {
+      required: true,
+      content: json({
+        type: "object",
+        required: ["reference"],
+        properties: { reference: { type: "string", minLength: 1 }, platform: { type: "string", description: "os/arch[/variant]; default this host's" } },
+      }),
+    },
+    responses: {
+      "200": {
+        description: "Newline-delimited JSON progress: resolved, layer and unpack lines, then done (with the image) or error",
+        content: { "application/x-ndjson": { schema: ref("PullLine") } },
+      },
+      "400": ERRORS["400"],
+      "404": ERRORS["404"],
+    },
+  });
+
   // keon cp (cell-files-route.ts): a tar of one file, directory or symlink, resolved inside the container's root.
   const FILES_PATH = "/v1/realms/:realm/spaces/:space/stacks/:stack/cells/:cell/files";
   const FILES_PARAMS = [
@@ -333,11 +483,51 @@ export function buildOpenApi(version: string): JsonSchema {
       "504": ERRORS["504"],
     },
   });
-  add("/healthz", "get", { summary: "Liveness", responses: { "200": { description: "ok" } } });
-  add("/readyz", "get", { summary: "Readiness: containerd reachable and no failed worker", responses: { "200": { description: "ready" }, "503": { description: "not ready" } } });
-  add("/v1/version", "get", { summary: "keond's version", responses: { "200": { description: "version" } } });
-  add("/metrics", "get", { summary: "Prometheus metrics", responses: { "200": { description: "text exposition format 0.0.4" } } });
-  add("/openapi.json", "get", { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } });
+
+  // Only the unix socket reaches these: every bearer token is refused (identity.ts), so they take none.
+  const unixSocketOnly = { security: [], servers: [UNIX_SOCKET_SERVER] };
+  add("/v1/tokens", "get", {
+    operationId: "listTokens",
+    summary: "API tokens: names, realms, access and creation times (never a secret)",
+    ...unixSocketOnly,
+    responses: { "200": { description: "Tokens", content: json({ type: "object", properties: { kind: { const: "List" }, items: { type: "array", items: ref("Token") } } }) } },
+  });
+  add("/v1/tokens", "post", {
+    operationId: "createToken",
+    summary: "Create a named API token for the TCP listener; its secret is in this answer only",
+    ...unixSocketOnly,
+    requestBody: { required: true, content: json(toJsonSchema(tokenCreateSchema, { known: KNOWN })) },
+    responses: {
+      "201": { description: "Created", content: json({ allOf: [ref("Token")], properties: { token: { type: "string", description: "The bearer secret, shown this once" } } }) },
+      "400": ERRORS["400"],
+      "409": errorResponse("A token of that name exists"),
+    },
+  });
+  add("/v1/tokens/:name", "delete", {
+    operationId: "revokeToken",
+    summary: "Revoke a token (the next request with it is 401)",
+    ...unixSocketOnly,
+    responses: { "200": { description: "Revoked", content: json({ type: "object", properties: { name: { type: "string" }, revoked: { const: true } } }) }, "404": ERRORS["404"] },
+  });
+
+  add("/v1/status", "get", {
+    operationId: "hostStatus",
+    summary: "What keon status shows: keond, containerd, cgroups, CNI plugins and nftables, each ok, degraded or missing",
+    responses: { "200": { description: "The report", content: json(ref("StatusReport")) } },
+  });
+  add("/healthz", "get", { operationId: "healthz", summary: "Liveness", responses: { "200": { description: "ok", content: json({ type: "object", properties: { status: { const: "ok" } } }) } } });
+  add("/readyz", "get", {
+    operationId: "readyz",
+    summary: "Readiness: containerd reachable and no failed worker",
+    responses: { "200": { description: "ready", content: json(ref("Readiness")) }, "503": { description: "not ready", content: json(ref("Readiness")) } },
+  });
+  add("/v1/version", "get", { operationId: "version", summary: "keond's version", responses: { "200": { description: "version", content: json({ type: "object", properties: { keon: { type: "string" } } }) } } });
+  add("/metrics", "get", {
+    operationId: "metrics",
+    summary: "Prometheus metrics",
+    responses: { "200": { description: "text exposition format 0.0.4", content: { "text/plain": { schema: { type: "string" } } } } },
+  });
+  add("/openapi.json", "get", { operationId: "openapi", summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: json({ type: "object" }) } } });
 
   const schemas: Record<string, JsonSchema> = {};
   for (const [kind, schema] of Object.entries(DOCUMENT_SCHEMAS) as Array<[DocumentKind, unknown]>) {
@@ -472,13 +662,23 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   };
 
+  Object.assign(schemas, RESPONSE_SCHEMAS);
+
   return {
     openapi: "3.1.0",
-    info: { title: "Keon control API", version },
+    info: {
+      title: "Keon control API",
+      version,
+      description: "keond's API: desired state (documents), the cells' containers, images, events and operations.",
+    },
+    servers: [TCP_SERVER, UNIX_SOCKET_SERVER],
+    security: [{ bearer: [] }],
     paths,
     components: {
       schemas,
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "TCP listener only; the unix socket needs none" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "A named API token (keon token create) or the tokenFile token; the TCP listener needs one on every route, the unix socket none" },
+      },
     },
   };
 }

@@ -8,10 +8,11 @@
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
+import { eventLoopLag, readProcessFacts, renderDaemonMetrics, type RequestDurations } from "./daemon-metrics.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics, type WorkerMetricsBook } from "./metrics.ts";
 import { buildOpenApi } from "./openapi.ts";
 
-export function opsRoutes(deps: ApiDeps, metrics: WorkerMetricsBook): Hono {
+export function opsRoutes(deps: ApiDeps, metrics: WorkerMetricsBook, requests: RequestDurations): Hono {
   const app = new Hono();
   let openApiText: string | undefined;
 
@@ -37,9 +38,10 @@ export function opsRoutes(deps: ApiDeps, metrics: WorkerMetricsBook): Hono {
 
   app.get("/v1/version", (c) => c.json({ keon: deps.version }));
 
-  app.get("/metrics", (c) =>
-    c.body(renderMetrics(metrics.entries(), deps.dispatch.health()), 200, { "content-type": METRICS_CONTENT_TYPE }),
-  );
+  app.get("/metrics", (c) => {
+    const daemon = renderDaemonMetrics({ version: deps.version, process: readProcessFacts(), eventLoopLagSeconds: eventLoopLag.worstSeconds(), requests });
+    return c.body(daemon + renderMetrics(metrics.entries(), deps.dispatch.health()), 200, { "content-type": METRICS_CONTENT_TYPE });
+  });
 
   app.get("/openapi.json", (c) => {
     // Built once: it depends only on the schemas and the version.

@@ -14,7 +14,8 @@ import { KeonError } from "../model/errors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { invalidRequest, readBodyText } from "./request-input.ts";
 
-const createSchema = v.strictObject({
+/** The body of `POST /v1/tokens` (also its schema in /openapi.json). */
+export const tokenCreateSchema = v.strictObject({
   name: v.string(),
   realms: v.union([v.literal("*"), v.array(v.string())]),
   access: v.picklist(["read", "write"]),
@@ -30,7 +31,7 @@ export function tokenRoutes(deps: ApiDeps): Hono {
       if (error instanceof KeonError) throw error;
       throw invalidRequest("body", "must be JSON: {name, realms, access}");
     }
-    const parsed = v.safeParse(createSchema, body);
+    const parsed = v.safeParse(tokenCreateSchema, body);
     if (!parsed.success) {
       const issue = parsed.issues[0]!;
       const field = issue.path?.map((p) => String(p.key)).join(".") || "body";

@@ -35,8 +35,11 @@ export interface ConnectionOptions {
   /** Channel re-dial backoff: starts at initialMs, doubles, capped at maxMs. */
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Told of every finished unary call (for latency metrics); must not throw. */
-  onCall?: (method: string, seconds: number, ok: boolean) => void;
+  onCall?: (method: string, seconds: number, outcome: CallOutcome) => void;
 }
+
+/** How a unary call ended: a NOT_FOUND answer is a lookup's expected "no", counted apart from errors. */
+export type CallOutcome = "ok" | "not-found" | "error";
 
 export interface CallOptions {
   /** Overrides the connection's namespace for this call. */
@@ -80,7 +83,7 @@ interface SharedChannel {
   client: grpc.Client;
   definition: PackageDefinition;
   closed: boolean;
-  onCall: ((method: string, seconds: number, ok: boolean) => void) | undefined;
+  onCall: ((method: string, seconds: number, outcome: CallOutcome) => void) | undefined;
 }
 
 export class ContainerdConnection {
@@ -149,8 +152,10 @@ export class ContainerdConnection {
         this.#callOptions(options),
         (error, response) => {
           options.signal?.removeEventListener("abort", onAbort);
-          this.#shared.onCall?.(what, (performance.now() - begun) / 1000, !error);
-          if (error) reject(toKeonError(error, what));
+          const failure = error ? toKeonError(error, what) : undefined;
+          const outcome = failure === undefined ? "ok" : failure.code === "NOT_FOUND" ? "not-found" : "error";
+          this.#shared.onCall?.(what, (performance.now() - begun) / 1000, outcome);
+          if (failure !== undefined) reject(failure);
           else resolve(response as ResponseOf<S, M>);
         },
       );

@@ -68,8 +68,10 @@ export interface WorkerMetrics {
   restarts: number;
   /** Cells by state in this realm, as of the last reconcile. */
   cellsByState: Record<string, number>;
-  /** containerd unary call latency: count and sum per method. */
-  containerdCalls: Record<string, { count: number; secondsSum: number; errors: number }>;
+  /** containerd unary call latency: count and sum per method; `notFound` answers are expected lookups, not errors. */
+  containerdCalls: Record<string, { count: number; secondsSum: number; errors: number; notFound: number }>;
+  /** Failed reconcile attempts (an action, a level's ensure, a pass that threw) by reason. */
+  reconcileFailures: Record<string, number>;
 }
 
 /** Realm Worker → main thread. */

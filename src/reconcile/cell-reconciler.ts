@@ -146,6 +146,12 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const scope = { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name };
   const event = (type: EventInput["type"], reason: string, message: string): void =>
     sink.event({ ...scope, kind: "Cell", name: key.name, type, reason, message });
+  const removed = (reason: string): CellPassOutcome => {
+    sink.status({ kind: "Cell", key }, undefined, undefined, true);
+    logStateChange(deps.log, key, stored.status?.["state"], "Deleted", reason, undefined);
+    event("Normal", reason, `cell ${scope.cell} and everything Keon made for it are removed`);
+    return { wakeAtMs: undefined, gone: true, acted: true };
+  };
 
   const space = store.get("Space", { realm: scope.realm, name: scope.space });
   if (space === undefined) {
@@ -154,9 +160,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
     await discardCellSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
     removeCellRows(store, key);
-    sink.status({ kind: "Cell", key }, undefined, undefined, true);
-    event("Normal", "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
-    return { wakeAtMs: undefined, gone: true, acted: true };
+    return removed("Deleted");
   }
 
   const containerDocs = store.list("Container", scope).map((r) => r.document);
@@ -201,16 +205,13 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   for (const action of plan.actions) {
     try {
       const outcome = await runAction(deps, target, layout, key, action, endedAs);
-      if (outcome === "gone") {
-        sink.status({ kind: "Cell", key }, undefined, undefined, true);
-        event("Normal", action.type === "teardown" ? action.reason : "Deleted", `cell ${scope.cell} and everything Keon made for it are removed`);
-        return { wakeAtMs: undefined, gone: true, acted: true };
-      }
+      if (outcome === "gone") return removed(action.type === "teardown" ? action.reason : "Deleted");
       if (outcome !== undefined) event(outcome.type, outcome.reason, outcome.message);
     } catch (error) {
       const err = asKeonError(error);
       failedWith = nextRetry(retry, err, { nowMs, random: (deps.random ?? Math.random)(), generation: stored.generation, intent: intentNow });
       deps.log.warn({ cell: `${scope.space}/${scope.stack}/${scope.cell}`, action: action.type, code: err.code, error: err.message, attempt: failedWith.attempt, nextRetryAt: failedWith.nextRetryAt }, "reconcile action failed");
+      sink.failed(failedWith.reason);
       event("Warning", failedWith.reason, `${action.type}: ${err.message}`);
       break;
     }
@@ -376,6 +377,11 @@ async function runAction(
   }
 }
 
+/** keond's log line for a cell's change of state (or of its reason): one place, one shape. */
+function logStateChange(log: Logger, key: ResourceKey, from: unknown, to: string, reason: unknown, message: unknown): void {
+  log.info({ cell: `${key.space}/${key.stack}/${key.name}`, from: from ?? null, to, reason: reason ?? null, message: message ?? null }, "cell state changed");
+}
+
 /** Writes status only when it says something new; the row may be gone or re-created meanwhile (then the next pass writes). */
 function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredResource<"Cell">, status: Record<string, unknown>): void {
   const { store, sink } = deps;
@@ -385,6 +391,7 @@ function writeStatus(deps: CellReconcileDeps, key: ResourceKey, stored: StoredRe
   if (!store.setStatusIfCurrent("Cell", key, document, stored.generation)) return;
   if (before["state"] !== status["state"] || before["reason"] !== status["reason"]) {
     const state = String(status["state"]);
+    logStateChange(deps.log, key, before["state"], state, status["reason"], status["message"]);
     // Degraded (a workload down or backing off) is something to look at, as kubectl's BackOff is.
     const warn = state === "Failed" || state === "Error" || state === "Degraded" || status["retry"] !== undefined;
     sink.event({

@@ -70,6 +70,7 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
       const err = asKeonError(error);
       const { reason, terminal } = classifyFailure(err);
       deps.log.warn({ kind, name: row.key.name, code: err.code, error: err.message }, "ensure failed");
+      deps.sink.failed(reason);
       setLevelStatus(deps, kind, row, { state: terminal ? "Failed" : "Pending", reason, message: err.message });
       failed = true;
       return false;
@@ -123,7 +124,9 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
         ensureVolume(ctx.config.runPath, volume.document as VolumeDocument);
       }
     } catch (error) {
-      deps.log.warn({ volume: volume.key.name, error: asKeonError(error).message }, "volume");
+      const err = asKeonError(error);
+      deps.sink.failed(classifyFailure(err).reason);
+      deps.log.warn({ volume: volume.key.name, error: err.message }, "volume");
       failed = true;
     }
   }
@@ -134,7 +137,9 @@ export async function reconcileLevels(deps: LevelReconcileDeps): Promise<TreeOut
     try {
       await step();
     } catch (error) {
-      deps.log.warn({ what, error: asKeonError(error).message }, "deletion failed; retried");
+      const err = asKeonError(error);
+      deps.sink.failed(classifyFailure(err).reason);
+      deps.log.warn({ what, error: err.message }, "deletion failed; retried");
       failed = true;
     }
   };

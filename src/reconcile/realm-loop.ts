@@ -19,13 +19,14 @@
  */
 import { CronJob } from "cron";
 import type { Logger } from "pino";
+import type { CallOutcome } from "../containerd/connection.ts";
 import { isEvent, namespaceFilter, type ContainerdEvent, type Subscription } from "../containerd/services/events.ts";
 import type { FromWorker, PullError, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
 import type { RuntimeContext } from "../runtime/index.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import { passRetryDelayMs } from "./backoff.ts";
 import { reconcileCell, type CellPassOutcome } from "./cell-reconciler.ts";
-import { asKeonError } from "./failure.ts";
+import { asKeonError, classifyFailure } from "./failure.ts";
 import { ImagePulls } from "./image-pulls.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
@@ -109,7 +110,7 @@ export class RealmLoop {
   private stopped = false;
   private namespace: string | undefined;
   private readonly metrics: WorkerMetrics = {
-    reconciles: 0, reconcileSecondsSum: 0, reconcileSecondsBuckets: {}, restarts: 0, cellsByState: {}, containerdCalls: {},
+    reconciles: 0, reconcileSecondsSum: 0, reconcileSecondsBuckets: {}, restarts: 0, cellsByState: {}, containerdCalls: {}, reconcileFailures: {},
   };
   /** Each cell's last written state, for the cells-by-state gauge without a store read per pass. */
   private readonly cellStates = new Map<string, string>();
@@ -153,6 +154,9 @@ export class RealmLoop {
       restarted: () => {
         this.metrics.restarts += 1;
       },
+      failed: (reason) => {
+        this.metrics.reconcileFailures[reason] = (this.metrics.reconcileFailures[reason] ?? 0) + 1;
+      },
     };
   }
 
@@ -166,11 +170,12 @@ export class RealmLoop {
   }
 
   /** containerd call latency, fed by the connection's onCall hook. */
-  recordCall(method: string, seconds: number, ok: boolean): void {
-    const entry = (this.metrics.containerdCalls[method] ??= { count: 0, secondsSum: 0, errors: 0 });
+  recordCall(method: string, seconds: number, outcome: CallOutcome): void {
+    const entry = (this.metrics.containerdCalls[method] ??= { count: 0, secondsSum: 0, errors: 0, notFound: 0 });
     entry.count += 1;
     entry.secondsSum += seconds;
-    if (!ok) entry.errors += 1;
+    if (outcome === "error") entry.errors += 1;
+    else if (outcome === "not-found") entry.notFound += 1;
   }
 
   /** First full pass (rebuilding after a host reboot), then the triggers. */
@@ -299,6 +304,7 @@ export class RealmLoop {
       return await pass();
     } catch (error) {
       const err = asKeonError(error);
+      this.sink.failed(classifyFailure(err).reason);
       this.deps.log.warn({ key: id, code: err.code, error: err.message }, "reconcile pass failed; retrying with backoff");
       this.retryLater(id, err.message);
       return undefined;

@@ -14,4 +14,6 @@ export interface ReconcileSink {
   status(ref: { kind: DocumentKind; key: ResourceKey }, state: string | undefined, observedGeneration: number | undefined, gone: boolean): void;
   /** A container or cell was restarted by its policy (a counter for metrics). */
   restarted(): void;
+  /** An attempt failed (an action, a level's ensure or deletion, a pass that threw), by reason: a counter for metrics. */
+  failed(reason: string): void;
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import pino from "pino";
+import { KeonError } from "../../../src/model/errors.ts";
 import type { CellPassOutcome } from "../../../src/reconcile/cell-reconciler.ts";
 import type { TreeOutcome } from "../../../src/reconcile/level-reconciler.ts";
 import { RealmLoop, type RealmPasses } from "../../../src/reconcile/realm-loop.ts";
@@ -154,6 +155,28 @@ test("changed messages for one cell during its pass coalesce; metrics leave at m
   expect(fake.cellPasses.length).toBeLessThanOrEqual(3);
   await waitUntil(() => fake.emitted.some((m) => m.type === "metrics"), "a metrics message", 3_000, 10);
   expect(fake.emitted.filter((m) => m.type === "metrics").length).toBe(1);
+});
+
+test("the metrics count failed passes by reason, and containerd's NOT_FOUND answers apart from its errors", async () => {
+  const fake = makeLoop({
+    cells: 1,
+    limit: 1,
+    cell: async (_key, attempt) => {
+      if (attempt <= 2) throw new KeonError("IMAGE_NOT_FOUND", "no such image");
+      return { wakeAtMs: undefined, gone: false, acted: false };
+    },
+  });
+  fake.loop.recordCall("Containers/Get", 0.001, "not-found");
+  fake.loop.recordCall("Containers/Get", 0.001, "ok");
+  fake.loop.recordCall("Tasks/Start", 0.002, "error");
+  await fake.loop.start();
+  await waitUntil(() => fake.cellPasses.length >= 3, "the third attempt", 5_000, 5);
+  const last = () => fake.emitted.filter((m) => m.type === "metrics").at(-1);
+  await waitUntil(() => last()?.metrics.reconciles === 3, "metrics after the third pass", 3_000, 10);
+  const metrics = last()!.metrics;
+  expect(metrics.reconcileFailures).toEqual({ ImageNotFound: 2 });
+  expect(metrics.containerdCalls["Containers/Get"]).toMatchObject({ count: 2, errors: 0, notFound: 1 });
+  expect(metrics.containerdCalls["Tasks/Start"]).toMatchObject({ count: 1, errors: 1, notFound: 0 });
 });
 
 test("a resync's cell passes read its one listing; a cell something happened to since looks for itself", async () => {
