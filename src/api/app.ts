@@ -19,6 +19,8 @@
  *   .../cells/{cell}/exec (WebSocket)                              exec-route.ts
  *   .../cells/{cell}/attach (WebSocket)                            attach-route.ts, console-keeper.ts
  *   .../cells/{cell}/top                                           top-route.ts
+ *   .../cells/{cell}/files                                         cell-files-route.ts
+ *   .../cells/{cell}/export, .../stacks/{stack}/imports            cell-export-routes.ts
  *   /v1/realms/{realm}/images[...]                                 images-route.ts
  *   /v1/status                                                     status-route.ts
  *   /v1/tokens[/{name}] (unix socket only)                         token-routes.ts
@@ -55,6 +57,8 @@ import { resourceRoutes } from "./resource-routes.ts";
 import { stampRoutes } from "./stamp-route.ts";
 import { registerStatusRoute } from "./status-route.ts";
 import { registerTopRoute } from "./top-route.ts";
+import { registerFilesRoute } from "./cell-files-route.ts";
+import { cellExportRoutes } from "./cell-export-routes.ts";
 
 export type { ApiDeps, ApiTiming, DaemonBus, ReadinessProbe, RealmDispatch } from "./deps.ts";
 export type { WorkerHealth, WorkerState } from "../protocol/messages.ts";
@@ -100,6 +104,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route("/", cellSnapshotRoutes(deps));
   app.route("/", cellForkRoute(deps));
   app.route("/", cellHibernateRoutes(deps));
+  app.route("/", cellExportRoutes(deps));
   app.route("/", logsRoutes(deps));
   app.route("/", applyRoutes(deps));
   app.route("/", stampRoutes(deps));
@@ -113,6 +118,7 @@ export function createApp(deps: ApiDeps): Hono {
   void consoles.recover();
   registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
+  registerFilesRoute(app, { cells, containerd: deps.containerd });
   registerImagesRoute(app, { cells, store: deps.store, containerd: deps.containerd, uploadDir: join(deps.runPath, "uploads"), log: deps.log.child({ component: "images" }) });
   registerImagePullRoute(app, { cells, store: deps.store, containerd: deps.containerd, pullOptions: deps.pullOptions, log: deps.log.child({ component: "image-pull" }) });
   registerStatusRoute(app, {

@@ -201,7 +201,7 @@ function forceOf(value: string | undefined): boolean {
 }
 
 /** Stream the request body into `path` (0600); refuses an empty or oversized body. Returns its size. */
-async function saveBody(c: Context, path: string, maxBytes: number): Promise<number> {
+export async function saveBody(c: Context, path: string, maxBytes: number): Promise<number> {
   const declared = Number(c.req.header("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const body = c.req.raw.body;

@@ -438,6 +438,52 @@ export function buildOpenApi(version: string): JsonSchema {
     },
   });
 
+  // keon cp (cell-files-route.ts): a tar of one file, directory or symlink, resolved inside the container's root.
+  const FILES_PATH = "/v1/realms/:realm/spaces/:space/stacks/:stack/cells/:cell/files";
+  const FILES_PARAMS = [
+    queryParam("container", "Container id (default: the cell's workload, as exec)", NAME_JSON_SCHEMA),
+    { ...queryParam("path", "Absolute path inside the container; symlinks resolve inside its root, a '..' above / is refused"), required: true },
+  ];
+  const FILES_ERRORS = {
+    "400": errorResponse("Missing, relative or escaping path, or a refused archive entry (absolute, '..', through a symlink)"),
+    "404": errorResponse("Cell, container or path does not exist (code and message name which)"),
+    "409": errorResponse("The container is not running, or a copy in would replace a non-empty directory"),
+  };
+  const TAR = { "application/x-tar": { schema: { type: "string", format: "binary" } } };
+  add(FILES_PATH, "get", {
+    summary: "Copy out of a running container: a tar whose one top entry is the path (a final symlink is copied as a symlink)",
+    operationId: "copyFromContainer",
+    parameters: FILES_PARAMS,
+    responses: { "200": { description: "The tar", content: TAR }, ...FILES_ERRORS },
+  });
+  add(FILES_PATH, "put", {
+    summary: "Copy into a running container: a tar with one top entry, unpacked under a temporary name and renamed into the path (into it, if a directory)",
+    operationId: "copyIntoContainer",
+    parameters: FILES_PARAMS,
+    requestBody: { required: true, content: TAR },
+    responses: { "200": { description: "{container, path, entries}" }, ...FILES_ERRORS },
+  });
+  // keon export / import (cell-export-routes.ts): an OCI layout of the cell's snapshot images, its document as an index annotation.
+  add("/v1/realms/:realm/spaces/:space/stacks/:stack/cells/:cell/export", "get", {
+    summary: "An OCI image layout tar of the cell's latest Ready snapshot (or ?snapshot): its images, and the cell document as the index annotation io.keon.cell.document",
+    operationId: "exportCell",
+    parameters: [queryParam("snapshot", "This snapshot instead of the latest Ready one", NAME_JSON_SCHEMA)],
+    responses: { "200": { description: "The archive (header x-keon-snapshot names the snapshot)", content: TAR }, "404": ERRORS["404"], "409": errorResponse("The cell has no Ready, unexpired snapshot (take one first)") },
+  });
+  add("/v1/realms/:realm/spaces/:space/stacks/:stack/imports", "post", {
+    summary: "Recreate a cell in this stack from an archive written by export: images imported, the cell stored with its containers on them",
+    operationId: "importCell",
+    parameters: [queryParam("name", "Store the cell under this name instead of its own", NAME_JSON_SCHEMA), WAIT],
+    requestBody: { required: true, content: TAR },
+    responses: {
+      "201": { description: "{cell, images, document}" },
+      "400": errorResponse("Not an image archive, or not a cell export (no io.keon.cell.document), or the document is refused"),
+      "404": ERRORS["404"],
+      "409": errorResponse("A cell of that name exists in the stack"),
+      "504": ERRORS["504"],
+    },
+  });
+
   // Only the unix socket reaches these: every bearer token is refused (identity.ts), so they take none.
   const unixSocketOnly = { security: [], servers: [UNIX_SOCKET_SERVER] };
   add("/v1/tokens", "get", {

@@ -14,6 +14,8 @@ import { diffVerb } from "./diff.ts";
 import { editVerb } from "./edit.ts";
 import { eventsVerb } from "./events.ts";
 import { execVerb } from "./exec.ts";
+import { cpVerb } from "./cp.ts";
+import { exportVerb, importVerb } from "./cell-move.ts";
 import { explainVerb } from "./explain.ts";
 import { drainVerb, uncordonVerb } from "./fleet.ts";
 import { getVerb } from "./get.ts";
@@ -49,6 +51,9 @@ export const VERBS: readonly Verb[] = [
   forkVerb,
   logsVerb,
   execVerb,
+  cpVerb,
+  exportVerb,
+  importVerb,
   attachVerb,
   eventsVerb,
   explainVerb,
