@@ -12,13 +12,21 @@ afterEach(() => api.close());
 
 const cellKey = { realm: "main", space: "default", stack: "shop", name: "web" };
 const later = (ms: number, fn: () => void) => setTimeout(fn, ms);
+/** Runs `fn` `ms` after the request under test has stored the row: a status write for a row not yet stored would be lost (slow hosts). */
+function whenStored(kind: Parameters<TestApi["store"]["get"]>[0], key: Parameters<TestApi["store"]["get"]>[1], ms: number, fn: () => void): void {
+  const poll = setInterval(() => {
+    if (api.store.get(kind, key) === undefined) return;
+    clearInterval(poll);
+    later(ms, fn);
+  }, 2);
+}
 
 describe("?wait on PUT", () => {
   test("answers once observedGeneration caught up and the state settled, driven by status messages", async () => {
     await seedHierarchy(api, false);
-    later(20, () => workerWrites(api, "Cell", cellKey, { state: "Pending" }, 1));
-    later(40, () => workerWrites(api, "Cell", cellKey, { state: "Ready" }, 0));
-    later(60, () => workerWrites(api, "Cell", cellKey, { state: "Ready" }, 1));
+    whenStored("Cell", cellKey, 20, () => workerWrites(api, "Cell", cellKey, { state: "Pending" }, 1));
+    whenStored("Cell", cellKey, 40, () => workerWrites(api, "Cell", cellKey, { state: "Ready" }, 0));
+    whenStored("Cell", cellKey, 60, () => workerWrites(api, "Cell", cellKey, { state: "Ready" }, 1));
     const started = Date.now();
     const answer = await call(api, `${C}?wait=5`, jsonRequest("PUT", cellDoc()));
     expect(answer.status).toBe(201);
@@ -61,7 +69,7 @@ describe("?wait on PUT", () => {
   });
 
   test("a realm settles on Ready, or on Failed as a failure; a secret has no status and answers at once", async () => {
-    later(20, () => workerWrites(api, "Realm", { name: "main" }, { state: "Failed", reason: "x" }, 1));
+    whenStored("Realm", { name: "main" }, 20, () => workerWrites(api, "Realm", { name: "main" }, { state: "Failed", reason: "x" }, 1));
     const failed = await call(api, "/v1/realms/main?wait=5", jsonRequest("PUT", realmDoc()));
     expect(failed.status).toBe(422);
     expect(failed.body.error.code).toBe("SETTLED_FAILED");
@@ -76,11 +84,13 @@ describe("?wait on PUT", () => {
 describe("?wait on apply and DELETE", () => {
   test("apply waits for every resource of the manifest", async () => {
     let step = 0;
+    // One level a tick, each once the apply has stored it.
+    const levels = [["Realm", { name: "main" }], ["Space", { realm: "main", name: "default" }], ["Stack", { realm: "main", space: "default", name: "shop" }]] as const;
     const timer = setInterval(() => {
+      const level = levels[step];
+      if (level === undefined || api.store.get(level[0], level[1]) === undefined) return;
+      workerWrites(api, level[0], level[1], { state: "Ready" }, 1);
       step += 1;
-      if (step === 1) workerWrites(api, "Realm", { name: "main" }, { state: "Ready" }, 1);
-      if (step === 2) workerWrites(api, "Space", { realm: "main", name: "default" }, { state: "Ready" }, 1);
-      if (step === 3) workerWrites(api, "Stack", { realm: "main", space: "default", name: "shop" }, { state: "Ready" }, 1);
     }, 20);
     const answer = await call(api, "/v1/apply?wait=5", jsonRequest("POST", [realmDoc(), spaceDoc(), stackDoc()]));
     clearInterval(timer);
@@ -89,7 +99,7 @@ describe("?wait on apply and DELETE", () => {
   });
 
   test("apply times out naming the first unsettled resource", async () => {
-    later(10, () => workerWrites(api, "Realm", { name: "main" }, { state: "Ready" }, 1));
+    whenStored("Realm", { name: "main" }, 0, () => workerWrites(api, "Realm", { name: "main" }, { state: "Ready" }, 1));
     const answer = await call(api, "/v1/apply?wait=0.2", jsonRequest("POST", [realmDoc(), spaceDoc()]));
     expect(answer.status).toBe(504);
     expect(answer.body.error.details).toMatchObject({ kind: "Space", name: "default", state: null, observedGeneration: null, generation: 1 });
