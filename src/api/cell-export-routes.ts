@@ -9,7 +9,9 @@
  *   the images go through the ordinary importer (containerd/image-import.ts),
  *   then the cell is stored in this stack with each container on its
  *   imported image, as any applied cell (admission, host ports). A cell of
- *   that name already there is refused before anything is imported.
+ *   that name already there is refused before anything is imported. The
+ *   images are recorded as the cell's Ready snapshot `imported` in the same
+ *   transaction, so deleting the cell removes them.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -36,6 +38,8 @@ import { settled, waitUntil } from "./wait.ts";
 import { addStreamedEntry, tarStream } from "../support/tar-tree.ts";
 
 const MAX_IMPORT_BYTES = 16 * 1024 ** 3;
+/** The snapshot row naming an imported cell's images. */
+export const IMPORTED_SNAPSHOT = "imported";
 
 interface ExportPlan {
   index: Record<string, unknown>;
@@ -126,6 +130,8 @@ export function cellExportRoutes(deps: ApiDeps): Hono {
         deps.store.transaction(() => {
           if (deps.store.get("Cell", key) !== undefined) throw new KeonError("CONFLICT", `${describeKey("Cell", key)} already exists`, { details: { kind: "Cell", ...key } });
           storeDocuments(deps.store, [document], { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
+          // The images are the cell's from now on: a Ready snapshot row, so deleting the cell removes them.
+          deps.store.snapshots.recordImported(key, IMPORTED_SNAPSHOT, exported.images, document);
         });
       } catch (error) {
         // The cell was refused (admission, host ports…): the images this import brought go too.

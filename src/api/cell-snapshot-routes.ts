@@ -10,7 +10,9 @@
  * - `GET .../cells/{cell}/snapshots/{snapshot}`: one, with the cell
  *   document it recorded.
  * - `DELETE .../cells/{cell}/snapshots/{snapshot}`: ask for its removal
- *   (202); with `?wait`, 200 once its images are gone.
+ *   (202); with `?wait`, 200 once its images are gone. Refused with 409
+ *   naming the cells whose containers use its images (fork slots, an
+ *   imported cell) unless `?force=true`.
  * - `POST .../cells/{cell}/snapshots/{snapshot}/restore`: ask for the cell's
  *   snapshotted containers to be recreated on its layers (202); with
  *   `?wait`, 200 once done and the cell settled. Refused with 409 for a
@@ -22,7 +24,9 @@ import { KeonError } from "../model/errors.ts";
 import { describeKey, type CellSnapshot, type ResourceKey, type Store } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
 import { notifyChanged, requireScope } from "./resource-handlers.ts";
-import { checkedName, integerOf, waitSecondsOf } from "./request-input.ts";
+import { snapshotUsers } from "../reconcile/lifecycle-plan.ts";
+import { realmImageUsers } from "./image-users.ts";
+import { checkedName, flagOf, integerOf, waitSecondsOf } from "./request-input.ts";
 import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
 import { settled, waitUntil, type Progress } from "./wait.ts";
 
@@ -145,9 +149,17 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
     const wait = waitSecondsOf(c);
     const key = cellKey(c);
     const name = checkedName("snapshot", c.req.param("snapshot"));
+    const force = flagOf(c, "force");
     const snapshot = deps.store.transaction(() => {
-      deps.store.getOrThrow("Cell", key);
-      return deps.store.snapshots.markDeleting(key, name, "removal requested");
+      const cell = deps.store.getOrThrow("Cell", key);
+      const images = Object.values(deps.store.snapshots.getOrThrow(key, name).images);
+      const users = force ? [] : snapshotUsers(images, realmImageUsers(deps.store, cell.document.spec.realmId, new Set(images)));
+      if (users.length > 0) {
+        throw new KeonError("CONFLICT", `snapshot '${name}' of ${describeKey("Cell", key)} is used by cell${users.length === 1 ? "" : "s"} ${users.join(", ")}: they could not be recreated without its images; delete them first, or remove it anyway with --force`, {
+          details: { kind: "Cell", ...key, snapshot: name, usedBy: users },
+        });
+      }
+      return deps.store.snapshots.markDeleting(key, name, force ? "removal forced" : "removal requested");
     });
     notifyChanged(deps, [{ kind: "Cell", key }]);
     if (wait !== undefined) await waitUntil(deps.bus, () => snapshotRemoved(deps.store, key, name), wait, c.req.raw.signal);

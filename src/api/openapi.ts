@@ -254,9 +254,9 @@ export function buildOpenApi(version: string): JsonSchema {
   });
   add(`${snapshots}/:snapshot`, "delete", {
     operationId: "deleteCellSnapshot",
-    summary: "Remove the snapshot (its images)",
-    parameters: [WAIT],
-    responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "504": ERRORS["504"] },
+    summary: "Remove the snapshot (its images); refused while cells (fork slots, an imported cell) use its images unless forced",
+    parameters: [WAIT, queryParam("force", "Remove even though cells use its images", { type: "boolean" })],
+    responses: { "202": { description: "Removal requested", content: snapshotRef }, "200": { description: "Removed (?wait)", content: snapshotRef }, "404": ERRORS["404"], "409": ERRORS["409"], "504": ERRORS["504"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/fork`, "post", {
     operationId: "forkCell",

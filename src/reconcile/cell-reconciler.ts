@@ -28,6 +28,7 @@ import {
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
 import { hibernateWanted } from "../model/hibernation.ts";
+import { realmImageUsers } from "../api/image-users.ts";
 import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
@@ -98,7 +99,7 @@ function secretSourceOf(store: Store, cellKey: ResourceKey, containerIds: Readon
   };
 }
 
-function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean, snapshots: DesiredCell["snapshots"]): DesiredCell {
+function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: boolean, intent: { intent: RunIntentKind; restartNonce: number }, frozen: boolean, snapshots: Pick<DesiredCell, "snapshots" | "snapshotImageUsers">): DesiredCell {
   const rules = (id: string) => {
     const c = layout.spec.containers.find((x) => x.id === id);
     return c === undefined
@@ -111,7 +112,7 @@ function desiredOf(layout: CellLayout, cell: CellDocument, deletionRequested: bo
     restartNonce: intent.restartNonce,
     frozen,
     hibernate: hibernateWanted(cell.metadata.annotations),
-    snapshots,
+    ...snapshots,
     autoDelete: cell.spec.autoDelete === true,
     rootId: layout.rootId,
     keonRoot: layout.keonRoot,
@@ -187,9 +188,16 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
-  const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, store.snapshots.list(key).map((s) => ({
-    name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt), restoreRequested: s.restoreRequestedAt !== undefined,
-  })));
+  const snapshotRows = store.snapshots.list(key);
+  const snapshotImages = new Set(snapshotRows.flatMap((s) => Object.values(s.images)));
+  const desired = desiredOf(layout, cell, stored.deletionRequested, intentNow, frozen, {
+    snapshots: snapshotRows.map((s) => ({
+      name: s.name, phase: s.phase, expiresAtMs: s.expiresAt === undefined ? undefined : Date.parse(s.expiresAt), restoreRequested: s.restoreRequestedAt !== undefined,
+      images: Object.values(s.images), message: s.message,
+    })),
+    // Read once per pass: a snapshot whose images a cell (a fork slot, an import) uses outlives its expiry.
+    snapshotImageUsers: snapshotImages.size === 0 ? new Map() : realmImageUsers(store, scope.realm, snapshotImages),
+  });
   const gated = gatePlan(planCell(desired, before.cell, settings), {
     blocked: blocked !== undefined && !rootUp,
     retryAtMs: retryAtMs(retry),
@@ -364,6 +372,7 @@ async function runAction(
     case "take-snapshot":
     case "fail-snapshot":
     case "remove-snapshot":
+    case "keep-expired-snapshot":
     case "restore-snapshot":
     case "fail-restore":
       return await runSnapshotAction({ ctx, store, key, target, frozen: store.freezes.get(key).frozen }, action);

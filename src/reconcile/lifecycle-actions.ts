@@ -59,10 +59,13 @@ export async function runSnapshotAction(deps: SnapshotActionDeps, action: Snapsh
     case "fail-restore":
       store.snapshots.finishRestore(key, action.name, false);
       return { type: "Warning", reason: "RestoreFailed", message: `restore from snapshot ${action.name}: ${action.message}` };
+    case "keep-expired-snapshot":
+      if (!store.snapshots.noteKept(key, action.name, action.message)) return undefined;
+      return { type: "Normal", reason: "SnapshotKept", message: `snapshot ${action.name} ${action.message}` };
     case "remove-snapshot": {
       const snapshot = store.snapshots.get(key, action.name);
       if (snapshot === undefined) return undefined;
-      await discardCellSnapshot(ctx, target.namespace, scopeOfCell(target.cell), action.name, containerIdsOf(target, snapshot));
+      await discardCellSnapshot(ctx, target.namespace, scopeOfCell(target.cell), action.name, containerIdsOf(target, snapshot), Object.values(snapshot.images));
       store.snapshots.remove(key, action.name);
       return action.reason === "Expired"
         ? { type: "Normal", reason: "SnapshotExpired", message: `snapshot ${action.name} expired at ${snapshot.expiresAt ?? "?"} and was removed` }
@@ -79,7 +82,7 @@ function containerIdsOf(target: Pick<CellTarget, "cell">, snapshot: CellSnapshot
 /** A deleted cell's snapshots: every image removed (the rows go with the cell's). */
 export async function discardCellSnapshots(ctx: RuntimeContext, store: Store, key: ResourceKey, target: Pick<CellTarget, "cell" | "namespace">): Promise<void> {
   for (const snapshot of store.snapshots.list(key)) {
-    await discardCellSnapshot(ctx, target.namespace, scopeOfCell(target.cell), snapshot.name, containerIdsOf(target, snapshot));
+    await discardCellSnapshot(ctx, target.namespace, scopeOfCell(target.cell), snapshot.name, containerIdsOf(target, snapshot), Object.values(snapshot.images));
   }
 }
 

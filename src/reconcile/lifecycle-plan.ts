@@ -7,6 +7,11 @@
  * and nothing is bringing it up. One snapshot is taken per pass, oldest
  * request first; the pass wakes again at the next expiry. A restore asked
  * for runs once the cell is not frozen, after the cell's own actions.
+ *
+ * An expired snapshot whose images some cell still names (a fork slot, an
+ * imported cell) is kept, saying so, and looked at again at the next
+ * resync: removing it would leave that cell unable to be recreated. A
+ * requested removal (`Deleting`) was checked, or forced, by the API.
  */
 import type { SnapshotPhase } from "../store/index.ts";
 
@@ -19,12 +24,21 @@ export interface DesiredSnapshot {
   expiresAtMs: number | undefined;
   /** The operator asked for the cell to be restored from this snapshot. */
   restoreRequested: boolean;
+  /** The snapshot's image names (container → image values of its row). */
+  images: readonly string[];
+  /** The row's message as stored (a deferred expiry is written once, not every pass). */
+  message: string | undefined;
 }
+
+/** Image name → the cells (`space/stack/cell`) of the realm whose containers use it (api/image-users.ts). */
+export type ImageUsers = ReadonlyMap<string, readonly string[]>;
 
 export type SnapshotAction =
   | { type: "take-snapshot"; name: string }
   | { type: "fail-snapshot"; name: string; message: string }
   | { type: "remove-snapshot"; name: string; reason: "Requested" | "Expired" }
+  /** Expired, but cells use its images: kept, the row's message saying so. */
+  | { type: "keep-expired-snapshot"; name: string; message: string }
   /** Recreate the snapshotted containers' writable layers on the snapshot's committed layers, and start them. */
   | { type: "restore-snapshot"; name: string }
   | { type: "fail-restore"; name: string; message: string };
@@ -40,14 +54,27 @@ export interface SnapshotCellView {
   frozen: boolean;
 }
 
-export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: SnapshotCellView, nowMs: number): { actions: SnapshotAction[]; wakeAtMs: number | undefined } {
+/** The cells using any of these images, sorted; none means the images can go. */
+export function snapshotUsers(images: readonly string[], users: ImageUsers): string[] {
+  return [...new Set(images.flatMap((image) => users.get(image) ?? []))].sort();
+}
+
+/** Why an expired snapshot is still there (its row's message and the event). */
+export function keptExpiredMessage(cells: readonly string[]): string {
+  return `expired, kept while cell${cells.length === 1 ? "" : "s"} ${cells.join(", ")} use${cells.length === 1 ? "s" : ""} its images (looked at again at each resync)`;
+}
+
+export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: SnapshotCellView, nowMs: number, users: ImageUsers): { actions: SnapshotAction[]; wakeAtMs: number | undefined } {
   const actions: SnapshotAction[] = [];
   let wakeAtMs: number | undefined;
+  const expired = (s: DesiredSnapshot): boolean => s.expiresAtMs !== undefined && s.expiresAtMs <= nowMs;
   for (const s of snapshots) {
     if (s.phase === "Deleting") {
       actions.push({ type: "remove-snapshot", name: s.name, reason: "Requested" });
-    } else if (s.expiresAtMs !== undefined && s.expiresAtMs <= nowMs) {
-      actions.push({ type: "remove-snapshot", name: s.name, reason: "Expired" });
+    } else if (expired(s)) {
+      const using = snapshotUsers(s.images, users);
+      if (using.length === 0) actions.push({ type: "remove-snapshot", name: s.name, reason: "Expired" });
+      else if (s.message !== keptExpiredMessage(using)) actions.push({ type: "keep-expired-snapshot", name: s.name, message: keptExpiredMessage(using) });
     } else if (s.expiresAtMs !== undefined) {
       wakeAtMs = wakeAtMs === undefined ? s.expiresAtMs : Math.min(wakeAtMs, s.expiresAtMs);
     }
@@ -55,6 +82,7 @@ export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: Snaps
   const restore = snapshots.find((s) => s.restoreRequested);
   if (restore !== undefined && !actions.some((a) => a.name === restore.name)) {
     if (restore.phase !== "Ready") actions.push({ type: "fail-restore", name: restore.name, message: `snapshot ${restore.name} is ${restore.phase}, not Ready` });
+    else if (expired(restore)) actions.push({ type: "fail-restore", name: restore.name, message: `snapshot ${restore.name} has expired` });
     else if (cell.stopped) actions.push({ type: "fail-restore", name: restore.name, message: "the cell was stopped by the operator: start it, then restore" });
     else if (!cell.frozen) actions.push({ type: "restore-snapshot", name: restore.name });
   }

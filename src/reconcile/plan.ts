@@ -12,7 +12,7 @@
  */
 import type { ObservedContainerState } from "../model/cell-state.ts";
 import { owesRestart, ranStable, restartDelayMs, type RestartRules } from "./backoff.ts";
-import { planSnapshots, type DesiredSnapshot, type SnapshotAction } from "./lifecycle-plan.ts";
+import { planSnapshots, type DesiredSnapshot, type ImageUsers, type SnapshotAction } from "./lifecycle-plan.ts";
 
 export type RunIntentKind = "running" | "stopped" | "killed";
 
@@ -31,6 +31,8 @@ export interface DesiredCell {
   hibernate: boolean | undefined;
   /** The cell's snapshots (requests, records, removals): lifecycle-plan.ts. */
   snapshots: readonly DesiredSnapshot[];
+  /** Which cells of the realm use the snapshots' images (a snapshot in use outlives its expiry). */
+  snapshotImageUsers: ImageUsers;
   autoDelete: boolean;
   rootId: string;
   /** True when Keon supplies the pause root. */
@@ -137,7 +139,7 @@ export interface PlanGate {
   retryAtMs: number | undefined;
 }
 
-const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "hibernate-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "fail-restore"]);
+const ALWAYS_ALLOWED: ReadonlySet<CellAction["type"]> = new Set(["teardown", "stop-cell", "hibernate-cell", "freeze-cell", "thaw-cell", "fail-snapshot", "remove-snapshot", "keep-expired-snapshot", "fail-restore"]);
 
 export function gatePlan(plan: CellPlan, gate: PlanGate, nowMs: number): CellPlan & { held: boolean } {
   const waiting = gate.retryAtMs !== undefined && gate.retryAtMs > nowMs;
@@ -232,7 +234,7 @@ export function planCell(desired: DesiredCell, observed: ObservedCell, settings:
     stopped: desired.intent !== "running",
     busy: plan.actions.some((a) => a.type !== "freeze-cell" && a.type !== "reset-backoff"),
     frozen: desired.frozen,
-  }, settings.nowMs);
+  }, settings.nowMs, desired.snapshotImageUsers);
   // A restore goes first: it recreates layers the cell's own actions would otherwise start from (or fail on, after a cut restore).
   const isRestore = (a: SnapshotAction): boolean => a.type === "restore-snapshot" || a.type === "fail-restore";
   const first = snapshots.actions.filter(isRestore);

@@ -60,11 +60,14 @@ const ignoreNotFound = (error: unknown): void => {
  * container builds on them), its lease and any view left by a cut attempt.
  * Idempotent.
  */
-export async function discardCellSnapshot(ctx: RuntimeContext, namespace: string, scope: CellScope, snapshot: string, containerIds: readonly string[]): Promise<void> {
+export async function discardCellSnapshot(ctx: RuntimeContext, namespace: string, scope: CellScope, snapshot: string, containerIds: readonly string[], recorded: readonly string[] = []): Promise<void> {
   const client = ctx.containerd.withNamespace(namespace);
   for (const id of containerIds) {
     await client.snapshots.remove(viewKeyOf(containerdIdOf(scope, id), snapshot)).catch(ignoreNotFound);
-    await client.images.delete(snapshotImageName(scope, id, snapshot), false).catch(ignoreNotFound);
+  }
+  // The names this scope gives (a cut attempt recorded none) and those the row recorded (an import keeps the exporter's).
+  for (const image of new Set([...containerIds.map((id) => snapshotImageName(scope, id, snapshot)), ...recorded])) {
+    await client.images.delete(image, false).catch(ignoreNotFound);
   }
   await client.leases.delete(leaseIdOf(scope, snapshot), false);
   await client.leases.collectGarbage();

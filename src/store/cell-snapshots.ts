@@ -125,6 +125,30 @@ export class CellSnapshots {
     });
   }
 
+  /**
+   * Record images brought by an import as a Ready snapshot of the cell, so the
+   * cell's deletion removes them as it removes its own snapshots'. Run it in
+   * the transaction that stores the cell; CONFLICT if the name is taken.
+   */
+  recordImported(cell: ResourceKey, name: string, images: Record<string, string>, cellDocument: unknown): CellSnapshot {
+    return storeOp("recording imported images", () => {
+      const id = this.idOf(cell);
+      if (this.get(cell, name) !== undefined) {
+        throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
+      }
+      const now = this.now().toISOString();
+      this.db
+        .query(`INSERT INTO cell_snapshots (resource_id, name, phase, images, cell_document, created_at, ready_at) VALUES ($id, $name, 'Ready', $images, $doc, $now, $now)`)
+        .run({ id, name, images: JSON.stringify(images), doc: JSON.stringify(cellDocument), now });
+      return this.getOrThrow(cell, name);
+    });
+  }
+
+  /** Say why the snapshot is still there (an expired one in use); false when the row is gone. */
+  noteKept(cell: ResourceKey, name: string, message: string): boolean {
+    return this.update(cell, name, undefined, { message });
+  }
+
   markFailed(cell: ResourceKey, name: string, message: string): boolean {
     return this.update(cell, name, "Pending", { phase: "Failed", message });
   }

@@ -99,4 +99,19 @@ describe.skipIf(!ready)("keon export / import", () => {
     expect(bad.err).toContain("neither an OCI image layout");
     expect((await target.keond.api("GET", `/v1/realms/${realmB}/spaces/${SPACE}/stacks/main/cells/other`)).status).toBe(404);
   }, 120_000);
+
+  test("the imported images are the cell's: a snapshot `imported` its removal is refused for, gone with the cell", async () => {
+    const path = `/v1/realms/${realmB}/spaces/${SPACE}/stacks/main/cells/mover`;
+    const importedImages = async () => (await target.cd.client.withNamespace(target.namespace).images.list()).map((i) => i.name).filter((n) => n.startsWith("keon.snapshot/"));
+    expect(await importedImages()).toEqual([`keon.snapshot/${SPACE}/main/mover/app:s1`]);
+    const snapshots = (await target.keond.api<{ items: Array<{ name: string; phase: string }> }>("GET", `${path}/snapshots`)).body.items;
+    expect(snapshots.map((s) => [s.name, s.phase])).toEqual([["imported", "Ready"]]);
+    // The cell itself runs on those images: removing them alone is refused naming it.
+    const refused = await target.keond.api<{ error: { code: string; message: string } }>("DELETE", `${path}/snapshots/imported`);
+    expect([refused.status, refused.body.error.code]).toEqual([409, "CONFLICT"]);
+    expect(refused.body.error.message).toContain(`${SPACE}/main/mover`);
+
+    expect((await target.keon(["delete", "cell", "mover", ...scopeOf(realmB), "--wait"])).code).toBe(0);
+    expect(await importedImages()).toEqual([]);
+  }, 120_000);
 });

@@ -309,6 +309,20 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     const again = await suite.keond.api<{ error: { code: string; message: string } }>("POST", `${cellPath("src")}/fork?count=1&fromSnapshot=base`);
     expect([again.status, again.body.error.code]).toEqual([409, "CONFLICT"]);
     expect(again.body.error.message).toContain("src-1 already exists");
+
+    // The slots use the snapshot's images: its removal is refused naming them, and --force removes it anyway.
+    const refused = await suite.keond.api<{ error: { code: string; message: string } }>("DELETE", `${cellPath("src")}/snapshots/base`);
+    expect([refused.status, refused.body.error.code]).toEqual([409, "CONFLICT"]);
+    for (const name of names) expect(refused.body.error.message).toContain(`${SPACE}/main/${name}`);
+    const refusedCli = await keon(["snapshot", "rm", "cell", "src", "base", ...scopeFlags]);
+    expect(refusedCli.code).not.toBe(0);
+    expect(refusedCli.err).toContain(`${SPACE}/main/src-1`);
+    expect((await suite.keond.api("GET", `${cellPath("src")}/snapshots/base`)).status).toBe(200);
+    expect(await snapshotImages("src")).toContain(`keon.snapshot/${SPACE}/main/src/app:base`);
+    const forced = await keon(["snapshot", "rm", "cell", "src", "base", ...scopeFlags, "--force", "--wait"]);
+    expect(forced.err).toBe("");
+    expect(forced.out).toBe("cell/src snapshot/base removed\n");
+    expect(await snapshotImages("src")).not.toContain(`keon.snapshot/${SPACE}/main/src/app:base`);
     for (const name of names) expect((await keon(["delete", "cell", name, ...scopeFlags, "--wait"])).code).toBe(0);
   }, 600_000);
 

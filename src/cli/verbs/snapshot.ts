@@ -6,7 +6,7 @@
  * it is Ready. restore recreates the cell's snapshotted containers on the
  * snapshot's layers. rm removes its images; --wait waits until they are gone.
  */
-import { expectPositionals, parseDurationSeconds, stringFlag, type ParsedArgs } from "../args.ts";
+import { booleanFlag, expectPositionals, parseDurationSeconds, stringFlag, type ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, WAIT_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
 import { usageError } from "../errors.ts";
 import { formatAge, renderTable } from "../output/table.ts";
@@ -49,13 +49,14 @@ export function snapshotRows(items: readonly SnapshotView[], now: Date): string[
 export const snapshotVerb: Verb = {
   name: "snapshot",
   summary: "snapshots of a cell: create (freeze briefly, commit each writable layer), ls, describe, restore, rm",
-  usage: "keon snapshot create cell NAME [--name S] [--expires 24h] [--wait] | ls cell NAME | describe cell NAME S | restore cell NAME S [--wait] | rm cell NAME S [--wait]",
+  usage: "keon snapshot create cell NAME [--name S] [--expires 24h] [--wait] | ls cell NAME | describe cell NAME S | restore cell NAME S [--wait] | rm cell NAME S [--force] [--wait]",
   completes: SUBCOMMANDS,
   flags: [
     ...SCOPE_FLAGS,
     ...WAIT_FLAGS,
     { name: "name", type: "string", valueName: "S", description: "the snapshot's name (default snap-DATE-TIME)" },
     { name: "expires", type: "string", valueName: "DURATION", description: "remove the snapshot this long after it is taken (e.g. 24h)" },
+    { name: "force", type: "boolean", description: "rm: remove it even though cells (fork slots, an import) use its images (they cannot be recreated until they are back)" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
     const sub = args.positionals[0];
@@ -101,7 +102,7 @@ export const snapshotVerb: Verb = {
       default: {
         const { path, cell, snapshot } = targetOf(sub, args, true);
         const answer = await ctx.client.json<{ status: string }>("DELETE", `${path}/${encodeURIComponent(snapshot as string)}`, {
-          query: { wait: wait === undefined ? undefined : String(wait) },
+          query: { wait: wait === undefined ? undefined : String(wait), force: booleanFlag(args, "force") ? "true" : undefined },
         });
         ctx.out(`cell/${cell} snapshot/${snapshot} ${answer.status === "deleted" ? "removed" : "removal requested"}\n`);
         return 0;

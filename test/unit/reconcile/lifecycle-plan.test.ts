@@ -1,8 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { planSnapshots, type DesiredSnapshot } from "../../../src/reconcile/lifecycle-plan.ts";
+import { keptExpiredMessage, planSnapshots as planWith, snapshotUsers, type DesiredSnapshot, type ImageUsers } from "../../../src/reconcile/lifecycle-plan.ts";
 
 const NOW = 1_000_000;
-const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number, restoreRequested = false): DesiredSnapshot => ({ name, phase, expiresAtMs, restoreRequested });
+const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number, restoreRequested = false, images: string[] = [], message?: string): DesiredSnapshot =>
+  ({ name, phase, expiresAtMs, restoreRequested, images, message });
+const NOBODY: ImageUsers = new Map();
+const planSnapshots = (snapshots: readonly DesiredSnapshot[], cell: Parameters<typeof planWith>[1], nowMs: number, users: ImageUsers = NOBODY) => planWith(snapshots, cell, nowMs, users);
 const up = { rootUp: true, stopped: false, busy: false, frozen: false };
 
 describe("planSnapshots", () => {
@@ -60,5 +63,34 @@ describe("planSnapshots", () => {
     expect(planSnapshots([snap("a", "Ready", undefined, true)], { ...up, stopped: true }, NOW).actions[0]).toMatchObject({ type: "fail-restore" });
     // An expired snapshot is removed, not restored.
     expect(planSnapshots([snap("a", "Ready", NOW - 1, true)], up, NOW).actions).toEqual([{ type: "remove-snapshot", name: "a", reason: "Expired" }]);
+  });
+
+  test("an expired snapshot whose images a cell uses is kept, saying which cells, once; removed when none uses them", () => {
+    const images = ["keon.snapshot/s/k/c/app:old", "keon.snapshot/s/k/c/side:old"];
+    const users: ImageUsers = new Map([[images[0] as string, ["s/k/c-1", "s/k/c-0"]], [images[1] as string, ["s/k/c-0"]], ["other", ["s/k/x"]]]);
+    expect(snapshotUsers(images, users)).toEqual(["s/k/c-0", "s/k/c-1"]);
+    const message = keptExpiredMessage(["s/k/c-0", "s/k/c-1"]);
+    expect(message).toContain("s/k/c-0, s/k/c-1");
+    const expired = snap("old", "Ready", NOW - 1, false, images);
+    const plan = planSnapshots([expired], up, NOW, users);
+    expect(plan).toEqual({ actions: [{ type: "keep-expired-snapshot", name: "old", message }], wakeAtMs: undefined });
+    // Already said: nothing written again, no wake-up (the next resync looks again).
+    expect(planSnapshots([{ ...expired, message }], up, NOW, users)).toEqual({ actions: [], wakeAtMs: undefined });
+    // The users changed: the message is rewritten.
+    expect(planSnapshots([{ ...expired, message }], up, NOW, new Map([[images[1] as string, ["s/k/c-0"]]])).actions)
+      .toEqual([{ type: "keep-expired-snapshot", name: "old", message: keptExpiredMessage(["s/k/c-0"]) }]);
+    // No cell uses them any more: removed.
+    expect(planSnapshots([{ ...expired, message }], up, NOW, new Map([["other", ["s/k/x"]]])).actions).toEqual([{ type: "remove-snapshot", name: "old", reason: "Expired" }]);
+  });
+
+  test("a requested removal (checked or forced by the API) goes ahead even while cells use the images", () => {
+    const users: ImageUsers = new Map([["img", ["s/k/c-0"]]]);
+    expect(planSnapshots([snap("gone", "Deleting", undefined, false, ["img"])], up, NOW, users).actions).toEqual([{ type: "remove-snapshot", name: "gone", reason: "Requested" }]);
+  });
+
+  test("a restore of an expired snapshot kept for its users is given up naming the expiry", () => {
+    const users: ImageUsers = new Map([["img", ["s/k/c-0"]]]);
+    const kept = snap("old", "Ready", NOW - 1, true, ["img"], keptExpiredMessage(["s/k/c-0"]));
+    expect(planSnapshots([kept], up, NOW, users).actions).toEqual([{ type: "fail-restore", name: "old", message: "snapshot old has expired" }]);
   });
 });

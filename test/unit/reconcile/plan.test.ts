@@ -30,6 +30,7 @@ function desiredCell(workloads: DesiredContainer[] = [container("app")], extra: 
     frozen: false,
     hibernate: undefined,
     snapshots: [],
+    snapshotImageUsers: new Map(),
     autoDelete: false,
     rootId: "root",
     keonRoot: true,
@@ -367,7 +368,7 @@ describe("workload containers", () => {
 });
 
 describe("snapshots in the cell's plan", () => {
-  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined, restoreRequested: false }];
+  const pending = [{ name: "s1", phase: "Pending" as const, expiresAtMs: undefined, restoreRequested: false, images: [], message: undefined }];
   test("a quiet running cell takes it after its own actions; a frozen one too (its tasks are paused already)", () => {
     expect(plan(desiredCell([container("a")], { snapshots: pending }), {}).actions).toEqual([{ type: "take-snapshot", name: "s1" }]);
     const frozen = desiredCell([container("a")], { snapshots: pending, frozen: true });
@@ -376,7 +377,7 @@ describe("snapshots in the cell's plan", () => {
   });
 
   test("a restore goes before the cell's own actions (a cut restore left a container without its layer)", () => {
-    const d = desiredCell([container("a")], { snapshots: [{ name: "s1", phase: "Ready", expiresAtMs: undefined, restoreRequested: true }] });
+    const d = desiredCell([container("a")], { snapshots: [{ name: "s1", phase: "Ready", expiresAtMs: undefined, restoreRequested: true, images: [], message: undefined }] });
     expect(types(plan(d, { workloads: [seen("a", "created")] }))).toEqual(["restore-snapshot", "start-container"]);
   });
 
