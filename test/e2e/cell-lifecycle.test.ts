@@ -332,6 +332,18 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect(forked.out).toMatch(/^cell\/src-1 forked from src \(snapshot fork-\d{8}-\d{6}\)\n$/);
     expect((await keon(["delete", "cell", "src-1", ...scopeFlags, "--wait"])).code).toBe(0);
 
+    // An expired snapshot a slot uses is kept, saying which cell; once the slot is gone the next resync removes it.
+    expect((await keon(["snapshot", "create", "cell", "src", ...scopeFlags, "--name", "short", "--expires", "8s", "--wait"])).code).toBe(0);
+    expect((await keon(["fork", "cell", "src", ...scopeFlags, "--count", "1", "--from-snapshot", "short"])).code).toBe(0);
+    const shortOf = async () => ((await getCell("src")).status?.["snapshots"] as Array<{ name: string; message?: string }> | undefined)?.find((s) => s.name === "short");
+    await waitUntil(async () => (await shortOf())?.message?.includes(`kept while cell ${SPACE}/main/src-1 uses its images`) === true, "the expired snapshot kept for its slot", 30_000, 200);
+    expect(await snapshotImages("src")).toContain(`keon.snapshot/${SPACE}/main/src/app:short`);
+    expect((await eventsOf("src")).map((e) => e.reason)).toContain("SnapshotKept");
+    expect((await getCell("src-1")).status?.["state"]).toBe("Ready");
+    expect((await keon(["delete", "cell", "src-1", ...scopeFlags, "--wait"])).code).toBe(0);
+    await waitUntil(async () => (await shortOf()) === undefined, "the expired snapshot removed once no cell uses it", 30_000, 200);
+    expect(await snapshotImages("src")).not.toContain(`keon.snapshot/${SPACE}/main/src/app:short`);
+
     // A snapshot whose image is gone from under it: the slots cannot start, and none is left.
     expect((await keon(["snapshot", "create", "cell", "src", ...scopeFlags, "--name", "broken", "--wait"])).code).toBe(0);
     await client().images.delete(`keon.snapshot/${SPACE}/main/src/app:broken`);
