@@ -108,9 +108,7 @@ export class CellSnapshots {
   request(cell: ResourceKey, name: string, expiresAt: Date | undefined): CellSnapshot {
     return storeOp("requesting a snapshot", () => {
       const id = this.idOf(cell);
-      if (this.get(cell, name) !== undefined) {
-        throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
-      }
+      this.refuseTaken(cell, name);
       this.db
         .query(`INSERT INTO cell_snapshots (resource_id, name, phase, created_at, expires_at) VALUES ($id, $name, 'Pending', $now, $expires)`)
         .run({ id, name, now: this.now().toISOString(), expires: expiresAt?.toISOString() ?? null });
@@ -133,9 +131,7 @@ export class CellSnapshots {
   recordImported(cell: ResourceKey, name: string, images: Record<string, string>, cellDocument: unknown): CellSnapshot {
     return storeOp("recording imported images", () => {
       const id = this.idOf(cell);
-      if (this.get(cell, name) !== undefined) {
-        throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
-      }
+      this.refuseTaken(cell, name);
       const now = this.now().toISOString();
       this.db
         .query(`INSERT INTO cell_snapshots (resource_id, name, phase, images, cell_document, created_at, ready_at) VALUES ($id, $name, 'Ready', $images, $doc, $now, $now)`)
@@ -182,6 +178,12 @@ export class CellSnapshots {
       if (id === undefined) return false;
       return this.db.query("DELETE FROM cell_snapshots WHERE resource_id = $id AND name = $name").run({ id, name }).changes > 0;
     });
+  }
+
+  private refuseTaken(cell: ResourceKey, name: string): void {
+    if (this.get(cell, name) !== undefined) {
+      throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
+    }
   }
 
   private update(cell: ResourceKey, name: string, fromPhase: SnapshotPhase | undefined, values: Record<string, string | null>): boolean {
