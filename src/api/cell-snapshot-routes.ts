@@ -25,7 +25,7 @@ import { describeKey, type CellSnapshot, type ResourceKey, type Store } from "..
 import type { ApiDeps } from "./deps.ts";
 import { notifyChanged, requireScope } from "./resource-handlers.ts";
 import { snapshotUsers } from "../reconcile/lifecycle-plan.ts";
-import { realmImageUsers } from "./image-users.ts";
+import { realmImageUsers } from "../store/image-users.ts";
 import { checkedName, flagOf, integerOf, waitSecondsOf } from "./request-input.ts";
 import { keyFromPath, SCOPE_PREFIXES } from "./resource-paths.ts";
 import { settled, waitUntil, type Progress } from "./wait.ts";

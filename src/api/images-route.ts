@@ -8,7 +8,7 @@
  * - `DELETE /v1/realms/{realm}/images/{ref}[?force=true]` → `{result: "deleted", name}`;
  *   409 CONFLICT naming the cells that use the image unless forced
  *
- * Each ImageInfo names the realm's cells that use the image (image-users.ts).
+ * Each ImageInfo names the realm's cells that use the image (store/image-users.ts).
  * Removing the record is all Keon does: the image's content and snapshots
  * hold no lease (a pull's or import's lease ends with it), so containerd's
  * garbage collector reclaims what no container's snapshot builds on.
@@ -31,7 +31,7 @@ import { hostPlatform } from "../containerd/platform.ts";
 import { KeonError, isKeonError } from "../model/errors.ts";
 import type { Store } from "../store/store.ts";
 import { requireRealmNamespace, type CellLookup } from "./cell-lookup.ts";
-import { realmImageUsers } from "./image-users.ts";
+import { realmImageUsers } from "../store/image-users.ts";
 
 export interface ImagesRouteDeps {
   /** Where a realm's containerd namespace is found (cell-lookup.ts). */

@@ -28,7 +28,7 @@ import {
 } from "../runtime/index.ts";
 import { specHashOf } from "../runtime/cell-target.ts";
 import { hibernateWanted } from "../model/hibernation.ts";
-import { realmImageUsers } from "../api/image-users.ts";
+import { realmImageUsers } from "../store/image-users.ts";
 import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";

@@ -30,7 +30,7 @@ export interface DesiredSnapshot {
   message: string | undefined;
 }
 
-/** Image name → the cells (`space/stack/cell`) of the realm whose containers use it (api/image-users.ts). */
+/** Image name → the cells (`space/stack/cell`) of the realm whose containers use it (store/image-users.ts). */
 export type ImageUsers = ReadonlyMap<string, readonly string[]>;
 
 export type SnapshotAction =

@@ -11,7 +11,7 @@ import { cellWithContainerDocuments } from "../model/cell-containers.ts";
 import { imageNameCandidates } from "../model/image-reference.ts";
 import type { CellDocument } from "../model/schema/cell.ts";
 import type { ContainerDocument } from "../model/schema/container-document.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "./store.ts";
 
 /** Cells as `space/stack/cell`, sorted, by the record name their images resolve to among `records` (pure). */
 export function usersByImage(

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { usersByImage } from "../../../src/api/image-users.ts";
+import { usersByImage } from "../../../src/store/image-users.ts";
 import type { CellDocument } from "../../../src/model/schema/cell.ts";
 import type { ContainerDocument } from "../../../src/model/schema/container-document.ts";
 
