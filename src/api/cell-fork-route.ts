@@ -6,9 +6,11 @@
  * `fromSnapshot` a snapshot is taken first (and kept, listed with the
  * cell's). The N documents are stored in one transaction: all or none, and
  * none when a name is taken (409). The call then waits for the slots to
- * settle (`wait` seconds, default 120): if one fails or none settles in
+ * settle (`wait` seconds, default 120): if one fails or not all settle in
  * time, every slot of this fork is deleted and the answer names why (422
- * SETTLED_FAILED or 504), so a fork never stays half made.
+ * SETTLED_FAILED or 504), so a fork never stays half made. A fork record is
+ * stored with the slots and settled by api/fork-watch.ts, which a restarted
+ * keond resumes: a keond killed while the slots start does not leave a half fork.
  */
 import { Hono } from "hono";
 import { forkDocuments, forkSlotNames } from "../model/fork.ts";
@@ -20,8 +22,10 @@ import type { ApiDeps } from "./deps.ts";
 import { notifyChanged } from "./resource-handlers.ts";
 import { checkedName, integerOf, waitSecondsOf } from "./request-input.ts";
 import { SCOPE_PREFIXES } from "./resource-paths.ts";
-import { deleteResource, storeDocuments } from "./resource-writes.ts";
-import { all, settled, waitUntil } from "./wait.ts";
+import { storeDocuments } from "./resource-writes.ts";
+import { waitUntil } from "./wait.ts";
+import { watchFork } from "./fork-watch.ts";
+import { crashPoint } from "../support/crash-points.ts";
 
 export const MAX_FORK_COUNT = 64;
 const DEFAULT_FORK_WAIT_SECONDS = 120;
@@ -43,7 +47,9 @@ export function cellForkRoute(deps: ApiDeps): Hono {
     }
 
     const snapshotName = given === undefined || given === "" ? await takeSnapshotFirst(deps, key, c.req.raw.signal, seconds) : checkedName("fromSnapshot", given);
-    const documents = deps.store.transaction(() => {
+    const { realm, space, stack } = key;
+    if (realm === undefined || space === undefined || stack === undefined) throw new KeonError("INTERNAL", `fork of ${describeKey("Cell", key)}: the cell's scope is incomplete`);
+    const { documents, fork } = deps.store.transaction(() => {
       deps.store.getOrThrow("Cell", key);
       const snapshot = deps.store.snapshots.getOrThrow(key, snapshotName);
       if (snapshot.phase !== "Ready" || snapshot.cellDocument === undefined) {
@@ -56,17 +62,17 @@ export function cellForkRoute(deps: ApiDeps): Hono {
       const again = slotKeys.filter((k) => deps.store.get("Cell", k) !== undefined);
       if (again.length > 0) throw new KeonError("CONFLICT", `cannot fork: ${again.map((k) => k.name).join(", ")} already exist`, { details: { existing: again.map((k) => k.name) } });
       storeDocuments(deps.store, docs, { namespaceSuffix: deps.containerdNamespaceSuffix, policy: deps.policy, maxEgressRules: deps.maxEgressRules });
-      return docs;
+      // The record in the same transaction: whoever settles the fork (this request or a restarted keond) knows every slot.
+      const record = deps.store.forks.create({ realm, space, stack, name: key.name }, snapshotName, slotKeys.map((k) => k.name), new Date(Date.now() + seconds * 1000));
+      return { documents: docs, fork: record };
     });
     notifyChanged(deps, slotKeys.map((k) => ({ kind: "Cell" as const, key: k })));
+    crashPoint("fork:stored");
 
-    try {
-      await waitUntil(deps.bus, all(slotKeys.map((k) => () => settled(deps.store, "Cell", k))), seconds, c.req.raw.signal);
-    } catch (error) {
-      // All or nothing: every slot of this fork goes.
-      const affected = slotKeys.filter((k) => deps.store.get("Cell", k) !== undefined).flatMap((k) => deleteResource(deps.store, "Cell", k, true).affected);
-      notifyChanged(deps, affected);
-      throw error instanceof KeonError ? new KeonError(error.code, `fork of ${describeKey("Cell", key)} undone, every slot deleted: ${error.message}`, { cause: error, ...(error.details === undefined ? {} : { details: error.details }) }) : error;
+    // All or nothing, decided by the fork watcher: a failed or late slot takes every slot of this fork with it.
+    const outcome = await watchFork(deps, fork);
+    if (outcome.phase === "undone") {
+      throw new KeonError(outcome.code, `fork of ${describeKey("Cell", key)} undone, every slot deleted: ${outcome.message}`, { details: { fork: fork.id, cells: fork.slots, waitSeconds: seconds } });
     }
     return c.json({ fork: { source: key.name, snapshot: snapshotName, cells: documents.map((d) => d.metadata.name) } }, 201);
   });

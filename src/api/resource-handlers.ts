@@ -36,7 +36,7 @@ export function labelSelectorOf(c: Context): string | undefined {
 }
 
 /** Tell each affected realm's worker; called after the transaction committed. */
-export function notifyChanged(deps: ApiDeps, refs: readonly ResourceRef[]): void {
+export function notifyChanged(deps: Pick<ApiDeps, "dispatch" | "log">, refs: readonly ResourceRef[]): void {
   for (const ref of refs) {
     try {
       deps.dispatch.changed(realmOf(ref.kind, ref.key), ref);

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { connectContainerd } from "../containerd/client.ts";
 import { createApp } from "../api/app.ts";
 import { storeCellLookup } from "../api/cell-lookup.ts";
+import { resumeForks } from "../api/fork-watch.ts";
 import { pullIntoRealm, pullOptionsOf } from "../api/realm-pull.ts";
 import { listenTcp } from "../api/tcp-listener.ts";
 import { listenUnix } from "../api/unix-listener.ts";
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
     },
   });
   supervisor.start();
+  // Forks a killed keond left unsettled are finished or undone whole (issue 17).
+  resumeForks({ store, bus: supervisor, dispatch: supervisor, log: log.child({ component: "fork-watch" }) });
 
   // Before the app: /v1/status shows the certificate's fingerprint.
   const tls = config.tcpListen !== undefined && config.tcpTls

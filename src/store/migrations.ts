@@ -193,6 +193,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: "fork records: a fork's slots are kept whole or undone whole, across a keond restart",
+    up(db) {
+      db.run(`
+        -- One fork (keon fork), written in the transaction that stores its slot
+        -- cells. keond's main thread settles a pending one: done when every slot
+        -- settled, undone (every slot deleted) when one failed or the deadline passed.
+        -- Keyed by scope and source name, not resources (id): the record outlives the cells.
+        CREATE TABLE cell_forks (
+          id INTEGER PRIMARY KEY,
+          realm TEXT NOT NULL,
+          space TEXT NOT NULL,
+          stack TEXT NOT NULL,
+          source TEXT NOT NULL,
+          snapshot TEXT NOT NULL,
+          slots TEXT NOT NULL,
+          deadline TEXT NOT NULL,
+          phase TEXT NOT NULL CHECK (phase IN ('pending', 'done', 'undone')),
+          message TEXT,
+          created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX cell_forks_pending ON cell_forks (phase) WHERE phase = 'pending';
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

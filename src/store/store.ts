@@ -33,6 +33,7 @@ import {
 } from "./secret-values.ts";
 import { storeOp } from "./store-error.ts";
 import { CellSnapshots } from "./cell-snapshots.ts";
+import { CellForks } from "./cell-forks.ts";
 import { FreezeIntents } from "./freeze-intents.ts";
 import { RunIntents } from "./run-intents.ts";
 import { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";
@@ -116,6 +117,7 @@ export class Store {
   readonly intents: RunIntents;
   readonly freezes: FreezeIntents;
   readonly snapshots: CellSnapshots;
+  readonly forks: CellForks;
   readonly subnets: SqliteSubnetStore;
   readonly hostFacts: HostFacts;
   readonly tokens: ApiTokens;
@@ -155,6 +157,7 @@ export class Store {
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.freezes = new FreezeIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.snapshots = new CellSnapshots(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.forks = new CellForks(this.db, this.now);
     this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
     this.hostFacts = new HostFacts(this.db);
     this.tokens = new ApiTokens(this.db, this.now);

@@ -13,12 +13,15 @@
  * snapshot and of a restore), hibernate and wake (lifecycle states, the
  * filesystem kept, the address released; keond killed as it begins) and fork: KEON_FORK_COUNT cells (default 3
  * here, 10 under `bun run soak`) from a snapshot holding a file of
- * KEON_FORK_FILE_MB MiB (default 8 here, 100 in the soak).
+ * KEON_FORK_FILE_MB MiB (default 8 here, 100 in the soak); keond killed
+ * once a fork is stored: the restart finishes it, or undoes it whole.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { networkNameOf } from "../../src/network/network-names.ts";
+import { STATE_DATABASE_FILE } from "../../src/store/index.ts";
 import { ipamNetworkDirOf, networkPathsOf } from "../../src/network/network-paths.ts";
 import { CONTAINERD_BINARIES, isAlive, randomId, requireBinaries, requireRoot, waitUntil } from "../harness/index.ts";
 import { startKeondSuite, stopKeondSuite, TEST_IMAGE, type KeondSuite } from "../harness/keond-suite.ts";
@@ -356,6 +359,42 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect((await snapshotImages("src")).length).toBeGreaterThan(0);
     expect((await keon(["delete", "cell", "src", ...scopeFlags, "--wait"])).code).toBe(0);
     expect(await snapshotImages("src")).toEqual([]);
+  }, 300_000);
+
+  /** The fork records of `source` as keond stored them (read-only look at its state file). */
+  const forkRecords = (source: string) => {
+    const db = new Database(join(suite.keond.runPath, STATE_DATABASE_FILE), { readonly: true });
+    try {
+      return db.query<{ slots: string; phase: string; message: string | null }, [string, string]>("SELECT slots, phase, message FROM cell_forks WHERE realm = ? AND source = ? ORDER BY id").all(realm, source);
+    } finally {
+      db.close();
+    }
+  };
+  const slotContainers = async (source: string) => (await client().containers.list()).map((c) => c.id).filter((id) => id.startsWith(`${SPACE}_main_${source}-`));
+
+  test("keond killed at fork:stored: after the restart the fork completes, every slot Ready, its record done", async () => {
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("fk"))).code).toBe(0);
+    expect((await keon(["snapshot", "create", "cell", "fk", ...scopeFlags, "--name", "base", "--wait", "--timeout", "120s"])).code).toBe(0);
+    await crashAt("fork:stored", () => suite.keond.api("POST", `${cellPath("fk")}/fork?count=2&fromSnapshot=base&wait=120`));
+    await waitUntil(() => forkRecords("fk").at(-1)?.phase === "done", "the fork record done after the restart", 120_000, 200);
+    for (const name of ["fk-1", "fk-2"]) expect((await getCell(name)).status?.["state"]).toBe("Ready");
+    expect(forkRecords("fk")).toEqual([{ slots: JSON.stringify(["fk-1", "fk-2"]), phase: "done", message: "every slot settled" }]);
+    expect((await eventsOf("fk")).filter((e) => e.reason === "Forked").length).toBe(1);
+    for (const name of ["fk-1", "fk-2"]) expect((await keon(["delete", "cell", name, ...scopeFlags, "--wait"])).code).toBe(0);
+  }, 300_000);
+
+  test("keond killed at fork:stored for a fork whose slot cannot start: after the restart every slot is deleted, none runs, its record undone", async () => {
+    expect((await keon(["snapshot", "create", "cell", "fk", ...scopeFlags, "--name", "broken", "--wait", "--timeout", "120s"])).code).toBe(0);
+    await client().images.delete(`keon.snapshot/${SPACE}/main/fk/app:broken`);
+    await crashAt("fork:stored", () => suite.keond.api("POST", `${cellPath("fk")}/fork?count=2&fromSnapshot=broken&wait=20`));
+    await waitUntil(() => forkRecords("fk").at(-1)?.phase === "undone", "the fork record undone after the restart", 120_000, 200);
+    await waitUntil(async () => (await suite.keond.api("GET", cellPath("fk-1"))).status === 404 && (await suite.keond.api("GET", cellPath("fk-2"))).status === 404, "every slot of the failed fork gone", 60_000, 200);
+    await waitUntil(async () => (await slotContainers("fk")).length === 0, "no container of a slot left in containerd", 60_000, 200);
+    // The slots wait for an image that never comes: the stored deadline (20 s) undoes them, naming why.
+    expect(forkRecords("fk").at(-1)?.message).toContain("ImageNotFound");
+    expect((await eventsOf("fk")).filter((e) => e.reason === "ForkUndone").length).toBe(1);
+    expect((await getCell("fk")).status?.["state"]).toBe("Ready");
+    expect((await keon(["delete", "cell", "fk", ...scopeFlags, "--wait"])).code).toBe(0);
   }, 300_000);
 
   const ipReserved = (ip: string) => existsSync(join(ipamNetworkDirOf(networkPathsOf(suite.keond.runPath), networkNameOf(realm, SPACE)), ip));
