@@ -6,7 +6,12 @@
  * Everything it makes is named after the bench run and removed by name at
  * the end; podman's own processes (conmon) go with their containers.
  */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { runCommand } from "../src/network/run-command.ts";
+
+/** Where the host-local IPAM plugin keeps each network's reservations (CNI's default dataDir). */
+const CNI_IPAM_DIR = "/var/lib/cni/networks";
 
 export const PODMAN_IMAGE_PREFIX = "localhost/keon-bench-busybox";
 
@@ -101,7 +106,11 @@ export class Podman {
     };
     for (const name of [...this.containers]) await attempt(`container ${name}`, () => this.containerRemove(name));
     for (const name of [...this.pods]) await attempt(`pod ${name}`, () => this.podRemove(name));
-    if (this.networkMade) await attempt(`network ${this.network}`, () => this.exec(["network", "rm", "-f", this.network]));
+    if (this.networkMade) {
+      await attempt(`network ${this.network}`, () => this.exec(["network", "rm", "-f", this.network]));
+      // podman's CNI backend leaves the network's host-local IPAM directory (last_reserved_ip, lock) behind.
+      await attempt(`IPAM of ${this.network}`, async () => rmSync(join(CNI_IPAM_DIR, this.network), { recursive: true, force: true }));
+    }
     if (this.imageLoaded) await attempt(`image ${this.image}`, () => this.exec(["rmi", this.image]));
     if (!this.pauseImageBefore) {
       const pause = (await this.exec(["images", "-q", "--filter", "reference=localhost/podman-pause"]).catch(() => "")).trim();
