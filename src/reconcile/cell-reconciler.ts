@@ -39,6 +39,7 @@ import { liveView, observeCell, type CellObservation, type ContainerdView } from
 import { missingImages } from "../runtime/container-build.ts";
 import type { ImagePulls } from "./image-pulls.ts";
 import { awaitImages, gatePlan, needsImages, planCell, type CellAction, type DesiredCell, type RunIntentKind } from "./plan.ts";
+import { uncachedProcessStarts, type ProcessStartSource } from "./process-starts.ts";
 import type { ReconcileSink } from "./sink.ts";
 import { recordingSystemSecretUse } from "./system-secret-use.ts";
 import { withStatusTimes } from "./status-times.ts";
@@ -63,6 +64,8 @@ export interface CellReconcileDeps {
   pulls?: ImagePulls | undefined;
   /** The latest OOM event containerd reported per containerd ID (the realm loop's memory of them). */
   oomEvents?: ReadonlyMap<string, number> | undefined;
+  /** The realm loop's start times of running processes; absent: every look reads /proc. */
+  processStarts?: ProcessStartSource | undefined;
   /** Clock and jitter; tests pin them. */
   now?: () => number;
   random?: () => number;
@@ -183,9 +186,10 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const live = liveView(client);
   const finished = (previous.state === "Exited" || previous.state === "Error") && stored.observedGeneration === stored.generation;
   const carry = { observedIntent: previous.observedIntent, readyObserved: previous.readyObserved === true, finished };
+  const starts = deps.processStarts ?? uncachedProcessStarts;
 
   // Observe once, plan, hold back what must wait.
-  const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry);
+  const before = await observeCell(ctx, deps.resyncView ?? live, layout, key, store.restarts, carry, starts);
   const rootUp = before.cell.root.state === "running" || before.cell.root.state === "paused";
   const settings = { nowMs, restartBackoffCapMs: deps.restartBackoffCapMs, restartStableMs: deps.restartStableMs, random: (deps.random ?? Math.random)() };
   const snapshotRows = store.snapshots.list(key);
@@ -229,7 +233,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   if (before.cell.finished && plan.actions.length === 0 && before.cell.root.state === "created") return { wakeAtMs: plan.wakeAtMs, gone: false, acted: false };
 
   // Observe the outcome, then status.
-  const after = plan.actions.length > 0 ? await observeCell(ctx, live, layout, key, store.restarts, carry) : before;
+  const after = plan.actions.length > 0 ? await observeCell(ctx, live, layout, key, store.restarts, carry, starts) : before;
   // A workload that exited while the actions ran (one just thawed, say) is owed what its policy says, not judged failed.
   const restartOwed = after === before ? plan.restartOwed : new Set([...plan.restartOwed, ...planCell(desired, after.cell, settings).restartOwed]);
   const retryNow = failedWith ?? (plan.held ? retry : undefined);

@@ -3,8 +3,9 @@
  * What the host shows of one cell, looked at once per pass (and once more
  * after acting): each of Keon's containerd records of the cell (found by
  * label, so records the spec no longer names are found too), its task, the
- * spec hash it was built from, the cell's address from the cached CNI result,
- * its cgroup facts and the restart counters the store keeps. The plan and
+ * spec hash it was built from, the start time of its running process
+ * (process-starts.ts), the cell's address from the cached CNI result, its
+ * cgroup facts and the restart counters the store keeps. The plan and
  * the status derivation both read this one observation.
  */
 import type { ContainerdClient } from "../containerd/client.ts";
@@ -14,12 +15,12 @@ import { SPEC_HASH_LABEL } from "../model/spec-hash.ts";
 import { ipv4OfResult } from "../network/cni-exec.ts";
 import { containerdIdOf, type CellLayout } from "../runtime/cell-target.ts";
 import { observeCgroupLevel, type CgroupLevelStatus } from "../runtime/cgroup-levels.ts";
-import { readProcessStartMs } from "../runtime/process-start.ts";
 import type { RuntimeContext } from "../runtime/runtime-context.ts";
 import { findSpaceNetwork } from "../runtime/space-network.ts";
 import { observeTask, taskObservationOf, type TaskObservation } from "../runtime/task-control.ts";
 import type { ContainerRef, ResourceKey, RestartCounter } from "../store/index.ts";
 import type { CounterView, ObservedCell, ObservedContainer } from "./plan.ts";
+import type { ProcessStartSource } from "./process-starts.ts";
 
 /** The store's restart counters, as far as observing needs them. */
 export interface CounterSource {
@@ -135,6 +136,7 @@ export async function observeCell(
   cellKey: ResourceKey,
   counters: CounterSource,
   carry: ObservationCarry,
+  starts: ProcessStartSource,
 ): Promise<CellObservation> {
   const records = await view.recordsOf(layout);
   const seen = new Map<string, ObservedContainer>();
@@ -150,7 +152,7 @@ export async function observeCell(
         exitCode: task.exitStatus,
         exitedAtMs: task.exitedAt,
         pid,
-        startedAtMs: pid === undefined ? undefined : await readProcessStartMs(pid),
+        startedAtMs: pid === undefined ? undefined : await starts.startOf(record.id, pid),
       });
     }),
   );

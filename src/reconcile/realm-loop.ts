@@ -22,7 +22,7 @@ import type { Logger } from "pino";
 import type { CallOutcome } from "../containerd/connection.ts";
 import { isEvent, namespaceFilter, type ContainerdEvent, type Subscription } from "../containerd/services/events.ts";
 import type { FromWorker, PullError, ResourceRefMessage, WorkerMetrics } from "../protocol/messages.ts";
-import type { RuntimeContext } from "../runtime/index.ts";
+import { containerdPrefixOf, type RuntimeContext } from "../runtime/index.ts";
 import type { EventInput, ResourceKey, Store } from "../store/index.ts";
 import { passRetryDelayMs } from "./backoff.ts";
 import { reconcileCell, type CellPassOutcome } from "./cell-reconciler.ts";
@@ -31,6 +31,7 @@ import { ImagePulls } from "./image-pulls.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
 import { listNamespace, type ContainerdView } from "./observe.ts";
+import { ProcessStarts } from "./process-starts.ts";
 import { sweepOrphans } from "./orphans.ts";
 import type { ReconcileSink } from "./sink.ts";
 
@@ -65,7 +66,7 @@ export interface RealmPasses {
 }
 
 /** The real passes: the level reconciler (then the orphan sweep) and the cell reconciler. */
-function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>, pulls: ImagePulls | undefined): RealmPasses {
+function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>, processStarts: ProcessStarts, pulls: ImagePulls | undefined): RealmPasses {
   const { ctx, store, log, settings } = deps;
   const suspects = new Set<string>();
   return {
@@ -78,7 +79,7 @@ function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>,
     },
     cell: (key, namespace, sink, resyncView) =>
       reconcileCell(
-        { ctx, store, log, namespace, sink, resyncView, oomEvents, pulls, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
+        { ctx, store, log, namespace, sink, resyncView, oomEvents, processStarts, pulls, restartBackoffCapMs: settings.restartBackoffCapMs, restartStableMs: settings.restartStableMs },
         key,
       ),
   };
@@ -130,6 +131,8 @@ export class RealmLoop {
    * exit it explains may be observed passes later.
    */
   private readonly oomEvents = new Map<string, number>();
+  /** Start times of the realm's running container processes, read once per process; a cell's go with it. */
+  private readonly processStarts = new ProcessStarts();
 
   constructor(private readonly deps: RealmLoopDeps) {
     this.pulls = deps.settings.autoPull === true
@@ -138,7 +141,7 @@ export class RealmLoop {
         wake: (id) => void this.requestCell(cellKeyOf(this.realm, id), true),
       })
       : undefined;
-    this.passes = deps.passes ?? realPasses(deps, this.oomEvents, this.pulls);
+    this.passes = deps.passes ?? realPasses(deps, this.oomEvents, this.processStarts, this.pulls);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });
     this.tree = new KeyedQueue(() => this.treePass(), { limit: 1, onError });
@@ -278,8 +281,9 @@ export class RealmLoop {
     if (outcome.gone) {
       this.touched.delete(id);
       this.pulls?.forget(id);
-      const prefix = `${key.space}_${key.stack}_${key.name}_`;
+      const prefix = containerdPrefixOf({ realm: this.realm, space: key.space!, stack: key.stack!, cell: key.name });
       for (const containerdId of this.oomEvents.keys()) if (containerdId.startsWith(prefix)) this.oomEvents.delete(containerdId);
+      this.processStarts.forget(prefix);
     }
     if (outcome.wakeAtMs !== undefined) this.wakeAt(id, outcome.wakeAtMs);
     // A cell gone may be the last thing a deleted stack, space or realm waited for.

@@ -9,6 +9,7 @@
 import { deriveCellState } from "../../src/model/cell-state.ts";
 import type { NotDelegated } from "../../src/cgroup/delegation-plan.ts";
 import { liveView, observeCell } from "../../src/reconcile/observe.ts";
+import { uncachedProcessStarts } from "../../src/reconcile/process-starts.ts";
 import { cellLayoutOf, killCell, startCell, stopCell, type CellTarget, type RuntimeContext } from "../../src/runtime/index.ts";
 import { findSpaceNetwork } from "../../src/runtime/space-network.ts";
 import type { ObservedContainerState } from "../../src/model/cell-state.ts";
@@ -42,7 +43,7 @@ export async function cellView(ctx: RuntimeContext, target: CellTarget, flags: {
   const key = { realm: scope.realm, space: scope.space, stack: scope.stack, name: scope.cell };
   const { cell, placement } = await observeCell(ctx, liveView(ctx.containerd.withNamespace(target.namespace)), layout, key, noCounters as never, {
     observedIntent: undefined, readyObserved: false, finished: false,
-  });
+  }, uncachedProcessStarts);
   const view = (id: string, isRoot: boolean): ContainerView => {
     const seen = isRoot ? cell.root : cell.workloads.get(id);
     return { id, state: seen?.state ?? "missing", pid: seen?.pid, exitCode: seen?.exitCode };
