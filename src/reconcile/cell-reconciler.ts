@@ -257,7 +257,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     observedIntent: plan.held ? previous.observedIntent : plan.intent,
     frozen: failedWith === undefined ? frozen : previous.frozen === true,
     hibernate: desired.hibernate,
-    ...snapshotStatusOf(store.snapshots.list(key)),
+    // The rows the plan read, unless an action (a snapshot taken, removed or restored) may have changed them.
+    ...snapshotStatusOf(plan.actions.length === 0 ? snapshotRows : store.snapshots.list(key)),
     retry: retryNow,
     appliedSpaceDefaults: applied,
     outOfSync: drift.length === 0 ? undefined : {
