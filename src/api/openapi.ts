@@ -281,8 +281,11 @@ export function buildOpenApi(version: string): JsonSchema {
       queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
       queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
       queryParam("previous", "The output of the container's previous instance (404 when it has not restarted)", { type: "boolean" }),
+      queryParam("timestamps", "Begin each line with when it was written (RFC 3339 UTC with nanoseconds) and a space", { type: "boolean" }),
+      queryParam("sinceSeconds", "Only lines written in the last N seconds (keond's clock)", { type: "integer", minimum: 0 }),
+      queryParam("sinceTime", "Only lines written at or after this time (not with sinceSeconds)", { type: "string", format: "date-time" }),
     ],
-    responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
+    responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "400": ERRORS["400"], "404": ERRORS["404"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
     operationId: "attachToCell",

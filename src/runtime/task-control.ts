@@ -7,10 +7,10 @@
  */
 import type { ContainerdClient } from "../containerd/client.ts";
 import type { Process } from "../containerd/generated/containerd-v1-types.ts";
-import { renameSync, statSync } from "node:fs";
+import { renameSync, rmSync, statSync } from "node:fs";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import { holdConsoleForCreate, taskIoOf, type TaskStdio } from "./container-stdio.ts";
-import { previousLogPathOf } from "./run-layout.ts";
+import { logTimesPathOf, previousLogPathOf } from "./run-layout.ts";
 
 const SIGHUP = 1;
 const SIGKILL = 9;
@@ -100,7 +100,8 @@ export async function startTask(
  * A new instance writes a new log: the last one's output becomes the
  * previous log (`keon logs --previous`). An empty log is no instance's
  * output (a create that failed before the process wrote anything), so it
- * does not replace the previous one.
+ * does not replace the previous one. Its times file goes with it (its header
+ * names the log's inode, which the rename keeps).
  */
 function keepPreviousLog(logFile: string): void {
   let size: number;
@@ -110,7 +111,15 @@ function keepPreviousLog(logFile: string): void {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
     throw error;
   }
-  if (size > 0) renameSync(logFile, previousLogPathOf(logFile));
+  if (size === 0) return;
+  renameSync(logFile, previousLogPathOf(logFile));
+  try {
+    renameSync(logTimesPathOf(logFile), logTimesPathOf(previousLogPathOf(logFile)));
+  } catch (error) {
+    // A log written while no keond kept its times has none: its lines are stamped with its mtime.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    rmSync(logTimesPathOf(previousLogPathOf(logFile)), { force: true });
+  }
 }
 
 /**
