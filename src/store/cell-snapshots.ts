@@ -11,6 +11,7 @@
 import type { Database } from "bun:sqlite";
 import { KeonError } from "../model/errors.ts";
 import { describeKey, notFoundCode, type ResourceKey } from "./resource-key.ts";
+import type { RetainedSnapshots } from "./retained-snapshots.ts";
 import { storeOp } from "./store-error.ts";
 
 export type SnapshotPhase = "Pending" | "Ready" | "Failed" | "Deleting";
@@ -67,6 +68,8 @@ export class CellSnapshots {
     private readonly db: Database,
     private readonly cellId: (key: ResourceKey) => number | undefined,
     private readonly now: () => Date,
+    /** A deleted cell of the same path may have left snapshots others use: their names stay taken. */
+    private readonly retained: Pick<RetainedSnapshots, "get">,
   ) {}
 
   private idOf(cell: ResourceKey): number {
@@ -183,6 +186,12 @@ export class CellSnapshots {
   private refuseTaken(cell: ResourceKey, name: string): void {
     if (this.get(cell, name) !== undefined) {
       throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
+    }
+    const former = this.retained.get(cell, name);
+    if (former !== undefined) {
+      throw new KeonError("CONFLICT", `snapshot '${name}' of an earlier ${describeKey("Cell", cell)} (deleted ${former.cellDeletedAt}) is retained for the cells using its images; choose another name, or remove it first (snapshot rm --force)`, {
+        details: { snapshot: name, retained: true },
+      });
     }
   }
 
