@@ -29,7 +29,7 @@ import {
 import { specHashOf } from "../runtime/cell-target.ts";
 import { hibernateWanted } from "../model/hibernation.ts";
 import { realmImageUsers } from "../store/image-users.ts";
-import { discardCellSnapshots, retainSnapshots, runSnapshotAction, snapshotStatusOf, type Outcome, type RetainedByDeletion } from "./lifecycle-actions.ts";
+import { discardUnheldSnapshots, retainSnapshots, runSnapshotAction, snapshotStatusOf, type Outcome, type RetainedByDeletion } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
@@ -160,7 +160,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
     if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false, acted: false };
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
-    const retained = await discardCellSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
+    const retained = await discardUnheldSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
     return removed("Deleted", removeCellRows(store, key, retained));
   }
 
@@ -315,7 +315,7 @@ async function runAction(
   switch (action.type) {
     case "teardown":
       await deleteCell(ctx, target);
-      return { gone: removeCellRows(store, key, await discardCellSnapshots(ctx, store, key, target)) };
+      return { gone: removeCellRows(store, key, await discardUnheldSnapshots(ctx, store, key, target)) };
     case "stop-cell":
       if (action.kill) await killCell(ctx, target);
       else await stopCell(ctx, target);

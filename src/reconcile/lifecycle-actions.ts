@@ -87,7 +87,7 @@ function containerIdsOf(target: Pick<CellTarget, "cell">, snapshot: CellSnapshot
  * {@link retainSnapshots}), every other one's images are removed now.
  * Returns those to retain, with why.
  */
-export async function discardCellSnapshots(ctx: RuntimeContext, store: Store, key: ResourceKey, target: Pick<CellTarget, "cell" | "namespace">): Promise<RetainedByDeletion[]> {
+export async function discardUnheldSnapshots(ctx: RuntimeContext, store: Store, key: ResourceKey, target: Pick<CellTarget, "cell" | "namespace">): Promise<RetainedByDeletion[]> {
   const snapshots = store.snapshots.list(key);
   const images = new Set(snapshots.flatMap((s) => Object.values(s.images)));
   const users = images.size === 0 ? new Map<string, string[]>() : realmImageUsers(store, key.realm ?? "", images);

@@ -128,8 +128,9 @@ export class CellSnapshots {
 
   /**
    * Record images brought by an import as a Ready snapshot of the cell, so the
-   * cell's deletion removes them as it removes its own snapshots'. Run it in
-   * the transaction that stores the cell; CONFLICT if the name is taken.
+   * cell's deletion removes them as it removes its own snapshots' (or retains
+   * them while another cell uses them). Run it in the transaction that stores
+   * the cell; CONFLICT if the name is taken.
    */
   recordImported(cell: ResourceKey, name: string, images: Record<string, string>, cellDocument: unknown): CellSnapshot {
     return storeOp("recording imported images", () => {
