@@ -38,7 +38,7 @@ export async function sweepRetainedSnapshots(deps: RetainedSweepDeps, namespace:
     const event = (reason: string, message: string): void => sink.event({ realm, space: key.space, stack: key.stack, cell: key.name, kind: "Cell", name: key.name, type: "Normal", reason, message });
     try {
       if (action.type === "note-retained") {
-        if (store.retainedSnapshots.noteKept(key, action.name, action.message)) event("SnapshotKept", `snapshot ${action.name} ${action.message}`);
+        if (store.retainedSnapshots.noteKept(key, action.name, action.message)) event("SnapshotKept", `retained snapshot ${action.name} of deleted cell ${action.cell}: ${action.message}`);
         continue;
       }
       await discardCellSnapshot(ctx, namespace, { realm, space: key.space, stack: key.stack, cell: key.name }, action.name, Object.keys(snapshot.images), Object.values(snapshot.images));
