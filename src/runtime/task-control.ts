@@ -67,6 +67,8 @@ export async function startTask(
     withSnapshot: boolean;
     /** Runs between create and start, while the init is parked in `runc init` (a nested cell's process-leaf adoption). */
     afterCreate?: ((pid: number) => Promise<void>) | undefined;
+    /** Awaited after the create, before the start: what must be ready before the process runs (its cell's network). */
+    beforeStart?: Promise<unknown>;
   },
 ): Promise<{ pid: number; started: boolean }> {
   const existing = await observeTask(client, id);
@@ -87,6 +89,7 @@ export async function startTask(
   }
   try {
     await options.afterCreate?.(created.pid);
+    await options.beforeStart;
     await client.tasks.start(id);
   } catch (error) {
     // The start's (or afterCreate's) own failure is what the caller must see; a task that cannot even be killed shows up in the next refresh.
