@@ -33,15 +33,34 @@ export interface CellSnapshot {
   restoredAt: string | undefined;
 }
 
-interface Row {
+/** The columns a snapshot's record has wherever it is kept (here, or retained past its cell: retained-snapshots.ts). */
+export interface RecordColumns {
   name: string;
-  phase: SnapshotPhase;
   images: string;
   cell_document: string | null;
   message: string | null;
   expires_at: string | null;
   created_at: string;
   ready_at: string | null;
+}
+
+/** What a snapshot recorded, from those columns. */
+export type SnapshotRecord = Pick<CellSnapshot, "name" | "images" | "cellDocument" | "message" | "expiresAt" | "createdAt" | "readyAt">;
+
+export function recordOf(row: RecordColumns): SnapshotRecord {
+  return {
+    name: row.name,
+    images: JSON.parse(row.images) as Record<string, string>,
+    cellDocument: row.cell_document === null ? undefined : (JSON.parse(row.cell_document) as Record<string, unknown>),
+    message: row.message ?? undefined,
+    expiresAt: row.expires_at ?? undefined,
+    createdAt: row.created_at,
+    readyAt: row.ready_at ?? undefined,
+  };
+}
+
+interface Row extends RecordColumns {
+  phase: SnapshotPhase;
   restore_requested_at: string | null;
   restored_at: string | null;
 }
@@ -50,14 +69,8 @@ const COLUMNS = "name, phase, images, cell_document, message, expires_at, create
 
 function snapshotOf(row: Row): CellSnapshot {
   return {
-    name: row.name,
+    ...recordOf(row),
     phase: row.phase,
-    images: JSON.parse(row.images) as Record<string, string>,
-    cellDocument: row.cell_document === null ? undefined : (JSON.parse(row.cell_document) as Record<string, unknown>),
-    message: row.message ?? undefined,
-    expiresAt: row.expires_at ?? undefined,
-    createdAt: row.created_at,
-    readyAt: row.ready_at ?? undefined,
     restoreRequestedAt: row.restore_requested_at ?? undefined,
     restoredAt: row.restored_at ?? undefined,
   };

@@ -14,6 +14,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { KeonError } from "../model/errors.ts";
+import { recordOf, type RecordColumns, type SnapshotRecord } from "./cell-snapshots.ts";
 import { describeKey, type ResourceKey } from "./resource-key.ts";
 import { storeOp } from "./store-error.ts";
 
@@ -25,35 +26,21 @@ export interface FormerCell {
   name: string;
 }
 
-export interface RetainedSnapshot {
+/** What a Ready snapshot recorded (store/cell-snapshots.ts), and what became of its cell. */
+export interface RetainedSnapshot extends SnapshotRecord {
   cell: FormerCell;
-  name: string;
   /** The operator asked for its removal; the realm's worker carries it out. */
   removalRequested: boolean;
-  /** Container id → the containerd image holding its committed layer. */
-  images: Record<string, string>;
-  cellDocument: Record<string, unknown> | undefined;
-  message: string | undefined;
-  expiresAt: string | undefined;
-  createdAt: string;
-  readyAt: string | undefined;
   /** When its cell was deleted and the snapshot kept. */
   cellDeletedAt: string;
 }
 
-interface Row {
+interface Row extends RecordColumns {
   realm: string;
   space: string;
   stack: string;
   cell: string;
-  name: string;
   removal_requested: number;
-  images: string;
-  cell_document: string | null;
-  message: string | null;
-  expires_at: string | null;
-  created_at: string;
-  ready_at: string | null;
   cell_deleted_at: string;
 }
 
@@ -64,14 +51,8 @@ const SELECT = `SELECT r.name AS realm, s.space, s.stack, s.cell, s.name, s.remo
 function retainedOf(row: Row): RetainedSnapshot {
   return {
     cell: { realm: row.realm, space: row.space, stack: row.stack, name: row.cell },
-    name: row.name,
+    ...recordOf(row),
     removalRequested: row.removal_requested === 1,
-    images: JSON.parse(row.images) as Record<string, string>,
-    cellDocument: row.cell_document === null ? undefined : (JSON.parse(row.cell_document) as Record<string, unknown>),
-    message: row.message ?? undefined,
-    expiresAt: row.expires_at ?? undefined,
-    createdAt: row.created_at,
-    readyAt: row.ready_at ?? undefined,
     cellDeletedAt: row.cell_deleted_at,
   };
 }
