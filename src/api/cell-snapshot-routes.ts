@@ -188,21 +188,21 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
     const name = checkedName("snapshot", c.req.param("snapshot"));
     const force = flagOf(c, "force");
     const message = force ? "removal forced" : "removal requested";
-    const view = deps.store.transaction(() => {
+    const { view, retained } = deps.store.transaction(() => {
       const details = { kind: "Cell", ...key, snapshot: name };
       const own = live ? deps.store.snapshots.get(key, name) : undefined;
-      const retained = own === undefined ? deps.store.retainedSnapshots.get(key, name) : undefined;
-      if (retained !== undefined) {
-        // Its cell is gone: the realm's resync removes it.
-        if (!force) refuseWhileUsed(deps.store, key.realm ?? "", `retained snapshot '${name}' of deleted ${describeKey("Cell", key)}`, Object.values(retained.images), { ...details, retained: true });
-        return retainedView(deps.store.retainedSnapshots.requestRemoval(key, name, message), false);
+      const former = own === undefined ? deps.store.retainedSnapshots.get(key, name) : undefined;
+      if (former !== undefined) {
+        if (!force) refuseWhileUsed(deps.store, key.realm ?? "", `retained snapshot '${name}' of deleted ${describeKey("Cell", key)}`, Object.values(former.images), { ...details, retained: true });
+        return { view: retainedView(deps.store.retainedSnapshots.requestRemoval(key, name, message), false), retained: true };
       }
       if (!live) deps.store.getOrThrow("Cell", key);
       const images = Object.values(deps.store.snapshots.getOrThrow(key, name).images);
       if (!force) refuseWhileUsed(deps.store, key.realm ?? "", `snapshot '${name}' of ${describeKey("Cell", key)}`, images, details);
-      return snapshotView(deps.store.snapshots.markDeleting(key, name, message), false);
+      return { view: snapshotView(deps.store.snapshots.markDeleting(key, name, message), false), retained: false };
     });
-    notifyChanged(deps, [live ? { kind: "Cell", key } : { kind: "Realm", key: { name: key.realm ?? "" } }]);
+    // A retained one's cell is gone (or is a later cell of the name): the realm's resync removes it.
+    notifyChanged(deps, [retained ? { kind: "Realm", key: { name: key.realm ?? "" } } : { kind: "Cell", key }]);
     if (wait !== undefined) await waitUntil(deps.bus, () => snapshotRemoved(deps.store, key, name), wait, c.req.raw.signal);
     const gone = snapshotRemoved(deps.store, key, name).done;
     return c.json({ status: gone ? "deleted" : "deleting", snapshot: view }, gone ? 200 : 202);

@@ -48,3 +48,11 @@ test("rm of a retained snapshot: refused naming its users, forced: asked of the 
   expect(api.dispatch.calls.at(-1)).toEqual({ realm: "main", kind: "Realm", key: { name: "main" } });
   expect((await call(api, `${C}/snapshots/nope?force=true`, { method: "DELETE" })).status).toBe(404);
 });
+
+test("rm of a retained snapshot beside a later cell of the name wakes the realm's resync, not the new cell", async () => {
+  expect((await call(api, C, jsonRequest("PUT", cellDoc()))).status).toBe(201);
+  const forced = await call(api, `${C}/snapshots/base?force=true`, { method: "DELETE" });
+  expect(forced.status).toBe(202);
+  expect(api.dispatch.calls.at(-1)).toEqual({ realm: "main", kind: "Realm", key: { name: "main" } });
+  expect(api.store.retainedSnapshots.get(web, "base")?.removalRequested).toBe(true);
+});
