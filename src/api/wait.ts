@@ -164,7 +164,8 @@ export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: nu
     };
     const onAbort = () => finish();
     const unsubscribe = bus.subscribe((message) => {
-      if (message.type === "status" || message.type === "realm-gone") check();
+      // An event too: some work changes no status (a retained snapshot removed by a resync).
+      if (message.type === "status" || message.type === "realm-gone" || message.type === "event") check();
     });
     const timer = setTimeout(() => {
       check();
