@@ -63,6 +63,15 @@ function requireFleet(deps: ApiDeps): FleetAccess {
   return deps.fleet;
 }
 
+/** Why the fleet does not take `document`, if it does not. */
+function fleetRefusal(document: Document): string | undefined {
+  if (document.kind === "Container") return "Container documents are not taken into the fleet; declare the container in its cell's spec.containers";
+  if (!FLEET_KINDS.includes(document.kind)) return `${document.kind} documents are not taken into the fleet (it holds ${FLEET_KINDS.join(", ")})`;
+  // Every node holds the fleet's secrets, and a cell sits on one node: a secret inside a cell could be stored nowhere else.
+  if (document.kind === "Secret" && (keyOf(document).cell ?? "") !== "") return `Secret '${document.metadata.name}' sits inside cell '${keyOf(document).cell}': the fleet holds secrets of a realm, space or stack only (every node stores them)`;
+  return undefined;
+}
+
 /**
  * The one fleet write path: `POST /v1/apply?fleet=true` and `PUT …?fleet=true`
  * (fleetPut below). Validated as a local write is, stored in etcd all or
@@ -72,13 +81,10 @@ function requireFleet(deps: ApiDeps): FleetAccess {
 export async function writeToFleet(deps: ApiDeps, request: Request, documents: readonly Document[], wait: number | undefined): Promise<FleetWrite[]> {
   const fleet = requireFleet(deps);
   requireRealms(identityOf(request), documents.map((d) => realmOf(d.kind, keyOf(d))));
-  const foreign = documents.flatMap((d, i) => (FLEET_KINDS.includes(d.kind) ? [] : [{
-    document: i,
-    path: "kind",
-    message: d.kind === "Container"
-      ? "Container documents are not taken into the fleet; declare the container in its cell's spec.containers"
-      : `${d.kind} documents are not taken into the fleet (it holds ${FLEET_KINDS.join(", ")})`,
-  }]));
+  const foreign = documents.flatMap((d, i) => {
+    const message = fleetRefusal(d);
+    return message === undefined ? [] : [{ document: i, path: d.kind === "Secret" ? "metadata.cell" : "kind", message }];
+  });
   if (foreign.length > 0) throw new KeonError("UNSUPPORTED", foreign[0]!.message, { details: { issues: foreign } });
   checkAdmission(documents, { maxEgressRules: deps.maxEgressRules ?? MAX_EGRESS_RULES });
   const held = await fleet.documentKeys();

@@ -5,7 +5,7 @@ import { ASSIGNMENTS, docKey, STATUSES } from "../../../src/fleet/keys.ts";
 import type { FleetWrite } from "../../../src/fleet/service.ts";
 import { KeonError } from "../../../src/model/errors.ts";
 import { keyOf } from "../../../src/store/index.ts";
-import { C, call, cellDoc, jsonRequest, K, makeApi, R, realmDoc, spaceDoc, stackDoc, type TestApi } from "./helpers.ts";
+import { C, call, cellDoc, jsonRequest, K, makeApi, R, realmDoc, secretDoc, spaceDoc, stackDoc, type TestApi } from "./helpers.ts";
 
 /** The fleet's documents in a map: enough for the route's own decisions (what it refuses, what it passes on). */
 function memoryFleet(): FleetAccess & { held: Map<string, unknown>; down: boolean; emit(snapshot: Snapshot): void } {
@@ -135,6 +135,11 @@ describe("fleet routes", () => {
     const orphan = await call(api, "/v1/realms/nowhere/spaces/x?fleet=true", jsonRequest("PUT", spaceDoc("x", "nowhere")));
     expect(orphan.status).toBe(404);
     expect(orphan.body.error.message).toContain("Realm nowhere is not in the fleet");
+    // Every node stores the fleet's secrets; a cell is on one node only.
+    const inCell = await call(api, `${C}/secrets/db?fleet=true`, jsonRequest("PUT", secretDoc("db", { realm: "main", space: "default", stack: "shop", cell: "web" })));
+    expect([inCell.status, inCell.body.error.code]).toEqual([400, "UNSUPPORTED"]);
+    expect(inCell.body.error.message).toContain("the fleet holds secrets of a realm, space or stack only");
+    expect((await call(api, `${K}/secrets/db?fleet=true`, jsonRequest("PUT", secretDoc("db", { realm: "main", space: "default", stack: "shop" })))).status).toBe(201);
   });
 
   test("PUT and DELETE ?fleet=true on a keond outside any fleet: 400 UNSUPPORTED naming the setting, nothing stored; without the flag the node's own store as before", async () => {
@@ -150,7 +155,7 @@ describe("fleet routes", () => {
     expect(api.store.list("Realm").length).toBe(1);
   });
 
-  test("DELETE ?fleet=true removes the fleet document (cascade passed on); ?wait is refused naming it", async () => {
+  test("DELETE ?fleet=true removes the fleet document; ?wait is refused naming it", async () => {
     const fleet = memoryFleet();
     api = makeApi({ fleet });
     await call(api, "/v1/apply?fleet=true", jsonRequest("POST", [realmDoc(), spaceDoc(), stackDoc(), cellDoc()]));
