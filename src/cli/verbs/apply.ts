@@ -44,8 +44,8 @@ export function sourceOfDocument(sources: readonly ManifestSource[], counts: rea
 export const applyVerb: Verb = {
   name: "apply",
   summary: "create or update resources from manifests",
-  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D]] [--dry-run | --fleet] [-o json|yaml]",
-  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\n--fleet stores the documents in the fleet (etcd); with --wait, until each cell is settled on its node as the fleet says (keon get cells --fleet shows them).\nExample: keon apply -f cell.yaml --wait",
+  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run] [--fleet] [-o json|yaml]",
+  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\n--fleet stores the documents in the fleet (etcd), not with --dry-run; with --wait, until each cell is settled on its node as the fleet says (keon get cells --fleet shows them).\nExample: keon apply -f cell.yaml --wait",
   flags: [
     ...FILENAME_FLAGS,
     ...WAIT_FLAGS,
