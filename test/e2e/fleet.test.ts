@@ -175,11 +175,11 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
 
   test("PUT ?fleet=true on the cell's own route: it lands on one node and is Ready; DELETE ?fleet=true removes it from every node", async () => {
     const document = { kind: "Cell", metadata: { name: "put1" }, spec: { realmId: realm, spaceId: "s", stackId: "main", containers: [{ id: "app", image: TEST_IMAGE, root: true, hostNetwork: true, command: "/bin/sh", args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }] } };
-    const put = await node("nc").keond.api<{ result: string; fleet: boolean }>("PUT", `${cellPath("put1")}?fleet=true`, document);
+    const put = await node("nc").keond.api<{ result: string; fleet: boolean }>("PUT", `${cellPath("put1")}?fleet=true&wait=90`, document);
     expect(put.status).toBe(201);
     expect(put.body).toMatchObject({ result: "created", fleet: true });
-    // Not this node's store: the leader places it, and only its node stores it.
-    await waitUntil(() => allReady(["put1"]), "put1 Ready in the fleet", 60_000, 200);
+    // ?wait answered once the cell was Ready on its node. Not this node's store: the leader placed it, and only its node stores it.
+    expect(await allReady(["put1"])).toBe(true);
     const holder = (await placementOf())["put1"]!;
     const holding = await Promise.all(NAMES.map(async (n) => (await localCells(node(n))).includes("put1")));
     expect(NAMES.filter((_, i) => holding[i]) as string[]).toEqual([holder]);
@@ -202,6 +202,13 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect(waited.code).toBe(0);
     // Ready when the answer came, not later: read the fleet right after.
     expect((await fleetCells()).find((c) => c.name === "w1")?.state).toBe("Ready");
+    // A changed document: the wait holds until its node reports the new revision, not the Ready of the old one.
+    const holder = node((await placementOf())["w1"]!);
+    const updated = await node("nc").keon(["apply", "--fleet", "--wait", "--timeout", "90s", "-f", "-"], cellYaml("w1", { note: "two" }));
+    expect([updated.code, updated.err]).toEqual([0, ""]);
+    expect(updated.out).toContain("updated");
+    const local = await holder.keond.api<{ metadata: { annotations?: Record<string, string> }; status?: { state?: string } }>("GET", cellPath("w1"));
+    expect([local.body.metadata.annotations?.["note"], local.body.status?.state]).toEqual(["two", "Ready"]);
 
     const mars = await node("nb").keon(["apply", "--fleet", "--wait", "--timeout", "2s", "-f", "-"], cellYaml("mars", { "keon.io/node-selector": "zone=mars" }));
     expect(mars.code).toBe(1);
