@@ -249,7 +249,7 @@ export function buildOpenApi(version: string): JsonSchema {
   });
   add(snapshots, "get", {
     operationId: "listCellSnapshots",
-    summary: "The cell's snapshots",
+    summary: "The cell's snapshots, and those retained from a deleted cell of this path (cellDeletedAt set) while other cells use their images",
     responses: { "200": { description: "Snapshots", content: json({ type: "object", properties: { items: { type: "array", items: ref("Snapshot") } } }) }, "404": ERRORS["404"] },
   });
   add(`${snapshots}/:snapshot`, "get", {
@@ -612,6 +612,7 @@ export function buildOpenApi(version: string): JsonSchema {
       restoreRequestedAt: { type: "string", description: "A restore from this snapshot is owed" },
       restoredAt: { type: "string", description: "The cell was last restored from it then" },
       cellDocument: { type: "object", description: "The cell document when the snapshot was taken (describe only)" },
+      cellDeletedAt: { type: "string", description: "Retained: its cell was deleted then while other cells used its images; it goes at the resync after the last of them" },
     },
   };
   schemas["FreezeResult"] = {

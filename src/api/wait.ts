@@ -129,12 +129,13 @@ export function describeSeen(details: Record<string, unknown>): string {
 
 /**
  * Resolve once `condition` holds, re-checking it at start and on each worker
- * `status` (or `realm-gone`) message. Rejects with DEADLINE_EXCEEDED after
+ * `status`, `realm-gone` or `event` message. Rejects with DEADLINE_EXCEEDED after
  * `seconds`; resolves quietly when the client goes away (`signal`).
  */
 export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: number, signal?: AbortSignal): Promise<void> {
   const onChange = (check: () => void) => bus.subscribe((message) => {
-    if (message.type === "status" || message.type === "realm-gone") check();
+    // An event too: some work changes no status (a retained snapshot removed by a resync).
+    if (message.type === "status" || message.type === "realm-gone" || message.type === "event") check();
   });
   return waitFor(onChange, condition, seconds, signal);
 }
