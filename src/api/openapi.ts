@@ -148,6 +148,10 @@ export function buildOpenApi(version: string): JsonSchema {
   };
 
   for (const kind of Object.keys(PLURALS) as DocumentKind[]) {
+    // `?fleet=true` on the kinds a fleet holds (fleet-routes.ts fleetPut, fleetDelete).
+    const inFleet = FLEET_KINDS.includes(kind);
+    const fleetParam = (what: string) => (inFleet ? [queryParam("fleet", what, { type: "boolean" })] : []);
+    const fleetDown: Record<string, JsonSchema> = inFleet ? { "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing changed") } : {};
     for (const depth of SCOPE_DEPTHS[kind]) {
       const collection = `${SCOPE_PREFIXES[depth]}/${PLURALS[kind]}`;
       const item = `${collection}/:${NAME_PARAM[kind]}`;
@@ -165,24 +169,31 @@ export function buildOpenApi(version: string): JsonSchema {
       add(item, "put", {
         operationId: `put${scoped(kind, depth)}`,
         summary: `Create or update a ${kind}; the path must agree with the document's name and scope`,
-        parameters: [WAIT],
+        parameters: [WAIT, ...fleetParam("Store the document in the fleet (etcd) instead of this node, as POST /v1/apply?fleet=true does; with wait, until each cell is settled on its node")],
         requestBody: DOCUMENT_BODY,
         responses: {
           "201": { description: "Created", content: json(ref("PutResult")) },
           "200": { description: "Updated or unchanged", content: json(ref("PutResult")) },
           ...ERRORS,
+          ...fleetDown,
         },
       });
       add(item, "delete", {
         operationId: `delete${scoped(kind, depth)}`,
         summary: `Delete a ${kind}${kind === "Secret" ? "" : " (its worker tears it down)"}`,
-        parameters: [WAIT, queryParam("cascade", "Delete everything inside it too", { type: "boolean" })],
+        parameters: [
+          WAIT,
+          queryParam("cascade", "Delete everything inside it too", { type: "boolean" }),
+          ...fleetParam("Delete from the fleet (etcd) instead of this node: done once etcd holds it (200, the keys removed); not with wait"),
+        ],
         responses: {
           "200": { description: "Deleted", content: json(ref("DeleteResult")) },
           "202": { description: "Deletion requested", content: json(ref("DeleteResult")) },
           "404": ERRORS["404"],
           "409": ERRORS["409"],
           "504": ERRORS["504"],
+          ...(inFleet ? { "400": errorResponse("?fleet on a keond that is not in a fleet (UNSUPPORTED), or with wait") } as Record<string, JsonSchema> : {}),
+          ...fleetDown,
         },
       });
     }
@@ -308,7 +319,7 @@ export function buildOpenApi(version: string): JsonSchema {
     parameters: [
       WAIT,
       queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" }),
-      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait or dryRun (fleet-routes.ts)", { type: "boolean" }),
+      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; with wait, until each cell is settled on its node; not with dryRun (fleet-routes.ts)", { type: "boolean" }),
     ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
     responses: {
@@ -570,8 +581,16 @@ export function buildOpenApi(version: string): JsonSchema {
     description: "Legacy kukeon fields the documents carried, accepted and left out",
     items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
   };
-  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings } };
-  schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings, fleet: { type: "boolean", description: "Stored in the fleet (?fleet=true)" } } };
+  schemas["DeleteResult"] = {
+    type: "object",
+    properties: {
+      status: { enum: ["deleting", "deleted"] },
+      affected: { type: "array", items: { type: "object" } },
+      fleet: { type: "boolean", description: "Deleted from the fleet (?fleet=true)" },
+      deleted: { type: "array", items: { type: "string" }, description: "?fleet=true: the fleet keys removed" },
+    },
+  };
   schemas["ActionResult"] = {
     type: "object",
     properties: {
