@@ -20,14 +20,7 @@ const records: LogTimeRecord[] = [
 ];
 
 function fileOf(inode: bigint, list: LogTimeRecord[], torn = 0): Uint8Array {
-  const parts = [encodeLogTimesHeader(inode), ...list.map(encodeLogTimeRecord), new Uint8Array(torn)];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat([encodeLogTimesHeader(inode), ...list.map(encodeLogTimeRecord), new Uint8Array(torn)]));
 }
 
 describe("log times file", () => {
