@@ -66,7 +66,10 @@ export function snapshotSettled(store: Store, key: ResourceKey, name: string): P
 
 function snapshotRemoved(store: Store, key: ResourceKey, name: string): Progress {
   const snapshot = store.snapshots.get(key, name) ?? store.retainedSnapshots.get(key, name);
-  return snapshot === undefined ? { done: true } : { done: false, details: { kind: "Snapshot", name, state: "phase" in snapshot ? snapshot.phase : "Deleting" } };
+  if (snapshot !== undefined) return { done: false, details: { kind: "Snapshot", name, state: "phase" in snapshot ? snapshot.phase : "Deleting" } };
+  // The removal's event comes before the pass writes the cell's status: a reader right after the answer must not still see it listed.
+  const listed = (store.get("Cell", key)?.status?.["snapshots"] as { name?: string }[] | undefined)?.some((s) => s.name === name) === true;
+  return listed ? { done: false, details: { kind: "Snapshot", name, state: "removed; the cell's status not written yet" } } : { done: true };
 }
 
 /** The restore asked for at `requestedAt` is done and the cell settled; a restore given up is a failed settle. */
