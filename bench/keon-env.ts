@@ -37,8 +37,11 @@ export interface BenchKeond {
   stop(): Promise<void>;
 }
 
-/** Starts a keond on `cd` and creates `realm` with space `web` and stack `main`, the image imported. */
-export async function startBenchKeond(cd: TestContainerd, archive: string, name: string, extraArgs: string[] = []): Promise<BenchKeond> {
+/**
+ * Starts a keond on `cd` and creates `realm` with space `web` and stack `main`, the image imported.
+ * `cli` is the keon the benchmarks time: the installed form (scripts/build-cli.ts), as an operator runs it.
+ */
+export async function startBenchKeond(cd: TestContainerd, archive: string, name: string, cli: string, extraArgs: string[] = []): Promise<BenchKeond> {
   const dir = `/tmp/keon-bench-${RUN_ID}-${name}-${randomId(2)}`;
   const keond = new KeondProcess({
     dir,
@@ -75,7 +78,7 @@ spec: {realmId: ${realm}, spaceId: web}
     keond,
     realm,
     realms,
-    keon: (args, stdin, timeoutMs) => runKeon(keond.socket, args, { stdin, timeoutMs: timeoutMs ?? 600_000 }),
+    keon: (args, stdin, timeoutMs) => runKeon(keond.socket, args, { stdin, timeoutMs: timeoutMs ?? 600_000, cli }),
     async metric(metricName, which = realm) {
       const text = String((await keond.api<string>("GET", "/metrics")).body);
       const found = new RegExp(`^${metricName}\\{realm="${which}"\\} (\\S+)$`, "m").exec(text);

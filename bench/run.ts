@@ -32,6 +32,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { importImageArchive } from "../src/containerd/index.ts";
 import { gatherHostFacts } from "../src/runtime/host-facts.ts";
+import { buildCli } from "../scripts/build-cli.ts";
 import { CONTAINERD_BINARIES, RUN_ID, buildBusyboxImage, missingBinaries, startContainerd, type TestContainerd } from "../test/harness/index.ts";
 import { benchEgress } from "./egress.ts";
 import { benchFleet } from "./fleet.ts";
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
   const dir = `/tmp/keon-bench-${RUN_ID}`;
   mkdirSync(dir, { recursive: true });
   const archive = await buildBusyboxImage();
+  const cli = await buildCli(`${dir}/cli`);
   const cd = await startContainerd();
   const podman = podmanCheck.available ? new Podman(RUN_ID, `10.232.${Number.parseInt(RUN_ID.slice(0, 2), 16) % 250}.0/24`) : undefined;
   const keonds: BenchKeond[] = [];
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
       }
     };
     const fresh = async (name: string, extraArgs: string[] = []) => {
-      const bk = await startBenchKeond(cd, archive, name, extraArgs);
+      const bk = await startBenchKeond(cd, archive, name, cli, extraArgs);
       keonds.push(bk);
       return bk;
     };

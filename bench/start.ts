@@ -4,7 +4,8 @@
  * space's network) against `podman pod create` + `podman run -d --pod` (on
  * the bench's podman network) and `ctr run -d` (no network, no pause: the
  * floor). Each sample is the wall time of the commands, CLI start-up
- * included on every side; removal happens outside the timed part. Target:
+ * included on every side (keon's as installed: the bytecode bundle of
+ * scripts/build-cli.ts); removal happens outside the timed part. Target:
  * Keon ≤ 0.8× podman.
  */
 import { runCtr } from "./ctr.ts";

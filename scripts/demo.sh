@@ -14,9 +14,12 @@ SOCKET="${KEON_SOCKET:-/run/keon/keond.sock}"
 export KEON_SOCKET="$SOCKET"
 install -d /opt/keon
 cp -a package.json bun.lock bunfig.toml tsconfig.json src workers test scripts node_modules /opt/keon/
+# The CLI as one bytecode bundle: it starts in ~25 ms instead of ~90 ms from the sources.
+rm -rf /opt/keon/dist/cli
+bun /opt/keon/scripts/build-cli.ts /opt/keon/dist/cli >/dev/null
 cat > /usr/local/bin/keon <<'SH'
 #!/bin/sh
-exec bun /opt/keon/src/cli/main.ts "$@"
+exec bun /opt/keon/dist/cli/main.js "$@"
 SH
 chmod 0755 /usr/local/bin/keon
 

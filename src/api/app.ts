@@ -45,6 +45,7 @@ import { eventsRoutes } from "./events-routes.ts";
 import { registerExecRoute } from "./exec-route.ts";
 import { registerAttachRoute } from "./attach-route.ts";
 import { ConsoleKeeper, storeConsoleCells } from "./console-keeper.ts";
+import { LogTimekeeper } from "./log-timekeeper.ts";
 import { registerImagesRoute } from "./images-route.ts";
 import { registerImagePullRoute } from "./image-pull-route.ts";
 import { listsRoutes } from "./lists-routes.ts";
@@ -113,9 +114,13 @@ export function createApp(deps: ApiDeps): Hono {
 
   const cells = storeCellLookup(deps.store, deps.containerdNamespaceSuffix);
   registerExecRoute(app, { cells, containerd: deps.containerd, execDir: join(deps.runPath, "exec"), log: deps.log.child({ component: "exec" }) });
-  const consoles = new ConsoleKeeper({ cells: storeConsoleCells(deps.store, cells), containerd: deps.containerd, runPath: deps.runPath, log: deps.log.child({ component: "console" }) });
+  const consoleCells = storeConsoleCells(deps.store, cells);
+  const consoles = new ConsoleKeeper({ cells: consoleCells, containerd: deps.containerd, runPath: deps.runPath, log: deps.log.child({ component: "console" }) });
   consoles.listen(deps.bus);
   void consoles.recover();
+  const logTimes = new LogTimekeeper({ runPath: deps.runPath, cells: () => consoleCells.all(), log: deps.log.child({ component: "log-times" }) });
+  logTimes.listen(deps.bus);
+  logTimes.recover();
   registerAttachRoute(app, { cells, containerd: deps.containerd, consoles, log: deps.log.child({ component: "attach" }) });
   registerTopRoute(app, { cells, cgroupRoot: deps.cgroupRoot });
   registerFilesRoute(app, { cells, containerd: deps.containerd });

@@ -26,7 +26,7 @@ import type { ApiDeps } from "./deps.ts";
 import { planApply } from "./apply-plan.ts";
 import { flagOf, invalidRequest, readDocumentsWithWarnings, waitSecondsOf } from "./request-input.ts";
 import type { ManifestWarning } from "../model/manifest.ts";
-import { applyToFleet } from "./fleet-routes.ts";
+import { writeToFleet } from "./fleet-routes.ts";
 import { notifyChanged, writeOptionsOf } from "./resource-handlers.ts";
 import { realmOf, storeDocuments, type WriteResult } from "./resource-writes.ts";
 import { identityOf, requireRealms } from "./identity.ts";
@@ -77,8 +77,8 @@ export function applyRoutes(deps: ApiDeps): Hono {
       throw new KeonError("INVALID_DOCUMENT", message, { details: { issues: [{ path: "", message }] } });
     }
     if (flagOf(c, "fleet")) {
-      if (dryRun || wait !== undefined) throw invalidRequest("fleet", "?fleet stores into etcd; ?wait and ?dryRun work on this node's store");
-      return c.json(await applyToFleet(deps, c.req.raw, documents));
+      if (dryRun) throw invalidRequest("fleet", "?fleet stores into etcd; ?dryRun works on this node's store");
+      return c.json(applyResponse(await writeToFleet(deps, c.req.raw, documents, wait), warnings));
     }
     // A config may bind a blueprint of another realm: a token must be allowed that realm too.
     requireRealms(identityOf(c.req.raw), documents.flatMap((d) => [realmOf(d.kind, keyOf(d)), ...(d.kind === "CellConfig" ? [d.spec.blueprint.realm] : [])]));

@@ -50,7 +50,8 @@ export function cellForkRoute(deps: ApiDeps): Hono {
     const { realm, space, stack } = key;
     if (realm === undefined || space === undefined || stack === undefined) throw new KeonError("INTERNAL", `fork of ${describeKey("Cell", key)}: the cell's scope is incomplete`);
     const { documents, fork } = deps.store.transaction(() => {
-      deps.store.getOrThrow("Cell", key);
+      // A cell being deleted decides now which of its snapshots outlive it: a slot made meanwhile could lose its images.
+      if (deps.store.getOrThrow("Cell", key).deletionRequested) throw new KeonError("CONFLICT", `${describeKey("Cell", key)} is being deleted; it cannot be forked`, { details: { kind: "Cell", ...key } });
       const snapshot = deps.store.snapshots.getOrThrow(key, snapshotName);
       if (snapshot.phase !== "Ready" || snapshot.cellDocument === undefined) {
         throw new KeonError("CONFLICT", `snapshot '${snapshotName}' of ${describeKey("Cell", key)} is ${snapshot.phase}, not Ready; it cannot be forked`, { details: { snapshot: snapshotName } });

@@ -6,13 +6,16 @@
  *   With `?wait`, answers once it is Ready (200), or 422 SETTLED_FAILED
  *   when it failed. Refused with 409 when the cell is not running, is being
  *   deleted, or has a snapshot of that name.
- * - `GET .../cells/{cell}/snapshots`: every snapshot of the cell.
+ * - `GET .../cells/{cell}/snapshots`: every snapshot of the cell, then
+ *   those retained from a deleted cell of that path (`cellDeletedAt` set;
+ *   store/retained-snapshots.ts), listed even when no cell has the path now.
  * - `GET .../cells/{cell}/snapshots/{snapshot}`: one, with the cell
  *   document it recorded.
  * - `DELETE .../cells/{cell}/snapshots/{snapshot}`: ask for its removal
  *   (202); with `?wait`, 200 once its images are gone. Refused with 409
  *   naming the cells whose containers use its images (fork slots, an
- *   imported cell) unless `?force=true`.
+ *   imported cell) unless `?force=true`. A retained one is removed by the
+ *   realm's next resync.
  * - `POST .../cells/{cell}/snapshots/{snapshot}/restore`: ask for the cell's
  *   snapshotted containers to be recreated on its layers (202); with
  *   `?wait`, 200 once done and the cell settled. Refused with 409 for a
@@ -21,7 +24,7 @@
  */
 import { Hono } from "hono";
 import { KeonError } from "../model/errors.ts";
-import { describeKey, type CellSnapshot, type ResourceKey, type Store } from "../store/index.ts";
+import { describeKey, type CellSnapshot, type RetainedSnapshot, type ResourceKey, type Store } from "../store/index.ts";
 import type { ApiDeps } from "./deps.ts";
 import { notifyChanged, requireScope } from "./resource-handlers.ts";
 import { snapshotUsers } from "../reconcile/lifecycle-plan.ts";
@@ -62,8 +65,11 @@ export function snapshotSettled(store: Store, key: ResourceKey, name: string): P
 }
 
 function snapshotRemoved(store: Store, key: ResourceKey, name: string): Progress {
-  const snapshot = store.snapshots.get(key, name);
-  return snapshot === undefined ? { done: true } : { done: false, details: { kind: "Snapshot", name, state: snapshot.phase } };
+  const snapshot = store.snapshots.get(key, name) ?? store.retainedSnapshots.get(key, name);
+  if (snapshot !== undefined) return { done: false, details: { kind: "Snapshot", name, state: "phase" in snapshot ? snapshot.phase : "Deleting" } };
+  // The removal's event comes before the pass writes the cell's status: a reader right after the answer must not still see it listed.
+  const listed = (store.get("Cell", key)?.status?.["snapshots"] as { name?: string }[] | undefined)?.some((s) => s.name === name) === true;
+  return listed ? { done: false, details: { kind: "Snapshot", name, state: "removed; the cell's status not written yet" } } : { done: true };
 }
 
 /** The restore asked for at `requestedAt` is done and the cell settled; a restore given up is a failed settle. */
@@ -84,6 +90,34 @@ export function restoreSettled(store: Store, key: ResourceKey, name: string, req
 export function snapshotView(snapshot: CellSnapshot, withDocument: boolean): Record<string, unknown> {
   const { cellDocument, ...rest } = snapshot;
   return withDocument && cellDocument !== undefined ? { ...rest, cellDocument } : rest;
+}
+
+/** A retained snapshot as the API shows it: as a Ready one (Deleting once its removal is asked), with when its cell was deleted. */
+export function retainedView(snapshot: RetainedSnapshot, withDocument: boolean): Record<string, unknown> {
+  const { cell: _cell, removalRequested, cellDocument, ...rest } = snapshot;
+  return { ...rest, phase: removalRequested ? "Deleting" : "Ready", ...(withDocument && cellDocument !== undefined ? { cellDocument } : {}) };
+}
+
+/** 409 naming the cells whose containers use these images, if any. */
+function refuseWhileUsed(store: Store, realm: string, what: string, images: readonly string[], details: Record<string, unknown>): void {
+  const users = snapshotUsers(images, realmImageUsers(store, realm, new Set(images)));
+  if (users.length > 0) {
+    throw new KeonError("CONFLICT", `${what} is used by cell${users.length === 1 ? "" : "s"} ${users.join(", ")}: they could not be recreated without its images; delete them first, or remove it anyway with --force`, {
+      details: { ...details, usedBy: users },
+    });
+  }
+}
+
+/**
+ * The cell path a snapshot route names, for the routes that also reach
+ * retained snapshots: the cell need not exist (its realm must), and `live`
+ * says whether it does.
+ */
+function snapshotScopeOf(deps: ApiDeps, c: Parameters<typeof keyFromPath>[0]): { key: ResourceKey; live: boolean } {
+  const key = keyFromPath(c, "Cell", 3);
+  if (deps.store.get("Cell", key) !== undefined) return { key: cellKeyOf(deps, c), live: true };
+  requireScope(deps, { realm: key.realm });
+  return { key, live: false };
 }
 
 /** The cell a lifecycle route names, within what the caller may reach. */
@@ -111,15 +145,21 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
   });
 
   app.get(base, (c) => {
-    const key = cellKey(c);
-    deps.store.getOrThrow("Cell", key);
-    return c.json({ items: deps.store.snapshots.list(key).map((s) => snapshotView(s, false)) });
+    const { key, live } = snapshotScopeOf(deps, c);
+    const retained = deps.store.retainedSnapshots.list({ ...key, realm: key.realm ?? "", space: key.space ?? "", stack: key.stack ?? "" });
+    if (!live && retained.length === 0) deps.store.getOrThrow("Cell", key);
+    const own = live ? deps.store.snapshots.list(key).map((s) => snapshotView(s, false)) : [];
+    return c.json({ items: [...own, ...retained.map((s) => retainedView(s, false))] });
   });
 
   app.get(`${base}/:snapshot`, (c) => {
-    const key = cellKey(c);
-    deps.store.getOrThrow("Cell", key);
+    const { key, live } = snapshotScopeOf(deps, c);
     const name = checkedName("snapshot", c.req.param("snapshot"));
+    const own = live ? deps.store.snapshots.get(key, name) : undefined;
+    if (own !== undefined) return c.json({ snapshot: snapshotView(own, true) });
+    const retained = deps.store.retainedSnapshots.get(key, name);
+    if (retained !== undefined) return c.json({ snapshot: retainedView(retained, true) });
+    if (!live) deps.store.getOrThrow("Cell", key);
     return c.json({ snapshot: snapshotView(deps.store.snapshots.getOrThrow(key, name), true) });
   });
 
@@ -147,24 +187,28 @@ export function cellSnapshotRoutes(deps: ApiDeps): Hono {
 
   app.delete(`${base}/:snapshot`, async (c) => {
     const wait = waitSecondsOf(c);
-    const key = cellKey(c);
+    const { key, live } = snapshotScopeOf(deps, c);
     const name = checkedName("snapshot", c.req.param("snapshot"));
     const force = flagOf(c, "force");
-    const snapshot = deps.store.transaction(() => {
-      const cell = deps.store.getOrThrow("Cell", key);
-      const images = Object.values(deps.store.snapshots.getOrThrow(key, name).images);
-      const users = force ? [] : snapshotUsers(images, realmImageUsers(deps.store, cell.document.spec.realmId, new Set(images)));
-      if (users.length > 0) {
-        throw new KeonError("CONFLICT", `snapshot '${name}' of ${describeKey("Cell", key)} is used by cell${users.length === 1 ? "" : "s"} ${users.join(", ")}: they could not be recreated without its images; delete them first, or remove it anyway with --force`, {
-          details: { kind: "Cell", ...key, snapshot: name, usedBy: users },
-        });
+    const message = force ? "removal forced" : "removal requested";
+    const { view, retained } = deps.store.transaction(() => {
+      const details = { kind: "Cell", ...key, snapshot: name };
+      const own = live ? deps.store.snapshots.get(key, name) : undefined;
+      const former = own === undefined ? deps.store.retainedSnapshots.get(key, name) : undefined;
+      if (former !== undefined) {
+        if (!force) refuseWhileUsed(deps.store, key.realm ?? "", `retained snapshot '${name}' of deleted ${describeKey("Cell", key)}`, Object.values(former.images), { ...details, retained: true });
+        return { view: retainedView(deps.store.retainedSnapshots.requestRemoval(key, name, message), false), retained: true };
       }
-      return deps.store.snapshots.markDeleting(key, name, force ? "removal forced" : "removal requested");
+      if (!live) deps.store.getOrThrow("Cell", key);
+      const images = Object.values(deps.store.snapshots.getOrThrow(key, name).images);
+      if (!force) refuseWhileUsed(deps.store, key.realm ?? "", `snapshot '${name}' of ${describeKey("Cell", key)}`, images, details);
+      return { view: snapshotView(deps.store.snapshots.markDeleting(key, name, message), false), retained: false };
     });
-    notifyChanged(deps, [{ kind: "Cell", key }]);
+    // A retained one's cell is gone (or is a later cell of the name): the realm's resync removes it.
+    notifyChanged(deps, [retained ? { kind: "Realm", key: { name: key.realm ?? "" } } : { kind: "Cell", key }]);
     if (wait !== undefined) await waitUntil(deps.bus, () => snapshotRemoved(deps.store, key, name), wait, c.req.raw.signal);
-    const gone = deps.store.snapshots.get(key, name) === undefined;
-    return c.json({ status: gone ? "deleted" : "deleting", snapshot: snapshotView(snapshot, false) }, gone ? 200 : 202);
+    const gone = snapshotRemoved(deps.store, key, name).done;
+    return c.json({ status: gone ? "deleted" : "deleting", snapshot: view }, gone ? 200 : 202);
   });
   return app;
 }

@@ -2,7 +2,9 @@
  * @module
  * The fleet through any node's API (only when keond joined a fleet):
  *
- *   POST /v1/apply?fleet=true                 documents into the fleet (etcd), all or nothing
+ *   POST /v1/apply?fleet=true[&wait=S]        documents into the fleet (etcd), all or nothing
+ *   PUT|DELETE <resource path>?fleet=true     one realm, space, stack, cell, secret or volume, by the
+ *                                             routes of resource-routes.ts (fleetPut, fleetDelete)
  *   GET  /v1/fleet/nodes[/{node}]             nodes: registration, cordon, load, leader
  *   POST /v1/fleet/nodes/{node}/drain         no new cells there, and its cells move away
  *   POST /v1/fleet/nodes/{node}/uncordon      undoes a drain
@@ -13,9 +15,11 @@
  * A fleet write is validated as a local one is (the manifest schema, the
  * admission rules, parents present in the fleet or in the same request);
  * each node then stores what reaches it through its own admission and
- * policy, and a refusal there shows in that cell's fleet status.
+ * policy, and a refusal there shows in that cell's fleet status. `?wait`
+ * holds the answer until each cell written is settled on its node
+ * (fleet-wait.ts).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { KeonError } from "../model/errors.ts";
 import type { Document } from "../model/schema/document.ts";
 import type { FleetState } from "../fleet/agent.ts";
@@ -23,10 +27,12 @@ import type { FleetWrite } from "../fleet/service.ts";
 import type { FleetCellView, FleetNodeView } from "../fleet/views.ts";
 import { describeKey, keyOf, notFoundCode, type ResourceKey } from "../store/index.ts";
 import type { DocumentKind } from "../model/schema/document.ts";
-import { applyResponse } from "./apply-routes.ts";
+import type { Snapshot } from "../fleet/etcd.ts";
+import { fleetWaitTargets, waitForFleetCells } from "./fleet-wait.ts";
 import type { ApiDeps } from "./deps.ts";
 import { identityOf, requireRealms } from "./identity.ts";
-import { checkedName, flagOf, invalidRequest, nameQueryOf } from "./request-input.ts";
+import { checkedName, flagOf, invalidRequest, nameQueryOf, readOneDocument, waitSecondsOf } from "./request-input.ts";
+import { checkPathAgreement } from "./resource-paths.ts";
 import { ancestorsOf, checkAdmission, flatKey, realmOf } from "./resource-writes.ts";
 import { MAX_EGRESS_RULES } from "../model/schema/space.ts";
 import type { StatusComponent } from "./status-route.ts";
@@ -46,6 +52,8 @@ export interface FleetAccess {
   remove(kind: DocumentKind, key: ResourceKey, cascade: boolean): Promise<string[]>;
   drain(name: string): Promise<void>;
   uncordon(name: string): Promise<void>;
+  /** Each snapshot of the fleet this node's agent reads: what `?wait` judges. */
+  onSnapshot(listener: (snapshot: Snapshot) => void): () => void;
 }
 
 function requireFleet(deps: ApiDeps): FleetAccess {
@@ -55,12 +63,29 @@ function requireFleet(deps: ApiDeps): FleetAccess {
   return deps.fleet;
 }
 
-/** `POST /v1/apply?fleet=true`, called by apply-routes.ts with the request's documents. */
-export async function applyToFleet(deps: ApiDeps, request: Request, documents: readonly Document[]): Promise<ReturnType<typeof applyResponse>> {
+/** Why the fleet does not take `document`, if it does not. */
+function fleetRefusal(document: Document): string | undefined {
+  if (document.kind === "Container") return "Container documents are not taken into the fleet; declare the container in its cell's spec.containers";
+  if (!FLEET_KINDS.includes(document.kind)) return `${document.kind} documents are not taken into the fleet (it holds ${FLEET_KINDS.join(", ")})`;
+  // Every node holds the fleet's secrets, and a cell sits on one node: a secret inside a cell could be stored nowhere else.
+  if (document.kind === "Secret" && (keyOf(document).cell ?? "") !== "") return `Secret '${document.metadata.name}' sits inside cell '${keyOf(document).cell}': the fleet holds secrets of a realm, space or stack only (every node stores them)`;
+  return undefined;
+}
+
+/**
+ * The one fleet write path: `POST /v1/apply?fleet=true` and `PUT …?fleet=true`
+ * (fleetPut below). Validated as a local write is, stored in etcd all or
+ * nothing; with `wait`, held until each cell of it is settled on its node
+ * (fleet-wait.ts).
+ */
+export async function writeToFleet(deps: ApiDeps, request: Request, documents: readonly Document[], wait: number | undefined): Promise<FleetWrite[]> {
   const fleet = requireFleet(deps);
   requireRealms(identityOf(request), documents.map((d) => realmOf(d.kind, keyOf(d))));
-  const containers = documents.flatMap((d, i) => (d.kind === "Container" ? [{ document: i, path: "kind", message: "Container documents are not taken into the fleet; declare the container in its cell's spec.containers" }] : []));
-  if (containers.length > 0) throw new KeonError("UNSUPPORTED", containers[0]!.message, { details: { issues: containers } });
+  const foreign = documents.flatMap((d, i) => {
+    const message = fleetRefusal(d);
+    return message === undefined ? [] : [{ document: i, path: d.kind === "Secret" ? "metadata.cell" : "kind", message }];
+  });
+  if (foreign.length > 0) throw new KeonError("UNSUPPORTED", foreign[0]!.message, { details: { issues: foreign } });
   checkAdmission(documents, { maxEgressRules: deps.maxEgressRules ?? MAX_EGRESS_RULES });
   const held = await fleet.documentKeys();
   const incoming = new Set(documents.map((d) => describeKey(d.kind, keyOf(d))));
@@ -73,7 +98,41 @@ export async function applyToFleet(deps: ApiDeps, request: Request, documents: r
       });
     }
   });
-  return applyResponse(await fleet.apply(documents));
+  const writes = await fleet.apply(documents);
+  if (wait !== undefined) await waitForFleetCells(fleet, fleetWaitTargets(writes), wait, request.signal);
+  return writes;
+}
+
+/** The one fleet delete path: `DELETE /v1/fleet/documents/{kind}/{name}` and `DELETE …?fleet=true` (fleetDelete below). */
+async function removeFromFleet(deps: ApiDeps, request: Request, kind: DocumentKind, key: ResourceKey, cascade: boolean): Promise<string[]> {
+  const fleet = requireFleet(deps);
+  if (!FLEET_KINDS.includes(kind)) throw invalidRequest("kind", `must be one of ${FLEET_KINDS.join(", ")}`, { kind });
+  requireRealms(identityOf(request), [realmOf(kind, key)]);
+  return await fleet.remove(kind, key, cascade);
+}
+
+/** `PUT <resource path>?fleet=true[&wait=S]`: the body's document into the fleet; 201 when etcd had none. */
+export async function fleetPut(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
+  requireFleet(deps);
+  const wait = waitSecondsOf(c);
+  const { document, warnings } = await readOneDocument(c, deps.manifestParser);
+  checkPathAgreement(kind, key, document);
+  const [written] = await writeToFleet(deps, c.req.raw, [document], wait);
+  if (written === undefined) throw new KeonError("INTERNAL", "storing one fleet document gave no result");
+  const body = { result: written.result, generation: written.generation, document, fleet: true, ...(warnings.length === 0 ? {} : { warnings }) };
+  return c.json(body, written.result === "created" ? 201 : 200);
+}
+
+/**
+ * `DELETE <resource path>?fleet=true[&cascade=true]`: gone from etcd at once
+ * (200, the keys removed); every node then tears its copy down. `?wait` is
+ * refused: no node reports a teardown back to the fleet.
+ */
+export async function fleetDelete(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
+  requireFleet(deps);
+  if (waitSecondsOf(c) !== undefined) throw invalidRequest("wait", "a fleet delete is done once etcd holds it; follow the nodes with GET /v1/fleet/cells");
+  const deleted = await removeFromFleet(deps, c.req.raw, kind, key, flagOf(c, "cascade"));
+  return c.json({ status: "deleted", fleet: true, deleted }, 200);
 }
 
 /** The `fleet` line of `keon status`. */
@@ -105,16 +164,13 @@ export function fleetRoutes(deps: ApiDeps): Hono {
   });
   app.get("/v1/fleet/cells", async (c) => c.json({ items: await requireFleet(deps).cells() }));
   app.delete("/v1/fleet/documents/:kind/:name", async (c) => {
-    const fleet = requireFleet(deps);
-    const kind = c.req.param("kind");
-    if (!FLEET_KINDS.includes(kind as DocumentKind)) throw invalidRequest("kind", `must be one of ${FLEET_KINDS.join(", ")}`, { kind });
+    requireFleet(deps);
     const key: ResourceKey = { name: checkedName("name", c.req.param("name")) };
     for (const level of ["realm", "space", "stack"] as const) {
       const value = nameQueryOf(c, level);
       if (value !== undefined) key[level] = value;
     }
-    requireRealms(identityOf(c.req.raw), [realmOf(kind as DocumentKind, key)]);
-    return c.json({ deleted: await fleet.remove(kind as DocumentKind, key, flagOf(c, "cascade")) });
+    return c.json({ deleted: await removeFromFleet(deps, c.req.raw, c.req.param("kind") as DocumentKind, key, flagOf(c, "cascade")) });
   });
   return app;
 }

@@ -1,15 +1,20 @@
 /**
  * @module
- * `GET .../cells/{cell}/logs?container=&tail=N&follow=true&previous=true`: a container's
+ * `GET .../cells/{cell}/logs?container=&tail=N&follow=true&previous=true
+ * &timestamps=true&sinceSeconds=N&sinceTime=RFC3339`: a container's
  * stdout+stderr as text/plain, read from the log file the runtime writes
  * (runtime/run-layout.ts; the layout is pure path arithmetic, shared so the
  * two sides cannot disagree). `follow` keeps the response open and sends
  * bytes as they are appended, checking the file's size every `logPollMs`,
  * until the client goes away. A file that was truncated (the container was
- * recreated) is read again from its start.
+ * recreated) is read again from its start. `timestamps` begins each line
+ * with when it was written and `since*` leaves out the lines written
+ * before, both from the log's times file (model/log-times.ts).
  */
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { firstOffsetSince, logTimeAt, stampLines } from "../model/log-times.ts";
+import { LogTimesReader } from "./log-times-reader.ts";
 import { KeonError } from "../model/errors.ts";
 import { existsSync } from "node:fs";
 import { containerLogPathOf, previousLogPathOf } from "../runtime/run-layout.ts";
@@ -24,11 +29,14 @@ import type { CellDocument } from "../model/schema/cell.ts";
 const CHUNK_BYTES = 64 * 1024;
 const MAX_TAIL_LINES = 1_000_000;
 const DEFAULT_POLL_MS = 200;
+/** Ten years: any larger `sinceSeconds` means everything. */
+const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** The inode at `path` now, or undefined when there is no file (between a log's rotation and the new instance's first write). */
-async function inodeAt(path: string): Promise<number | undefined> {
+async function inodeAt(path: string): Promise<bigint | undefined> {
   try {
-    return (await stat(path)).ino;
+    return (await stat(path, { bigint: true })).ino;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
@@ -68,10 +76,28 @@ export async function tailOffset(path: string, size: number, lines: number): Pro
   return 0;
 }
 
+/** The first line that begins at or after `offset` (a line that began before it is left out whole). */
+async function lineStartFrom(handle: FileHandle, offset: number, size: number): Promise<number> {
+  if (offset === 0 || offset >= size) return Math.min(offset, size);
+  let at = offset - 1;
+  while (at < size) {
+    const bytes = await readAt(handle, at, Math.min(size, at + CHUNK_BYTES));
+    if (bytes.length === 0) break;
+    const newline = bytes.indexOf(0x0a);
+    if (newline >= 0) return at + newline + 1;
+    at += bytes.length;
+  }
+  return size;
+}
+
 interface LogStreamOptions {
   path: string;
   tail: number | undefined;
   follow: boolean;
+  /** Each line begins with when it was written (RFC 3339, nanoseconds). */
+  timestamps: boolean;
+  /** Only lines written at or after this time (ns since the epoch). */
+  sinceNs: bigint | undefined;
   pollMs: number;
   signal: AbortSignal;
 }
@@ -79,11 +105,14 @@ interface LogStreamOptions {
 /** The log file being read: held open, so what an instance wrote after its log was rotated away is still read. */
 interface OpenLog {
   handle: FileHandle;
-  ino: number;
+  ino: bigint;
   offset: number;
+  /** Its times, when the lines are stamped or filtered by time. */
+  times: LogTimesReader | undefined;
+  atLineStart: boolean;
 }
 
-async function openLog(path: string, tail: number | undefined): Promise<OpenLog | undefined> {
+async function openLog(path: string, first: boolean, options: LogStreamOptions): Promise<OpenLog | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -91,8 +120,30 @@ async function openLog(path: string, tail: number | undefined): Promise<OpenLog 
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const { ino, size } = await handle.stat();
-  return { handle, ino, offset: tail === undefined ? 0 : await tailOffset(path, size, tail) };
+  const { ino, size, mtimeNs } = await handle.stat({ bigint: true });
+  const length = Number(size);
+  const byTime = options.timestamps || options.sinceNs !== undefined;
+  const times = byTime ? new LogTimesReader(path, ino) : undefined;
+  // The tail and the time bound apply to the file the request found; a later instance's log is read whole.
+  let offset = first && options.tail !== undefined ? await tailOffset(path, length, options.tail) : 0;
+  if (first && times !== undefined && options.sinceNs !== undefined) {
+    await times.coverTo(length);
+    const since = await lineStartFrom(handle, firstOffsetSince(times.records, options.sinceNs, length, mtimeNs), length);
+    offset = Math.max(offset, since);
+  }
+  return { handle, ino, offset, times, atLineStart: offset === 0 || (await readAt(handle, offset - 1, offset))[0] === 0x0a };
+}
+
+/** The chunk as sent: each line that begins in it stamped with its time when asked. */
+async function sentChunk(current: OpenLog, bytes: Uint8Array, mtimeNs: bigint, timestamps: boolean): Promise<Uint8Array> {
+  const at = current.offset;
+  current.offset += bytes.length;
+  if (!timestamps || current.times === undefined) return bytes;
+  const times = current.times;
+  await times.coverTo(current.offset);
+  const stamped = stampLines(bytes, at, current.atLineStart, (offset) => logTimeAt(times.records, offset, mtimeNs));
+  current.atLineStart = stamped.atLineStart;
+  return stamped.bytes;
 }
 
 /**
@@ -126,17 +177,19 @@ export function logStream(options: LogStreamOptions): ReadableStream<Uint8Array>
   async function next(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
     while (!closed) {
       if (current === undefined) {
-        // The tail applies to the file the request found; a later instance's log is read whole.
-        current = await openLog(options.path, opened ? undefined : options.tail);
+        current = await openLog(options.path, !opened, options);
         if (current !== undefined) opened = true;
       }
       if (current !== undefined) {
-        const { size } = await current.handle.stat();
-        if (size < current.offset) current.offset = 0;
+        const stat = await current.handle.stat({ bigint: true });
+        const size = Number(stat.size);
+        if (size < current.offset) {
+          current.offset = 0;
+          current.atLineStart = true;
+        }
         if (size > current.offset) {
           const bytes = await readAt(current.handle, current.offset, Math.min(size, current.offset + CHUNK_BYTES));
-          current.offset += bytes.length;
-          controller.enqueue(bytes);
+          controller.enqueue(await sentChunk(current, bytes, stat.mtimeNs, options.timestamps));
           return true;
         }
         // Drained: a new instance's log may have taken the path.
@@ -172,6 +225,21 @@ export function logStream(options: LogStreamOptions): ReadableStream<Uint8Array>
   });
 }
 
+/**
+ * The time bound of `sinceSeconds` (relative to keond's clock, so a client's
+ * own clock does not matter) or `sinceTime` (RFC 3339), in ns since the epoch.
+ */
+function sinceOf(c: Context): bigint | undefined {
+  const seconds = integerOf(c, "sinceSeconds", MAX_SINCE_SECONDS);
+  const time = c.req.query("sinceTime");
+  if (seconds !== undefined && time !== undefined) throw invalidRequest("sinceTime", "give sinceSeconds or sinceTime, not both");
+  if (seconds !== undefined) return BigInt(Date.now() - seconds * 1000) * 1_000_000n;
+  if (time === undefined) return undefined;
+  const ms = RFC3339.test(time) ? Date.parse(time) : Number.NaN;
+  if (Number.isNaN(ms)) throw invalidRequest("sinceTime", `must be an RFC 3339 time like 2026-12-07T17:45:00Z (got '${time}')`);
+  return BigInt(ms) * 1_000_000n;
+}
+
 export function logsRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   app.get(`${SCOPE_PREFIXES[3]}/cells/:cell/logs`, (c) => {
@@ -180,6 +248,7 @@ export function logsRoutes(deps: ApiDeps): Hono {
     const previous = flagOf(c, "previous");
     const follow = flagOf(c, "follow") && !previous;
     const tail = integerOf(c, "tail", MAX_TAIL_LINES);
+    const sinceNs = sinceOf(c);
     const requested = nameQueryOf(c, "container");
     requireScope(deps, { realm: cellKey.realm, space: cellKey.space, stack: cellKey.stack, cell: cellKey.name });
     const cell = deps.store.get("Cell", cellKey);
@@ -205,7 +274,15 @@ export function logsRoutes(deps: ApiDeps): Hono {
         details: { kind: "Container", ...cellKey, cell: cellKey.name, name: container },
       });
     }
-    const body = logStream({ path: previous ? previousLogPathOf(path) : path, tail, follow, pollMs: deps.timing?.logPollMs ?? DEFAULT_POLL_MS, signal: c.req.raw.signal });
+    const body = logStream({
+      path: previous ? previousLogPathOf(path) : path,
+      tail,
+      follow,
+      timestamps: flagOf(c, "timestamps"),
+      sinceNs,
+      pollMs: deps.timing?.logPollMs ?? DEFAULT_POLL_MS,
+      signal: c.req.raw.signal,
+    });
     return new Response(body, {
       status: 200,
       headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-store" },

@@ -148,6 +148,10 @@ export function buildOpenApi(version: string): JsonSchema {
   };
 
   for (const kind of Object.keys(PLURALS) as DocumentKind[]) {
+    // `?fleet=true` on the kinds a fleet holds (fleet-routes.ts fleetPut, fleetDelete).
+    const inFleet = FLEET_KINDS.includes(kind);
+    const fleetParam = (what: string) => (inFleet ? [queryParam("fleet", what, { type: "boolean" })] : []);
+    const fleetDown: Record<string, JsonSchema> = inFleet ? { "503": errorResponse("?fleet: etcd did not answer or has no quorum (FLEET_UNAVAILABLE); nothing changed") } : {};
     for (const depth of SCOPE_DEPTHS[kind]) {
       const collection = `${SCOPE_PREFIXES[depth]}/${PLURALS[kind]}`;
       const item = `${collection}/:${NAME_PARAM[kind]}`;
@@ -165,24 +169,31 @@ export function buildOpenApi(version: string): JsonSchema {
       add(item, "put", {
         operationId: `put${scoped(kind, depth)}`,
         summary: `Create or update a ${kind}; the path must agree with the document's name and scope`,
-        parameters: [WAIT],
+        parameters: [WAIT, ...fleetParam("Store the document in the fleet (etcd) instead of this node, as POST /v1/apply?fleet=true does; with wait, until each cell is settled on its node")],
         requestBody: DOCUMENT_BODY,
         responses: {
           "201": { description: "Created", content: json(ref("PutResult")) },
           "200": { description: "Updated or unchanged", content: json(ref("PutResult")) },
           ...ERRORS,
+          ...fleetDown,
         },
       });
       add(item, "delete", {
         operationId: `delete${scoped(kind, depth)}`,
         summary: `Delete a ${kind}${kind === "Secret" ? "" : " (its worker tears it down)"}`,
-        parameters: [WAIT, queryParam("cascade", "Delete everything inside it too", { type: "boolean" })],
+        parameters: [
+          WAIT,
+          queryParam("cascade", "Delete everything inside it too", { type: "boolean" }),
+          ...fleetParam("Delete from the fleet (etcd) instead of this node: done once etcd holds it (200, the keys removed); not with wait"),
+        ],
         responses: {
           "200": { description: "Deleted", content: json(ref("DeleteResult")) },
           "202": { description: "Deletion requested", content: json(ref("DeleteResult")) },
           "404": ERRORS["404"],
           "409": ERRORS["409"],
           "504": ERRORS["504"],
+          ...(inFleet ? { "400": errorResponse("?fleet on a keond that is not in a fleet (UNSUPPORTED), or with wait") } as Record<string, JsonSchema> : {}),
+          ...fleetDown,
         },
       });
     }
@@ -238,7 +249,7 @@ export function buildOpenApi(version: string): JsonSchema {
   });
   add(snapshots, "get", {
     operationId: "listCellSnapshots",
-    summary: "The cell's snapshots",
+    summary: "The cell's snapshots, and those retained from a deleted cell of this path (cellDeletedAt set) while other cells use their images",
     responses: { "200": { description: "Snapshots", content: json({ type: "object", properties: { items: { type: "array", items: ref("Snapshot") } } }) }, "404": ERRORS["404"] },
   });
   add(`${snapshots}/:snapshot`, "get", {
@@ -281,8 +292,11 @@ export function buildOpenApi(version: string): JsonSchema {
       queryParam("tail", "Only the last N lines", { type: "integer", minimum: 0 }),
       queryParam("follow", "Keep streaming appended output", { type: "boolean" }),
       queryParam("previous", "The output of the container's previous instance (404 when it has not restarted)", { type: "boolean" }),
+      queryParam("timestamps", "Begin each line with when it was written (RFC 3339 UTC with nanoseconds) and a space", { type: "boolean" }),
+      queryParam("sinceSeconds", "Only lines written in the last N seconds (keond's clock)", { type: "integer", minimum: 0 }),
+      queryParam("sinceTime", "Only lines written at or after this time (not with sinceSeconds)", { type: "string", format: "date-time" }),
     ],
-    responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "404": ERRORS["404"] },
+    responses: { "200": { description: "Log text", content: { "text/plain": { schema: { type: "string" } } } }, "400": ERRORS["400"], "404": ERRORS["404"] },
   });
   add(`${SCOPE_PREFIXES[3]}/cells/:cell/attach`, "get", {
     operationId: "attachToCell",
@@ -305,7 +319,7 @@ export function buildOpenApi(version: string): JsonSchema {
     parameters: [
       WAIT,
       queryParam("dryRun", "Validate and answer with the plan (ApplyPlan); store nothing", { type: "boolean" }),
-      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; not with wait or dryRun (fleet-routes.ts)", { type: "boolean" }),
+      queryParam("fleet", "Store the documents in the fleet (etcd) instead of this node; with wait, until each cell is settled on its node; not with dryRun (fleet-routes.ts)", { type: "boolean" }),
     ],
     requestBody: { required: true, content: { "application/yaml": { schema: { type: "string" } }, ...json({ oneOf: [ref("Document"), { type: "array", items: ref("Document") }, ref("List")] }) } },
     responses: {
@@ -567,8 +581,16 @@ export function buildOpenApi(version: string): JsonSchema {
     description: "Legacy kukeon fields the documents carried, accepted and left out",
     items: { type: "object", properties: { document: { type: "integer" }, kind: { type: "string" }, name: { type: "string" }, path: { type: "string" }, message: { type: "string" } } },
   };
-  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings } };
-  schemas["DeleteResult"] = { type: "object", properties: { status: { enum: ["deleting", "deleted"] }, affected: { type: "array", items: { type: "object" } } } };
+  schemas["PutResult"] = { type: "object", properties: { result, generation: { type: "integer" }, document: ref("Document"), warnings, fleet: { type: "boolean", description: "Stored in the fleet (?fleet=true)" } } };
+  schemas["DeleteResult"] = {
+    type: "object",
+    properties: {
+      status: { enum: ["deleting", "deleted"] },
+      affected: { type: "array", items: { type: "object" } },
+      fleet: { type: "boolean", description: "Deleted from the fleet (?fleet=true)" },
+      deleted: { type: "array", items: { type: "string" }, description: "?fleet=true: the fleet keys removed" },
+    },
+  };
   schemas["ActionResult"] = {
     type: "object",
     properties: {
@@ -590,6 +612,7 @@ export function buildOpenApi(version: string): JsonSchema {
       restoreRequestedAt: { type: "string", description: "A restore from this snapshot is owed" },
       restoredAt: { type: "string", description: "The cell was last restored from it then" },
       cellDocument: { type: "object", description: "The cell document when the snapshot was taken (describe only)" },
+      cellDeletedAt: { type: "string", description: "Retained: its cell was deleted then while other cells used its images; it goes at the resync after the last of them" },
     },
   };
   schemas["FreezeResult"] = {

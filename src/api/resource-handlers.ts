@@ -1,7 +1,8 @@
 /**
  * @module
  * The request handling every resource route shares: GET one, list, PUT and
- * DELETE of a kind at a key, with `?wait`. The routers only work out the kind
+ * DELETE of a kind at a key, with `?wait`; with `?fleet=true` a PUT or DELETE
+ * goes to the fleet instead (fleet-routes.ts). The routers only work out the kind
  * and key from their path; the order here is always "validate everything the
  * request carries, then change the store in one transaction, then tell the
  * workers, then (maybe) wait".
@@ -16,6 +17,7 @@ import { checkPathAgreement } from "./resource-paths.ts";
 import { deleteResource, notFound, realmOf, storeDocuments, type StoreOptions } from "./resource-writes.ts";
 import { gone, settled, waitUntil } from "./wait.ts";
 import { KeonError } from "../model/errors.ts";
+import { fleetDelete, fleetPut } from "./fleet-routes.ts";
 
 /** Lists are documents too: `{kind: List, items}` applies back through /v1/apply. */
 export function listBody(items: readonly unknown[]): { apiVersion: "v1beta1"; kind: "List"; items: unknown[] } {
@@ -79,6 +81,7 @@ export function writeOptionsOf(deps: ApiDeps): StoreOptions {
 
 /** PUT: create or update `kind` at `key` from the body's one document. */
 export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
+  if (flagOf(c, "fleet")) return await fleetPut(c, deps, kind, key);
   const wait = waitSecondsOf(c);
   const { document, warnings } = await readOneDocument(c, deps.manifestParser);
   checkPathAgreement(kind, key, document);
@@ -96,6 +99,7 @@ export async function putOne(c: Context, deps: ApiDeps, kind: DocumentKind, key:
 
 /** DELETE (`?cascade=true`): 202 while a worker tears it down, 200 once gone (a Secret, or after `?wait`). */
 export async function deleteOne(c: Context, deps: ApiDeps, kind: DocumentKind, key: ResourceKey): Promise<Response> {
+  if (flagOf(c, "fleet")) return await fleetDelete(c, deps, kind, key);
   const wait = waitSecondsOf(c);
   const cascade = flagOf(c, "cascade");
   const outcome = deleteResource(deps.store, kind, key, cascade);

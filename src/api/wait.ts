@@ -129,10 +129,24 @@ export function describeSeen(details: Record<string, unknown>): string {
 
 /**
  * Resolve once `condition` holds, re-checking it at start and on each worker
- * `status` (or `realm-gone`) message. Rejects with DEADLINE_EXCEEDED after
+ * `status`, `realm-gone` or `event` message. Rejects with DEADLINE_EXCEEDED after
  * `seconds`; resolves quietly when the client goes away (`signal`).
  */
 export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: number, signal?: AbortSignal): Promise<void> {
+  const onChange = (check: () => void) => bus.subscribe((message) => {
+    // An event too: some work changes no status (a retained snapshot removed by a resync).
+    if (message.type === "status" || message.type === "realm-gone" || message.type === "event") check();
+  });
+  return waitFor(onChange, condition, seconds, signal);
+}
+
+/**
+ * The wait itself, whatever tells it to look again: `onChange` calls its
+ * argument whenever the condition may have changed and returns the
+ * unsubscribe function. `condition` is checked at start, on each change and
+ * once more at the deadline.
+ */
+export function waitFor(onChange: (check: () => void) => () => void, condition: () => Progress, seconds: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let finished = false;
     let last: Progress = { done: false, details: {} };
@@ -163,15 +177,17 @@ export function waitUntil(bus: DaemonBus, condition: () => Progress, seconds: nu
       }
     };
     const onAbort = () => finish();
-    const unsubscribe = bus.subscribe((message) => {
-      if (message.type === "status" || message.type === "realm-gone") check();
-    });
+    const unsubscribe = onChange(check);
     const timer = setTimeout(() => {
       check();
       if (finished) return;
       const details = last.done ? {} : last.details;
+      // Generations are a local store's; a fleet cell's details name its node instead.
+      const progress = "generation" in details
+        ? `, observedGeneration ${String(details["observedGeneration"] ?? "none")} of generation ${String(details["generation"] ?? "?")}`
+        : typeof details["node"] === "string" && details["node"] !== "" ? ` on node ${details["node"]}` : "";
       finish(
-        new KeonError("DEADLINE_EXCEEDED", `not settled within ${seconds}s: ${describeSeen(details)}, observedGeneration ${String(details["observedGeneration"] ?? "none")} of generation ${String(details["generation"] ?? "?")}; the change is stored and still converging`, {
+        new KeonError("DEADLINE_EXCEEDED", `not settled within ${seconds}s: ${describeSeen(details)}${progress}; the change is stored and still converging`, {
           details: { ...details, waitSeconds: seconds },
         }),
       );

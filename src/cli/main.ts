@@ -98,8 +98,12 @@ function drain(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-if (import.meta.main) {
+/** Runs the CLI as a process: its exit code once stdout and stderr are flushed. */
+export async function runCliProcess(): Promise<never> {
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
   await Promise.all([drain(process.stdout), drain(process.stderr)]);
   process.exit(code);
 }
+
+// No top-level await: the installed CLI is a bytecode bundle (scripts/build-cli.sh), which must be CommonJS.
+if (import.meta.main) void runCliProcess();

@@ -50,11 +50,14 @@ export function fleetLocalStore(deps: FleetLocalStoreDeps): LocalStore {
       );
     },
     cellStatus(key: ResourceKey) {
-      const status = deps.store.get("Cell", key)?.document.status as (CellStatus & { reason?: string; message?: string }) | null | undefined;
-      if (status === undefined || status === null) return undefined;
+      const found = deps.store.get("Cell", key);
+      const status = found?.document.status as (CellStatus & { reason?: string; message?: string }) | null | undefined;
+      if (found === undefined || status === undefined || status === null) return undefined;
       const reason = status.reason ?? status.retry?.reason;
       const message = status.message ?? status.retry?.message;
-      return { state: status.state, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }) };
+      // The state is of the fleet revision stored only once the Worker observed that generation.
+      const revision = (found.observedGeneration ?? -1) >= found.generation ? found.document.metadata.labels?.[FLEET_LABEL] : undefined;
+      return { state: status.state, ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }), ...(revision === undefined ? {} : { revision }) };
     },
   };
 }

@@ -30,7 +30,7 @@ import { keyOf } from "../store/index.ts";
 import { connectEtcd, readPrefix, valuesUnder, type EtcdSettings, type Snapshot } from "./etcd.ts";
 import { fenceDecision, type FenceDecision } from "./fencing.ts";
 import {
-  ASSIGNMENTS, cellKeyOfPath, cellPath, DOCS, ELECTION_NAME, FLEET_PREFIX, nodeKey, NODES, statusKey, STATUSES,
+  ASSIGNMENTS, cellKeyOfPath, cellPath, DOCS, ELECTION_NAME, FLEET_LABEL, FLEET_PREFIX, nodeKey, NODES, statusKey, STATUSES,
   type Assignment, type FleetCellStatus, type NodeRecord,
 } from "./keys.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
@@ -54,8 +54,8 @@ export interface LocalStore {
   remove(kind: DocumentKind, key: ResourceKey): void;
   /** Every local resource carrying the fleet label. */
   fleetResources(): LocalFleetResource[];
-  /** A cell's status as its realm Worker last wrote it. */
-  cellStatus(key: ResourceKey): { state: string; reason?: string; message?: string } | undefined;
+  /** A cell's status as its realm Worker last wrote it; `revision`: the fleet revision it is of, once the Worker observed that spec. */
+  cellStatus(key: ResourceKey): { state: string; reason?: string; message?: string; revision?: string } | undefined;
 }
 
 export interface FleetState {
@@ -89,8 +89,10 @@ export class FleetAgent {
   private stopped = false;
   private lastFence: FenceDecision = { fence: false };
   private registeredWith: string | undefined;
-  /** Cells this node could not store (admission, policy): shown in their fleet status. */
-  private readonly refused = new Map<string, string>();
+  /** Cells this node could not store (admission, policy), with the fleet revision refused: shown in their fleet status. */
+  private readonly refused = new Map<string, { message: string; revision: string }>();
+  /** Who hears of each snapshot a pass reads (a fleet `--wait`). */
+  private readonly readers = new Set<(snapshot: Snapshot) => void>();
 
   constructor(
     private readonly settings: FleetSettings,
@@ -141,6 +143,12 @@ export class FleetAgent {
       });
   }
 
+  /** `listener` hears of every snapshot of the fleet a pass reads (each etcd change wakes one); returns the unsubscribe function. */
+  onSnapshot(listener: (snapshot: Snapshot) => void): () => void {
+    this.readers.add(listener);
+    return () => this.readers.delete(listener);
+  }
+
   state(): FleetState {
     const now = Date.now();
     const view = this.keeper.view(now);
@@ -189,6 +197,7 @@ export class FleetAgent {
       try {
         snapshot = await readPrefix(this.client, FLEET_PREFIX);
         this.keeper.reached(Date.now());
+        for (const reader of this.readers) reader(snapshot);
       } catch (error) {
         this.log.debug({ err: error }, "fleet read failed");
         await this.probeMember();
@@ -258,7 +267,7 @@ export class FleetAgent {
         this.local.apply([cell]);
         this.refused.delete(path);
       } catch (error) {
-        this.refused.set(path, error instanceof Error ? error.message : String(error));
+        this.refused.set(path, { message: error instanceof Error ? error.message : String(error), revision: cell.metadata.labels?.[FLEET_LABEL] ?? "" });
         this.log.warn({ err: error, cell: path }, "this node refused a fleet cell");
       }
     }
@@ -304,8 +313,13 @@ export class FleetAgent {
         const local = this.local.cellStatus(key);
         const refused = this.refused.get(path);
         const status: FleetCellStatus = refused !== undefined
-          ? { node: me, state: "Error", ready: false, reason: "Refused", message: refused }
-          : { node: me, state: local?.state ?? "Pending", ready: local?.state === "Ready", ...(local?.reason === undefined ? {} : { reason: local.reason }), ...(local?.message === undefined ? {} : { message: local.message }) };
+          ? { node: me, state: "Error", ready: false, reason: "Refused", message: refused.message, revision: refused.revision }
+          : {
+              node: me, state: local?.state ?? "Pending", ready: local?.state === "Ready",
+              ...(local?.reason === undefined ? {} : { reason: local.reason }),
+              ...(local?.message === undefined ? {} : { message: local.message }),
+              ...(local?.revision === undefined ? {} : { revision: local.revision }),
+            };
         if (JSON.stringify(statuses.get(path)?.value) === JSON.stringify(status) && !stale(statusKey(key))) continue;
         await lease.put(statusKey(key)).value(JSON.stringify(status));
       }

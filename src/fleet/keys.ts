@@ -69,6 +69,12 @@ export interface FleetCellStatus {
   ready: boolean;
   reason?: string;
   message?: string;
+  /**
+   * The mod revision of the fleet document this state is of: set once the
+   * node's realm Worker observed the spec stored from it (or refused that
+   * one). A fleet `--wait` compares it with the document's (api/fleet-wait.ts).
+   */
+  revision?: string;
 }
 
 /** `<realm>/<space>/<stack>/<cell>` of a cell: the name of its assignment and status. */

@@ -16,7 +16,7 @@ import type { Document } from "../model/schema/document.ts";
 import { keyOf } from "../store/index.ts";
 import { compareAndDelete, compareAndPut, valuesUnder, type Snapshot } from "./etcd.ts";
 import { ASSIGNMENTS, assignmentKey, cellKeyOfPath, cellPath, CORDONS, DOCS, NODES, type Assignment, type Cordon, type NodeRecord } from "./keys.ts";
-import { cellMemoryBytes, planPlacements, type CurrentAssignment, type PlacementCell } from "./placement.ts";
+import { cellCpuMillis, cellMemoryBytes, planPlacements, type CurrentAssignment, type PlacementCell } from "./placement.ts";
 
 export class Placer {
   private readonly missingSince = new Map<string, number>();
@@ -41,7 +41,7 @@ export class Placer {
     const cells: PlacementCell[] = [];
     for (const [, { value }] of valuesUnder<Document>(snapshot, `${DOCS}Cell/`)) {
       const cell = value as CellDocument;
-      cells.push({ path: cellPath(keyOf(cell)), annotations: cell.metadata.annotations ?? {}, memoryBytes: cellMemoryBytes(cell) });
+      cells.push({ path: cellPath(keyOf(cell)), annotations: cell.metadata.annotations ?? {}, memoryBytes: cellMemoryBytes(cell), cpuMillis: cellCpuMillis(cell) });
     }
     for (const { assignment } of assignments.values()) {
       if (assignment.node !== "" && !nodes.has(assignment.node) && !this.missingSince.has(assignment.node)) this.missingSince.set(assignment.node, now);

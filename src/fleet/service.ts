@@ -12,7 +12,7 @@ import type { Document, DocumentKind } from "../model/schema/document.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
 import { describeKey, keyOf, notFoundCode, type ResourceKey } from "../store/index.ts";
 import type { FleetAgent, FleetState } from "./agent.ts";
-import { fleetUnavailable, readPrefix, valuesUnder } from "./etcd.ts";
+import { fleetUnavailable, readPrefix, valuesUnder, type Snapshot } from "./etcd.ts";
 import { cellPath, cordonKey, DOCS, docKey, docKeyOf, FLEET_PREFIX, NODES, ASSIGNMENTS, type Cordon } from "./keys.ts";
 import { cellsView, leaderOf, nodesView, type FleetCellView, type FleetNodeView } from "./views.ts";
 
@@ -26,6 +26,8 @@ export interface FleetWrite {
   /** How many times the fleet document was written (etcd's version of its key). */
   generation: number;
   index: number;
+  /** The document's mod revision in etcd once this write is done: what a node's report must reach (api/fleet-wait.ts). */
+  revision: string;
 }
 
 /** Whether the document at `docKey` lies inside `kind`/`key` (its realm, space or stack). */
@@ -55,6 +57,11 @@ export class FleetService {
     return this.agent.state();
   }
 
+  /** Each snapshot of the fleet this node's agent reads. */
+  onSnapshot(listener: (snapshot: Snapshot) => void): () => void {
+    return this.agent.onSnapshot(listener);
+  }
+
   /** `kind/realm/space/stack/name` keys of every fleet document, to check parents against. */
   async documentKeys(): Promise<Set<string>> {
     const snapshot = await readPrefix(this.client, DOCS);
@@ -73,26 +80,29 @@ export class FleetService {
     }
     const existing = new Map((await readPrefix(this.client, DOCS)).kvs.map((kv) => [kv.key, kv]));
     const writes: FleetWrite[] = [];
-    const changed: Array<{ key: string; value: string; modRevision: string }> = [];
+    const changed: Array<{ key: string; value: string; modRevision: string; write: FleetWrite }> = [];
     documents.forEach((document, index) => {
       const key = docKeyOf(document);
       const value = canonicalJson(fleetDocument(document));
       const held = existing.get(key);
       const result = held === undefined ? "created" : held.value === value ? "unchanged" : "updated";
-      writes.push({ kind: document.kind, key: keyOf(document), result, generation: (held?.version ?? 0) + (result === "unchanged" ? 0 : 1), index });
-      if (result !== "unchanged") changed.push({ key, value, modRevision: held?.modRevision ?? "0" });
+      const write: FleetWrite = { kind: document.kind, key: keyOf(document), result, generation: (held?.version ?? 0) + (result === "unchanged" ? 0 : 1), index, revision: held?.modRevision ?? "0" };
+      writes.push(write);
+      if (result !== "unchanged") changed.push({ key, value, modRevision: held?.modRevision ?? "0", write });
     });
     if (changed.length === 0) return writes;
-    let committed: boolean;
+    let answer: { succeeded: boolean; header: { revision: string | number } };
     try {
       const [first, ...rest] = changed;
       let txn = this.client.if(first!.key, "Mod", "==", first!.modRevision);
       for (const c of rest) txn = txn.and(c.key, "Mod", "==", c.modRevision);
-      committed = (await txn.then(...changed.map((c) => this.client.put(c.key).value(c.value))).commit()).succeeded;
+      answer = await txn.then(...changed.map((c) => this.client.put(c.key).value(c.value))).commit();
     } catch (cause) {
       throw fleetUnavailable("the fleet apply was not stored", cause);
     }
-    if (!committed) throw new KeonError("CONFLICT", "another fleet write changed these documents during this apply; nothing was stored, apply again");
+    if (!answer.succeeded) throw new KeonError("CONFLICT", "another fleet write changed these documents during this apply; nothing was stored, apply again");
+    // Every key a transaction writes takes the transaction's revision.
+    for (const c of changed) c.write.revision = String(answer.header.revision);
     return writes;
   }
 

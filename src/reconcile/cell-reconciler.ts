@@ -29,7 +29,7 @@ import {
 import { specHashOf } from "../runtime/cell-target.ts";
 import { hibernateWanted } from "../model/hibernation.ts";
 import { realmImageUsers } from "../store/image-users.ts";
-import { discardCellSnapshots, runSnapshotAction, snapshotStatusOf } from "./lifecycle-actions.ts";
+import { discardUnheldSnapshots, retainSnapshots, runSnapshotAction, snapshotStatusOf, type Outcome, type RetainedByDeletion } from "./lifecycle-actions.ts";
 import type { ContainerStatus } from "../model/schema/container.ts";
 import type { SecretValueSource } from "../runtime/secrets.ts";
 import type { EventInput, ResourceKey, Store, StoredResource } from "../store/index.ts";
@@ -150,10 +150,11 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   const scope = { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name };
   const event = (type: EventInput["type"], reason: string, message: string): void =>
     sink.event({ ...scope, kind: "Cell", name: key.name, type, reason, message });
-  const removed = (reason: string): CellPassOutcome => {
+  const removed = (reason: string, retained: readonly Outcome[]): CellPassOutcome => {
     sink.status({ kind: "Cell", key }, undefined, undefined, true);
     logStateChange(deps.log, key, stored.status?.["state"], "Deleted", reason, undefined);
-    event("Normal", reason, `cell ${scope.cell} and everything Keon made for it are removed`);
+    for (const r of retained) event(r.type, r.reason, r.message);
+    event("Normal", reason, `cell ${scope.cell} and everything Keon made for it are removed${retained.length === 0 ? "" : `, but for ${retained.length} snapshot(s) other cells use (SnapshotRetained)`}`);
     return { wakeAtMs: undefined, gone: true, acted: true };
   };
 
@@ -162,9 +163,8 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
     // A half-deleted tree: nothing to bring up, but a deletion still finishes (by prefix, without the space's documents).
     if (!stored.deletionRequested) return { wakeAtMs: undefined, gone: false, acted: false };
     await purgeCell(ctx, { cell: stored.document as CellDocument, namespace: deps.namespace });
-    await discardCellSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
-    removeCellRows(store, key);
-    return removed("Deleted");
+    const retained = await discardUnheldSnapshots(ctx, store, key, { cell: stored.document as CellDocument, namespace: deps.namespace });
+    return removed("Deleted", removeCellRows(store, key, retained));
   }
 
   const containerDocs = store.list("Container", scope).map((r) => r.document);
@@ -217,7 +217,7 @@ export async function reconcileCell(deps: CellReconcileDeps, key: ResourceKey): 
   for (const action of plan.actions) {
     try {
       const outcome = await runAction(deps, target, layout, key, action, endedAs);
-      if (outcome === "gone") return removed(action.type === "teardown" ? action.reason : "Deleted");
+      if (outcome !== undefined && "gone" in outcome) return removed(action.type === "teardown" ? action.reason : "Deleted", outcome.gone);
       if (outcome !== undefined) event(outcome.type, outcome.reason, outcome.message);
     } catch (error) {
       const err = asKeonError(error);
@@ -287,10 +287,13 @@ function appliedDefaultsOf(previous: StoredCellStatus, stored: StoredResource<"C
   return current === undefined ? undefined : (structuredClone(current) as Record<string, unknown>);
 }
 
-function removeCellRows(store: Store, key: ResourceKey): void {
-  store.transaction(() => {
+/** The cell's rows go, in one transaction with the retention of the snapshots other cells use; the events of those retained. */
+function removeCellRows(store: Store, key: ResourceKey, retained: readonly RetainedByDeletion[]): Outcome[] {
+  return store.transaction(() => {
+    const events = retainSnapshots(store, key, retained);
     for (const doc of store.list("Container", { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name })) store.delete("Container", doc.key);
     store.delete("Cell", key);
+    return events;
   });
 }
 
@@ -298,7 +301,8 @@ function scopeEventOf(key: ResourceKey): Pick<EventInput, "realm" | "space" | "s
   return { realm: key.realm!, space: key.space!, stack: key.stack!, cell: key.name, kind: "Cell", name: key.name };
 }
 
-type ActionOutcome = { type: EventInput["type"]; reason: string; message: string } | "gone" | undefined;
+/** An event to write; `gone`: the cell is removed (with the events of the snapshots it left retained). */
+type ActionOutcome = Outcome | { gone: Outcome[] } | undefined;
 
 /** How a container the pass's first look saw exited ended, for the restart event: `exited 137 (SIGKILL)`. */
 function lastExitOf(
@@ -316,9 +320,7 @@ async function runAction(
   switch (action.type) {
     case "teardown":
       await deleteCell(ctx, target);
-      await discardCellSnapshots(ctx, store, key, target);
-      removeCellRows(store, key);
-      return "gone";
+      return { gone: removeCellRows(store, key, await discardUnheldSnapshots(ctx, store, key, target)) };
     case "stop-cell":
       if (action.kill) await killCell(ctx, target);
       else await stopCell(ctx, target);

@@ -12,8 +12,9 @@ import { discardCellSnapshot, restoreCellSnapshot, takeCellSnapshot } from "../r
 import { scopeOfCell, type CellTarget } from "../runtime/cell-target.ts";
 import type { RuntimeContext } from "../runtime/runtime-context.ts";
 import type { CellSnapshot, EventInput, ResourceKey, Store } from "../store/index.ts";
+import { realmImageUsers } from "../store/image-users.ts";
 import { asKeonError } from "./failure.ts";
-import type { SnapshotAction } from "./lifecycle-plan.ts";
+import { planDeletedCellSnapshots, type SnapshotAction } from "./lifecycle-plan.ts";
 
 export interface SnapshotActionDeps {
   ctx: RuntimeContext;
@@ -24,7 +25,7 @@ export interface SnapshotActionDeps {
   frozen: boolean;
 }
 
-type Outcome = { type: EventInput["type"]; reason: string; message: string };
+export type Outcome = { type: EventInput["type"]; reason: string; message: string };
 
 export async function runSnapshotAction(deps: SnapshotActionDeps, action: SnapshotAction): Promise<Outcome | undefined> {
   const { ctx, store, key, target } = deps;
@@ -79,11 +80,36 @@ function containerIdsOf(target: Pick<CellTarget, "cell">, snapshot: CellSnapshot
   return [...new Set([...Object.keys(snapshot.images), ...target.cell.spec.containers.map((c) => c.id)])];
 }
 
-/** A deleted cell's snapshots: every image removed (the rows go with the cell's). */
-export async function discardCellSnapshots(ctx: RuntimeContext, store: Store, key: ResourceKey, target: Pick<CellTarget, "cell" | "namespace">): Promise<void> {
-  for (const snapshot of store.snapshots.list(key)) {
+/**
+ * A deleted cell's snapshots, once its host state is gone: the Ready ones
+ * other cells use are to be retained (lifecycle-plan.ts decides; the
+ * caller retains them in the transaction that deletes the cell's rows, see
+ * {@link retainSnapshots}), every other one's images are removed now.
+ * Returns those to retain, with why.
+ */
+export async function discardUnheldSnapshots(ctx: RuntimeContext, store: Store, key: ResourceKey, target: Pick<CellTarget, "cell" | "namespace">): Promise<RetainedByDeletion[]> {
+  const snapshots = store.snapshots.list(key);
+  const images = new Set(snapshots.flatMap((s) => Object.values(s.images)));
+  const users = images.size === 0 ? new Map<string, string[]>() : realmImageUsers(store, key.realm ?? "", images);
+  const views = snapshots.map((s) => ({ name: s.name, phase: s.phase, images: Object.values(s.images) }));
+  const { discard, retain } = planDeletedCellSnapshots(views, `${key.space}/${key.stack}/${key.name}`, users);
+  for (const snapshot of snapshots.filter((s) => discard.includes(s.name))) {
     await discardCellSnapshot(ctx, target.namespace, scopeOfCell(target.cell), snapshot.name, containerIdsOf(target, snapshot), Object.values(snapshot.images));
   }
+  return retain;
+}
+
+export interface RetainedByDeletion {
+  name: string;
+  message: string;
+}
+
+/** Retain them, in the caller's transaction (the one that deletes the cell's rows); the events that say so. */
+export function retainSnapshots(store: Store, key: ResourceKey, retained: readonly RetainedByDeletion[]): Outcome[] {
+  return retained.map((r) => {
+    store.retainedSnapshots.retain(key, r.name, r.message);
+    return { type: "Normal", reason: "SnapshotRetained", message: `snapshot ${r.name} outlives cell ${key.name}: ${r.message}` };
+  });
 }
 
 /** The status fields snapshots give a cell: the list, and the last restore (so a restore changes status and wakes its waiters). */

@@ -8,10 +8,14 @@
  * request first; the pass wakes again at the next expiry. A restore asked
  * for runs once the cell is not frozen, after the cell's own actions.
  *
- * An expired snapshot whose images some cell still names (a fork slot, an
- * imported cell) is kept, saying so, and looked at again at the next
- * resync: removing it would leave that cell unable to be recreated. A
- * requested removal (`Deleting`) was checked, or forced, by the API.
+ * A snapshot nothing holds any more but the cells naming its images (a
+ * fork slot, an imported cell) is kept, saying so, and looked at again at
+ * the next resync: removing it would leave those cells unable to be
+ * recreated. That is one decision ({@link unheldVerdict}) for two cases:
+ * the snapshot expired, or its cell was deleted (it is then "retained":
+ * owned by no live cell, store/retained-snapshots.ts, and removed at the
+ * resync after its last user is gone). A requested removal (`Deleting`)
+ * was checked, or forced, by the API.
  */
 import type { SnapshotPhase } from "../store/index.ts";
 
@@ -59,9 +63,33 @@ export function snapshotUsers(images: readonly string[], users: ImageUsers): str
   return [...new Set(images.flatMap((image) => users.get(image) ?? []))].sort();
 }
 
+/** Why nothing holds a snapshot but the cells using its images. */
+export type UnheldBecause = "Expired" | "CellDeleted";
+
+function keptMessage(because: UnheldBecause, cells: readonly string[]): string {
+  const using = `cell${cells.length === 1 ? "" : "s"} ${cells.join(", ")} use${cells.length === 1 ? "s" : ""} its images`;
+  return because === "Expired"
+    ? `expired, kept while ${using} (looked at again at each resync)`
+    : `its cell was deleted; kept while ${using} (removed at the resync after the last of them is gone, or by snapshot rm --force)`;
+}
+
 /** Why an expired snapshot is still there (its row's message and the event). */
 export function keptExpiredMessage(cells: readonly string[]): string {
-  return `expired, kept while cell${cells.length === 1 ? "" : "s"} ${cells.join(", ")} use${cells.length === 1 ? "s" : ""} its images (looked at again at each resync)`;
+  return keptMessage("Expired", cells);
+}
+
+/** Why a snapshot outlives its deleted cell (its row's message and the event). */
+export function retainedMessage(cells: readonly string[]): string {
+  return keptMessage("CellDeleted", cells);
+}
+
+/**
+ * The one decision about a snapshot nothing holds but the cells using its
+ * images (`using`, from {@link snapshotUsers}): removed when none does,
+ * else kept with a message naming them.
+ */
+export function unheldVerdict(because: UnheldBecause, using: readonly string[]): { remove: true } | { remove: false; message: string } {
+  return using.length === 0 ? { remove: true } : { remove: false, message: keptMessage(because, using) };
 }
 
 export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: SnapshotCellView, nowMs: number, users: ImageUsers): { actions: SnapshotAction[]; wakeAtMs: number | undefined } {
@@ -72,9 +100,9 @@ export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: Snaps
     if (s.phase === "Deleting") {
       actions.push({ type: "remove-snapshot", name: s.name, reason: "Requested" });
     } else if (expired(s)) {
-      const using = snapshotUsers(s.images, users);
-      if (using.length === 0) actions.push({ type: "remove-snapshot", name: s.name, reason: "Expired" });
-      else if (s.message !== keptExpiredMessage(using)) actions.push({ type: "keep-expired-snapshot", name: s.name, message: keptExpiredMessage(using) });
+      const verdict = unheldVerdict("Expired", snapshotUsers(s.images, users));
+      if (verdict.remove) actions.push({ type: "remove-snapshot", name: s.name, reason: "Expired" });
+      else if (s.message !== verdict.message) actions.push({ type: "keep-expired-snapshot", name: s.name, message: verdict.message });
     } else if (s.expiresAtMs !== undefined) {
       wakeAtMs = wakeAtMs === undefined ? s.expiresAtMs : Math.min(wakeAtMs, s.expiresAtMs);
     }
@@ -98,4 +126,47 @@ export function planSnapshots(snapshots: readonly DesiredSnapshot[], cell: Snaps
     }
   }
   return { actions, wakeAtMs };
+}
+
+/** A snapshot of a cell being deleted, as {@link planDeletedCellSnapshots} needs it. */
+export type DeletedCellSnapshot = Pick<DesiredSnapshot, "name" | "phase" | "images">;
+
+/**
+ * What a cell's deletion does with its snapshots (pure): a Ready one whose
+ * images another cell (`self` is the deleted cell, `space/stack/cell`)
+ * uses is retained, with why; every other one goes with the cell.
+ */
+export function planDeletedCellSnapshots(snapshots: readonly DeletedCellSnapshot[], self: string, users: ImageUsers): { discard: string[]; retain: Array<{ name: string; message: string }> } {
+  const discard: string[] = [];
+  const retain: Array<{ name: string; message: string }> = [];
+  for (const s of snapshots) {
+    const verdict = s.phase === "Ready" ? unheldVerdict("CellDeleted", snapshotUsers(s.images, users).filter((c) => c !== self)) : { remove: true as const };
+    if (verdict.remove) discard.push(s.name);
+    else retain.push({ name: s.name, message: verdict.message });
+  }
+  return { discard, retain };
+}
+
+/** A retained snapshot (its cell deleted), as {@link planRetainedSnapshots} needs it; `cell` is `space/stack/cell`. */
+export interface RetainedView {
+  cell: string;
+  name: string;
+  /** The operator asked for its removal (checked, or forced, by the API). */
+  removalRequested: boolean;
+  images: readonly string[];
+  message: string | undefined;
+}
+
+export type RetainedAction =
+  | { type: "remove-retained"; cell: string; name: string; reason: "Requested" | "Unused" }
+  | { type: "note-retained"; cell: string; name: string; message: string };
+
+/** At each resync (pure): a retained snapshot no cell uses any more, or whose removal was asked, goes; the message of one kept follows who uses it. */
+export function planRetainedSnapshots(retained: readonly RetainedView[], users: ImageUsers): RetainedAction[] {
+  return retained.flatMap((r): RetainedAction[] => {
+    if (r.removalRequested) return [{ type: "remove-retained", cell: r.cell, name: r.name, reason: "Requested" }];
+    const verdict = unheldVerdict("CellDeleted", snapshotUsers(r.images, users));
+    if (verdict.remove) return [{ type: "remove-retained", cell: r.cell, name: r.name, reason: "Unused" }];
+    return r.message === verdict.message ? [] : [{ type: "note-retained", cell: r.cell, name: r.name, message: verdict.message }];
+  });
 }

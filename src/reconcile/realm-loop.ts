@@ -33,6 +33,8 @@ import { reconcileLevels, type TreeOutcome } from "./level-reconciler.ts";
 import { listNamespace, type ContainerdView } from "./observe.ts";
 import { ProcessStarts } from "./process-starts.ts";
 import { sweepOrphans } from "./orphans.ts";
+import { sweepRetainedSnapshots } from "./retained-sweep.ts";
+import { prunableForks } from "../model/fork-pruning.ts";
 import type { ReconcileSink } from "./sink.ts";
 
 export interface RealmLoopSettings {
@@ -75,7 +77,13 @@ function realPasses(deps: RealmLoopDeps, oomEvents: ReadonlyMap<string, number>,
       if (outcome.namespace === undefined || outcome.realmGone || (await ctx.containerd.namespaces.find(outcome.namespace)) === null) return outcome;
       const listing = await listNamespace(ctx.containerd.withNamespace(outcome.namespace));
       await sweepOrphans({ ctx, store, log, realm: settings.realm, suspects }, outcome.namespace, listing);
-      return { ...outcome, listing };
+      store.forks.prune(prunableForks(store.forks.ofRealm(settings.realm), new Date()));
+      // A retained snapshot that cannot go now is retried with the pass's backoff; the cells still get their passes.
+      const swept = await sweepRetainedSnapshots({ ctx, store, realm: settings.realm, sink }, outcome.namespace).then(() => true, (error: unknown) => {
+        log.warn({ error: asKeonError(error).message }, "retained snapshots");
+        return false;
+      });
+      return { ...outcome, listing, failed: outcome.failed || !swept };
     },
     cell: (key, namespace, sink, resyncView) =>
       reconcileCell(

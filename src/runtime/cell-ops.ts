@@ -95,34 +95,43 @@ export async function startCell(ctx: RuntimeContext, target: CellTarget): Promis
       await Promise.all(workloadsOf(layout).map((c) => stopTask(client, containerdIdOf(scope, c.id), 0)));
     }
 
+    // The network is attached while the workloads' tasks are created (a `runc init` each, parked before
+    // the process runs); each process starts only once the cell has its address and its /etc/hosts.
     let ip: string | undefined;
-    if (userRoot?.hostNetwork !== true) {
-      const egressHost = egressHostOf(ctx);
-      try {
-        ip = (await ctx.network.attacher.attach({ conflist: network.conflist, containerId: rootCid, netns: netnsPathOfPid(rootPid), portMappings })).ip;
-      } finally {
-        // On success, undo detaches; on failure attach rolled back, and only a kept cache entry needs a detach.
-        if (ctx.network.attacher.cached(network.conflist, rootCid) !== undefined) {
-          const cachedIp = cachedAddressOf(ctx, network.conflist, rootCid);
-          undo.push(() => withdrawCellAddress(egressHost, scope.realm, scope.space, cachedIp, () => ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid })));
+    const networked = (async () => {
+      if (userRoot?.hostNetwork !== true) {
+        const egressHost = egressHostOf(ctx);
+        try {
+          ip = (await ctx.network.attacher.attach({ conflist: network.conflist, containerId: rootCid, netns: netnsPathOfPid(rootPid), portMappings })).ip;
+        } finally {
+          // On success, undo detaches; on failure attach rolled back, and only a kept cache entry needs a detach.
+          if (ctx.network.attacher.cached(network.conflist, rootCid) !== undefined) {
+            const cachedIp = cachedAddressOf(ctx, network.conflist, rootCid);
+            undo.push(() => withdrawCellAddress(egressHost, scope.realm, scope.space, cachedIp, () => ctx.network.attacher.detach({ conflist: network.conflist, containerId: rootCid })));
+          }
         }
+        // The space's chains already drop every packet from an address not in its set; admission lets this one through.
+        // A failed admission (no set, nft refused) fails the start, which undoes the attachment.
+        if (ip !== undefined) await admitCellAddress(egressHost, scope.realm, scope.space, ip);
       }
-      // The space's chains already drop every packet from an address not in its set; admission lets this one through.
-      // A failed admission (no set, nft refused) fails the start, which undoes the attachment.
-      if (ip !== undefined) await admitCellAddress(egressHost, scope.realm, scope.space, ip);
-    }
-    writeCellRecord(runPath, scope, { ...record, ip });
-    refreshSpaceHosts(runPath, scope.realm, scope.space);
-
-    for (const container of workloadsOf(layout)) {
-      const cid = containerdIdOf(scope, container.id);
-      const built = await buildContainer(ctx, target, layout, container, rootPid);
-      if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
-      if (!(await taskRuns(client, cid))) undo.push(() => stopTask(client, cid, 0));
-      await startTask(client, cid, {
-        withSnapshot: true, stdio: taskStdioOf(runPath, scope, container), afterCreate: processLeafAdoption(ctx, layout, container),
-      });
-    }
+      writeCellRecord(runPath, scope, { ...record, ip });
+      refreshSpaceHosts(runPath, scope.realm, scope.space);
+    })();
+    const workloads = (async () => {
+      for (const container of workloadsOf(layout)) {
+        const cid = containerdIdOf(scope, container.id);
+        const built = await buildContainer(ctx, target, layout, container, rootPid);
+        if (await ensureContainerRecord(client, built, keonLabels(layout, container.id))) undo.push(() => removeContainerRecord(client, cid));
+        if (!(await taskRuns(client, cid))) undo.push(() => stopTask(client, cid, 0));
+        await startTask(client, cid, {
+          withSnapshot: true, stdio: taskStdioOf(runPath, scope, container), afterCreate: processLeafAdoption(ctx, layout, container), beforeStart: networked,
+        });
+      }
+    })();
+    // Both settle before a failure is acted on, so the undo list holds everything either of them did.
+    const [networkOutcome, workloadsOutcome] = await Promise.allSettled([networked, workloads]);
+    if (networkOutcome.status === "rejected") throw networkOutcome.reason;
+    if (workloadsOutcome.status === "rejected") throw workloadsOutcome.reason;
     return { startMs: performance.now() - begun, ip, rootPid };
   } catch (error) {
     const undoErrors: string[] = [];

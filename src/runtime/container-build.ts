@@ -87,7 +87,7 @@ export async function buildContainer(
   const etc = container.hostNetwork === true ? hostEtcPaths() : etcPathsOf(ctx.config.runPath, layout.scope, container.id);
   const cellContext: CellContext = {
     ...baseContext(ctx, layout, container.id),
-    ...(rootTaskPid === undefined ? {} : { rootTaskPid }),
+    ...(rootTaskPid === undefined ? {} : { rootTaskPid, shimGroup: containerdIdOf(layout.scope, layout.rootId) }),
     ...etc,
     volumeSources,
     extraMounts: [...secrets.mounts, ...repos.mounts],

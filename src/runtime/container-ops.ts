@@ -11,7 +11,7 @@ import { readCellRecord, refreshSpaceHosts, writeCellRecord } from "./cell-etc.t
 import { cellLayoutOf, containerdIdOf, keonLabels, type CellLayout, type CellTarget } from "./cell-target.ts";
 import { processLeafAdoption } from "./cgroup-levels.ts";
 import { buildContainer, ensureContainerRecord, removeContainerRecord } from "./container-build.ts";
-import { containerConsoleOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, previousLogPathOf } from "./run-layout.ts";
+import { containerConsoleOf, containerEtcDirOf, containerLogPathOf, containerSecretsDirOf, logTimesPathOf, previousLogPathOf } from "./run-layout.ts";
 import type { RuntimeContext } from "./runtime-context.ts";
 import { observeTask, startTask, stopTask } from "./task-control.ts";
 import { runsOnTerminal, taskStdioOf } from "./container-stdio.ts";
@@ -110,9 +110,12 @@ export async function deleteCellContainer(ctx: RuntimeContext, target: CellTarge
   const runPath = ctx.config.runPath;
   rmSync(containerEtcDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
   rmSync(containerSecretsDirOf(runPath, layout.scope, containerId), { recursive: true, force: true });
-  rmSync(containerLogPathOf(runPath, layout.scope, containerId), { force: true });
+  const logPath = containerLogPathOf(runPath, layout.scope, containerId);
+  for (const path of [logPath, previousLogPathOf(logPath)]) {
+    rmSync(path, { force: true });
+    rmSync(logTimesPathOf(path), { force: true });
+  }
   rmSync(containerConsoleOf(runPath, layout.scope, containerId).dir, { recursive: true, force: true });
-  rmSync(previousLogPathOf(containerLogPathOf(runPath, layout.scope, containerId)), { force: true });
   const record = readCellRecord(runPath, layout.scope);
   if (record?.etcContainers.includes(containerId)) {
     writeCellRecord(runPath, layout.scope, { ...record, etcContainers: record.etcContainers.filter((c) => c !== containerId) });

@@ -7,6 +7,8 @@
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>/     hosts, hostname, resolv.conf
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.log  the container's stdout+stderr
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.previous.log  the same of its previous instance
+ *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>[.previous].log.times  when its lines were
+ *       written (model/log-times.ts), kept by keond's main thread (api/log-timekeeper.ts)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.console/  an attachable container's
  *       console FIFOs (stdin, stdout), kept by keond's main thread (api/console-keeper.ts)
  *   <runPath>/cells/<realm>/<space>/<stack>/<cell>/<container>.tty/  its tty state, mounted at
@@ -62,6 +64,11 @@ export function containerTtyDirOf(runPath: string, scope: CellScope, containerId
 /** Where a container's log goes when a new instance starts (`keon logs --previous` reads it). */
 export function previousLogPathOf(logPath: string): string {
   return `${logPath.replace(/\.log$/, "")}.previous.log`;
+}
+
+/** The times file beside a log (current or previous): it moves with the log it describes. */
+export function logTimesPathOf(logPath: string): string {
+  return `${logPath}.times`;
 }
 
 export function cellRecordPathOf(runPath: string, scope: CellScope): string {

@@ -7,10 +7,10 @@
  */
 import type { ContainerdClient } from "../containerd/client.ts";
 import type { Process } from "../containerd/generated/containerd-v1-types.ts";
-import { renameSync, statSync } from "node:fs";
+import { renameSync, rmSync, statSync } from "node:fs";
 import { isKeonError, KeonError } from "../model/errors.ts";
 import { holdConsoleForCreate, taskIoOf, type TaskStdio } from "./container-stdio.ts";
-import { previousLogPathOf } from "./run-layout.ts";
+import { logTimesPathOf, previousLogPathOf } from "./run-layout.ts";
 
 const SIGHUP = 1;
 const SIGKILL = 9;
@@ -67,6 +67,8 @@ export async function startTask(
     withSnapshot: boolean;
     /** Runs between create and start, while the init is parked in `runc init` (a nested cell's process-leaf adoption). */
     afterCreate?: ((pid: number) => Promise<void>) | undefined;
+    /** Awaited after the create, before the start: what must be ready before the process runs (its cell's network). */
+    beforeStart?: Promise<unknown>;
   },
 ): Promise<{ pid: number; started: boolean }> {
   const existing = await observeTask(client, id);
@@ -87,6 +89,7 @@ export async function startTask(
   }
   try {
     await options.afterCreate?.(created.pid);
+    await options.beforeStart;
     await client.tasks.start(id);
   } catch (error) {
     // The start's (or afterCreate's) own failure is what the caller must see; a task that cannot even be killed shows up in the next refresh.
@@ -100,7 +103,8 @@ export async function startTask(
  * A new instance writes a new log: the last one's output becomes the
  * previous log (`keon logs --previous`). An empty log is no instance's
  * output (a create that failed before the process wrote anything), so it
- * does not replace the previous one.
+ * does not replace the previous one. Its times file goes with it (its header
+ * names the log's inode, which the rename keeps).
  */
 function keepPreviousLog(logFile: string): void {
   let size: number;
@@ -110,7 +114,15 @@ function keepPreviousLog(logFile: string): void {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
     throw error;
   }
-  if (size > 0) renameSync(logFile, previousLogPathOf(logFile));
+  if (size === 0) return;
+  renameSync(logFile, previousLogPathOf(logFile));
+  try {
+    renameSync(logTimesPathOf(logFile), logTimesPathOf(previousLogPathOf(logFile)));
+  } catch (error) {
+    // A log written while no keond kept its times has none: its lines are stamped with its mtime.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    rmSync(logTimesPathOf(previousLogPathOf(logFile)), { force: true });
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ export interface CellFork {
   deadline: string;
   phase: ForkPhase;
   message: string | null;
+  createdAt: string;
 }
 
 interface ForkRow {
@@ -35,6 +36,7 @@ interface ForkRow {
   deadline: string;
   phase: ForkPhase;
   message: string | null;
+  created_at: string;
 }
 
 function forkOf(row: ForkRow): CellFork {
@@ -46,6 +48,7 @@ function forkOf(row: ForkRow): CellFork {
     deadline: row.deadline,
     phase: row.phase,
     message: row.message,
+    createdAt: row.created_at,
   };
 }
 
@@ -78,6 +81,20 @@ export class CellForks {
   pending(): CellFork[] {
     return storeOp("listing pending forks", () =>
       this.db.query<ForkRow, []>("SELECT * FROM cell_forks WHERE phase = 'pending' ORDER BY id").all().map(forkOf));
+  }
+
+  /** Every fork recorded in the realm, oldest first. */
+  ofRealm(realm: string): CellFork[] {
+    return storeOp("listing forks", () =>
+      this.db.query<ForkRow, { realm: string }>("SELECT * FROM cell_forks WHERE realm = $realm ORDER BY id").all({ realm }).map(forkOf));
+  }
+
+  /** Forget settled forks (model/fork-pruning.ts decides which); a pending one is never removed. Returns how many went. */
+  prune(ids: readonly number[]): number {
+    return storeOp("pruning forks", () => {
+      const remove = this.db.query("DELETE FROM cell_forks WHERE id = $id AND phase != 'pending'");
+      return ids.reduce((n, id) => n + remove.run({ id }).changes, 0);
+    });
   }
 
   /** Mark a pending fork done or undone; false when it was settled already. */

@@ -11,6 +11,7 @@
 import type { Database } from "bun:sqlite";
 import { KeonError } from "../model/errors.ts";
 import { describeKey, notFoundCode, type ResourceKey } from "./resource-key.ts";
+import type { RetainedSnapshots } from "./retained-snapshots.ts";
 import { storeOp } from "./store-error.ts";
 
 export type SnapshotPhase = "Pending" | "Ready" | "Failed" | "Deleting";
@@ -32,15 +33,34 @@ export interface CellSnapshot {
   restoredAt: string | undefined;
 }
 
-interface Row {
+/** The columns a snapshot's record has wherever it is kept (here, or retained past its cell: retained-snapshots.ts). */
+export interface RecordColumns {
   name: string;
-  phase: SnapshotPhase;
   images: string;
   cell_document: string | null;
   message: string | null;
   expires_at: string | null;
   created_at: string;
   ready_at: string | null;
+}
+
+/** What a snapshot recorded, from those columns. */
+export type SnapshotRecord = Pick<CellSnapshot, "name" | "images" | "cellDocument" | "message" | "expiresAt" | "createdAt" | "readyAt">;
+
+export function recordOf(row: RecordColumns): SnapshotRecord {
+  return {
+    name: row.name,
+    images: JSON.parse(row.images) as Record<string, string>,
+    cellDocument: row.cell_document === null ? undefined : (JSON.parse(row.cell_document) as Record<string, unknown>),
+    message: row.message ?? undefined,
+    expiresAt: row.expires_at ?? undefined,
+    createdAt: row.created_at,
+    readyAt: row.ready_at ?? undefined,
+  };
+}
+
+interface Row extends RecordColumns {
+  phase: SnapshotPhase;
   restore_requested_at: string | null;
   restored_at: string | null;
 }
@@ -49,14 +69,8 @@ const COLUMNS = "name, phase, images, cell_document, message, expires_at, create
 
 function snapshotOf(row: Row): CellSnapshot {
   return {
-    name: row.name,
+    ...recordOf(row),
     phase: row.phase,
-    images: JSON.parse(row.images) as Record<string, string>,
-    cellDocument: row.cell_document === null ? undefined : (JSON.parse(row.cell_document) as Record<string, unknown>),
-    message: row.message ?? undefined,
-    expiresAt: row.expires_at ?? undefined,
-    createdAt: row.created_at,
-    readyAt: row.ready_at ?? undefined,
     restoreRequestedAt: row.restore_requested_at ?? undefined,
     restoredAt: row.restored_at ?? undefined,
   };
@@ -67,6 +81,8 @@ export class CellSnapshots {
     private readonly db: Database,
     private readonly cellId: (key: ResourceKey) => number | undefined,
     private readonly now: () => Date,
+    /** A deleted cell of the same path may have left snapshots others use: their names stay taken. */
+    private readonly retained: Pick<RetainedSnapshots, "get">,
   ) {}
 
   private idOf(cell: ResourceKey): number {
@@ -125,8 +141,9 @@ export class CellSnapshots {
 
   /**
    * Record images brought by an import as a Ready snapshot of the cell, so the
-   * cell's deletion removes them as it removes its own snapshots'. Run it in
-   * the transaction that stores the cell; CONFLICT if the name is taken.
+   * cell's deletion removes them as it removes its own snapshots' (or retains
+   * them while another cell uses them). Run it in the transaction that stores
+   * the cell; CONFLICT if the name is taken.
    */
   recordImported(cell: ResourceKey, name: string, images: Record<string, string>, cellDocument: unknown): CellSnapshot {
     return storeOp("recording imported images", () => {
@@ -183,6 +200,12 @@ export class CellSnapshots {
   private refuseTaken(cell: ResourceKey, name: string): void {
     if (this.get(cell, name) !== undefined) {
       throw new KeonError("CONFLICT", `${describeKey("Cell", cell)} already has a snapshot '${name}'`, { details: { snapshot: name } });
+    }
+    const former = this.retained.get(cell, name);
+    if (former !== undefined) {
+      throw new KeonError("CONFLICT", `snapshot '${name}' of an earlier ${describeKey("Cell", cell)} (deleted ${former.cellDeletedAt}) is retained for the cells using its images; choose another name, or remove it first (snapshot rm --force)`, {
+        details: { snapshot: name, retained: true },
+      });
     }
   }
 

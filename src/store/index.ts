@@ -19,4 +19,5 @@ export type { InstanceLoadResult, InstanceMetadata, VerifyOrWriteResult } from "
 export type { RunIntent, RunIntentKind } from "./run-intents.ts";
 export type { FreezeIntent } from "./freeze-intents.ts";
 export type { CellSnapshot, SnapshotPhase } from "./cell-snapshots.ts";
+export type { FormerCell, RetainedSnapshot } from "./retained-snapshots.ts";
 export type { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";

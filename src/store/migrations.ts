@@ -219,6 +219,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: "retained snapshots: a deleted cell's snapshots other cells still use",
+    up(db) {
+      db.run(`
+        -- A snapshot whose cell was deleted while other cells (fork slots, an
+        -- imported cell) use its images: kept, owned by no live cell, until the
+        -- realm's resync finds no cell using it (or the operator removes it).
+        -- Keyed by the realm's row (it goes with the realm, whose namespace
+        -- holds the images) and the former cell's path: a later cell of the
+        -- same name is another row and never adopts these.
+        CREATE TABLE retained_snapshots (
+          realm_id INTEGER NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+          space TEXT NOT NULL,
+          stack TEXT NOT NULL,
+          cell TEXT NOT NULL,
+          name TEXT NOT NULL,
+          removal_requested INTEGER NOT NULL DEFAULT 0 CHECK (removal_requested IN (0, 1)),
+          images TEXT NOT NULL,
+          cell_document TEXT,
+          message TEXT,
+          expires_at TEXT,
+          created_at TEXT NOT NULL,
+          ready_at TEXT,
+          cell_deleted_at TEXT NOT NULL,
+          PRIMARY KEY (realm_id, space, stack, cell, name)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -34,6 +34,7 @@ import {
 import { storeOp } from "./store-error.ts";
 import { CellSnapshots } from "./cell-snapshots.ts";
 import { CellForks } from "./cell-forks.ts";
+import { RetainedSnapshots } from "./retained-snapshots.ts";
 import { FreezeIntents } from "./freeze-intents.ts";
 import { RunIntents } from "./run-intents.ts";
 import { HostFacts, SqliteSubnetStore } from "./subnet-records.ts";
@@ -117,6 +118,8 @@ export class Store {
   readonly intents: RunIntents;
   readonly freezes: FreezeIntents;
   readonly snapshots: CellSnapshots;
+  /** Snapshots kept past their cell's deletion for the cells using their images. */
+  readonly retainedSnapshots: RetainedSnapshots;
   readonly forks: CellForks;
   readonly subnets: SqliteSubnetStore;
   readonly hostFacts: HostFacts;
@@ -156,7 +159,8 @@ export class Store {
     this.events = new EventLog(this.db, maxEvents, this.now);
     this.intents = new RunIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
     this.freezes = new FreezeIntents(this.db, (key) => this.resourceId("Cell", key), this.now);
-    this.snapshots = new CellSnapshots(this.db, (key) => this.resourceId("Cell", key), this.now);
+    this.retainedSnapshots = new RetainedSnapshots(this.db, (realm) => this.resourceId("Realm", { name: realm }), (key) => this.resourceId("Cell", key), this.now);
+    this.snapshots = new CellSnapshots(this.db, (key) => this.resourceId("Cell", key), this.now, this.retainedSnapshots);
     this.forks = new CellForks(this.db, this.now);
     this.subnets = new SqliteSubnetStore(this.db, (fn) => this.transaction(fn));
     this.hostFacts = new HostFacts(this.db);

@@ -75,6 +75,8 @@ export function packTree(dirFd: number, entry: string, name: string): ReadableSt
 export async function addStreamedEntry(archive: Pack, header: Parameters<Pack["entry"]>[0], chunks: AsyncIterable<Uint8Array>): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const sink = archive.entry(header, (error) => (error ? reject(error) : resolve()));
+    // A reader that went away destroys the archive and with it this entry, which then emits `error`: unheard, it would end the process.
+    sink.on("error", reject);
     void (async () => {
       for await (const chunk of chunks) await writeChunk(sink, chunk);
       sink.end(undefined);

@@ -361,6 +361,63 @@ describe.skipIf(!ready)("cell lifecycle", () => {
     expect(await snapshotImages("src")).toEqual([]);
   }, 300_000);
 
+  test("deleting a forked cell retains the snapshot its slots use: a slot re-created from it becomes Ready; once the slots are gone a resync removes it", async () => {
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("orig"))).code).toBe(0);
+    writeFileSync(await rootfsFile("orig", "/kept.txt"), "from orig\n");
+    expect((await keon(["snapshot", "create", "cell", "orig", ...scopeFlags, "--name", "base", "--wait", "--timeout", "60s"])).code).toBe(0);
+    expect((await keon(["fork", "cell", "orig", ...scopeFlags, "--count", "2", "--from-snapshot", "base"])).err).toBe("");
+    const image = `keon.snapshot/${SPACE}/main/orig/app:base`;
+
+    expect((await keon(["delete", "cell", "orig", ...scopeFlags, "--wait"])).code).toBe(0);
+    expect(await snapshotImages("orig")).toEqual([image]);
+    const retained = (await eventsOf("orig")).find((e) => e.reason === "SnapshotRetained");
+    expect(retained?.message).toContain(`cells ${SPACE}/main/orig-1, ${SPACE}/main/orig-2 use its images`);
+    const listed = await keon(["snapshot", "ls", "cell", "orig", ...scopeFlags]);
+    expect(listed.err).toBe("");
+    expect(listed.out).toMatch(/\nbase\s+Retained\s+\S+\s+never\s+app\s+its cell was deleted; kept while cells/);
+
+    // A slot re-created from the snapshot's image (its container made anew, as after a host reboot or a spec change) comes up with its files.
+    const slot = (await keon(["get", "cell", "orig-1", ...scopeFlags, "-o", "yaml"])).out;
+    expect((await keon(["delete", "cell", "orig-1", ...scopeFlags, "--wait"])).code).toBe(0);
+    const reapplied = await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], slot);
+    expect(reapplied.err).toBe("");
+    expect((await getCell("orig-1")).status?.["state"]).toBe("Ready");
+    expect(readFileSync(await rootfsFile("orig-1", "/kept.txt"), "utf8")).toBe("from orig\n");
+
+    // A new cell of the name adopts nothing, and cannot reuse the retained snapshot's name.
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], sleeperCell("orig"))).code).toBe(0);
+    expect((await getCell("orig")).status?.["snapshots"]).toBeUndefined();
+    const clash = await keon(["snapshot", "create", "cell", "orig", ...scopeFlags, "--name", "base"]);
+    expect(clash.code).not.toBe(0);
+    expect(clash.err).toContain("is retained for the cells using its images");
+    expect((await keon(["delete", "cell", "orig", ...scopeFlags, "--wait"])).code).toBe(0);
+    expect(await snapshotImages("orig")).toEqual([image]);
+
+    for (const name of ["orig-1", "orig-2"]) expect((await keon(["delete", "cell", name, ...scopeFlags, "--wait"])).code).toBe(0);
+    await waitUntil(async () => (await snapshotImages("orig")).length === 0, "the retained snapshot's images removed once no cell uses them", 30_000, 200);
+    await waitUntil(async () => (await suite.keond.api("GET", `${cellPath("orig")}/snapshots`)).status === 404, "the retained snapshot's row removed", 30_000, 200);
+    expect((await eventsOf("orig")).filter((e) => e.reason === "SnapshotRemoved").map((e) => e.message)).toEqual([`retained snapshot base of deleted cell ${SPACE}/main/orig removed: no cell uses its images any more`]);
+  }, 180_000);
+
+  test("a stack deleted with cascade takes a forked cell, its slots and the snapshot they share: nothing is left", async () => {
+    const scope = { realm, space: SPACE, stack: "brief" };
+    const stackYaml = `kind: Stack\nmetadata: {name: brief}\nspec: {realmId: ${realm}, spaceId: ${SPACE}}\n`;
+    const cell = cellManifest(scope, "bsrc", [`{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}`]);
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], stackYaml + cell)).err).toBe("");
+    const flags = ["--realm", realm, "--space", SPACE, "--stack", "brief"];
+    expect((await keon(["snapshot", "create", "cell", "bsrc", ...flags, "--name", "base", "--wait", "--timeout", "60s"])).code).toBe(0);
+    expect((await keon(["fork", "cell", "bsrc", ...flags, "--count", "2", "--from-snapshot", "base"])).err).toBe("");
+    const images = async () => (await client().images.list()).map((i) => i.name).filter((n) => n.startsWith(`keon.snapshot/${SPACE}/brief/`));
+    expect(await images()).toEqual([`keon.snapshot/${SPACE}/brief/bsrc/app:base`]);
+
+    const deleted = await keon(["delete", "stack", "brief", "--realm", realm, "--space", SPACE, "--cascade", "--wait", "--timeout", "60s"]);
+    expect(deleted.err).toBe("");
+    await waitUntil(async () => (await images()).length === 0, "the shared snapshot's images removed", 30_000, 200);
+    const path = `/v1/realms/${realm}/spaces/${SPACE}/stacks/brief/cells/bsrc/snapshots`;
+    await waitUntil(async () => (await suite.keond.api("GET", path)).status === 404, "no snapshot row of the stack left", 30_000, 200);
+    expect((await client().containers.list()).map((c) => c.id).filter((id) => id.startsWith(`${SPACE}_brief_`))).toEqual([]);
+  }, 180_000);
+
   /** The fork records of `source` as keond stored them (read-only look at its state file). */
   const forkRecords = (source: string) => {
     const db = new Database(join(suite.keond.runPath, STATE_DATABASE_FILE), { readonly: true });

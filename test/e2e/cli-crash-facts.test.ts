@@ -182,6 +182,38 @@ describe.skipIf(!ready)(SUITE, () => {
     expect((await keon(["delete", "cell", "pair", ...SCOPE, "--wait"])).code).toBe(0);
   }, 180_000);
 
+  test("logs: --timestamps says when each line was written, --since leaves out what came before", async () => {
+    const startedAt = Date.now();
+    const ticker = cellYaml("ticker", `{id: app, image: ${TEST_IMAGE}, command: /bin/sh, args: ["-c", "echo first; sleep 3; echo second; sleep 600"]}`);
+    expect((await keon(["apply", "-f", "-", "--wait", "--timeout", "60s"], tree + ticker)).code).toBe(0);
+    const logs = async (...extra: string[]) => await keon(["logs", "ticker", ...SCOPE, ...extra]);
+    await waitUntil(async () => (await logs()).out === "first\nsecond\n", "ticker's two lines", 30_000, 100);
+    const stamped = (await logs("--timestamps")).out.split("\n").filter(Boolean);
+    expect(stamped.map((line) => line.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /, ""))).toEqual(["first", "second"]);
+    const [first, second] = stamped.map((line) => Date.parse(line.slice(0, line.indexOf(" "))));
+    // Each line carries the time it was written: the first after the apply began, the second one sleep later.
+    expect(first!).toBeGreaterThanOrEqual(startedAt - 1_000);
+    expect(second! - first!).toBeGreaterThanOrEqual(2_500);
+    expect(second!).toBeLessThanOrEqual(Date.now());
+    const between = new Date((first! + second!) / 2).toISOString();
+    expect((await logs("--since", between)).out).toBe("second\n");
+    expect((await logs("--since", "1h")).out).toBe("first\nsecond\n");
+    expect((await logs("--since", "1h", "--tail", "1", "--timestamps")).out).toBe(`${stamped[1]}\n`);
+    const prefixed = (await logs("--all-containers", "--timestamps", "--since", between)).out;
+    expect(prefixed).toBe(`[app] ${stamped[1]}\n`);
+    const bad = await logs("--since", "yesterday");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--since");
+
+    // The instance before a restart keeps its times: its last line was written before it was killed.
+    const crash = (await app("crasher"))!;
+    expect(crash.restartCount).toBeGreaterThanOrEqual(1);
+    const previous = (await keon(["logs", "crasher", ...SCOPE, "--previous", "--timestamps"])).out;
+    expect(previous).toMatch(/^\S+Z up [0-9a-f-]{36}\n$/);
+    expect(Date.parse(previous.slice(0, previous.indexOf(" ")))).toBeLessThanOrEqual(Date.parse(crash.lastState!.finishedAt));
+    expect((await keon(["delete", "cell", "ticker", ...SCOPE, "--wait"])).code).toBe(0);
+  }, 120_000);
+
   test("image import without a TTY: progress reaches 100 %, then names the unpacking, then says it is done", async () => {
     const imported = await keon(["image", "import", await buildBusyboxImage(), "--name", "keon.test/again:1", "--realm", realm]);
     expect(imported.code).toBe(0);

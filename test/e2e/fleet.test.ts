@@ -75,6 +75,8 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     const cells = await fleetCells();
     return names.every((name) => cells.find((c) => c.name === name)?.state === "Ready");
   };
+  const cellPath = (name: string) => `/v1/realms/${realm}/spaces/s/stacks/main/cells/${name}`;
+  const scope = ["--realm", realm, "--space", "s", "--stack", "main"];
   const placementOf = async (): Promise<Record<string, string>> => Object.fromEntries((await fleetCells()).map((c) => [c.name, c.node]));
 
   beforeAll(async () => {
@@ -160,7 +162,6 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect((await node("na").keon(["apply", "--fleet", "-f", "-"], cellYaml("gone"))).code).toBe(0);
     await waitUntil(() => allReady(["gone"]), "gone Ready", 60_000, 200);
     const holder = node((await placementOf())["gone"]!);
-    const scope = ["--realm", realm, "--space", "s", "--stack", "main"];
     const deleted = await node("nb").keon(["delete", "--fleet", "cell", "gone", ...scope]);
     expect(deleted.out).toBe("cell/gone deleted from the fleet\n");
     await waitUntil(async () => !(await localCells(holder)).includes("gone"), `gone removed from ${holder.name}`, 60_000, 200);
@@ -170,6 +171,75 @@ describe.skipIf(!ready)("fleet of three keond nodes through etcd", () => {
     expect(refused.err).toContain("HAS_DEPENDENTS");
     const missing = await node("nb").keon(["delete", "--fleet", "cell", "never", ...scope]);
     expect(missing.err).toContain(`CELL_NOT_FOUND: Cell ${realm}/s/main/never is not in the fleet`);
+  }, 120_000);
+
+  test("PUT ?fleet=true on the cell's own route: it lands on one node and is Ready; DELETE ?fleet=true removes it from every node", async () => {
+    const document = { kind: "Cell", metadata: { name: "put1" }, spec: { realmId: realm, spaceId: "s", stackId: "main", containers: [{ id: "app", image: TEST_IMAGE, root: true, hostNetwork: true, command: "/bin/sh", args: ["-c", "trap 'exit 0' TERM; while true; do sleep 1; done"] }] } };
+    const put = await node("nc").keond.api<{ result: string; fleet: boolean }>("PUT", `${cellPath("put1")}?fleet=true&wait=90`, document);
+    expect(put.status).toBe(201);
+    expect(put.body).toMatchObject({ result: "created", fleet: true });
+    // ?wait answered once the cell was Ready on its node. Not this node's store: the leader placed it, and only its node stores it.
+    expect(await allReady(["put1"])).toBe(true);
+    const holder = (await placementOf())["put1"]!;
+    const holding = await Promise.all(NAMES.map(async (n) => (await localCells(node(n))).includes("put1")));
+    expect(NAMES.filter((_, i) => holding[i]) as string[]).toEqual([holder]);
+    expect(await localReady(node(holder))).toContain("put1");
+    const again = await node("na").keond.api<{ result: string }>("PUT", `${cellPath("put1")}?fleet=true`, document);
+    expect([again.status, again.body.result]).toEqual([200, "unchanged"]);
+
+    const deleted = await node("na").keond.api<{ status: string; fleet: boolean; deleted: string[] }>("DELETE", `${cellPath("put1")}?fleet=true`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toEqual({ status: "deleted", fleet: true, deleted: [`Cell/${realm}/s/main/put1`] });
+    for (const n of nodes.values()) await waitUntil(async () => !(await localCells(n)).includes("put1"), `put1 gone from ${n.name}`, 60_000, 200);
+    expect((await fleetCells()).some((c) => c.name === "put1")).toBe(false);
+    const missing = await node("na").keond.api<{ error: { code: string } }>("DELETE", `${cellPath("put1")}?fleet=true`);
+    expect([missing.status, missing.body.error.code]).toEqual([404, "CELL_NOT_FOUND"]);
+  }, 120_000);
+
+  test("apply --fleet --wait: 0 once the cell is Ready on its node; a cell no node fits exits 1 naming its Pending reason; a CPU request above every node is Pending 'Insufficient cpu'", async () => {
+    const waited = await node("nb").keon(["apply", "--fleet", "--wait", "--timeout", "90s", "-f", "-"], cellYaml("w1"));
+    expect(waited.err).toBe("");
+    expect(waited.code).toBe(0);
+    // Ready when the answer came, not later: read the fleet right after.
+    expect((await fleetCells()).find((c) => c.name === "w1")?.state).toBe("Ready");
+    // A changed document: the wait holds until its node reports the new revision, not the Ready of the old one.
+    const holder = node((await placementOf())["w1"]!);
+    const updated = await node("nc").keon(["apply", "--fleet", "--wait", "--timeout", "90s", "-f", "-"], cellYaml("w1", { note: "two" }));
+    expect([updated.code, updated.err]).toEqual([0, ""]);
+    expect(updated.out).toContain("updated");
+    const local = await holder.keond.api<{ metadata: { annotations?: Record<string, string> }; status?: { state?: string } }>("GET", cellPath("w1"));
+    expect([local.body.metadata.annotations?.["note"], local.body.status?.state]).toEqual(["two", "Ready"]);
+
+    const mars = await node("nb").keon(["apply", "--fleet", "--wait", "--timeout", "2s", "-f", "-"], cellYaml("mars", { "keon.io/node-selector": "zone=mars" }));
+    expect(mars.code).toBe(1);
+    expect(mars.err).toContain("DEADLINE_EXCEEDED: not settled within 2s: cell/mars Pending (0/3 nodes available: 3 not matching keon.io/node-selector 'zone=mars')");
+
+    // 262144 shares: 256 CPUs' worth, more than any node registers.
+    const greedy = cellYaml("greedy").replace("hostNetwork: true,", "hostNetwork: true, resources: {cpuShares: 262144},");
+    const cpu = await node("na").keon(["apply", "--fleet", "--wait", "--timeout", "3s", "-f", "-"], greedy);
+    expect(cpu.code).toBe(1);
+    expect(cpu.err).toContain("DEADLINE_EXCEEDED: not settled within 3s: cell/greedy Pending (0/3 nodes available: 3 Insufficient cpu (the cell asks 256 CPUs))");
+    const view = (await fleetCells()).find((c) => c.name === "greedy")!;
+    expect([view.state, view.node, view.reason]).toEqual(["Pending", "", "0/3 nodes available: 3 Insufficient cpu (the cell asks 256 CPUs)"]);
+    const capacity = (await fleetNodes()).map((n) => n.capacity?.cpus ?? 0);
+    expect(capacity.every((cpus) => cpus > 0 && cpus < 256)).toBe(true);
+  }, 120_000);
+
+  test("delete --fleet -f FILE: every document of the file leaves the fleet and its node; one already gone is reported and exits 0, or 1 with --strict", async () => {
+    const file = join(node("na").dir, "fleet-delete.yaml");
+    writeFileSync(file, cellYaml("w1") + cellYaml("greedy") + cellYaml("never"));
+    const holder = node((await placementOf())["w1"]!);
+    const deleted = await node("na").keon(["delete", "--fleet", "-f", file]);
+    expect(deleted.err).toBe("");
+    expect(deleted.code).toBe(0);
+    expect(deleted.out).toBe("cell/w1 deleted from the fleet\ncell/greedy deleted from the fleet\ncell/never not found\n");
+    await waitUntil(async () => !(await localCells(holder)).includes("w1"), `w1 gone from ${holder.name}`, 60_000, 200);
+    expect((await fleetCells()).filter((c) => ["w1", "greedy"].includes(c.name))).toEqual([]);
+    const strict = await node("na").keon(["delete", "--fleet", "--strict", "-f", file]);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain(`cell/w1: CELL_NOT_FOUND: Cell ${realm}/s/main/w1 is not in the fleet`);
+    const waitRefused = await node("na").keon(["delete", "--fleet", "--wait", "cell", "w1", ...scope]);
+    expect(waitRefused.code).toBe(2);
   }, 120_000);
 
   test("an idle fleet writes nothing to etcd: the revision stands while the leases are renewed", async () => {

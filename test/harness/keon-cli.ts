@@ -17,10 +17,12 @@ export interface KeonRunOptions {
   stdin?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** The CLI to run: its sources (default) or a built bundle (scripts/build-cli.ts). */
+  cli?: string;
 }
 
 export async function runKeon(socket: string, args: string[], options: KeonRunOptions = {}): Promise<KeonRun> {
-  const child = Bun.spawn([process.execPath, "run", KEON_CLI, ...args], {
+  const child = Bun.spawn([process.execPath, options.cli ?? KEON_CLI, ...args], {
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
     stdout: "pipe",
     stderr: "pipe",

@@ -44,8 +44,8 @@ export function sourceOfDocument(sources: readonly ManifestSource[], counts: rea
 export const applyVerb: Verb = {
   name: "apply",
   summary: "create or update resources from manifests",
-  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run | --fleet] [-o json|yaml]",
-  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\n--fleet stores the documents in the fleet (etcd); follow with keon get cells --fleet.\nExample: keon apply -f cell.yaml --wait",
+  usage: "keon apply -f FILE|DIR|- [--wait [--timeout D] | --dry-run] [--fleet] [-o json|yaml]",
+  help: "Prints `kind/name created|updated|unchanged` per resource and a summary.\n--dry-run validates everything and prints what each document would do, storing nothing (keon diff shows the diffs).\n--fleet stores the documents in the fleet (etcd), not with --dry-run; with --wait, until each cell is settled on its node as the fleet says (keon get cells --fleet shows them).\nExample: keon apply -f cell.yaml --wait",
   flags: [
     ...FILENAME_FLAGS,
     ...WAIT_FLAGS,
@@ -60,7 +60,7 @@ export const applyVerb: Verb = {
     const dryRun = booleanFlag(args, "dry-run");
     if (dryRun && wait !== undefined) throw usageError("--dry-run stores nothing, so there is nothing to --wait for");
     const fleet = booleanFlag(args, "fleet");
-    if (fleet && (wait !== undefined || dryRun)) throw usageError("--fleet stores into etcd: --wait and --dry-run work on this node's store; follow a fleet apply with keon get cells --fleet");
+    if (fleet && dryRun) throw usageError("--fleet stores into etcd: --dry-run works on this node's store");
     const { sources, counts } = await manifestSources(args);
     if (counts.reduce((a, b) => a + b, 0) === 0) throw new CliError("failed", "the manifests hold no documents");
     if (dryRun) return await printDryRun(ctx, sources, counts, output);

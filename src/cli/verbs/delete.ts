@@ -6,6 +6,8 @@
  * space, spaces before their realm. With -f, a resource already gone is
  * reported as `kind/name not found` and is not a failure (kukeon's habit:
  * deleting a manifest twice succeeds); `--strict` makes it one again.
+ * `--fleet` deletes the same way from the fleet (etcd, `?fleet=true` on the
+ * same routes); every node then removes its copy.
  */
 import type { DocumentKind } from "../../model/schema/document.ts";
 import { booleanFlag, type ParsedArgs } from "../args.ts";
@@ -16,7 +18,6 @@ import { paint } from "../output/terminal.ts";
 import { resourcePath, scopeFor, scopeOfDocument, type Scope } from "../scope.ts";
 import { waitSecondsOf } from "../wait.ts";
 import { FILENAME_FLAGS, manifestSources } from "./apply.ts";
-import { deleteFromFleet } from "./fleet.ts";
 import { parseSources } from "../manifest-input.ts";
 import { parseManifest } from "../../model/manifest.ts";
 import { getResource } from "../fetch-resources.ts";
@@ -40,7 +41,7 @@ export function deleteTargets(documents: readonly { kind: DocumentKind; metadata
 export const deleteVerb: Verb = {
   name: "delete",
   summary: "delete resources by name or from manifests",
-  usage: "keon delete KIND NAME... | -f FILE [--strict] [--cascade] [--wait [--timeout D]] [--ignore-not-found]; keon delete --fleet KIND NAME... [--cascade]",
+  usage: "keon delete KIND NAME... | -f FILE [--strict] [--cascade] [--wait [--timeout D]] [--ignore-not-found]; keon delete --fleet KIND NAME... | -f FILE [--strict] [--cascade] [--ignore-not-found]",
   completes: CLI_KINDS,
   flags: [
     ...FILENAME_FLAGS,
@@ -53,8 +54,9 @@ export const deleteVerb: Verb = {
     { name: "fleet", type: "boolean", description: "delete from the fleet (etcd): every node removes its copy" },
   ],
   async run(ctx: CliContext, args: ParsedArgs): Promise<number> {
-    if (booleanFlag(args, "fleet")) return await deleteFromFleet(ctx, args);
+    const fleet = booleanFlag(args, "fleet");
     const wait = waitSecondsOf(args);
+    if (fleet && wait !== undefined) throw usageError("--fleet: a delete is done once etcd holds it; follow the nodes with keon get cells --fleet");
     const fromFiles = args.flags["filename"] !== undefined;
     let targets: Target[];
     if (fromFiles) {
@@ -63,7 +65,8 @@ export const deleteVerb: Verb = {
       targets = deleteTargets(parseSources(sources).flatMap((p) => p.documents));
     } else {
       const { kind, names } = kindAndNames(args.positionals);
-      if (names.length === 0) throw usageError(`missing NAME: keon delete ${kind} NAME (or -f FILE)`);
+      if (fleet && (kind === "image" || kind === "container")) throw usageError(`the fleet holds no ${kind}s`);
+      if (names.length === 0) throw usageError(`missing NAME: keon delete ${fleet ? "--fleet " : ""}${kind} NAME (or -f FILE)`);
       const flags = scopeFlagsOf(args);
       targets = [];
       for (const text of names) {
@@ -75,7 +78,7 @@ export const deleteVerb: Verb = {
         targets.push({ kind, scope, name });
       }
     }
-    const query = { cascade: booleanFlag(args, "cascade") ? "true" : undefined, wait: wait === undefined ? undefined : String(wait) };
+    const query = { cascade: booleanFlag(args, "cascade") ? "true" : undefined, wait: wait === undefined ? undefined : String(wait), fleet: fleet ? "true" : undefined };
     const ignoreMissing = booleanFlag(args, "ignore-not-found");
     if (booleanFlag(args, "strict") && !fromFiles) throw usageError("--strict applies to -f FILE");
     const missingIsFine = fromFiles && !booleanFlag(args, "strict");
@@ -83,9 +86,11 @@ export const deleteVerb: Verb = {
     let unreachable: CliError | undefined;
     for (const target of targets) {
       try {
-        const answer = await ctx.client.json<{ status?: string; result?: string }>("DELETE", resourcePath(target.kind, target.scope, target.name), { query });
+        const answer = await ctx.client.json<{ status?: string; deleted?: string[] }>("DELETE", resourcePath(target.kind, target.scope, target.name), { query });
         const word = answer.status === "deleting" ? "deleting" : "deleted";
-        ctx.out(`${target.kind}/${target.name} ${paint(ctx.term.color, word === "deleted" ? "green" : "yellow", word)}\n`);
+        const inside = (answer.deleted?.length ?? 1) - 1;
+        const where = fleet ? ` from the fleet${inside > 0 ? ` (and ${inside} inside it)` : ""}` : "";
+        ctx.out(`${target.kind}/${target.name} ${paint(ctx.term.color, word === "deleted" ? "green" : "yellow", word)}${where}\n`);
       } catch (error) {
         if (error instanceof CliError && error.kind === "unreachable") {
           unreachable = error;

@@ -1,15 +1,13 @@
 /**
  * @module
  * The fleet in `keon`: `get nodes`, `get cells --fleet` (with a NODE
- * column), `describe node`, `delete --fleet`, `drain NODE` and `uncordon NODE`. The tables are
+ * column), `describe node`, `drain NODE` and `uncordon NODE` (`delete --fleet`
+ * is delete.ts's). The tables are
  * pure functions of the API's answers.
  */
 import { stringify } from "yaml";
-import { booleanFlag, expectPositionals, type ParsedArgs } from "../args.ts";
-import { scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
-import { DOCUMENT_KIND_OF, kindAndNames } from "../kinds.ts";
-import { scopeFor } from "../scope.ts";
-import { waitSecondsOf } from "../wait.ts";
+import { expectPositionals, type ParsedArgs } from "../args.ts";
+import { type CliContext, type Verb } from "../context.ts";
 import { usageError } from "../errors.ts";
 import { renderTable } from "../output/table.ts";
 import type { FleetCellView, FleetNodeView } from "../../fleet/views.ts";
@@ -85,23 +83,6 @@ export async function describeNode(ctx: CliContext, names: readonly string[]): P
   const blocks: string[] = [];
   for (const name of names) blocks.push(describeNodeText(await ctx.client.json<FleetNodeView>("GET", `/v1/fleet/nodes/${encodeURIComponent(name)}`)));
   ctx.out(blocks.join("\n"));
-  return 0;
-}
-
-/** `keon delete --fleet KIND NAME... [--cascade]`: from etcd; every node then removes its copy. */
-export async function deleteFromFleet(ctx: CliContext, args: ParsedArgs): Promise<number> {
-  if (args.flags["filename"] !== undefined) throw usageError("--fleet deletes by KIND NAME, not -f");
-  if (waitSecondsOf(args) !== undefined) throw usageError("--wait works on this node's store; follow a fleet delete with keon get cells --fleet");
-  const { kind, names } = kindAndNames(args.positionals);
-  if (kind === "image" || kind === "container") throw usageError(`the fleet holds no ${kind}s`);
-  if (names.length === 0) throw usageError(`missing NAME: keon delete --fleet ${kind} NAME`);
-  const scope = scopeFor(kind, scopeFlagsOf(args));
-  for (const name of names) {
-    const query = { realm: scope.realm || undefined, space: scope.space, stack: scope.stack, cascade: booleanFlag(args, "cascade") ? "true" : undefined };
-    const answer = await ctx.client.json<{ deleted: string[] }>("DELETE", `/v1/fleet/documents/${DOCUMENT_KIND_OF[kind]}/${encodeURIComponent(name)}`, { query });
-    const more = answer.deleted.length - 1;
-    ctx.out(`${kind}/${name} deleted from the fleet${more > 0 ? ` (and ${more} inside it)` : ""}\n`);
-  }
   return 0;
 }
 

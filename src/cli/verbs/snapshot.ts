@@ -5,6 +5,8 @@
  * briefly and commits each container's writable layer); --wait waits until
  * it is Ready. restore recreates the cell's snapshotted containers on the
  * snapshot's layers. rm removes its images; --wait waits until they are gone.
+ * ls and rm also reach the snapshots retained from a deleted cell of that
+ * name (kept while other cells use their images; PHASE Retained).
  */
 import { booleanFlag, expectPositionals, parseDurationSeconds, stringFlag, type ParsedArgs } from "../args.ts";
 import { SCOPE_FLAGS, WAIT_FLAGS, scopeFlagsOf, type CliContext, type Verb } from "../context.ts";
@@ -25,6 +27,8 @@ interface SnapshotView {
   createdAt: string;
   readyAt?: string;
   cellDocument?: unknown;
+  /** Retained: its cell was deleted while other cells used its images. */
+  cellDeletedAt?: string;
 }
 
 /** The cell (`cell NAME`) and, for describe and rm, the snapshot name after it. */
@@ -34,11 +38,11 @@ function targetOf(sub: string, args: ParsedArgs, withSnapshot: boolean): { path:
   return { path: `${cellPath(scopeFlagsOf(args), cell as string)}/snapshots`, cell: cell as string, snapshot: positionals[2] };
 }
 
-/** `ls` rows (pure): NAME PHASE AGE EXPIRES CONTAINERS MESSAGE. */
+/** `ls` rows (pure): NAME PHASE AGE EXPIRES CONTAINERS MESSAGE; a snapshot retained from a deleted cell of the path shows as Retained. */
 export function snapshotRows(items: readonly SnapshotView[], now: Date): string[][] {
   return items.map((s) => [
     s.name,
-    s.phase,
+    s.cellDeletedAt !== undefined && s.phase === "Ready" ? "Retained" : s.phase,
     formatAge(s.createdAt, now),
     s.expiresAt === undefined ? "never" : s.expiresAt,
     Object.keys(s.images).join(",") || "-",

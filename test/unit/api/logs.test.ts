@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { tailOffset } from "../../../src/api/logs-routes.ts";
-import { containerLogPathOf, previousLogPathOf } from "../../../src/runtime/run-layout.ts";
+import { encodeLogTimeRecord, encodeLogTimesHeader } from "../../../src/model/log-times.ts";
+import { containerLogPathOf, logTimesPathOf, previousLogPathOf } from "../../../src/runtime/run-layout.ts";
 import { C, K, call, cellDoc, containerDoc, jsonRequest, makeApi, seedHierarchy, type TestApi } from "./helpers.ts";
 
 let api: TestApi;
@@ -141,5 +142,67 @@ describe("container logs", () => {
     // Without a final newline the last partial line counts as a line.
     const partial = writeLog("app", "a\nb\nc");
     expect(await tailOffset(partial, 5, 2)).toBe(2);
+  });
+
+  /** A log of three lines written 10 s apart (its times file as the keeper would write it), the last write at `base + 20 s`. */
+  function timedLog(base: bigint): string {
+    const path = writeLog("app", "one\ntwo\nthree\n");
+    const inode = statSync(path, { bigint: true }).ino;
+    const S = 1_000_000_000n;
+    const records = [
+      { end: 4, ns: base },
+      { end: 8, ns: base + 10n * S },
+      { end: 14, ns: base + 20n * S },
+    ];
+    writeFileSync(logTimesPathOf(path), Buffer.concat([encodeLogTimesHeader(inode), ...records.map(encodeLogTimeRecord)]));
+    return path;
+  }
+
+  test("timestamps=true begins each line with when it was written", async () => {
+    const base = 1_796_665_501_000_000_000n;
+    timedLog(base);
+    expect((await call(api, `${C}/logs?container=app&timestamps=true`)).body).toBe(
+      "2026-12-07T17:45:01.000000000Z one\n2026-12-07T17:45:11.000000000Z two\n2026-12-07T17:45:21.000000000Z three\n",
+    );
+    expect((await call(api, `${C}/logs?container=app&timestamps=true&tail=1`)).body).toBe("2026-12-07T17:45:21.000000000Z three\n");
+  });
+
+  test("sinceTime and sinceSeconds leave out the lines written before", async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    timedLog(now - 25n * 1_000_000_000n);
+    expect((await call(api, `${C}/logs?container=app&sinceSeconds=3600`)).body).toBe("one\ntwo\nthree\n");
+    expect((await call(api, `${C}/logs?container=app&sinceSeconds=20`)).body).toBe("two\nthree\n");
+    expect((await call(api, `${C}/logs?container=app&sinceSeconds=10`)).body).toBe("three\n");
+    expect((await call(api, `${C}/logs?container=app&sinceSeconds=2`)).body).toBe("");
+    expect((await call(api, `${C}/logs?container=app&sinceSeconds=20&tail=5`)).body).toBe("two\nthree\n");
+    const at = new Date(Number((now - 12n * 1_000_000_000n) / 1_000_000n)).toISOString();
+    expect((await call(api, `${C}/logs?container=app&sinceTime=${at}&timestamps=true`)).body).toMatch(/^\S+Z three\n$/);
+  });
+
+  test("a log without a times file (written while no keond kept them) is stamped with its mtime", async () => {
+    const path = writeLog("app", "a\nb\n");
+    const mtime = new Date(Number(statSync(path, { bigint: true }).mtimeNs / 1_000_000n)).toISOString().slice(0, 23);
+    const body: string = (await call(api, `${C}/logs?container=app&timestamps=true`)).body;
+    expect(body.split("\n").filter(Boolean).map((line) => line.slice(0, 23))).toEqual([mtime, mtime]);
+  });
+
+  test("a followed log stamps what is appended", async () => {
+    const path = writeLog("app", "first\n");
+    const response = await api.app.request(`${C}/logs?container=app&follow=true&timestamps=true`);
+    const { reader, readUntil, text } = followed(response);
+    await readUntil("first\n");
+    appendFileSync(path, "sec");
+    await readUntil("sec");
+    appendFileSync(path, "ond\n");
+    await readUntil("ond\n");
+    expect(text()).toMatch(/^\S+Z first\n\S+Z second\n$/);
+    await reader.cancel();
+  });
+
+  test("bad time bounds are 400 naming the parameter", async () => {
+    expect((await call(api, `${C}/logs?sinceTime=yesterday`)).body.error.details.field).toBe("sinceTime");
+    expect((await call(api, `${C}/logs?sinceSeconds=-1`)).body.error.details.field).toBe("sinceSeconds");
+    expect((await call(api, `${C}/logs?sinceSeconds=5&sinceTime=2026-12-07T17:45:00Z`)).body.error.details.field).toBe("sinceTime");
+    expect((await call(api, `${C}/logs?timestamps=maybe`)).body.error.details.field).toBe("timestamps");
   });
 });

@@ -72,7 +72,7 @@ describe("/openapi.json", () => {
     expect(paths).not.toContain("/v1/realms/{realm}/spaces/{space}/stacks/{stack}/cells/{cell}/volumes/{name}");
     const cellItem = doc.paths["/v1/realms/{realm}/spaces/{space}/stacks/{stack}/cells/{cell}"];
     expect(Object.keys(cellItem).sort()).toEqual(["delete", "get", "put"]);
-    expect(cellItem.put.parameters.map((p: any) => p.name)).toEqual(["realm", "space", "stack", "cell", "wait"]);
+    expect(cellItem.put.parameters.map((p: any) => p.name)).toEqual(["realm", "space", "stack", "cell", "wait", "fleet"]);
     const cell = doc.components.schemas.Cell;
     expect(cell.additionalProperties).toBe(false);
     expect(cell.required).toEqual(["kind", "metadata", "spec"]);

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { Assignment, Cordon, NodeRecord } from "../../../src/fleet/keys.ts";
-import { parseNodeSelector, planPlacements, type CurrentAssignment, type PlacementCell, type PlacementInput } from "../../../src/fleet/placement.ts";
+import { cellCpuMillis, parseNodeSelector, planPlacements, type CurrentAssignment, type PlacementCell, type PlacementInput } from "../../../src/fleet/placement.ts";
 
 const GiB = 2 ** 30;
 const node = (name: string, labels: Record<string, string> = {}, memoryBytes = 8 * GiB): NodeRecord => ({
   name, address: name, labels, capacity: { cpus: 2, memoryBytes }, cellsRunning: 0, lease: "1", registeredAt: "",
 });
-const cell = (name: string, annotations: Record<string, string> = {}, memoryBytes = 0): PlacementCell => ({ path: `r/s/st/${name}`, annotations, memoryBytes });
+const cell = (name: string, annotations: Record<string, string> = {}, memoryBytes = 0, cpuMillis = 0): PlacementCell => ({ path: `r/s/st/${name}`, annotations, memoryBytes, cpuMillis });
 const assigned = (nodeName: string, modRevision = "7", reason?: string): CurrentAssignment => ({
   assignment: { node: nodeName, at: "", ...(reason === undefined ? {} : { reason }) } as Assignment, modRevision,
 });
@@ -68,6 +68,35 @@ describe("placement", () => {
     const plan = planPlacements(input({ nodes, cells: [cell("big", {}, 2 * GiB), cell("huge", {}, 8 * GiB)] }));
     expect(plan.writes[0]).toEqual({ path: "r/s/st/big", node: "b", modRevision: "0" });
     expect(plan.writes[1]?.reason).toBe(`0/2 nodes available: 2 without ${8 * GiB} bytes of memory free`);
+  });
+
+  test("cpu: cells' requests are summed per node, kept ones included; a cell that fits nowhere is Pending 'Insufficient cpu'", () => {
+    // Every node has 2 CPUs. a already holds 1.5 of them.
+    const plan = planPlacements(input({
+      cells: [cell("held", {}, 0, 1500), cell("one", {}, 0, 1000), cell("two", {}, 0, 1000), cell("three", {}, 0, 1000), cell("four", {}, 0, 1000), cell("huge", {}, 0, 8000)],
+      assignments: new Map([["r/s/st/held", assigned("a")]]),
+    }));
+    const placed = Object.fromEntries(plan.writes.map((w) => [w.path.slice("r/s/st/".length), w.node || w.reason]));
+    // In path order, b and c take two 1-CPU cells each (spread, then full); a has 0.5 left, so no 1-CPU cell fits there.
+    expect(placed).toEqual({
+      four: "b", one: "c", three: "b", two: "c",
+      huge: "0/3 nodes available: 3 Insufficient cpu (the cell asks 8 CPUs)",
+    });
+    expect(planPlacements(input({ nodes: new Map([["a", node("a")]]), cells: [cell("x", {}, 0, 2000)] })).writes).toEqual([{ path: "r/s/st/x", node: "a", modRevision: "0" }]);
+    expect(planPlacements(input({ nodes: new Map([["a", node("a")]]), cells: [cell("x", {}, 0, 2001)] })).writes[0]?.reason).toBe("0/1 nodes available: 1 Insufficient cpu (the cell asks 2.001 CPUs)");
+    // A cell that asks nothing is never refused for CPU.
+    expect(planPlacements(input({ nodes: new Map([["a", node("a")]]), cells: [cell("y", {}, 0, 0)], assignments: new Map([["r/s/st/z", assigned("a")]]) })).writes[0]?.node).toBe("a");
+  });
+
+  test("a cell's CPU request: its containers' cpuShares at 1024 per CPU, summed", () => {
+    const withShares = (...shares: Array<number | undefined>) => ({
+      kind: "Cell", metadata: { name: "c" },
+      spec: { realmId: "r", spaceId: "s", stackId: "st", containers: shares.map((cpuShares, i) => ({ id: `c${i}`, image: "i", ...(cpuShares === undefined ? {} : { resources: { cpuShares } }) })) },
+    }) as unknown as Parameters<typeof cellCpuMillis>[0];
+    expect(cellCpuMillis(withShares(8192))).toBe(8000);
+    expect(cellCpuMillis(withShares(1024, 512, undefined))).toBe(1500);
+    expect(cellCpuMillis(withShares(2))).toBe(2);
+    expect(cellCpuMillis(withShares(undefined))).toBe(0);
   });
 
   test("a cordoned node gets no new cell but keeps its own; a draining one loses them", () => {

@@ -34,6 +34,12 @@ describe("buildOciSpec: a plain container", () => {
     });
   });
 
+  test("a workload names its cell's root as its shim group: one shim serves the cell", () => {
+    const workload = build({}, { ...ctx(), rootTaskPid: 4242, shimGroup: "prod_shop_web_root" });
+    expect(workload.annotations?.["io.containerd.runc.v2.group"]).toBe("prod_shop_web_root");
+    expect(spec.annotations?.["io.containerd.runc.v2.group"]).toBeUndefined();
+  });
+
   test("serialises to JSON and back unchanged (no undefined holes)", () => {
     expect(JSON.parse(JSON.stringify(spec))).toEqual(spec);
     const strict = (v: unknown): boolean =>

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { keptExpiredMessage, planSnapshots as planWith, snapshotUsers, type DesiredSnapshot, type ImageUsers } from "../../../src/reconcile/lifecycle-plan.ts";
+import {
+  keptExpiredMessage, planDeletedCellSnapshots, planRetainedSnapshots, planSnapshots as planWith, retainedMessage, snapshotUsers, unheldVerdict, type DesiredSnapshot, type ImageUsers, type RetainedView,
+} from "../../../src/reconcile/lifecycle-plan.ts";
 
 const NOW = 1_000_000;
 const snap = (name: string, phase: DesiredSnapshot["phase"], expiresAtMs?: number, restoreRequested = false, images: string[] = [], message?: string): DesiredSnapshot =>
@@ -92,5 +94,50 @@ describe("planSnapshots", () => {
     const users: ImageUsers = new Map([["img", ["s/k/c-0"]]]);
     const kept = snap("old", "Ready", NOW - 1, true, ["img"], keptExpiredMessage(["s/k/c-0"]));
     expect(planSnapshots([kept], up, NOW, users).actions).toEqual([{ type: "fail-restore", name: "old", message: "snapshot old has expired" }]);
+  });
+});
+
+describe("snapshots nothing holds but the cells using their images", () => {
+  const users: ImageUsers = new Map([["img-a", ["s/k/src-1", "s/k/src-2"]], ["img-b", ["s/k/src"]], ["img-c", ["s/k/other"]]]);
+
+  test("one verdict for an expiry and a deletion: removed when no cell uses the images, else kept naming them", () => {
+    expect(unheldVerdict("Expired", [])).toEqual({ remove: true });
+    expect(unheldVerdict("CellDeleted", [])).toEqual({ remove: true });
+    expect(unheldVerdict("Expired", ["s/k/a"])).toEqual({ remove: false, message: keptExpiredMessage(["s/k/a"]) });
+    const retained = unheldVerdict("CellDeleted", ["s/k/a", "s/k/b"]);
+    expect(retained).toEqual({ remove: false, message: retainedMessage(["s/k/a", "s/k/b"]) });
+    expect(retainedMessage(["s/k/a", "s/k/b"])).toContain("its cell was deleted; kept while cells s/k/a, s/k/b use its images");
+  });
+
+  test("a deleted cell: a Ready snapshot other cells use is retained; one only the cell itself uses, unused, or not Ready goes", () => {
+    const plan = planDeletedCellSnapshots([
+      { name: "forked", phase: "Ready", images: ["img-a"] },
+      // An imported cell uses its own `imported` snapshot's images: that alone keeps nothing.
+      { name: "imported", phase: "Ready", images: ["img-b"] },
+      { name: "alone", phase: "Ready", images: ["img-z"] },
+      { name: "asked", phase: "Deleting", images: ["img-a"] },
+      { name: "cut", phase: "Pending", images: [] },
+      { name: "broken", phase: "Failed", images: [] },
+    ], "s/k/src", users);
+    expect(plan).toEqual({
+      discard: ["imported", "alone", "asked", "cut", "broken"],
+      retain: [{ name: "forked", message: retainedMessage(["s/k/src-1", "s/k/src-2"]) }],
+    });
+    expect(planDeletedCellSnapshots([{ name: "imported", phase: "Ready", images: ["img-b"] }], "s/k/another", users).retain.map((r) => r.name)).toEqual(["imported"]);
+  });
+
+  test("at a resync: a retained snapshot goes once no cell uses it or its removal was asked; its message follows its users, written once", () => {
+    const view = (name: string, images: string[], message?: string, removalRequested = false): RetainedView => ({ cell: "s/k/src", name, images, message, removalRequested });
+    const said = retainedMessage(["s/k/src-1", "s/k/src-2"]);
+    expect(planRetainedSnapshots([
+      view("used", ["img-a"], said),
+      view("fewer", ["img-a"], retainedMessage(["s/k/src-1", "s/k/src-2", "s/k/src-3"])),
+      view("unused", ["img-z"], said),
+      view("asked", ["img-a"], said, true),
+    ], users)).toEqual([
+      { type: "note-retained", cell: "s/k/src", name: "fewer", message: said },
+      { type: "remove-retained", cell: "s/k/src", name: "unused", reason: "Unused" },
+      { type: "remove-retained", cell: "s/k/src", name: "asked", reason: "Requested" },
+    ]);
   });
 });

@@ -8,7 +8,7 @@ test("a fork is recorded pending, listed until settled, and settled once", () =>
   try {
     const deadline = new Date("2026-01-01T00:02:00Z");
     const fork = store.forks.create(source, "base", ["src-1", "src-2"], deadline);
-    expect(fork).toEqual({ id: fork.id, source, snapshot: "base", slots: ["src-1", "src-2"], deadline: deadline.toISOString(), phase: "pending", message: null });
+    expect(fork).toEqual({ id: fork.id, source, snapshot: "base", slots: ["src-1", "src-2"], deadline: deadline.toISOString(), phase: "pending", message: null, createdAt: fork.createdAt });
     expect(store.forks.pending()).toEqual([fork]);
 
     expect(store.forks.settle(fork.id, "undone", "cell/src-2 Error")).toBe(true);

@@ -68,6 +68,16 @@ describe("packTree and unpackTree", () => {
     expect(readdirSync(dest)).toEqual(["copy"]);
   });
 
+  test("a reader that goes away mid-file (keond refused the upload) ends the archive quietly", async () => {
+    const big = join(work, "big");
+    writeFileSync(big, new Uint8Array(4 * 1024 * 1024));
+    const reader = packTree(big, "big").getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    // The entry being written is destroyed with the archive: its error must be heard, not thrown at the process.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   test("a file placed under a new name replaces an existing file; a non-empty directory is a conflict", async () => {
     const file = join(work, "one.txt");
     writeFileSync(file, "new");
