@@ -59,6 +59,8 @@ export interface RealmLoopDeps {
   passes?: RealmPasses;
   /** The wait before retrying a pass that threw `failures` times in a row; backoff.ts unless a test pins it. */
   retryDelayMs?: (failures: number) => number;
+  /** The start times of running processes the cell passes read; a fresh cache unless a test looks into it. */
+  processStarts?: ProcessStarts;
 }
 
 export interface RealmPasses {
@@ -140,7 +142,7 @@ export class RealmLoop {
    */
   private readonly oomEvents = new Map<string, number>();
   /** Start times of the realm's running container processes, read once per process; a cell's go with it. */
-  private readonly processStarts = new ProcessStarts();
+  private readonly processStarts: ProcessStarts;
 
   constructor(private readonly deps: RealmLoopDeps) {
     this.pulls = deps.settings.autoPull === true
@@ -149,6 +151,7 @@ export class RealmLoop {
         wake: (id) => void this.requestCell(cellKeyOf(this.realm, id), true),
       })
       : undefined;
+    this.processStarts = deps.processStarts ?? new ProcessStarts();
     this.passes = deps.passes ?? realPasses(deps, this.oomEvents, this.processStarts, this.pulls);
     const onError = (key: string, error: unknown) => deps.log.error({ key, error: asKeonError(error).message }, "reconcile pass failed");
     this.cells = new KeyedQueue((id) => this.cellPass(id), { limit: deps.settings.maxConcurrentCellPasses, onError });

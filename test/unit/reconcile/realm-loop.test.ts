@@ -8,6 +8,7 @@ import pino from "pino";
 import { KeonError } from "../../../src/model/errors.ts";
 import type { CellPassOutcome } from "../../../src/reconcile/cell-reconciler.ts";
 import type { TreeOutcome } from "../../../src/reconcile/level-reconciler.ts";
+import { ProcessStarts } from "../../../src/reconcile/process-starts.ts";
 import { RealmLoop, type RealmPasses } from "../../../src/reconcile/realm-loop.ts";
 import type { FromWorker } from "../../../src/protocol/messages.ts";
 import type { RuntimeContext } from "../../../src/runtime/index.ts";
@@ -47,6 +48,7 @@ function makeLoop(options: {
   limit: number;
   cell?: (key: ResourceKey, attempt: number) => Promise<CellPassOutcome>;
   levels?: (attempt: number) => Promise<TreeOutcome>;
+  processStarts?: ProcessStarts;
 }): Fake {
   const store = new Store(":memory:");
   seed(store, options.cells);
@@ -90,6 +92,7 @@ function makeLoop(options: {
     emit: (m) => emitted.push(m),
     passes,
     retryDelayMs: (failures) => 20 * failures,
+    ...(options.processStarts === undefined ? {} : { processStarts: options.processStarts }),
   });
   loops.push(loop);
   return { loop, emitted, cellPasses, withListing, get treePasses() { return treePasses; }, maxConcurrent: () => max };
@@ -192,4 +195,25 @@ test("a resync's cell passes read its one listing; a cell something happened to 
   await waitUntil(() => fake.withListing.length === before + 3, "the next resync's passes", 5_000, 5);
   // The new listing was begun after the change: every cell may read it again.
   expect(fake.withListing.slice(before)).toEqual([true, true, true]);
+});
+
+test("a cell gone takes its processes' start times with it; the other cells' stay", async () => {
+  const reads: number[] = [];
+  const starts = new ProcessStarts(async (pid) => {
+    reads.push(pid);
+    return pid * 1000;
+  });
+  await starts.startOf("s_t_c0_keon-root", 10);
+  await starts.startOf("s_t_c0_app", 11);
+  await starts.startOf("s_t_c1_app", 12);
+  const fake = makeLoop({
+    cells: 2,
+    limit: 2,
+    processStarts: starts,
+    cell: async (key) => ({ wakeAtMs: undefined, gone: key.name === "c0", acted: key.name === "c0" }),
+  });
+  await fake.loop.start();
+  await waitUntil(() => starts.size === 1, "c0's entries forgotten", 5_000, 5);
+  expect(await starts.startOf("s_t_c1_app", 12)).toBe(12_000);
+  expect(reads).toEqual([10, 11, 12]);
 });
