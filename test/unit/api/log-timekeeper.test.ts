@@ -13,8 +13,11 @@ let runPath: string;
 let keeper: LogTimekeeper;
 let log: string;
 
+/** A keeper as keond runs it: watching, with a bus that never says a cell is gone. */
 function keeperOf(): LogTimekeeper {
-  return new LogTimekeeper({ runPath, cells: () => [scope], log: pino({ level: "silent" }) });
+  const keeper = new LogTimekeeper({ runPath, cells: () => [scope], log: pino({ level: "silent" }) });
+  keeper.listen({ subscribe: () => () => undefined });
+  return keeper;
 }
 
 /** The records of the times file beside `path`, read against the log's own inode. */
@@ -91,12 +94,25 @@ describe("log timekeeper", () => {
     expect(records[1]!.ns).toBe(statSync(log, { bigint: true }).mtimeNs);
   });
 
-  test("a cell whose directory is made later is kept once it is asked again", async () => {
+  test("a cell whose directory is made later is watched from its first line", async () => {
     rmSync(join(log, ".."), { recursive: true });
     keeper.recover();
     mkdirSync(join(log, ".."), { recursive: true });
-    keeper.keep(scope);
-    appendFileSync(log, "late\n");
-    expect(await recordedTo(log, 5)).toHaveLength(1);
+    // The recursive watch adds the new directory once it saw it appear: a line written before that is caught by the next.
+    await waitUntil(() => {
+      appendFileSync(log, "late\n");
+      return recordsOf(log).length > 0;
+    }, "the new directory's log recorded", 5_000, 10);
+    await recordedTo(log, statSync(log).size);
+  });
+
+  test("a file of another depth or name is none of its business", async () => {
+    keeper.recover();
+    const stray = join(runPath, "cells", "main", "app.log");
+    appendFileSync(stray, "not a container log\n");
+    appendFileSync(log, "one\n");
+    await recordedTo(log, 4);
+    expect(existsSync(logTimesPathOf(stray))).toBe(false);
+    expect(existsSync(logTimesPathOf(previousLogPathOf(log)))).toBe(false);
   });
 });
